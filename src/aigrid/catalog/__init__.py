@@ -1,0 +1,233 @@
+"""Facts about NVIDIA and 3GPP, read from the data files beside this module.
+
+Rules and renderers ask the catalog; no version number lives in code. Every row in the
+data files names its source.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from packaging.version import InvalidVersion, Version
+from pydantic import BaseModel, ConfigDict, Field
+
+Architecture = Literal["kepler", "maxwell", "pascal", "volta", "turing", "ampere", "ada", "hopper", "blackwell"]
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class GpuModel(_Row):
+    model: str
+    architecture: Architecture
+    compute_capability: str
+    memory_gib: int
+    form_factor: str
+    mig_family: str | None = None
+    open_kernel_modules_required: bool = False
+    min_driver: str | None = None
+    product_names: list[str]
+    pci_device_ids: list[str]
+    source: str
+
+    @property
+    def mig_capable(self) -> bool:
+        return self.mig_family is not None
+
+
+class MigProfile(_Row):
+    size: int
+    placements: list[int]
+    max: int
+
+
+class MigFamily(_Row):
+    family: str
+    slots: int
+    profiles: dict[str, MigProfile]
+    balanced: dict[str, int]
+    source: str
+
+    def named_layout(self, name: str) -> dict[str, int] | None:
+        """mig-parted style names: all-balanced and all-<profile>."""
+        if name == "all-balanced":
+            return dict(self.balanced)
+        if name.startswith("all-") and name[4:] in self.profiles:
+            profile = name[4:]
+            return {profile: self.profiles[profile].max}
+        return None
+
+    def fits(self, layout: dict[str, int]) -> bool:
+        """Whether the instances can be placed on one GPU without overlapping slots."""
+        if any(count > self.profiles[name].max for name, count in layout.items()):
+            return False
+        wanted = sorted(
+            (name for name, count in layout.items() for _ in range(count)),
+            key=lambda name: -self.profiles[name].size,
+        )
+        return _place(wanted, [self.profiles[name] for name in wanted], 0, 0)
+
+
+def _place(names: list[str], profiles: list[MigProfile], index: int, used: int) -> bool:
+    if index == len(profiles):
+        return True
+    profile = profiles[index]
+    for start in profile.placements:
+        mask = ((1 << profile.size) - 1) << start
+        if not used & mask and _place(names, profiles, index + 1, used | mask):
+            return True
+    return False
+
+
+class CudaToolkit(_Row):
+    version: str
+    min_driver: str
+    source: str
+
+
+class CudaMajor(_Row):
+    major: int
+    min_driver: str
+    max_driver_below: str | None = None
+    source: str
+
+
+class ArchitectureDrop(_Row):
+    cuda: str
+    architectures: list[str]
+    source: str
+
+
+class TensorRTRelease(_Row):
+    from_: str = Field(alias="from")
+    until: str
+    cuda: list[tuple[str, str]]
+    source: str
+
+
+class GpuOperatorRelease(_Row):
+    version: str
+    kubernetes: dict[str, tuple[str, str]]
+    operands: dict[str, str]
+    source: str
+
+    def kubernetes_range(self, os: str) -> tuple[str, str]:
+        return self.kubernetes.get(os, self.kubernetes["default"])
+
+
+class FiveQI(_Row):
+    qi: int
+    type: Literal["GBR", "Non-GBR", "Delay-critical GBR"]
+    priority: int
+    pdb_ms: int
+    per: str
+    dscp: int
+    example: str
+
+    @property
+    def guaranteed(self) -> bool:
+        return self.type != "Non-GBR"
+
+
+class StandardSst(_Row):
+    sst: int
+    name: str
+
+
+def version(text: str) -> Version | None:
+    """A comparable version, or None when the text is not one."""
+    try:
+        return Version(text.removeprefix("v"))
+    except InvalidVersion:
+        return None
+
+
+def _release3(text: str) -> tuple[int, int, int] | None:
+    parsed = version(text)
+    if parsed is None:
+        return None
+    major, minor, update = (*parsed.release, 0, 0)[:3]
+    return (major, minor, update)
+
+
+def _major_minor(text: str) -> tuple[int, int] | None:
+    parsed = version(text)
+    if parsed is None:
+        return None
+    return (parsed.major, parsed.minor)
+
+
+def _load(name: str) -> Any:
+    return yaml.safe_load(resources.files("aigrid.catalog").joinpath("data", name).read_text("utf-8"))
+
+
+class Catalog:
+    """Typed, indexed view over the data files."""
+
+    def __init__(self) -> None:
+        gpus = _load("gpus.yaml")["gpus"]
+        self.gpus = {row["model"]: GpuModel.model_validate(row) for row in gpus}
+        mig = _load("mig.yaml")["families"]
+        self.mig_families = {row["family"]: MigFamily.model_validate(row) for row in mig}
+        cuda = _load("cuda.yaml")
+        self.cuda_toolkits = [CudaToolkit.model_validate(row) for row in cuda["toolkits"]]
+        self.cuda_majors = {row["major"]: CudaMajor.model_validate(row) for row in cuda["majors"]}
+        self.architecture_drops = [ArchitectureDrop.model_validate(row) for row in cuda["architecture_drops"]]
+        self.tensorrt = [TensorRTRelease.model_validate(row) for row in _load("tensorrt.yaml")["releases"]]
+        operator = _load("gpu_operator.yaml")["releases"]
+        self.gpu_operator = {row["version"]: GpuOperatorRelease.model_validate(row) for row in operator}
+        qos = _load("qos.yaml")
+        self.five_qi = {row["qi"]: FiveQI.model_validate(row) for row in qos["five_qi"]}
+        self.sst = {row["sst"]: StandardSst.model_validate(row) for row in qos["sst"]}
+        low, high = qos["sst_operator_range"]
+        self.sst_operator_range = range(low, high + 1)
+        self._toolkits = {_release3(row.version): row for row in self.cuda_toolkits}
+        self._by_product = {name: gpu for gpu in self.gpus.values() for name in gpu.product_names}
+        self._by_pci = {pci.upper(): gpu for gpu in self.gpus.values() for pci in gpu.pci_device_ids}
+
+    def mig_family(self, gpu: GpuModel) -> MigFamily | None:
+        return self.mig_families.get(gpu.mig_family) if gpu.mig_family else None
+
+    def cuda_toolkit(self, cuda: str) -> CudaToolkit | None:
+        """The toolkit row for `13.0` (GA) or `13.0.2` (update 2)."""
+        return self._toolkits.get(_release3(cuda))
+
+    def tensorrt_release(self, trt: str) -> TensorRTRelease | None:
+        wanted = version(trt)
+        if wanted is None:
+            return None
+        for row in self.tensorrt:
+            low, high = version(row.from_), version(row.until)
+            if low is not None and high is not None and low <= wanted < high:
+                return row
+        return None
+
+    @staticmethod
+    def tensorrt_supports(row: TensorRTRelease, cuda: str) -> bool:
+        wanted = _major_minor(cuda)
+        return wanted is not None and any(
+            (_major_minor(low) or (0, 0)) <= wanted <= (_major_minor(high) or (0, 0)) for low, high in row.cuda
+        )
+
+    def operator_release(self, operator: str) -> GpuOperatorRelease | None:
+        wanted = version(operator)
+        return next((row for row in self.gpu_operator.values() if version(row.version) == wanted), None)
+
+    def gpu_by_product(self, product_name: str) -> GpuModel | None:
+        return self._by_product.get(product_name.strip())
+
+    def gpu_by_pci(self, device_id: str) -> GpuModel | None:
+        """Map a PCI device id (`2330`, `0x2330` or NVML's `233010DE`) to a catalog GPU."""
+        text = device_id.upper().removeprefix("0X")
+        if len(text) == 8 and text.endswith("10DE"):
+            text = text[:4]
+        return self._by_pci.get(text)
+
+
+@cache
+def catalog() -> Catalog:
+    return Catalog()

@@ -1,0 +1,274 @@
+"""Layering: resolve `extends`, merge layers base to leaf, enforce locks.
+
+Semantics (documented in docs/blueprint.md):
+- mappings deep-merge; an overlay key replaces or merges into the base key;
+- lists whose items all carry `name` (or `hostname`) merge item by item by that name,
+  new items are appended in overlay order; any other list is replaced whole;
+- `$patch: replace` in a mapping (or as the first item of a named list) replaces the
+  base value instead of merging; `$patch: delete` removes the key or named item;
+- `locks` accumulate across layers: a locked path may not change value in any layer
+  above the one that locked it;
+- `extends` is per file: bases are merged left to right, then the file on top.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aigrid.diagnostics import LoadError
+from aigrid.load.nodes import Origin, YMap, YNode, YScalar, YSeq
+from aigrid.load.paths import NAME_KEYS, PathSyntaxError, item_name, parse_path, resolve
+from aigrid.load.yamlsrc import DIRECTIVE_KEY, fail, parse_yaml, read_text
+
+DIRECTIVES = ("replace", "delete")
+
+
+@dataclass
+class SourceFile:
+    display: str
+    sha256: str
+    text: str
+
+
+@dataclass
+class Document:
+    """A resolved blueprint: the merged tree plus the files it came from."""
+
+    root: YMap
+    sources: dict[str, SourceFile] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return self.root.origin.file
+
+
+def display_path(path: Path) -> str:
+    """Paths as the user would type them: relative to the working directory when below it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def load_document(path: Path) -> Document:
+    document = Document(root=YMap({}, {}, Origin(display_path(path), 1, 1)))
+    document.root = _load_file(path.resolve(), [], document, None)
+    return document
+
+
+def _load_file(path: Path, chain: list[Path], document: Document, via: Origin | None) -> YMap:
+    display = display_path(path)
+    if path in chain:
+        names = " -> ".join(display_path(p) for p in [*chain[chain.index(path):], path])
+        assert via is not None
+        raise fail("AG007", f"extends cycle: {names}", "remove one of the extends entries in the cycle", via)
+    if via is not None and not path.is_file():
+        raise fail("AG006", f"extended file not found: {display}", "fix the path (relative to this file)", via)
+    text = read_text(path, display)
+    document.sources[display] = SourceFile(display, hashlib.sha256(text.encode()).hexdigest(), text)
+    root = parse_yaml(text, display)
+    start = Origin(display, 1, 1)
+    if root is None:
+        raise fail("AG010", "empty file: no blueprint document", "start from a shipped example", start)
+    if not isinstance(root, YMap):
+        raise fail(
+            "AG010", "the top level is not a mapping", "a blueprint starts with `apiVersion:` and `kind:`",
+            root.origin,
+        )
+    resolved: YMap | None = None
+    for entry in _extends_entries(root):
+        base = _load_file((path.parent / entry.value).resolve(), [*chain, path], document, entry.origin)
+        resolved = base if resolved is None else _merge_layer(resolved, base)
+    if resolved is None:
+        settled = settle(root, "")
+        assert isinstance(settled, YMap)
+        return settled
+    return _merge_layer(resolved, root)
+
+
+def _extends_entries(root: YMap) -> list[YScalar]:
+    node = root.items.get("extends")
+    if node is None:
+        return []
+    entries = node.items if isinstance(node, YSeq) else [node]
+    for entry in entries:
+        if not isinstance(entry, YScalar) or not isinstance(entry.value, str) or not entry.value:
+            raise fail("AG011", "extends entries must be file paths", "write `extends: [../base/stack.yaml]`",
+                       entry.origin, "extends")
+    return [entry for entry in entries if isinstance(entry, YScalar)]
+
+
+def _directive(node: YNode, path: str) -> str | None:
+    if not isinstance(node, YMap) or DIRECTIVE_KEY not in node.items:
+        return None
+    value = node.items[DIRECTIVE_KEY]
+    if not isinstance(value, YScalar) or value.value not in DIRECTIVES:
+        raise fail("AG009", f"unknown merge directive {DIRECTIVE_KEY}: {value.plain!r}",
+                   "use `$patch: replace` or `$patch: delete`", value.origin, path)
+    return str(value.value)
+
+
+def _without_directive(node: YMap) -> YMap:
+    items = {k: v for k, v in node.items.items() if k != DIRECTIVE_KEY}
+    keys = {k: v for k, v in node.keys.items() if k != DIRECTIVE_KEY}
+    return YMap(items, keys, node.origin, node.overrides, has_directive=True)
+
+
+def settle(node: YNode, path: str, overrides: tuple[YNode, ...] = ()) -> YNode:
+    """Strip directives from a subtree that has nothing below it to merge into."""
+    if not (isinstance(node, YMap | YSeq) and node.has_directive):
+        if overrides:
+            return _with_overrides(node, overrides)
+        return node
+    if isinstance(node, YSeq):
+        items = [settle(item, f"{path}[{i}]") for i, item in enumerate(node.items)]
+        if items and _directive(items[0], path) == "replace":
+            items = items[1:]
+        return YSeq(items, node.origin, overrides)
+    assert isinstance(node, YMap)
+    directive = _directive(node, path)
+    if directive == "delete":
+        raise fail("AG009", f"nothing to delete at {path or 'the top level'}",
+                   "the layers below do not set this; remove the entry", node.origin, path)
+    items = {
+        key: settle(child, f"{path}.{key}" if path else key)
+        for key, child in node.items.items() if key != DIRECTIVE_KEY
+    }
+    keys = {k: v for k, v in node.keys.items() if k != DIRECTIVE_KEY}
+    return YMap(items, keys, node.origin, overrides)
+
+
+def _with_overrides(node: YNode, overrides: tuple[YNode, ...]) -> YNode:
+    if isinstance(node, YScalar):
+        return YScalar(node.value, node.origin, overrides)
+    if isinstance(node, YSeq):
+        return YSeq(node.items, node.origin, overrides)
+    assert isinstance(node, YMap)
+    return YMap(node.items, node.keys, node.origin, overrides)
+
+
+def _named(node: YSeq) -> bool:
+    return all(item_name(item) is not None for item in node.items)
+
+
+def merge(base: YNode, over: YNode, path: str) -> YNode | None:
+    """Merge one overlay node onto its base; None means the overlay deleted it."""
+    history = base.history()
+    directive = _directive(over, path)
+    if directive == "delete":
+        return None
+    if directive == "replace":
+        assert isinstance(over, YMap)
+        return settle(_without_directive(over), path, history)
+    if isinstance(over, YMap) and isinstance(base, YMap):
+        return _merge_maps(base, over, path)
+    if isinstance(over, YSeq) and isinstance(base, YSeq):
+        first = over.items[0] if over.items else None
+        if first is not None and _directive(first, path) == "replace":
+            return settle(YSeq(over.items[1:], over.origin, has_directive=True), path, history)
+        if base.items and over.items and _named(base) and _named(over):
+            return _merge_named(base, over, path)
+    return settle(over, path, history)
+
+
+def _merge_maps(base: YMap, over: YMap, path: str) -> YMap:
+    items = dict(base.items)
+    keys = dict(base.keys)
+    for key, child in over.items.items():
+        child_path = f"{path}.{key}" if path else key
+        if key in items:
+            merged = merge(items[key], child, child_path)
+            if merged is None:
+                del items[key]
+                del keys[key]
+                continue
+            items[key] = merged
+        else:
+            items[key] = settle(child, child_path)
+        keys[key] = over.keys[key]
+    return YMap(items, keys, over.origin, base.history())
+
+
+def _merge_named(base: YSeq, over: YSeq, path: str) -> YSeq:
+    items = list(base.items)
+    index = {item_name(item): i for i, item in enumerate(items)}
+    deleted: set[int] = set()
+    for child in over.items:
+        name = item_name(child)
+        child_path = f"{path}[{name}]"
+        if name in index:
+            merged = merge(items[index[name]], child, child_path)
+            if merged is None:
+                deleted.add(index[name])
+            else:
+                items[index[name]] = merged
+        else:
+            index[name] = len(items)
+            items.append(settle(child, child_path))
+    kept = [item for i, item in enumerate(items) if i not in deleted]
+    return YSeq(kept, over.origin, base.history())
+
+
+def _locks(node: YMap) -> list[YScalar]:
+    locks = node.items.get("locks")
+    if not isinstance(locks, YSeq):
+        return []
+    return [item for item in locks.items if isinstance(item, YScalar) and isinstance(item.value, str)]
+
+
+def _merge_layer(base: YMap, over: YMap) -> YMap:
+    """Put one file on top of its resolved bases, refusing changes to locked paths."""
+    merged = merge(base, over, "")
+    if not isinstance(merged, YMap):
+        raise fail("AG009", "the top level cannot be deleted or replaced", "remove `$patch` from the top level",
+                   over.origin)
+    for lock in _locks(base):
+        _check_lock(lock, base, over, merged)
+    lock_items = _locks(base) + [lock for lock in _locks(over) if lock.value not in {
+        b.value for b in _locks(base)}]
+    if lock_items:
+        items = dict(merged.items)
+        items["locks"] = YSeq(list(lock_items), merged.items["locks"].origin)
+        merged = YMap(items, merged.keys, merged.origin, merged.overrides)
+    return merged
+
+
+def _check_lock(lock: YScalar, base: YMap, over: YMap, merged: YMap) -> None:
+    try:
+        segments = parse_path(str(lock.value))
+    except PathSyntaxError as exc:
+        raise fail("AG009", f"invalid lock path: {exc}", "write a path such as stack.driver.version",
+                   lock.origin, "locks") from exc
+    before = resolve(base, segments)
+    after = resolve(merged, segments)
+    if (before.plain if before else None) == (after.plain if after else None):
+        return
+    changed = _first_change(before, after) if after is not None else None
+    where = changed.origin if changed is not None else over.origin
+    was = f"set at {before.origin}" if before is not None else "unset"
+    raise fail(
+        "AG008",
+        f"{lock.value} is locked by {lock.origin.file}:{lock.origin.line} ({was}); this layer changes it",
+        "keep the base's value, or change it in the base blueprint where it is locked",
+        where, str(lock.value),
+    )
+
+
+def _first_change(before: YNode | None, after: YNode) -> YNode:
+    """The outermost node in `after` whose value differs from `before`, for pointing at."""
+    if isinstance(before, YMap) and isinstance(after, YMap):
+        for key, child in after.items.items():
+            if before.items.get(key) is None or before.items[key].plain != child.plain:
+                return _first_change(before.items.get(key), child)
+        return after
+    if isinstance(before, YSeq) and isinstance(after, YSeq) and len(before.items) == len(after.items):
+        for old, new in zip(before.items, after.items, strict=True):
+            if old.plain != new.plain:
+                return _first_change(old, new)
+    return after
+
+
+__all__ = ["NAME_KEYS", "Document", "LoadError", "load_document", "merge", "settle"]

@@ -1,0 +1,1 @@
+"""Typed blueprint models."""

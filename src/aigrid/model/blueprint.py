@@ -1,0 +1,277 @@
+"""The blueprint language as typed models (apiVersion aigrid.dev/v1alpha1, kind Blueprint).
+
+Fields are snake_case in Python and camelCase in YAML. Structural mistakes (unknown keys,
+wrong types, missing fields, units) fail here; facts that need the catalog or the whole
+grid (a VLAN reused on a site, an unknown 5QI, a driver too old) are left to the rules,
+which give them their own codes. Range hints for editors still appear in the JSON Schema.
+"""
+
+from __future__ import annotations
+
+import re
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic.alias_generators import to_camel
+
+from aigrid.load.nodes import RawInt
+from aigrid.model.units import Bitrate, Milliseconds, VersionText
+
+API_VERSION = "aigrid.dev/v1alpha1"
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_HEX_SD = re.compile(r"^(0[xX])?[0-9A-Fa-f]{1,6}$")
+
+
+def _dns_label(value: str) -> str:
+    if not _DNS_LABEL.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid name: use lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit, at most 63 characters"
+        )
+    return value
+
+
+Name = Annotated[
+    str,
+    AfterValidator(_dns_label),
+    WithJsonSchema({"type": "string", "pattern": _DNS_LABEL.pattern, "maxLength": 63}),
+]
+
+
+def _sd_text(value: Any) -> str:
+    """Normalise a hex SD to 6 upper-case digits; keep anything else as written.
+
+    Invalid or ambiguous forms (a bare YAML number such as 161, which may be decimal or
+    hex) stay as text so the network rule reports them with its own code.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"expected the SD as 6 hex digits such as '0000A1', got {value!r}")
+    text = value.raw if isinstance(value, RawInt) else str(value)
+    if _HEX_SD.match(text) and (len(text) == 6 or text[:2] in ("0x", "0X")):
+        return text[2:].upper().rjust(6, "0") if text[:2] in ("0x", "0X") else text.upper()
+    return text
+
+
+SliceDifferentiator = Annotated[
+    str,
+    BeforeValidator(_sd_text),
+    WithJsonSchema({"type": "string", "pattern": "^[0-9A-Fa-f]{6}$", "examples": ["0000A1"]}),
+]
+
+
+class Spec(BaseModel):
+    """Base of every blueprint model: unknown keys are errors, YAML keys are camelCase."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        str_strip_whitespace=True,
+    )
+
+
+class Metadata(Spec):
+    name: Name
+    carrier: str | None = None
+    description: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Driver(Spec):
+    version: VersionText
+    install: Literal["host", "operator", "preinstalled"] = "host"
+    kernel_modules: Literal["open", "proprietary"] = "open"
+
+
+class Cuda(Spec):
+    version: VersionText
+
+
+class TensorRT(Spec):
+    version: VersionText
+
+
+class ContainerRuntime(Spec):
+    name: Literal["containerd"] = "containerd"
+    version: VersionText
+
+
+class ContainerToolkit(Spec):
+    version: VersionText
+    cdi: bool = True
+
+
+class Kubernetes(Spec):
+    distribution: Literal["kubeadm", "k3s", "rke2"] = "kubeadm"
+    version: VersionText
+
+
+class GpuOperator(Spec):
+    version: VersionText
+    mig_strategy: Literal["none", "single", "mixed"] = "single"
+
+
+class Credentials(Spec):
+    username: str | None = None
+    password: str | None = Field(default=None, description="A secret reference: secret://... or env://...")
+    token: str | None = Field(default=None, description="A secret reference: secret://... or env://...")
+
+
+class Mirrors(Spec):
+    """Package sources for air-gapped sites; unset means the vendors' public repositories."""
+
+    apt: str | None = None
+    container_registry: str | None = None
+    helm: str | None = None
+    pip: str | None = None
+    credentials: Credentials | None = None
+
+
+class Stack(Spec):
+    os: Literal["ubuntu-22.04", "ubuntu-24.04", "debian-12"]
+    driver: Driver
+    cuda: Cuda
+    tensorrt: TensorRT | None = None
+    container_runtime: ContainerRuntime
+    container_toolkit: ContainerToolkit
+    kubernetes: Kubernetes
+    gpu_operator: GpuOperator
+    mirrors: Mirrors | None = None
+
+
+class Snssai(Spec):
+    sst: int = Field(json_schema_extra={"minimum": 0, "maximum": 255})
+    sd: SliceDifferentiator | None = None
+
+
+class SliceBitrate(Spec):
+    guaranteed: Bitrate | None = None
+    maximum: Bitrate
+
+
+class Slice(Spec):
+    name: Name
+    description: str = ""
+    snssai: Snssai
+    five_qi: int = Field(alias="5qi", json_schema_extra={"examples": [9, 82]})
+    dscp: int | None = Field(default=None, json_schema_extra={"minimum": 0, "maximum": 63})
+    bitrate: SliceBitrate
+    vlan: int = Field(json_schema_extra={"minimum": 1, "maximum": 4094})
+    ipv4: IPv4Network | None = None
+    ipv6: IPv6Network | None = None
+
+
+class Location(Spec):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class MigLayout(Spec):
+    """Either a mig-parted style name (`all-balanced`, `all-1g.10gb`) or explicit counts."""
+
+    layout: str | None = None
+    profiles: dict[str, int] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> MigLayout:
+        if (self.layout is None) == (self.profiles is None):
+            raise ValueError("give exactly one of `layout` (e.g. all-balanced) or `profiles` (counts per profile)")
+        return self
+
+
+class Gpus(Spec):
+    model: str
+    count: int = Field(ge=1, le=16)
+    mig: MigLayout | None = None
+
+
+class Node(Spec):
+    hostname: Name
+    role: Literal["control-plane", "worker"] = "worker"
+    address: IPv4Address | IPv6Address
+    gpus: Gpus | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+Tier = Literal["far-edge", "edge", "regional", "core"]
+
+
+class Site(Spec):
+    name: Name
+    carrier: str | None = None
+    tier: Tier
+    region: str
+    location: Location | None = None
+    rtt: Milliseconds = Field(description="Round-trip time from the radio area the site serves")
+    slices: list[str] = Field(default_factory=list)
+    kubeconfig: str | None = Field(default=None, description="A secret reference to the cluster's kubeconfig")
+    nodes: list[Node] = Field(default_factory=list)
+
+
+class ModelRef(Spec):
+    name: str
+    version: str = "1"
+    repository: str | None = None
+
+
+class GpuRequest(Spec):
+    count: int | None = Field(default=None, ge=1, le=16)
+    mig: str | None = Field(default=None, description="A MIG profile such as 1g.10gb")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> GpuRequest:
+        if (self.count is None) == (self.mig is None):
+            raise ValueError("give exactly one of `count` (whole GPUs) or `mig` (a MIG profile)")
+        return self
+
+
+class Latency(Spec):
+    slo: Milliseconds = Field(description="End-to-end latency target")
+    inference: Milliseconds = Field(description="Measured inference time on the requested GPU")
+
+
+class Placement(Spec):
+    sites: list[str] = Field(default_factory=list)
+    tiers: list[Tier] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list)
+
+
+class Workload(Spec):
+    name: Name
+    runtime: Literal["triton", "tensorrt-llm", "custom"]
+    image: str | None = None
+    model: ModelRef
+    gpu: GpuRequest
+    replicas: int = Field(default=1, ge=1)
+    latency: Latency
+    slice: str
+    placement: Placement = Field(default_factory=Placement)
+    port: int = Field(default=8000, ge=1, le=65535)
+    env: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _image_for_custom(self) -> Workload:
+        if self.runtime == "custom" and not self.image:
+            raise ValueError("runtime `custom` needs an `image`")
+        return self
+
+
+class Blueprint(Spec):
+    api_version: Literal["aigrid.dev/v1alpha1"]
+    kind: Literal["Blueprint"]
+    metadata: Metadata
+    extends: list[str] = Field(default_factory=list, description="Blueprint files this one layers on")
+    locks: list[str] = Field(default_factory=list, description="Paths that layers above may not change")
+    stack: Stack
+    slices: list[Slice] = Field(default_factory=list)
+    sites: list[Site] = Field(default_factory=list)
+    workloads: list[Workload] = Field(default_factory=list)
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Blueprint.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://aigrid.dev/schemas/v1alpha1/blueprint.json"
+    return schema

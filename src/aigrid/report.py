@@ -1,0 +1,148 @@
+"""Diagnostics for people (text) and for CI systems (JSON, SARIF 2.1.0, JUnit XML)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from aigrid import __version__
+from aigrid.diagnostics import Diagnostic, Severity
+from aigrid.rules.registry import all_rules
+from aigrid.validate import Result
+
+FORMATS = ("text", "json", "sarif", "junit")
+DOCS_URI = "https://github.com/aigrid/aigrid/blob/main/docs/rules.md"
+_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow"}
+
+
+def _source_line(result: Result, diagnostic: Diagnostic) -> str | None:
+    if result.document is None or diagnostic.file not in result.document.sources:
+        return None
+    lines = result.document.sources[diagnostic.file].text.splitlines()
+    return lines[diagnostic.line - 1] if 0 < diagnostic.line <= len(lines) else None
+
+
+def render_text(results: Sequence[Result], console: Console, strict: bool = False) -> None:
+    """Grouped by file, each finding with its source line and a caret under the column."""
+    errors = warnings = 0
+    for result in results:
+        if not result.diagnostics:
+            console.print(Text.assemble((result.file, "bold"), ": ", ("valid", "green")))
+            continue
+        for diagnostic in result.diagnostics:
+            errors += diagnostic.severity is Severity.ERROR
+            warnings += diagnostic.severity is Severity.WARNING
+            console.print(Text.assemble(
+                (f"{diagnostic.file}:{diagnostic.line}:{diagnostic.column}", "bold"), ": ",
+                (f"{diagnostic.severity.value} {diagnostic.code}", _STYLE[diagnostic.severity]), ": ",
+                diagnostic.message,
+            ))
+            source = _source_line(result, diagnostic)
+            if source is not None:
+                gutter = f"{diagnostic.line:>5} | "
+                console.print(Text(gutter + source.rstrip(), style="dim"))
+                console.print(Text(" " * (len(gutter) + diagnostic.column - 1) + "^", style=_STYLE[diagnostic.severity]))
+            if diagnostic.path:
+                console.print(Text(f"      at {diagnostic.path}", style="dim"))
+            if diagnostic.hint:
+                console.print(Text(f"      hint: {diagnostic.hint}", style="cyan"))
+    files = len(results)
+    failing = sum(not r.valid(strict) for r in results)
+    summary = f"{files} file{'s' if files != 1 else ''} checked: {errors} error{'s' if errors != 1 else ''}, " \
+              f"{warnings} warning{'s' if warnings != 1 else ''}"
+    style = "red" if failing else "green"
+    console.print(Text(summary + (f"; {failing} invalid" if failing else ""), style=style))
+
+
+def render_json(results: Sequence[Result], strict: bool = False) -> str:
+    diagnostics = [d.to_dict() for r in results for d in r.diagnostics]
+    payload = {"valid": all(r.valid(strict) for r in results), "diagnostics": diagnostics}
+    return json.dumps(payload, indent=2, sort_keys=False)
+
+
+def render_sarif(results: Sequence[Result]) -> str:
+    rules = all_rules()
+    index = {rule.code: i for i, rule in enumerate(rules)}
+    driver_rules = [
+        {
+            "id": rule.code,
+            "name": rule.name,
+            "shortDescription": {"text": rule.title},
+            "fullDescription": {"text": rule.doc or rule.title},
+            "helpUri": f"{DOCS_URI}#{rule.code.lower()}",
+            "help": {"text": f"{rule.doc}\n\nBad:\n{rule.bad}\n\nGood:\n{rule.good}"},
+            "defaultConfiguration": {"level": rule.severity.value},
+            "properties": {"tags": [rule.group]},
+        }
+        for rule in rules
+    ]
+    sarif_results: list[dict[str, Any]] = []
+    for result in results:
+        for d in result.diagnostics:
+            text = d.message + (f". Hint: {d.hint}" if d.hint else "")
+            entry: dict[str, Any] = {
+                "ruleId": d.code,
+                "ruleIndex": index[d.code],
+                "level": d.severity.value,
+                "message": {"text": text},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": d.file, "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": d.line, "startColumn": d.column},
+                    },
+                    **({"logicalLocations": [{"fullyQualifiedName": d.path}]} if d.path else {}),
+                }],
+            }
+            sarif_results.append(entry)
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "aigrid",
+                "version": __version__,
+                "informationUri": DOCS_URI,
+                "rules": driver_rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": sarif_results,
+        }],
+    }
+    return json.dumps(log, indent=2)
+
+
+def render_junit(results: Sequence[Result], strict: bool = False) -> str:
+    """One test suite per file; one test case per finding (or one passing case when clean)."""
+    suites = ET.Element("testsuites", name="aigrid validate")
+    total = failed = 0
+    for result in results:
+        suite = ET.SubElement(suites, "testsuite", name=result.file)
+        cases = 0
+        failures = 0
+        for d in result.diagnostics:
+            cases += 1
+            case = ET.SubElement(suite, "testcase", classname=result.file, name=f"{d.code} {d.path or d.file}")
+            text = f"{d.file}:{d.line}:{d.column}: {d.message}" + (f"\nhint: {d.hint}" if d.hint else "")
+            if d.severity is Severity.ERROR or strict:
+                failures += 1
+                failure = ET.SubElement(case, "failure", type=d.severity.value, message=f"{d.code}: {d.message}")
+                failure.text = text
+            else:
+                ET.SubElement(case, "system-out").text = f"warning {d.code}: {text}"
+        if not result.diagnostics:
+            cases = 1
+            ET.SubElement(suite, "testcase", classname=result.file, name="valid")
+        suite.set("tests", str(cases))
+        suite.set("failures", str(failures))
+        suite.set("errors", "0")
+        total += cases
+        failed += failures
+    suites.set("tests", str(total))
+    suites.set("failures", str(failed))
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

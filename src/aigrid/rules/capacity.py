@@ -1,0 +1,119 @@
+"""AG3xx: whether each workload can run where it may run, within its latency target."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aigrid.diagnostics import Severity
+from aigrid.model.blueprint import Workload
+from aigrid.model.units import format_ms
+from aigrid.rules.registry import Context, Finding, rule
+
+E, W = Severity.ERROR, Severity.WARNING
+
+
+def _request(workload: Workload) -> str:
+    if workload.gpu.mig is not None:
+        return f"MIG {workload.gpu.mig}"
+    return f"{workload.gpu.count} GPU{'s' if workload.gpu.count != 1 else ''}"
+
+
+def _known_slice(ctx: Context, workload: Workload) -> bool:
+    return any(s.name == workload.slice for s in ctx.blueprint.slices)
+
+
+@rule(
+    "AG301", "latency-slo-unreachable", E, "No site a workload may run on meets its latency target",
+    bad="latency: {slo: 10ms, inference: 8ms}\n# only sites with rtt 12ms carry its slice",
+    good="latency: {slo: 25ms, inference: 8ms}",
+)
+def latency_reachable(ctx: Context) -> Iterable[Finding]:
+    """A request's latency is at least the site's round-trip time from the radio area plus
+    the model's inference time on its GPU. If that sum exceeds the SLO at every eligible
+    site, no placement can honour it. Sites are eligible when they match the placement,
+    carry the workload's slice and have the GPUs it asks for."""
+    for index, workload in enumerate(ctx.blueprint.workloads):
+        sites = ctx.placements.by_workload[workload.name]
+        if not sites:
+            continue
+        best = min(sites, key=lambda site: site.rtt)
+        total = best.rtt + workload.latency.inference
+        if total > workload.latency.slo:
+            yield Finding(("workloads", index, "latency", "slo"),
+                          f"workload {workload.name}: best eligible site {best.name} gives {format_ms(best.rtt)} RTT + "
+                          f"{format_ms(workload.latency.inference)} inference = {format_ms(total)}, over the "
+                          f"{format_ms(workload.latency.slo)} SLO",
+                          "place it on closer sites (lower rtt), use a faster GPU, or relax the SLO")
+
+
+@rule(
+    "AG302", "pdb-exceeds-slo", W, "The slice's 5QI packet delay budget alone exceeds the workload's SLO",
+    bad="slices: [{name: video, 5qi: 9}]   # PDB 300ms\nworkloads: [{slice: video, latency: {slo: 50ms}}]",
+    good="slices: [{name: ar, 5qi: 80}]    # PDB 10ms",
+)
+def pdb_within_slo(ctx: Context) -> Iterable[Finding]:
+    """The 5QI's packet delay budget is what the 5G network promises between the device and
+    the UPF. If it exceeds the SLO, the network does not promise the latency the workload
+    needs, even if the edge site is close: pick a 5QI whose budget fits."""
+    qos = {s.name: ctx.catalog.five_qi.get(s.five_qi) for s in ctx.blueprint.slices}
+    for index, workload in enumerate(ctx.blueprint.workloads):
+        qi = qos.get(workload.slice)
+        if qi is not None and qi.pdb_ms > workload.latency.slo:
+            yield Finding(("workloads", index, "slice"),
+                          f"workload {workload.name}: slice {workload.slice} has 5QI {qi.qi} with a {qi.pdb_ms}ms packet "
+                          f"delay budget, over the {format_ms(workload.latency.slo)} SLO",
+                          "use a slice whose 5QI delay budget is within the SLO (e.g. 80, 82-86)")
+
+
+@rule(
+    "AG303", "gpu-capacity-exceeded", E, "A workload asks for more whole GPUs than its sites have",
+    bad="gpu: {count: 2}\nreplicas: 4\n# eligible sites: one node with 4 GPUs",
+    good="gpu: {count: 2}\nreplicas: 2",
+)
+def gpu_capacity(ctx: Context) -> Iterable[Finding]:
+    """Each replica needs `gpu.count` whole GPUs on a single node (GPUs without a MIG
+    layout). The replicas must fit on the nodes of the sites the workload may run on."""
+    yield from _capacity(ctx, mig=False)
+
+
+@rule(
+    "AG304", "mig-capacity-exceeded", E, "A workload asks for more MIG instances than its sites offer",
+    bad="gpu: {mig: 3g.40gb}\nreplicas: 3\n# eligible: one H100 with all-balanced (one 3g.40gb)",
+    good="gpu: {mig: 3g.40gb}\nreplicas: 1",
+)
+def mig_capacity(ctx: Context) -> Iterable[Finding]:
+    """Each replica needs one instance of its MIG profile; the nodes' MIG layouts on the
+    sites the workload may run on must offer at least `replicas` of them."""
+    yield from _capacity(ctx, mig=True)
+
+
+def _capacity(ctx: Context, mig: bool) -> Iterable[Finding]:
+    for index, workload in enumerate(ctx.blueprint.workloads):
+        if (workload.gpu.mig is not None) != mig:
+            continue
+        selected = ctx.placements.selected(workload)
+        if not selected:
+            continue
+        available = sum(ctx.placements.capacity(workload, site) for site in selected)
+        if available < workload.replicas:
+            names = ", ".join(ctx.blueprint.sites[i].name for i in selected[:5])
+            more = f" and {len(selected) - 5} more" if len(selected) > 5 else ""
+            yield Finding(("workloads", index, "replicas"),
+                          f"workload {workload.name}: {workload.replicas} replicas x {_request(workload)} but its "
+                          f"sites ({names}{more}) have room for {available}",
+                          "lower replicas, widen the placement, or add GPUs" + (" / MIG instances" if mig else ""))
+
+
+@rule(
+    "AG305", "no-eligible-site", E, "No site matches a workload's placement and carries its slice",
+    bad="placement: {tiers: [far-edge]}\nslice: urllc-robots   # no far-edge site carries it",
+    good="placement: {tiers: [far-edge, edge]}",
+)
+def some_site_selected(ctx: Context) -> Iterable[Finding]:
+    """A workload runs only on sites that match its placement (sites, tiers, regions) and
+    carry its slice; with none it would never be scheduled."""
+    for index, workload in enumerate(ctx.blueprint.workloads):
+        if _known_slice(ctx, workload) and not ctx.placements.selected(workload):
+            yield Finding(("workloads", index, "placement"),
+                          f"workload {workload.name}: no site matches its placement and carries slice {workload.slice}",
+                          "widen the placement, or add the slice to a matching site")

@@ -1,0 +1,314 @@
+"""AG1xx: whether the pinned NVIDIA and Kubernetes versions work together and with the GPUs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from aigrid.catalog import GpuModel, version
+from aigrid.diagnostics import Severity
+from aigrid.model.blueprint import Node
+from aigrid.placement import mig_layout
+from aigrid.rules.registry import Context, Finding, rule
+
+E, W = Severity.ERROR, Severity.WARNING
+DRIVER = ("stack", "driver", "version")
+CUDA = ("stack", "cuda", "version")
+
+
+def _cuda_major_row(ctx: Context) -> tuple[int, str] | None:
+    cuda = version(ctx.blueprint.stack.cuda.version)
+    if cuda is None or cuda.major not in ctx.catalog.cuda_majors:
+        return None
+    return cuda.major, ctx.catalog.cuda_majors[cuda.major].min_driver
+
+
+@rule(
+    "AG101", "driver-below-cuda-minimum", E, "The driver is older than the CUDA toolkit's minimum driver",
+    bad="stack:\n  driver: {version: 580.65.06}\n  cuda: {version: 13.0.2}   # needs >= 580.95.05",
+    good="stack:\n  driver: {version: 580.126.20}\n  cuda: {version: 13.0.2}",
+)
+def driver_below_cuda_minimum(ctx: Context) -> Iterable[Finding]:
+    """CUDA's release notes (Table 3) give the minimum driver for each toolkit release. Within
+    the right driver branch an older driver runs only through minor-version compatibility,
+    with features missing (PTX JIT among them); the full toolkit needs the listed driver.
+    A driver in the wrong branch altogether is AG102."""
+    stack = ctx.blueprint.stack
+    toolkit = ctx.catalog.cuda_toolkit(stack.cuda.version)
+    driver, major = version(stack.driver.version), _cuda_major_row(ctx)
+    if toolkit is None or driver is None or major is None:
+        return
+    minimum = version(toolkit.min_driver)
+    floor = version(major[1])
+    if minimum is not None and floor is not None and floor <= driver < minimum:
+        yield Finding(DRIVER, f"driver {driver} is older than {toolkit.min_driver}, the minimum for CUDA "
+                      f"{stack.cuda.version}", f"pin driver >= {toolkit.min_driver} or an older CUDA release")
+
+
+@rule(
+    "AG102", "cuda-major-above-driver-branch", E, "The CUDA major version is newer than the driver branch supports",
+    bad="stack:\n  driver: {version: 570.124.06}\n  cuda: {version: 13.0.2}",
+    good="stack:\n  driver: {version: 580.126.20}\n  cuda: {version: 13.0.2}",
+)
+def cuda_major_above_branch(ctx: Context) -> Iterable[Finding]:
+    """Each CUDA major needs a driver from its branch floor up (CUDA release notes Table 2:
+    13.x needs R580 or newer, 12.x R525 or newer). Below that floor nothing built with
+    that CUDA major runs, not even through compatibility."""
+    stack = ctx.blueprint.stack
+    driver, major = version(stack.driver.version), _cuda_major_row(ctx)
+    if driver is None or major is None:
+        return
+    floor = version(major[1])
+    if floor is not None and driver < floor:
+        yield Finding(CUDA, f"CUDA {stack.cuda.version} needs an R{major[1]} or newer driver; "
+                      f"driver {driver} is in branch R{driver.major}",
+                      f"pin a driver >= {major[1]} or a CUDA {major[0] - 1}.x release")
+
+
+@rule(
+    "AG103", "cuda-major-below-driver-branch", W,
+    "The CUDA major version is older than the driver branch's compatibility range",
+    bad="stack:\n  driver: {version: 580.126.20}\n  cuda: {version: 12.8.1}",
+    good="stack:\n  driver: {version: 570.124.06}\n  cuda: {version: 12.8.1}",
+)
+def cuda_major_below_branch(ctx: Context) -> Iterable[Finding]:
+    """A newer driver branch runs older CUDA majors through backward compatibility, but it
+    is outside that major's minor-version compatibility range (Table 2: 12.x is < 580),
+    which is the combination NVIDIA validates. Usually a CUDA pin left behind by a
+    driver upgrade."""
+    stack = ctx.blueprint.stack
+    cuda, driver = version(stack.cuda.version), version(stack.driver.version)
+    if cuda is None or driver is None or cuda.major not in ctx.catalog.cuda_majors:
+        return
+    ceiling = ctx.catalog.cuda_majors[cuda.major].max_driver_below
+    limit = version(ceiling) if ceiling else None
+    if limit is not None and driver >= limit:
+        yield Finding(CUDA, f"CUDA {stack.cuda.version} is a {cuda.major}.x release; driver {driver} is past its "
+                      f"compatibility range (< {ceiling})", f"move CUDA to the driver's major, or keep the "
+                      f"driver below {ceiling}")
+
+
+@rule(
+    "AG104", "tensorrt-cuda-mismatch", E, "TensorRT is not built for the pinned CUDA version",
+    bad="stack:\n  cuda: {version: 13.0.2}\n  tensorrt: {version: 10.13.0}",
+    good="stack:\n  cuda: {version: 13.0.2}\n  tensorrt: {version: 10.14.1}",
+)
+def tensorrt_cuda(ctx: Context) -> Iterable[Finding]:
+    """Each TensorRT release ships builds for specific CUDA versions (support matrix,
+    release notes). A mismatch fails at engine build or load time on the node."""
+    stack = ctx.blueprint.stack
+    if stack.tensorrt is None:
+        return
+    release = ctx.catalog.tensorrt_release(stack.tensorrt.version)
+    if release is None:
+        return
+    if not ctx.catalog.tensorrt_supports(release, stack.cuda.version):
+        builds = ", ".join(low if low == high else f"{low}-{high}" for low, high in release.cuda)
+        yield Finding(("stack", "tensorrt", "version"),
+                      f"TensorRT {stack.tensorrt.version} is built for CUDA {builds}, not {stack.cuda.version}",
+                      "pick the TensorRT release built for this CUDA version")
+
+
+def _gpu_nodes(ctx: Context) -> Iterator[tuple[int, int, Node, GpuModel]]:
+    for i, site in enumerate(ctx.blueprint.sites):
+        for j, node in enumerate(site.nodes):
+            if node.gpus is not None and node.gpus.model in ctx.catalog.gpus:
+                yield i, j, node, ctx.catalog.gpus[node.gpus.model]
+
+
+@rule(
+    "AG105", "gpu-architecture-dropped", E, "A GPU's architecture is no longer supported by the CUDA version",
+    bad="# a Volta/Pascal GPU with cuda 13.0 (Turing is the minimum)",
+    good="# Turing (T4) or newer with cuda 13.0",
+)
+def architecture_dropped(ctx: Context) -> Iterable[Finding]:
+    """CUDA releases remove architectures (13.0 removed Maxwell, Pascal and Volta; 12.0
+    removed Kepler). Applications built with that toolkit cannot target those GPUs."""
+    cuda = version(ctx.blueprint.stack.cuda.version)
+    if cuda is None:
+        return
+    dropped = {
+        arch: drop.cuda for drop in ctx.catalog.architecture_drops
+        if (since := version(drop.cuda)) is not None and cuda >= since for arch in drop.architectures
+    }
+    for i, j, node, gpu in _gpu_nodes(ctx):
+        if gpu.architecture in dropped:
+            yield Finding(("sites", i, "nodes", j, "gpus", "model"),
+                          f"{gpu.model} ({gpu.architecture}) is not supported since CUDA {dropped[gpu.architecture]}",
+                          "use an older CUDA release for these nodes, or newer GPUs")
+
+
+def _layout_loc(i: int, j: int, node: Node) -> tuple[str | int, ...]:
+    assert node.gpus is not None and node.gpus.mig is not None
+    return ("sites", i, "nodes", j, "gpus", "mig", "layout" if node.gpus.mig.layout else "profiles")
+
+
+@rule(
+    "AG106", "mig-unknown-profile", E, "A MIG layout names a profile or layout the GPU does not offer",
+    bad="gpus:\n  model: H100-SXM-80GB\n  mig: {profiles: {1g.5gb: 7}}",
+    good="gpus:\n  model: H100-SXM-80GB\n  mig: {profiles: {1g.10gb: 7}}",
+)
+def mig_unknown_profile(ctx: Context) -> Iterable[Finding]:
+    """MIG profiles are per GPU family (an A100 40GB offers 1g.5gb, an H100 80GB 1g.10gb).
+    Layout names follow mig-parted: all-balanced and all-<profile>."""
+    for i, j, node, gpu in _gpu_nodes(ctx):
+        family = ctx.catalog.mig_family(gpu)
+        mig = node.gpus.mig if node.gpus else None
+        if mig is None or family is None:
+            continue
+        if mig.layout is not None and family.named_layout(mig.layout) is None:
+            yield Finding(_layout_loc(i, j, node), f"{gpu.model} has no MIG layout {mig.layout!r}",
+                          f"use all-balanced or all-<profile> with one of: {', '.join(family.profiles)}")
+        for name in mig.profiles or {}:
+            if name not in family.profiles:
+                yield Finding(_layout_loc(i, j, node) + (name,), f"{gpu.model} has no MIG profile {name!r}",
+                              f"profiles of {gpu.model}: {', '.join(family.profiles)}")
+
+
+@rule(
+    "AG107", "mig-layout-does-not-fit", E, "A MIG layout exceeds a profile's instances or cannot be placed",
+    bad="gpus:\n  model: A100-80GB\n  mig: {profiles: {3g.40gb: 2, 2g.20gb: 1}}",
+    good="gpus:\n  model: A100-80GB\n  mig: {profiles: {3g.40gb: 1, 2g.20gb: 1, 1g.10gb: 2}}",
+)
+def mig_layout_fits(ctx: Context) -> Iterable[Finding]:
+    """A GPU has a fixed number of memory slices (8 on 7-way GPUs, 4 on A30 and RTX PRO
+    6000) and each profile can start only at given slices (`nvidia-smi mig -lgipp`).
+    A layout is valid when every instance can be placed without overlap and no profile
+    exceeds its maximum count; a sum of slices alone is not enough."""
+    for i, j, node, gpu in _gpu_nodes(ctx):
+        family = ctx.catalog.mig_family(gpu)
+        mig = node.gpus.mig if node.gpus else None
+        if mig is None or family is None or mig.profiles is None:
+            continue
+        layout = {name: count for name, count in mig.profiles.items() if count > 0}
+        if any(name not in family.profiles for name in layout) or any(c < 0 for c in mig.profiles.values()):
+            continue
+        if not family.fits(layout):
+            over = [f"{n} x{c} (max {family.profiles[n].max})" for n, c in layout.items()
+                    if c > family.profiles[n].max]
+            detail = "over the maximum: " + ", ".join(over) if over else (
+                f"the instances do not fit in the GPU's {family.slots} memory slices")
+            yield Finding(_layout_loc(i, j, node), f"MIG layout of node {node.hostname} cannot be realised on "
+                          f"{gpu.model}: {detail}", "drop instances, or use a layout such as all-balanced")
+
+
+@rule(
+    "AG108", "mig-on-non-mig-gpu", E, "A MIG layout is declared on a GPU without MIG",
+    bad="gpus:\n  model: L40S\n  mig: {layout: all-balanced}", good="gpus:\n  model: L40S\n  count: 2",
+)
+def mig_on_non_mig_gpu(ctx: Context) -> Iterable[Finding]:
+    """MIG exists only on the listed data-centre GPUs (A30, A100, H100, H200, GH200, B200,
+    GB200, RTX PRO 6000). Compute capability 8.0 or newer is not enough: A10, L4 and
+    L40S have none."""
+    for i, j, node, gpu in _gpu_nodes(ctx):
+        if node.gpus is not None and node.gpus.mig is not None and not gpu.mig_capable:
+            yield Finding(("sites", i, "nodes", j, "gpus", "mig"), f"{gpu.model} does not support MIG",
+                          "remove `mig`, or use a MIG-capable GPU")
+
+
+@rule(
+    "AG109", "mig-mixed-needs-mixed-strategy", E, "Several MIG profiles on a node need the `mixed` MIG strategy",
+    bad="gpuOperator: {migStrategy: single}\n# node: mig: {layout: all-balanced}",
+    good="gpuOperator: {migStrategy: mixed}",
+)
+def mig_mixed_strategy(ctx: Context) -> Iterable[Finding]:
+    """With the `single` strategy the device plugin exposes one profile per node as
+    nvidia.com/gpu; a layout with several profiles needs `mixed`, which exposes
+    nvidia.com/mig-<profile> resources (GPU Operator MIG guide). With `none` MIG layouts
+    are not applied at all."""
+    strategy = ctx.blueprint.stack.gpu_operator.mig_strategy
+    if strategy == "mixed":
+        return
+    for i, j, node, gpu in _gpu_nodes(ctx):
+        if node.gpus is None or node.gpus.mig is None or not gpu.mig_capable:
+            continue
+        layout = mig_layout(gpu.model, node.gpus.mig.layout, node.gpus.mig.profiles, ctx.catalog)
+        if layout is not None and (strategy == "none" or len(layout) > 1):
+            yield Finding(("stack", "gpuOperator", "migStrategy"),
+                          f"node {node.hostname} uses MIG profiles {', '.join(sorted(layout))} but migStrategy "
+                          f"is {strategy}", "set stack.gpuOperator.migStrategy: mixed")
+            return
+
+
+@rule(
+    "AG110", "kubernetes-outside-operator-range", E, "The Kubernetes version is outside the GPU Operator's range",
+    bad="kubernetes: {version: 1.31.4}\ngpuOperator: {version: 26.3.2}   # supports 1.32-1.36",
+    good="kubernetes: {version: 1.34.9}\ngpuOperator: {version: 26.3.2}",
+)
+def kubernetes_in_operator_range(ctx: Context) -> Iterable[Finding]:
+    """The GPU Operator's platform-support page lists the Kubernetes minors each release is
+    tested on (per OS). The chart's own kubeVersion (>= 1.16) is not that range."""
+    stack = ctx.blueprint.stack
+    release = ctx.catalog.operator_release(stack.gpu_operator.version)
+    k8s = version(stack.kubernetes.version)
+    if release is None or k8s is None:
+        return
+    low, high = release.kubernetes_range(stack.os)
+    minor = (k8s.major, k8s.minor)
+    low_v, high_v = version(low), version(high)
+    if low_v is None or high_v is None:
+        return
+    if not (low_v.major, low_v.minor) <= minor <= (high_v.major, high_v.minor):
+        yield Finding(("stack", "kubernetes", "version"),
+                      f"Kubernetes {stack.kubernetes.version} is outside GPU Operator {release.version}'s "
+                      f"supported range {low}-{high} on {stack.os}",
+                      "pick a Kubernetes minor in that range, or another GPU Operator release")
+
+
+@rule(
+    "AG111", "open-kernel-modules-required", E, "GH200 and Blackwell data-centre GPUs need open kernel modules",
+    bad="driver: {kernelModules: proprietary}\n# node with B200 GPUs",
+    good="driver: {kernelModules: open}",
+)
+def open_modules_required(ctx: Context) -> Iterable[Finding]:
+    """NVIDIA: GH200 systems require the open GPU kernel modules, and data-centre GPUs from
+    Grace Hopper and Blackwell on must use them; the proprietary module fails to load."""
+    if ctx.blueprint.stack.driver.kernel_modules == "open":
+        return
+    for i, j, _node, gpu in _gpu_nodes(ctx):
+        if gpu.open_kernel_modules_required:
+            yield Finding(("sites", i, "nodes", j, "gpus", "model"),
+                          f"{gpu.model} needs the open kernel modules; stack.driver.kernelModules is proprietary",
+                          "set stack.driver.kernelModules: open")
+
+
+@rule(
+    "AG112", "driver-below-gpu-minimum", E, "The driver is older than a GPU model requires",
+    bad="driver: {version: 570.124.06}\n# node with B200 GPUs (needs >= 570.133.20)",
+    good="driver: {version: 580.126.20}",
+)
+def driver_below_gpu_minimum(ctx: Context) -> Iterable[Finding]:
+    """Newer GPUs need a minimum driver (B200: 570.133.20; RTX PRO 6000: 575.57.08,
+    per the GPU Operator's platform support)."""
+    driver = version(ctx.blueprint.stack.driver.version)
+    if driver is None:
+        return
+    for i, j, _node, gpu in _gpu_nodes(ctx):
+        minimum = version(gpu.min_driver) if gpu.min_driver else None
+        if minimum is not None and driver < minimum:
+            yield Finding(("sites", i, "nodes", j, "gpus", "model"),
+                          f"{gpu.model} needs driver >= {gpu.min_driver}; the stack pins {driver}",
+                          f"pin a driver >= {gpu.min_driver}")
+
+
+@rule(
+    "AG113", "version-not-in-catalog", W, "A pinned version is unknown to the catalog, so it was not checked",
+    bad="cuda: {version: 13.3}", good="cuda: {version: 13.2.2}",
+)
+def unknown_versions(ctx: Context) -> Iterable[Finding]:
+    """aigrid checks compatibility only against facts it has sources for. A version it does
+    not know is reported so nobody mistakes silence for approval; add the catalog row
+    (with its source) when NVIDIA publishes it."""
+    stack = ctx.blueprint.stack
+    checks: list[tuple[tuple[str, ...], str, bool]] = [
+        (CUDA, f"CUDA {stack.cuda.version}", ctx.catalog.cuda_toolkit(stack.cuda.version) is not None),
+        (("stack", "gpuOperator", "version"), f"GPU Operator {stack.gpu_operator.version}",
+         ctx.catalog.operator_release(stack.gpu_operator.version) is not None),
+        (DRIVER, f"driver {stack.driver.version}", version(stack.driver.version) is not None),
+    ]
+    if stack.tensorrt is not None:
+        checks.append((("stack", "tensorrt", "version"), f"TensorRT {stack.tensorrt.version}",
+                       ctx.catalog.tensorrt_release(stack.tensorrt.version) is not None))
+    for loc, what, known in checks:
+        if not known:
+            yield Finding(loc, f"{what} is not in the catalog; its compatibility was not checked",
+                          "use a catalogued version (aigrid catalog), or add the row with its source")

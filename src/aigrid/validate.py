@@ -1,0 +1,192 @@
+"""load -> model -> rules for one blueprint file, with every finding placed at file:line."""
+
+from __future__ import annotations
+
+import difflib
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from aigrid.catalog import catalog
+from aigrid.diagnostics import Diagnostic, LoadError, Severity
+from aigrid.load.layers import Document, load_document
+from aigrid.load.nodes import Origin, YMap, YNode, YSeq
+from aigrid.load.paths import Loc, deepest, format_loc
+from aigrid.model.blueprint import Blueprint
+from aigrid.rules import registry
+
+
+@dataclass
+class Result:
+    """What validating one file produced."""
+
+    file: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    document: Document | None = None
+    blueprint: Blueprint | None = None
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+    def valid(self, strict: bool = False) -> bool:
+        return not (self.diagnostics if strict else self.errors)
+
+
+def validate_file(path: Path) -> Result:
+    result = Result(file=str(path))
+    try:
+        document = load_document(path)
+    except LoadError as exc:
+        result.diagnostics = exc.diagnostics
+        return result
+    result.document = document
+    result.file = document.path
+    blueprint, diagnostics = build_model(document)
+    result.blueprint = blueprint
+    if blueprint is not None:
+        diagnostics = check_rules(document, blueprint)
+    result.diagnostics = sorted(diagnostics, key=lambda d: d.sort_key)
+    return result
+
+
+def place(root: YNode, loc: Loc, code: str, severity: Severity, message: str, hint: str,
+          key: bool = False) -> Diagnostic:
+    """A diagnostic at the node `loc` names (or the key that introduces it)."""
+    node = deepest(root, loc)
+    origin: Origin = node.origin
+    if key and loc and isinstance(loc[-1], str):
+        parent = deepest(root, loc[:-1])
+        if isinstance(parent, YMap) and loc[-1] in parent.keys:
+            origin = parent.keys[loc[-1]]
+    return Diagnostic(code, severity, message, hint, format_loc(root, loc), origin.file, origin.line, origin.column)
+
+
+def check_rules(document: Document, blueprint: Blueprint) -> list[Diagnostic]:
+    context = registry.Context(blueprint, catalog())
+    return [
+        place(document.root, finding.loc, rule.code, rule.severity, finding.message, finding.hint)
+        for rule, finding in registry.run(context)
+    ]
+
+
+def build_model(document: Document) -> tuple[Blueprint | None, list[Diagnostic]]:
+    try:
+        return Blueprint.model_validate(document.root.plain), []
+    except ValidationError as exc:
+        return None, _schema_diagnostics(document.root, exc.errors(include_url=False))
+
+
+def _schema_diagnostics(root: YNode, errors: list[ErrorDetails]) -> list[Diagnostic]:
+    seen: set[tuple[Loc, str]] = set()
+    diagnostics = []
+    for error in errors:
+        loc = _document_loc(root, tuple(error["loc"]))
+        kind = error["type"]
+        if (loc, kind) in seen:
+            continue  # a union reports once per member; one message is enough
+        seen.add((loc, kind))
+        where = format_loc(root, loc[:-1]) or "the top level"
+        if kind == "extra_forbidden":
+            field_name = str(loc[-1])
+            allowed = _allowed_keys(loc[:-1])
+            close = difflib.get_close_matches(field_name, allowed, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"allowed here: {', '.join(allowed)}"
+            diagnostics.append(place(root, loc, "AG012", Severity.ERROR,
+                                     f"unknown field {field_name!r} in {where}", hint, key=True))
+        elif kind == "missing":
+            diagnostics.append(place(root, loc, "AG013", Severity.ERROR,
+                                     f"missing required field {loc[-1]!r} in {where}",
+                                     f"add `{loc[-1]}:` to {where}"))
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            shown = _shown_input(error.get("input"))
+            diagnostics.append(place(root, loc, "AG011", Severity.ERROR,
+                                     f"{format_loc(root, loc) or 'blueprint'}: {message}{shown}",
+                                     _hint_for(kind, error)))
+    return diagnostics
+
+
+def _shown_input(value: Any) -> str:
+    if isinstance(value, dict | list) or value is None:
+        return ""
+    text = repr(value)
+    return f" (got {text})" if len(text) <= 60 else ""
+
+
+def _hint_for(kind: str, error: ErrorDetails) -> str:
+    if kind == "literal_error":
+        return "use one of the listed values"
+    if kind in ("int_parsing", "int_type", "float_parsing", "float_type"):
+        return "write a number"
+    if kind in ("string_type",):
+        return "write a text value (quote it if YAML reads it as something else)"
+    if kind in ("list_type",):
+        return "write a list: [a, b] or one `- item` per line"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "write a mapping of `key: value` lines"
+    return "see the blueprint reference (docs/blueprint.md)"
+
+
+def _document_loc(root: YNode, loc: tuple[Any, ...]) -> Loc:
+    """Drop pydantic's union and validator tags: keep the part of the loc that is data."""
+    kept: list[str | int] = []
+    node: YNode | None = root
+    for part in loc:
+        if isinstance(part, int) and isinstance(node, YSeq):
+            kept.append(part)
+            node = node.items[part] if part < len(node.items) else None
+        elif isinstance(part, str) and (isinstance(node, YMap) or node is None):
+            if node is not None and part not in node.items and _is_tag(part):
+                continue
+            kept.append(part)
+            node = node.items.get(part) if node is not None else None
+        elif isinstance(part, str) and _is_tag(part):
+            continue
+        else:
+            kept.append(part)
+            node = None
+    return tuple(kept)
+
+
+def _is_tag(part: str) -> bool:
+    return any(c in part for c in "[]()") or part[:1].isupper()
+
+
+def _allowed_keys(loc: Loc) -> list[str]:
+    """The YAML keys a model accepts at `loc`, for did-you-mean hints."""
+    model: Any = Blueprint
+    for part in loc:
+        model = _unwrap(model)
+        if isinstance(part, int):
+            continue
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            fields = {(f.alias or name): f for name, f in model.model_fields.items()}
+            if part not in fields:
+                return []
+            model = fields[part].annotation
+        elif get_origin(model) is dict:
+            model = get_args(model)[1]
+    model = _unwrap(model)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return sorted(f.alias or name for name, f in model.model_fields.items())
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Optional and list[...] down to the model inside."""
+    while True:
+        origin = get_origin(annotation)
+        if origin in (Union, types.UnionType):
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            annotation = members[0] if len(members) == 1 else annotation
+            if len(members) != 1:
+                return annotation
+        elif origin is list:
+            annotation = get_args(annotation)[0]
+        else:
+            return annotation
