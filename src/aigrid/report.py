@@ -34,6 +34,9 @@ def render_text(results: Sequence[Result], console: Console, strict: bool = Fals
         if not result.diagnostics:
             console.print(Text.assemble((result.file, "bold"), ": ", ("valid", "green")))
             continue
+        count = len(result.diagnostics)
+        console.print(Text.assemble((result.file, "bold"), f": {count} finding{'s' if count != 1 else ''}",
+                                    ("" if result.valid(strict) else " (invalid)", "red")))
         for diagnostic in result.diagnostics:
             errors += diagnostic.severity is Severity.ERROR
             warnings += diagnostic.severity is Severity.WARNING

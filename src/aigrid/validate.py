@@ -59,6 +59,8 @@ def place(root: YNode, loc: Loc, code: str, severity: Severity, message: str, hi
     """A diagnostic at the node `loc` names (or the key that introduces it)."""
     node = deepest(root, loc)
     origin: Origin = node.origin
+    # A block mapping or list starts at its first entry; its key is the better place to point.
+    key = key or isinstance(node, YMap | YSeq)
     if key and loc and isinstance(loc[-1], str):
         parent = deepest(root, loc[:-1])
         if isinstance(parent, YMap) and loc[-1] in parent.keys:

@@ -55,12 +55,16 @@ def display_path(path: Path) -> str:
 
 def load_document(path: Path) -> Document:
     document = Document(root=YMap({}, {}, Origin(display_path(path), 1, 1)))
-    document.root = _load_file(path.resolve(), [], document, None)
+    document.root = _load_file(path.resolve(), [], document, None, {})
     return document
 
 
-def _load_file(path: Path, chain: list[Path], document: Document, via: Origin | None) -> YMap:
+def _load_file(path: Path, chain: list[Path], document: Document, via: Origin | None,
+               loaded: dict[Path, YMap]) -> YMap:
+    """Resolve one file and its bases; `loaded` shares a base reached twice (a diamond)."""
     display = display_path(path)
+    if path in loaded:
+        return loaded[path]
     if path in chain:
         names = " -> ".join(display_path(p) for p in [*chain[chain.index(path):], path])
         assert via is not None
@@ -80,13 +84,16 @@ def _load_file(path: Path, chain: list[Path], document: Document, via: Origin | 
         )
     resolved: YMap | None = None
     for entry in _extends_entries(root):
-        base = _load_file((path.parent / entry.value).resolve(), [*chain, path], document, entry.origin)
+        base = _load_file((path.parent / entry.value).resolve(), [*chain, path], document, entry.origin, loaded)
         resolved = base if resolved is None else _merge_layer(resolved, base)
     if resolved is None:
         settled = settle(root, "")
         assert isinstance(settled, YMap)
-        return settled
-    return _merge_layer(resolved, root)
+        resolved = settled
+    else:
+        resolved = _merge_layer(resolved, root)
+    loaded[path] = resolved
+    return resolved
 
 
 def _extends_entries(root: YMap) -> list[YScalar]:
@@ -157,6 +164,10 @@ def _named(node: YSeq) -> bool:
 def merge(base: YNode, over: YNode, path: str) -> YNode | None:
     """Merge one overlay node onto its base; None means the overlay deleted it."""
     history = base.history()
+    if any(over is earlier for earlier in history):
+        # Diamond: both sides inherited this very node from a shared base, so the overlay
+        # did not set it; a change made on the base side must survive.
+        return base
     directive = _directive(over, path)
     if directive == "delete":
         return None

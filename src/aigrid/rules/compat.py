@@ -40,7 +40,7 @@ def driver_below_cuda_minimum(ctx: Context) -> Iterable[Finding]:
     minimum = version(toolkit.min_driver)
     floor = version(major[1])
     if minimum is not None and floor is not None and floor <= driver < minimum:
-        yield Finding(DRIVER, f"driver {driver} is older than {toolkit.min_driver}, the minimum for CUDA "
+        yield Finding(DRIVER, f"driver {stack.driver.version} is older than {toolkit.min_driver}, the minimum for CUDA "
                       f"{stack.cuda.version}", f"pin driver >= {toolkit.min_driver} or an older CUDA release")
 
 
@@ -60,7 +60,7 @@ def cuda_major_above_branch(ctx: Context) -> Iterable[Finding]:
     floor = version(major[1])
     if floor is not None and driver < floor:
         yield Finding(CUDA, f"CUDA {stack.cuda.version} needs an R{major[1]} or newer driver; "
-                      f"driver {driver} is in branch R{driver.major}",
+                      f"driver {stack.driver.version} is in branch R{driver.major}",
                       f"pin a driver >= {major[1]} or a CUDA {major[0] - 1}.x release")
 
 
@@ -82,7 +82,7 @@ def cuda_major_below_branch(ctx: Context) -> Iterable[Finding]:
     ceiling = ctx.catalog.cuda_majors[cuda.major].max_driver_below
     limit = version(ceiling) if ceiling else None
     if limit is not None and driver >= limit:
-        yield Finding(CUDA, f"CUDA {stack.cuda.version} is a {cuda.major}.x release; driver {driver} is past its "
+        yield Finding(CUDA, f"CUDA {stack.cuda.version} is a {cuda.major}.x release; driver {stack.driver.version} is past its "
                       f"compatibility range (< {ceiling})", f"move CUDA to the driver's major, or keep the "
                       f"driver below {ceiling}")
 
@@ -286,7 +286,7 @@ def driver_below_gpu_minimum(ctx: Context) -> Iterable[Finding]:
         minimum = version(gpu.min_driver) if gpu.min_driver else None
         if minimum is not None and driver < minimum:
             yield Finding(("sites", i, "nodes", j, "gpus", "model"),
-                          f"{gpu.model} needs driver >= {gpu.min_driver}; the stack pins {driver}",
+                          f"{gpu.model} needs driver >= {gpu.min_driver}; the stack pins {ctx.blueprint.stack.driver.version}",
                           f"pin a driver >= {gpu.min_driver}")
 
 

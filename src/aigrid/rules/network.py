@@ -29,7 +29,7 @@ def cidr_overlap(ctx: Context) -> Iterable[Finding]:
             net = getattr(slice_, family)
             if net is not None:
                 nets.append((net, index))
-        nets.sort(key=lambda item: (item[0].network_address, -item[0].prefixlen))
+        nets.sort(key=lambda item: (item[0].network_address, item[0].prefixlen))
         # Sorted by start address, a range overlaps a later one only if it contains it, and
         # a containing range is always the widest seen so far: one pass suffices.
         widest: tuple[IPv4Network | IPv6Network, int] | None = None
