@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 import yaml
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from aigrid import __version__
@@ -57,24 +57,37 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks for internal errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show Python tracebacks for internal errors.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     _state["debug"] = debug
 
 
-ExistingFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
-                                              help="A blueprint YAML file.")]
+ExistingFile = Annotated[
+    Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="A blueprint YAML file.")
+]
 
 
 @app.command()
 def validate(
-    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True,
-                                                help="Blueprint files to validate (each resolved with its extends).")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="Blueprint files to validate (each resolved with its extends).",
+        ),
+    ],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as failures.")] = False,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
 ) -> None:
     """Check blueprints: schema, version compatibility, network, capacity, latency, secrets.
 
@@ -106,8 +119,12 @@ def _text_report(results: list[Result], strict: bool) -> str:
 @app.command("explain")
 def explain_command(
     file: ExistingFile,
-    path: Annotated[str, typer.Argument(help="A blueprint path, e.g. stack.driver.version or "
-                                             "'sites[nyc-fe-01].nodes[gpu01].gpus'.")],
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="A blueprint path, e.g. stack.driver.version or 'sites[nyc-fe-01].nodes[gpu01].gpus'."
+        ),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Show the resolved value at PATH and the chain of files:lines that set it, base to leaf."""
@@ -132,17 +149,23 @@ def explain_command(
     out.print(f"set by {count} layer{'s' if count != 1 else ''}, base to leaf:")
     for number, layer in enumerate(explanation.layers, 1):
         winner = " (resolved)" if number == count else ""
-        out.print(Text(f"  {number}. {layer.origin.file}:{layer.origin.line}{winner}: {_inline(layer.value)}"))
+        out.print(
+            Text(f"  {number}. {layer.origin.file}:{layer.origin.line}{winner}: {_inline(layer.value)}")
+        )
 
 
 def _inline(value: object) -> str:
-    text = yaml.safe_dump(json.loads(json.dumps(value)), default_flow_style=True, sort_keys=False, width=10_000)
+    text = yaml.safe_dump(
+        json.loads(json.dumps(value)), default_flow_style=True, sort_keys=False, width=10_000
+    )
     return text.strip().removesuffix("...").strip()
 
 
 @app.command()
 def schema(
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the schema to this file.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the schema to this file.")
+    ] = None,
 ) -> None:
     """Print the blueprint JSON Schema (generated from the models), for editors and CI."""
     text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
@@ -171,12 +194,27 @@ def rules(
 @app.command("catalog")
 def catalog_command() -> None:
     """List the GPU models the catalog knows, with their MIG support and requirements."""
-    table = Table("model", "architecture", "CC", "memory", "MIG", "open modules", "min driver")
+    table = Table(
+        "model",
+        "architecture",
+        "CC",
+        "memory",
+        "open modules",
+        "min driver",
+        Column("MIG profiles", overflow="fold"),
+    )
     for gpu in catalog().gpus.values():
         family = catalog().mig_family(gpu)
         mig = ", ".join(family.profiles) if family else "-"
-        table.add_row(gpu.model, gpu.architecture, gpu.compute_capability, f"{gpu.memory_gib} GiB", mig,
-                      "required" if gpu.open_kernel_modules_required else "-", gpu.min_driver or "-")
+        table.add_row(
+            Text(gpu.model, no_wrap=True),
+            gpu.architecture,
+            gpu.compute_capability,
+            f"{gpu.memory_gib} GiB",
+            "required" if gpu.open_kernel_modules_required else "-",
+            gpu.min_driver or "-",
+            mig,
+        )
     out.print(table)
 
 
@@ -186,6 +224,8 @@ def main() -> None:
     except Exception as exc:
         if _state["debug"]:
             raise
-        err.print(f"aigrid: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback, "
-                  "and please report it)")
+        err.print(
+            f"aigrid: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback, "
+            "and please report it)"
+        )
         sys.exit(70)

@@ -27,8 +27,12 @@ class Explanation:
             "path": self.path,
             "value": self.value,
             "layers": [
-                {"file": layer.origin.file, "line": layer.origin.line, "column": layer.origin.column,
-                 "value": layer.value}
+                {
+                    "file": layer.origin.file,
+                    "line": layer.origin.line,
+                    "column": layer.origin.column,
+                    "value": layer.value,
+                }
                 for layer in self.layers
             ],
         }

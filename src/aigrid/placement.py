@@ -74,7 +74,8 @@ class Placements:
         tiers, regions = set(placement.tiers), set(placement.regions)
         sites = self.blueprint.sites
         return [
-            i for i in indices
+            i
+            for i in indices
             if (not tiers or sites[i].tier in tiers)
             and (not regions or sites[i].region in regions)
             and workload.slice in self._slices[i]

@@ -35,29 +35,42 @@ def render_text(results: Sequence[Result], console: Console, strict: bool = Fals
             console.print(Text.assemble((result.file, "bold"), ": ", ("valid", "green")))
             continue
         count = len(result.diagnostics)
-        console.print(Text.assemble((result.file, "bold"), f": {count} finding{'s' if count != 1 else ''}",
-                                    ("" if result.valid(strict) else " (invalid)", "red")))
+        console.print(
+            Text.assemble(
+                (result.file, "bold"),
+                f": {count} finding{'s' if count != 1 else ''}",
+                ("" if result.valid(strict) else " (invalid)", "red"),
+            )
+        )
         for diagnostic in result.diagnostics:
             errors += diagnostic.severity is Severity.ERROR
             warnings += diagnostic.severity is Severity.WARNING
-            console.print(Text.assemble(
-                (f"{diagnostic.file}:{diagnostic.line}:{diagnostic.column}", "bold"), ": ",
-                (f"{diagnostic.severity.value} {diagnostic.code}", _STYLE[diagnostic.severity]), ": ",
-                diagnostic.message,
-            ))
+            console.print(
+                Text.assemble(
+                    (f"{diagnostic.file}:{diagnostic.line}:{diagnostic.column}", "bold"),
+                    ": ",
+                    (f"{diagnostic.severity.value} {diagnostic.code}", _STYLE[diagnostic.severity]),
+                    ": ",
+                    diagnostic.message,
+                )
+            )
             source = _source_line(result, diagnostic)
             if source is not None:
                 gutter = f"{diagnostic.line:>5} | "
                 console.print(Text(gutter + source.rstrip(), style="dim"))
-                console.print(Text(" " * (len(gutter) + diagnostic.column - 1) + "^", style=_STYLE[diagnostic.severity]))
+                console.print(
+                    Text(" " * (len(gutter) + diagnostic.column - 1) + "^", style=_STYLE[diagnostic.severity])
+                )
             if diagnostic.path:
                 console.print(Text(f"      at {diagnostic.path}", style="dim"))
             if diagnostic.hint:
                 console.print(Text(f"      hint: {diagnostic.hint}", style="cyan"))
     files = len(results)
     failing = sum(not r.valid(strict) for r in results)
-    summary = f"{files} file{'s' if files != 1 else ''} checked: {errors} error{'s' if errors != 1 else ''}, " \
-              f"{warnings} warning{'s' if warnings != 1 else ''}"
+    summary = (
+        f"{files} file{'s' if files != 1 else ''} checked: {errors} error{'s' if errors != 1 else ''}, "
+        f"{warnings} warning{'s' if warnings != 1 else ''}"
+    )
     style = "red" if failing else "green"
     console.print(Text(summary + (f"; {failing} invalid" if failing else ""), style=style))
 
@@ -93,28 +106,34 @@ def render_sarif(results: Sequence[Result]) -> str:
                 "ruleIndex": index[d.code],
                 "level": d.severity.value,
                 "message": {"text": text},
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": d.file, "uriBaseId": "%SRCROOT%"},
-                        "region": {"startLine": d.line, "startColumn": d.column},
-                    },
-                    **({"logicalLocations": [{"fullyQualifiedName": d.path}]} if d.path else {}),
-                }],
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": d.file, "uriBaseId": "%SRCROOT%"},
+                            "region": {"startLine": d.line, "startColumn": d.column},
+                        },
+                        **({"logicalLocations": [{"fullyQualifiedName": d.path}]} if d.path else {}),
+                    }
+                ],
             }
             sarif_results.append(entry)
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "aigrid",
-                "version": __version__,
-                "informationUri": DOCS_URI,
-                "rules": driver_rules,
-            }},
-            "columnKind": "unicodeCodePoints",
-            "results": sarif_results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "aigrid",
+                        "version": __version__,
+                        "informationUri": DOCS_URI,
+                        "rules": driver_rules,
+                    }
+                },
+                "columnKind": "unicodeCodePoints",
+                "results": sarif_results,
+            }
+        ],
     }
     return json.dumps(log, indent=2)
 
@@ -125,18 +144,21 @@ def render_junit(results: Sequence[Result], strict: bool = False) -> str:
     total = failed = 0
     for result in results:
         suite = ET.SubElement(suites, "testsuite", name=result.file)
-        cases = 0
         failures = 0
         for d in result.diagnostics:
-            cases += 1
-            case = ET.SubElement(suite, "testcase", classname=result.file, name=f"{d.code} {d.path or d.file}")
+            case = ET.SubElement(
+                suite, "testcase", classname=result.file, name=f"{d.code} {d.path or d.file}"
+            )
             text = f"{d.file}:{d.line}:{d.column}: {d.message}" + (f"\nhint: {d.hint}" if d.hint else "")
             if d.severity is Severity.ERROR or strict:
                 failures += 1
-                failure = ET.SubElement(case, "failure", type=d.severity.value, message=f"{d.code}: {d.message}")
+                failure = ET.SubElement(
+                    case, "failure", type=d.severity.value, message=f"{d.code}: {d.message}"
+                )
                 failure.text = text
             else:
                 ET.SubElement(case, "system-out").text = f"warning {d.code}: {text}"
+        cases = len(result.diagnostics)
         if not result.diagnostics:
             cases = 1
             ET.SubElement(suite, "testcase", classname=result.file, name="valid")

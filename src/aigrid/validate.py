@@ -16,7 +16,7 @@ from aigrid.diagnostics import Diagnostic, LoadError, Severity
 from aigrid.load.layers import Document, load_document
 from aigrid.load.nodes import Origin, YMap, YNode, YSeq
 from aigrid.load.paths import Loc, deepest, format_loc
-from aigrid.model.blueprint import Blueprint
+from aigrid.model.blueprint import API_VERSION, Blueprint
 from aigrid.rules import registry
 
 
@@ -54,8 +54,9 @@ def validate_file(path: Path) -> Result:
     return result
 
 
-def place(root: YNode, loc: Loc, code: str, severity: Severity, message: str, hint: str,
-          key: bool = False) -> Diagnostic:
+def place(
+    root: YNode, loc: Loc, code: str, severity: Severity, message: str, hint: str, key: bool = False
+) -> Diagnostic:
     """A diagnostic at the node `loc` names (or the key that introduces it)."""
     node = deepest(root, loc)
     origin: Origin = node.origin
@@ -65,7 +66,9 @@ def place(root: YNode, loc: Loc, code: str, severity: Severity, message: str, hi
         parent = deepest(root, loc[:-1])
         if isinstance(parent, YMap) and loc[-1] in parent.keys:
             origin = parent.keys[loc[-1]]
-    return Diagnostic(code, severity, message, hint, format_loc(root, loc), origin.file, origin.line, origin.column)
+    return Diagnostic(
+        code, severity, message, hint, format_loc(root, loc), origin.file, origin.line, origin.column
+    )
 
 
 def check_rules(document: Document, blueprint: Blueprint) -> list[Diagnostic]:
@@ -77,6 +80,20 @@ def check_rules(document: Document, blueprint: Blueprint) -> list[Diagnostic]:
 
 
 def build_model(document: Document) -> tuple[Blueprint | None, list[Diagnostic]]:
+    root = document.root
+    api, kind = root.plain.get("apiVersion"), root.plain.get("kind")
+    if api != API_VERSION or kind != "Blueprint":
+        loc = ("apiVersion",) if api != API_VERSION else ("kind",)
+        return None, [
+            place(
+                root,
+                loc,
+                "AG010",
+                Severity.ERROR,
+                f"not an aigrid blueprint: apiVersion {api!r}, kind {kind!r}",
+                f"start the file with `apiVersion: {API_VERSION}` and `kind: Blueprint`",
+            )
+        ]
     try:
         return Blueprint.model_validate(document.root.plain), []
     except ValidationError as exc:
@@ -98,18 +115,41 @@ def _schema_diagnostics(root: YNode, errors: list[ErrorDetails]) -> list[Diagnos
             allowed = _allowed_keys(loc[:-1])
             close = difflib.get_close_matches(field_name, allowed, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}?" if close else f"allowed here: {', '.join(allowed)}"
-            diagnostics.append(place(root, loc, "AG012", Severity.ERROR,
-                                     f"unknown field {field_name!r} in {where}", hint, key=True))
+            diagnostics.append(
+                place(
+                    root,
+                    loc,
+                    "AG012",
+                    Severity.ERROR,
+                    f"unknown field {field_name!r} in {where}",
+                    hint,
+                    key=True,
+                )
+            )
         elif kind == "missing":
-            diagnostics.append(place(root, loc, "AG013", Severity.ERROR,
-                                     f"missing required field {loc[-1]!r} in {where}",
-                                     f"add `{loc[-1]}:` to {where}"))
+            diagnostics.append(
+                place(
+                    root,
+                    loc,
+                    "AG013",
+                    Severity.ERROR,
+                    f"missing required field {loc[-1]!r} in {where}",
+                    f"add `{loc[-1]}:` to {where}",
+                )
+            )
         else:
             message = error["msg"].removeprefix("Value error, ")
             shown = _shown_input(error.get("input"))
-            diagnostics.append(place(root, loc, "AG011", Severity.ERROR,
-                                     f"{format_loc(root, loc) or 'blueprint'}: {message}{shown}",
-                                     _hint_for(kind, error)))
+            diagnostics.append(
+                place(
+                    root,
+                    loc,
+                    "AG011",
+                    Severity.ERROR,
+                    f"{format_loc(root, loc) or 'blueprint'}: {message}{shown}",
+                    _hint_for(kind, error),
+                )
+            )
     return diagnostics
 
 

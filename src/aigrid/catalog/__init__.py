@@ -14,7 +14,9 @@ import yaml
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict, Field
 
-Architecture = Literal["kepler", "maxwell", "pascal", "volta", "turing", "ampere", "ada", "hopper", "blackwell"]
+Architecture = Literal[
+    "kepler", "maxwell", "pascal", "volta", "turing", "ampere", "ada", "hopper", "blackwell"
+]
 
 
 class _Row(BaseModel):
@@ -210,7 +212,8 @@ class Catalog:
     def tensorrt_supports(row: TensorRTRelease, cuda: str) -> bool:
         wanted = _major_minor(cuda)
         return wanted is not None and any(
-            (_major_minor(low) or (0, 0)) <= wanted <= (_major_minor(high) or (0, 0)) for low, high in row.cuda
+            (_major_minor(low) or (0, 0)) <= wanted <= (_major_minor(high) or (0, 0))
+            for low, high in row.cuda
         )
 
     def operator_release(self, operator: str) -> GpuOperatorRelease | None:

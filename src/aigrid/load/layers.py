@@ -59,18 +59,21 @@ def load_document(path: Path) -> Document:
     return document
 
 
-def _load_file(path: Path, chain: list[Path], document: Document, via: Origin | None,
-               loaded: dict[Path, YMap]) -> YMap:
+def _load_file(
+    path: Path, chain: list[Path], document: Document, via: Origin | None, loaded: dict[Path, YMap]
+) -> YMap:
     """Resolve one file and its bases; `loaded` shares a base reached twice (a diamond)."""
     display = display_path(path)
     if path in loaded:
         return loaded[path]
     if path in chain:
-        names = " -> ".join(display_path(p) for p in [*chain[chain.index(path):], path])
+        names = " -> ".join(display_path(p) for p in [*chain[chain.index(path) :], path])
         assert via is not None
         raise fail("AG007", f"extends cycle: {names}", "remove one of the extends entries in the cycle", via)
     if via is not None and not path.is_file():
-        raise fail("AG006", f"extended file not found: {display}", "fix the path (relative to this file)", via)
+        raise fail(
+            "AG006", f"extended file not found: {display}", "fix the path (relative to this file)", via
+        )
     text = read_text(path, display)
     document.sources[display] = SourceFile(display, hashlib.sha256(text.encode()).hexdigest(), text)
     root = parse_yaml(text, display)
@@ -79,12 +82,16 @@ def _load_file(path: Path, chain: list[Path], document: Document, via: Origin | 
         raise fail("AG010", "empty file: no blueprint document", "start from a shipped example", start)
     if not isinstance(root, YMap):
         raise fail(
-            "AG010", "the top level is not a mapping", "a blueprint starts with `apiVersion:` and `kind:`",
+            "AG010",
+            "the top level is not a mapping",
+            "a blueprint starts with `apiVersion:` and `kind:`",
             root.origin,
         )
     resolved: YMap | None = None
     for entry in _extends_entries(root):
-        base = _load_file((path.parent / entry.value).resolve(), [*chain, path], document, entry.origin, loaded)
+        base = _load_file(
+            (path.parent / entry.value).resolve(), [*chain, path], document, entry.origin, loaded
+        )
         resolved = base if resolved is None else _merge_layer(resolved, base)
     if resolved is None:
         settled = settle(root, "")
@@ -103,8 +110,13 @@ def _extends_entries(root: YMap) -> list[YScalar]:
     entries = node.items if isinstance(node, YSeq) else [node]
     for entry in entries:
         if not isinstance(entry, YScalar) or not isinstance(entry.value, str) or not entry.value:
-            raise fail("AG011", "extends entries must be file paths", "write `extends: [../base/stack.yaml]`",
-                       entry.origin, "extends")
+            raise fail(
+                "AG011",
+                "extends entries must be file paths",
+                "write `extends: [../base/stack.yaml]`",
+                entry.origin,
+                "extends",
+            )
     return [entry for entry in entries if isinstance(entry, YScalar)]
 
 
@@ -113,8 +125,13 @@ def _directive(node: YNode, path: str) -> str | None:
         return None
     value = node.items[DIRECTIVE_KEY]
     if not isinstance(value, YScalar) or value.value not in DIRECTIVES:
-        raise fail("AG009", f"unknown merge directive {DIRECTIVE_KEY}: {value.plain!r}",
-                   "use `$patch: replace` or `$patch: delete`", value.origin, path)
+        raise fail(
+            "AG009",
+            f"unknown merge directive {DIRECTIVE_KEY}: {value.plain!r}",
+            "use `$patch: replace` or `$patch: delete`",
+            value.origin,
+            path,
+        )
     return str(value.value)
 
 
@@ -131,18 +148,24 @@ def settle(node: YNode, path: str, overrides: tuple[YNode, ...] = ()) -> YNode:
             return _with_overrides(node, overrides)
         return node
     if isinstance(node, YSeq):
-        items = [settle(item, f"{path}[{i}]") for i, item in enumerate(node.items)]
-        if items and _directive(items[0], path) == "replace":
-            items = items[1:]
-        return YSeq(items, node.origin, overrides)
+        entries = node.items
+        if entries and _directive(entries[0], path) == "replace":
+            entries = entries[1:]
+        return YSeq([settle(item, f"{path}[{i}]") for i, item in enumerate(entries)], node.origin, overrides)
     assert isinstance(node, YMap)
     directive = _directive(node, path)
     if directive == "delete":
-        raise fail("AG009", f"nothing to delete at {path or 'the top level'}",
-                   "the layers below do not set this; remove the entry", node.origin, path)
+        raise fail(
+            "AG009",
+            f"nothing to delete at {path or 'the top level'}",
+            "the layers below do not set this; remove the entry",
+            node.origin,
+            path,
+        )
     items = {
         key: settle(child, f"{path}.{key}" if path else key)
-        for key, child in node.items.items() if key != DIRECTIVE_KEY
+        for key, child in node.items.items()
+        if key != DIRECTIVE_KEY
     }
     keys = {k: v for k, v in node.keys.items() if k != DIRECTIVE_KEY}
     return YMap(items, keys, node.origin, overrides)
@@ -234,12 +257,17 @@ def _merge_layer(base: YMap, over: YMap) -> YMap:
     """Put one file on top of its resolved bases, refusing changes to locked paths."""
     merged = merge(base, over, "")
     if not isinstance(merged, YMap):
-        raise fail("AG009", "the top level cannot be deleted or replaced", "remove `$patch` from the top level",
-                   over.origin)
+        raise fail(
+            "AG009",
+            "the top level cannot be deleted or replaced",
+            "remove `$patch` from the top level",
+            over.origin,
+        )
     for lock in _locks(base):
         _check_lock(lock, base, over, merged)
-    lock_items = _locks(base) + [lock for lock in _locks(over) if lock.value not in {
-        b.value for b in _locks(base)}]
+    lock_items = _locks(base) + [
+        lock for lock in _locks(over) if lock.value not in {b.value for b in _locks(base)}
+    ]
     if lock_items:
         items = dict(merged.items)
         items["locks"] = YSeq(list(lock_items), merged.items["locks"].origin)
@@ -251,8 +279,13 @@ def _check_lock(lock: YScalar, base: YMap, over: YMap, merged: YMap) -> None:
     try:
         segments = parse_path(str(lock.value))
     except PathSyntaxError as exc:
-        raise fail("AG009", f"invalid lock path: {exc}", "write a path such as stack.driver.version",
-                   lock.origin, "locks") from exc
+        raise fail(
+            "AG009",
+            f"invalid lock path: {exc}",
+            "write a path such as stack.driver.version",
+            lock.origin,
+            "locks",
+        ) from exc
     before = resolve(base, segments)
     after = resolve(merged, segments)
     if (before.plain if before else None) == (after.plain if after else None):
@@ -264,7 +297,8 @@ def _check_lock(lock: YScalar, base: YMap, over: YMap, merged: YMap) -> None:
         "AG008",
         f"{lock.value} is locked by {lock.origin.file}:{lock.origin.line} ({was}); this layer changes it",
         "keep the base's value, or change it in the base blueprint where it is locked",
-        where, str(lock.value),
+        where,
+        str(lock.value),
     )
 
 

@@ -61,7 +61,9 @@ def read_text(path: Path, display: str) -> str:
             )
         data = path.read_bytes()
     except OSError as exc:
-        raise fail("AG004", f"cannot read file: {exc.strerror}", "check the path and permissions", start) from exc
+        raise fail(
+            "AG004", f"cannot read file: {exc.strerror}", "check the path and permissions", start
+        ) from exc
     if b"\x00" in data:
         raise fail("AG004", "file is binary, not YAML text", "pass a YAML blueprint file", start)
     try:
@@ -69,7 +71,9 @@ def read_text(path: Path, display: str) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise fail(
-            "AG004", f"file is not UTF-8 text (bad byte at offset {exc.start})", "save it as UTF-8",
+            "AG004",
+            f"file is not UTF-8 text (bad byte at offset {exc.start})",
+            "save it as UTF-8",
             Origin(display, line, 1),
         ) from exc
 
@@ -85,17 +89,21 @@ def _scalar(event: Any, file: str) -> Any:
         plain = event.implicit[0]
         if not plain or not value or value[0] not in _MAYBE_TYPED:
             return value
-        tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+        tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
     if tag in _AS_TEXT:
         return value
     if tag == "tag:yaml.org,2002:merge":
         raise fail(
-            "AG005", "YAML merge keys (<<) are not supported", "layer blueprints with `extends` instead",
+            "AG005",
+            "YAML merge keys (<<) are not supported",
+            "layer blueprints with `extends` instead",
             _origin(event.start_mark, file),
         )
     if tag not in _TYPED_TAGS:
         raise fail(
-            "AG005", f"YAML tag {tag!r} is not supported", "remove the tag; blueprints hold plain values",
+            "AG005",
+            f"YAML tag {tag!r} is not supported",
+            "remove the tag; blueprints hold plain values",
             _origin(event.start_mark, file),
         )
     result = SafeConstructor.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, value))
@@ -135,7 +143,9 @@ def parse_yaml(text: str, file: str) -> YNode | None:
         mark = exc.problem_mark or exc.context_mark
         origin = _origin(mark, file) if mark is not None else Origin(file, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
-        raise fail("AG001", f"YAML syntax error: {problem}", "fix the YAML syntax at this position", origin) from exc
+        raise fail(
+            "AG001", f"YAML syntax error: {problem}", "fix the YAML syntax at this position", origin
+        ) from exc
     except yaml.YAMLError as exc:
         raise fail("AG001", f"YAML error: {exc}", "fix the YAML syntax", Origin(file, 1, 1)) from exc
     finally:
@@ -155,14 +165,18 @@ def _add(frame: _Frame, node: YNode, start: Origin) -> None:
         key = node.value if type(node) is YScalar else None
         if type(key) is not str:
             raise fail(
-                "AG005", f"mapping key {key!r} is not a string",
-                "quote the key (YAML reads yes/no/on/off and numbers as other types)", start,
+                "AG005",
+                f"mapping key {key!r} is not a string",
+                "quote the key (YAML reads yes/no/on/off and numbers as other types)",
+                start,
             )
         if key in items:
             first = frame.keys[key]
             raise fail(
-                "AG002", f"duplicate key {key!r} (first set at line {first.line})",
-                "remove one of the two entries", start,
+                "AG002",
+                f"duplicate key {key!r} (first set at line {first.line})",
+                "remove one of the two entries",
+                start,
             )
         frame.key, frame.key_origin = key, start
         if key == DIRECTIVE_KEY:
@@ -207,9 +221,7 @@ def _build(loader: Any, file: str) -> YNode | None:
         elif kind is mapping_start or kind is sequence_start:
             origin = _origin(event.start_mark, file)
             if len(stack) >= MAX_DEPTH:
-                raise fail(
-                    "AG005", f"nesting deeper than {MAX_DEPTH} levels", "flatten the document", origin
-                )
+                raise fail("AG005", f"nesting deeper than {MAX_DEPTH} levels", "flatten the document", origin)
             stack.append(_Frame(origin, event.anchor, {} if kind is mapping_start else []))
         elif kind is mapping_end or kind is sequence_end:
             done = stack.pop()
@@ -235,7 +247,8 @@ def _build(loader: Any, file: str) -> YNode | None:
             alias_nodes += size
             if alias_nodes > MAX_ALIAS_NODES:
                 raise fail(
-                    "AG003", f"aliases expand to more than {MAX_ALIAS_NODES} nodes",
+                    "AG003",
+                    f"aliases expand to more than {MAX_ALIAS_NODES} nodes",
                     "an anchor is reused too often (alias bomb?); write the values out or use `extends`",
                     origin,
                 )
@@ -249,7 +262,9 @@ def _build(loader: Any, file: str) -> YNode | None:
             documents += 1
             if documents > 1:
                 raise fail(
-                    "AG005", "more than one YAML document in the file",
-                    "keep one blueprint per file", _origin(event.start_mark, file),
+                    "AG005",
+                    "more than one YAML document in the file",
+                    "keep one blueprint per file",
+                    _origin(event.start_mark, file),
                 )
     return root

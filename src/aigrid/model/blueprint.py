@@ -12,7 +12,15 @@ import re
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from aigrid.load.nodes import RawInt
@@ -177,7 +185,9 @@ class MigLayout(Spec):
     @model_validator(mode="after")
     def _one_form(self) -> MigLayout:
         if (self.layout is None) == (self.profiles is None):
-            raise ValueError("give exactly one of `layout` (e.g. all-balanced) or `profiles` (counts per profile)")
+            raise ValueError(
+                "give exactly one of `layout` (e.g. all-balanced) or `profiles` (counts per profile)"
+            )
         return self
 
 

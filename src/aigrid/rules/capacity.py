@@ -23,7 +23,10 @@ def _known_slice(ctx: Context, workload: Workload) -> bool:
 
 
 @rule(
-    "AG301", "latency-slo-unreachable", E, "No site a workload may run on meets its latency target",
+    "AG301",
+    "latency-slo-unreachable",
+    E,
+    "No site a workload may run on meets its latency target",
     bad="latency: {slo: 10ms, inference: 8ms}\n# only sites with rtt 12ms carry its slice",
     good="latency: {slo: 25ms, inference: 8ms}",
 )
@@ -39,15 +42,20 @@ def latency_reachable(ctx: Context) -> Iterable[Finding]:
         best = min(sites, key=lambda site: site.rtt)
         total = best.rtt + workload.latency.inference
         if total > workload.latency.slo:
-            yield Finding(("workloads", index, "latency", "slo"),
-                          f"workload {workload.name}: best eligible site {best.name} gives {format_ms(best.rtt)} RTT + "
-                          f"{format_ms(workload.latency.inference)} inference = {format_ms(total)}, over the "
-                          f"{format_ms(workload.latency.slo)} SLO",
-                          "place it on closer sites (lower rtt), use a faster GPU, or relax the SLO")
+            yield Finding(
+                ("workloads", index, "latency", "slo"),
+                f"workload {workload.name}: best eligible site {best.name} gives {format_ms(best.rtt)} RTT + "
+                f"{format_ms(workload.latency.inference)} inference = {format_ms(total)}, over the "
+                f"{format_ms(workload.latency.slo)} SLO",
+                "place it on closer sites (lower rtt), use a faster GPU, or relax the SLO",
+            )
 
 
 @rule(
-    "AG302", "pdb-exceeds-slo", W, "The slice's 5QI packet delay budget alone exceeds the workload's SLO",
+    "AG302",
+    "pdb-exceeds-slo",
+    W,
+    "The slice's 5QI packet delay budget alone exceeds the workload's SLO",
     bad="slices: [{name: video, 5qi: 9}]   # PDB 300ms\nworkloads: [{slice: video, latency: {slo: 50ms}}]",
     good="slices: [{name: ar, 5qi: 80}]    # PDB 10ms",
 )
@@ -59,14 +67,19 @@ def pdb_within_slo(ctx: Context) -> Iterable[Finding]:
     for index, workload in enumerate(ctx.blueprint.workloads):
         qi = qos.get(workload.slice)
         if qi is not None and qi.pdb_ms > workload.latency.slo:
-            yield Finding(("workloads", index, "slice"),
-                          f"workload {workload.name}: slice {workload.slice} has 5QI {qi.qi} with a {qi.pdb_ms}ms packet "
-                          f"delay budget, over the {format_ms(workload.latency.slo)} SLO",
-                          "use a slice whose 5QI delay budget is within the SLO (e.g. 80, 82-86)")
+            yield Finding(
+                ("workloads", index, "slice"),
+                f"workload {workload.name}: slice {workload.slice} has 5QI {qi.qi} with a {qi.pdb_ms}ms "
+                f"packet delay budget, over the {format_ms(workload.latency.slo)} SLO",
+                "use a slice whose 5QI delay budget is within the SLO (e.g. 80, 82-86)",
+            )
 
 
 @rule(
-    "AG303", "gpu-capacity-exceeded", E, "A workload asks for more whole GPUs than its sites have",
+    "AG303",
+    "gpu-capacity-exceeded",
+    E,
+    "A workload asks for more whole GPUs than its sites have",
     bad="gpu: {count: 2}\nreplicas: 4\n# eligible sites: one node with 4 GPUs",
     good="gpu: {count: 2}\nreplicas: 2",
 )
@@ -77,7 +90,10 @@ def gpu_capacity(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG304", "mig-capacity-exceeded", E, "A workload asks for more MIG instances than its sites offer",
+    "AG304",
+    "mig-capacity-exceeded",
+    E,
+    "A workload asks for more MIG instances than its sites offer",
     bad="gpu: {mig: 3g.40gb}\nreplicas: 3\n# eligible: one H100 with all-balanced (one 3g.40gb)",
     good="gpu: {mig: 3g.40gb}\nreplicas: 1",
 )
@@ -98,14 +114,19 @@ def _capacity(ctx: Context, mig: bool) -> Iterable[Finding]:
         if available < workload.replicas:
             names = ", ".join(ctx.blueprint.sites[i].name for i in selected[:5])
             more = f" and {len(selected) - 5} more" if len(selected) > 5 else ""
-            yield Finding(("workloads", index, "replicas"),
-                          f"workload {workload.name}: {workload.replicas} replicas x {_request(workload)} but its "
-                          f"sites ({names}{more}) have room for {available}",
-                          "lower replicas, widen the placement, or add GPUs" + (" / MIG instances" if mig else ""))
+            yield Finding(
+                ("workloads", index, "replicas"),
+                f"workload {workload.name}: {workload.replicas} replicas x {_request(workload)} but its "
+                f"sites ({names}{more}) have room for {available}",
+                "lower replicas, widen the placement, or add GPUs" + (" / MIG instances" if mig else ""),
+            )
 
 
 @rule(
-    "AG305", "no-eligible-site", E, "No site matches a workload's placement and carries its slice",
+    "AG305",
+    "no-eligible-site",
+    E,
+    "No site matches a workload's placement and carries its slice",
     bad="placement: {tiers: [far-edge]}\nslice: urllc-robots   # no far-edge site carries it",
     good="placement: {tiers: [far-edge, edge]}",
 )
@@ -114,6 +135,8 @@ def some_site_selected(ctx: Context) -> Iterable[Finding]:
     carry its slice; with none it would never be scheduled."""
     for index, workload in enumerate(ctx.blueprint.workloads):
         if _known_slice(ctx, workload) and not ctx.placements.selected(workload):
-            yield Finding(("workloads", index, "placement"),
-                          f"workload {workload.name}: no site matches its placement and carries slice {workload.slice}",
-                          "widen the placement, or add the slice to a matching site")
+            yield Finding(
+                ("workloads", index, "placement"),
+                f"workload {workload.name}: no site matches its placement and carries slice {workload.slice}",
+                "widen the placement, or add the slice to a matching site",
+            )

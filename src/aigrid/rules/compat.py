@@ -23,7 +23,10 @@ def _cuda_major_row(ctx: Context) -> tuple[int, str] | None:
 
 
 @rule(
-    "AG101", "driver-below-cuda-minimum", E, "The driver is older than the CUDA toolkit's minimum driver",
+    "AG101",
+    "driver-below-cuda-minimum",
+    E,
+    "The driver is older than the CUDA toolkit's minimum driver",
     bad="stack:\n  driver: {version: 580.65.06}\n  cuda: {version: 13.0.2}   # needs >= 580.95.05",
     good="stack:\n  driver: {version: 580.126.20}\n  cuda: {version: 13.0.2}",
 )
@@ -40,12 +43,19 @@ def driver_below_cuda_minimum(ctx: Context) -> Iterable[Finding]:
     minimum = version(toolkit.min_driver)
     floor = version(major[1])
     if minimum is not None and floor is not None and floor <= driver < minimum:
-        yield Finding(DRIVER, f"driver {stack.driver.version} is older than {toolkit.min_driver}, the minimum for CUDA "
-                      f"{stack.cuda.version}", f"pin driver >= {toolkit.min_driver} or an older CUDA release")
+        yield Finding(
+            DRIVER,
+            f"driver {stack.driver.version} is older than {toolkit.min_driver}, the minimum for CUDA "
+            f"{stack.cuda.version}",
+            f"pin driver >= {toolkit.min_driver} or an older CUDA release",
+        )
 
 
 @rule(
-    "AG102", "cuda-major-above-driver-branch", E, "The CUDA major version is newer than the driver branch supports",
+    "AG102",
+    "cuda-major-above-driver-branch",
+    E,
+    "The CUDA major version is newer than the driver branch supports",
     bad="stack:\n  driver: {version: 570.124.06}\n  cuda: {version: 13.0.2}",
     good="stack:\n  driver: {version: 580.126.20}\n  cuda: {version: 13.0.2}",
 )
@@ -59,13 +69,18 @@ def cuda_major_above_branch(ctx: Context) -> Iterable[Finding]:
         return
     floor = version(major[1])
     if floor is not None and driver < floor:
-        yield Finding(CUDA, f"CUDA {stack.cuda.version} needs an R{major[1]} or newer driver; "
-                      f"driver {stack.driver.version} is in branch R{driver.major}",
-                      f"pin a driver >= {major[1]} or a CUDA {major[0] - 1}.x release")
+        yield Finding(
+            CUDA,
+            f"CUDA {stack.cuda.version} needs an R{major[1]} or newer driver; "
+            f"driver {stack.driver.version} is in branch R{driver.major}",
+            f"pin a driver >= {major[1]} or a CUDA {major[0] - 1}.x release",
+        )
 
 
 @rule(
-    "AG103", "cuda-major-below-driver-branch", W,
+    "AG103",
+    "cuda-major-below-driver-branch",
+    W,
     "The CUDA major version is older than the driver branch's compatibility range",
     bad="stack:\n  driver: {version: 580.126.20}\n  cuda: {version: 12.8.1}",
     good="stack:\n  driver: {version: 570.124.06}\n  cuda: {version: 12.8.1}",
@@ -82,13 +97,19 @@ def cuda_major_below_branch(ctx: Context) -> Iterable[Finding]:
     ceiling = ctx.catalog.cuda_majors[cuda.major].max_driver_below
     limit = version(ceiling) if ceiling else None
     if limit is not None and driver >= limit:
-        yield Finding(CUDA, f"CUDA {stack.cuda.version} is a {cuda.major}.x release; driver {stack.driver.version} is past its "
-                      f"compatibility range (< {ceiling})", f"move CUDA to the driver's major, or keep the "
-                      f"driver below {ceiling}")
+        yield Finding(
+            CUDA,
+            f"CUDA {stack.cuda.version} is a {cuda.major}.x release; driver {stack.driver.version} is "
+            f"past its compatibility range (< {ceiling})",
+            f"move CUDA to the driver's major, or keep the driver below {ceiling}",
+        )
 
 
 @rule(
-    "AG104", "tensorrt-cuda-mismatch", E, "TensorRT is not built for the pinned CUDA version",
+    "AG104",
+    "tensorrt-cuda-mismatch",
+    E,
+    "TensorRT is not built for the pinned CUDA version",
     bad="stack:\n  cuda: {version: 13.0.2}\n  tensorrt: {version: 10.13.0}",
     good="stack:\n  cuda: {version: 13.0.2}\n  tensorrt: {version: 10.14.1}",
 )
@@ -103,9 +124,11 @@ def tensorrt_cuda(ctx: Context) -> Iterable[Finding]:
         return
     if not ctx.catalog.tensorrt_supports(release, stack.cuda.version):
         builds = ", ".join(low if low == high else f"{low}-{high}" for low, high in release.cuda)
-        yield Finding(("stack", "tensorrt", "version"),
-                      f"TensorRT {stack.tensorrt.version} is built for CUDA {builds}, not {stack.cuda.version}",
-                      "pick the TensorRT release built for this CUDA version")
+        yield Finding(
+            ("stack", "tensorrt", "version"),
+            f"TensorRT {stack.tensorrt.version} is built for CUDA {builds}, not {stack.cuda.version}",
+            "pick the TensorRT release built for this CUDA version",
+        )
 
 
 def _gpu_nodes(ctx: Context) -> Iterator[tuple[int, int, Node, GpuModel]]:
@@ -116,7 +139,10 @@ def _gpu_nodes(ctx: Context) -> Iterator[tuple[int, int, Node, GpuModel]]:
 
 
 @rule(
-    "AG105", "gpu-architecture-dropped", E, "A GPU's architecture is no longer supported by the CUDA version",
+    "AG105",
+    "gpu-architecture-dropped",
+    E,
+    "A GPU's architecture is no longer supported by the CUDA version",
     bad="# a Volta/Pascal GPU with cuda 13.0 (Turing is the minimum)",
     good="# Turing (T4) or newer with cuda 13.0",
 )
@@ -127,14 +153,18 @@ def architecture_dropped(ctx: Context) -> Iterable[Finding]:
     if cuda is None:
         return
     dropped = {
-        arch: drop.cuda for drop in ctx.catalog.architecture_drops
-        if (since := version(drop.cuda)) is not None and cuda >= since for arch in drop.architectures
+        arch: drop.cuda
+        for drop in ctx.catalog.architecture_drops
+        if (since := version(drop.cuda)) is not None and cuda >= since
+        for arch in drop.architectures
     }
-    for i, j, node, gpu in _gpu_nodes(ctx):
+    for i, j, _node, gpu in _gpu_nodes(ctx):
         if gpu.architecture in dropped:
-            yield Finding(("sites", i, "nodes", j, "gpus", "model"),
-                          f"{gpu.model} ({gpu.architecture}) is not supported since CUDA {dropped[gpu.architecture]}",
-                          "use an older CUDA release for these nodes, or newer GPUs")
+            yield Finding(
+                ("sites", i, "nodes", j, "gpus", "model"),
+                f"{gpu.model} ({gpu.architecture}) is not supported since CUDA {dropped[gpu.architecture]}",
+                "use an older CUDA release for these nodes, or newer GPUs",
+            )
 
 
 def _layout_loc(i: int, j: int, node: Node) -> tuple[str | int, ...]:
@@ -143,7 +173,10 @@ def _layout_loc(i: int, j: int, node: Node) -> tuple[str | int, ...]:
 
 
 @rule(
-    "AG106", "mig-unknown-profile", E, "A MIG layout names a profile or layout the GPU does not offer",
+    "AG106",
+    "mig-unknown-profile",
+    E,
+    "A MIG layout names a profile or layout the GPU does not offer",
     bad="gpus:\n  model: H100-SXM-80GB\n  mig: {profiles: {1g.5gb: 7}}",
     good="gpus:\n  model: H100-SXM-80GB\n  mig: {profiles: {1g.10gb: 7}}",
 )
@@ -156,16 +189,25 @@ def mig_unknown_profile(ctx: Context) -> Iterable[Finding]:
         if mig is None or family is None:
             continue
         if mig.layout is not None and family.named_layout(mig.layout) is None:
-            yield Finding(_layout_loc(i, j, node), f"{gpu.model} has no MIG layout {mig.layout!r}",
-                          f"use all-balanced or all-<profile> with one of: {', '.join(family.profiles)}")
+            yield Finding(
+                _layout_loc(i, j, node),
+                f"{gpu.model} has no MIG layout {mig.layout!r}",
+                f"use all-balanced or all-<profile> with one of: {', '.join(family.profiles)}",
+            )
         for name in mig.profiles or {}:
             if name not in family.profiles:
-                yield Finding(_layout_loc(i, j, node) + (name,), f"{gpu.model} has no MIG profile {name!r}",
-                              f"profiles of {gpu.model}: {', '.join(family.profiles)}")
+                yield Finding(
+                    (*_layout_loc(i, j, node), name),
+                    f"{gpu.model} has no MIG profile {name!r}",
+                    f"profiles of {gpu.model}: {', '.join(family.profiles)}",
+                )
 
 
 @rule(
-    "AG107", "mig-layout-does-not-fit", E, "A MIG layout exceeds a profile's instances or cannot be placed",
+    "AG107",
+    "mig-layout-does-not-fit",
+    E,
+    "A MIG layout exceeds a profile's instances or cannot be placed",
     bad="gpus:\n  model: A100-80GB\n  mig: {profiles: {3g.40gb: 2, 2g.20gb: 1}}",
     good="gpus:\n  model: A100-80GB\n  mig: {profiles: {3g.40gb: 1, 2g.20gb: 1, 1g.10gb: 2}}",
 )
@@ -183,17 +225,30 @@ def mig_layout_fits(ctx: Context) -> Iterable[Finding]:
         if any(name not in family.profiles for name in layout) or any(c < 0 for c in mig.profiles.values()):
             continue
         if not family.fits(layout):
-            over = [f"{n} x{c} (max {family.profiles[n].max})" for n, c in layout.items()
-                    if c > family.profiles[n].max]
-            detail = "over the maximum: " + ", ".join(over) if over else (
-                f"the instances do not fit in the GPU's {family.slots} memory slices")
-            yield Finding(_layout_loc(i, j, node), f"MIG layout of node {node.hostname} cannot be realised on "
-                          f"{gpu.model}: {detail}", "drop instances, or use a layout such as all-balanced")
+            over = [
+                f"{n} x{c} (max {family.profiles[n].max})"
+                for n, c in layout.items()
+                if c > family.profiles[n].max
+            ]
+            detail = (
+                "over the maximum: " + ", ".join(over)
+                if over
+                else (f"the instances do not fit in the GPU's {family.slots} memory slices")
+            )
+            yield Finding(
+                _layout_loc(i, j, node),
+                f"MIG layout of node {node.hostname} cannot be realised on {gpu.model}: {detail}",
+                "drop instances, or use a layout such as all-balanced",
+            )
 
 
 @rule(
-    "AG108", "mig-on-non-mig-gpu", E, "A MIG layout is declared on a GPU without MIG",
-    bad="gpus:\n  model: L40S\n  mig: {layout: all-balanced}", good="gpus:\n  model: L40S\n  count: 2",
+    "AG108",
+    "mig-on-non-mig-gpu",
+    E,
+    "A MIG layout is declared on a GPU without MIG",
+    bad="gpus:\n  model: L40S\n  mig: {layout: all-balanced}",
+    good="gpus:\n  model: L40S\n  count: 2",
 )
 def mig_on_non_mig_gpu(ctx: Context) -> Iterable[Finding]:
     """MIG exists only on the listed data-centre GPUs (A30, A100, H100, H200, GH200, B200,
@@ -201,12 +256,18 @@ def mig_on_non_mig_gpu(ctx: Context) -> Iterable[Finding]:
     L40S have none."""
     for i, j, node, gpu in _gpu_nodes(ctx):
         if node.gpus is not None and node.gpus.mig is not None and not gpu.mig_capable:
-            yield Finding(("sites", i, "nodes", j, "gpus", "mig"), f"{gpu.model} does not support MIG",
-                          "remove `mig`, or use a MIG-capable GPU")
+            yield Finding(
+                ("sites", i, "nodes", j, "gpus", "mig"),
+                f"{gpu.model} does not support MIG",
+                "remove `mig`, or use a MIG-capable GPU",
+            )
 
 
 @rule(
-    "AG109", "mig-mixed-needs-mixed-strategy", E, "Several MIG profiles on a node need the `mixed` MIG strategy",
+    "AG109",
+    "mig-mixed-needs-mixed-strategy",
+    E,
+    "Several MIG profiles on a node need the `mixed` MIG strategy",
     bad="gpuOperator: {migStrategy: single}\n# node: mig: {layout: all-balanced}",
     good="gpuOperator: {migStrategy: mixed}",
 )
@@ -218,19 +279,25 @@ def mig_mixed_strategy(ctx: Context) -> Iterable[Finding]:
     strategy = ctx.blueprint.stack.gpu_operator.mig_strategy
     if strategy == "mixed":
         return
-    for i, j, node, gpu in _gpu_nodes(ctx):
+    for _i, _j, node, gpu in _gpu_nodes(ctx):
         if node.gpus is None or node.gpus.mig is None or not gpu.mig_capable:
             continue
         layout = mig_layout(gpu.model, node.gpus.mig.layout, node.gpus.mig.profiles, ctx.catalog)
         if layout is not None and (strategy == "none" or len(layout) > 1):
-            yield Finding(("stack", "gpuOperator", "migStrategy"),
-                          f"node {node.hostname} uses MIG profiles {', '.join(sorted(layout))} but migStrategy "
-                          f"is {strategy}", "set stack.gpuOperator.migStrategy: mixed")
+            yield Finding(
+                ("stack", "gpuOperator", "migStrategy"),
+                f"node {node.hostname} uses MIG profiles {', '.join(sorted(layout))} but migStrategy "
+                f"is {strategy}",
+                "set stack.gpuOperator.migStrategy: mixed",
+            )
             return
 
 
 @rule(
-    "AG110", "kubernetes-outside-operator-range", E, "The Kubernetes version is outside the GPU Operator's range",
+    "AG110",
+    "kubernetes-outside-operator-range",
+    E,
+    "The Kubernetes version is outside the GPU Operator's range",
     bad="kubernetes: {version: 1.31.4}\ngpuOperator: {version: 26.3.2}   # supports 1.32-1.36",
     good="kubernetes: {version: 1.34.9}\ngpuOperator: {version: 26.3.2}",
 )
@@ -248,14 +315,19 @@ def kubernetes_in_operator_range(ctx: Context) -> Iterable[Finding]:
     if low_v is None or high_v is None:
         return
     if not (low_v.major, low_v.minor) <= minor <= (high_v.major, high_v.minor):
-        yield Finding(("stack", "kubernetes", "version"),
-                      f"Kubernetes {stack.kubernetes.version} is outside GPU Operator {release.version}'s "
-                      f"supported range {low}-{high} on {stack.os}",
-                      "pick a Kubernetes minor in that range, or another GPU Operator release")
+        yield Finding(
+            ("stack", "kubernetes", "version"),
+            f"Kubernetes {stack.kubernetes.version} is outside GPU Operator {release.version}'s "
+            f"supported range {low}-{high} on {stack.os}",
+            "pick a Kubernetes minor in that range, or another GPU Operator release",
+        )
 
 
 @rule(
-    "AG111", "open-kernel-modules-required", E, "GH200 and Blackwell data-centre GPUs need open kernel modules",
+    "AG111",
+    "open-kernel-modules-required",
+    E,
+    "GH200 and Blackwell data-centre GPUs need open kernel modules",
     bad="driver: {kernelModules: proprietary}\n# node with B200 GPUs",
     good="driver: {kernelModules: open}",
 )
@@ -266,13 +338,18 @@ def open_modules_required(ctx: Context) -> Iterable[Finding]:
         return
     for i, j, _node, gpu in _gpu_nodes(ctx):
         if gpu.open_kernel_modules_required:
-            yield Finding(("sites", i, "nodes", j, "gpus", "model"),
-                          f"{gpu.model} needs the open kernel modules; stack.driver.kernelModules is proprietary",
-                          "set stack.driver.kernelModules: open")
+            yield Finding(
+                ("sites", i, "nodes", j, "gpus", "model"),
+                f"{gpu.model} needs the open kernel modules; stack.driver.kernelModules is proprietary",
+                "set stack.driver.kernelModules: open",
+            )
 
 
 @rule(
-    "AG112", "driver-below-gpu-minimum", E, "The driver is older than a GPU model requires",
+    "AG112",
+    "driver-below-gpu-minimum",
+    E,
+    "The driver is older than a GPU model requires",
     bad="driver: {version: 570.124.06}\n# node with B200 GPUs (needs >= 570.133.20)",
     good="driver: {version: 580.126.20}",
 )
@@ -285,14 +362,21 @@ def driver_below_gpu_minimum(ctx: Context) -> Iterable[Finding]:
     for i, j, _node, gpu in _gpu_nodes(ctx):
         minimum = version(gpu.min_driver) if gpu.min_driver else None
         if minimum is not None and driver < minimum:
-            yield Finding(("sites", i, "nodes", j, "gpus", "model"),
-                          f"{gpu.model} needs driver >= {gpu.min_driver}; the stack pins {ctx.blueprint.stack.driver.version}",
-                          f"pin a driver >= {gpu.min_driver}")
+            yield Finding(
+                ("sites", i, "nodes", j, "gpus", "model"),
+                f"{gpu.model} needs driver >= {gpu.min_driver}; "
+                f"the stack pins {ctx.blueprint.stack.driver.version}",
+                f"pin a driver >= {gpu.min_driver}",
+            )
 
 
 @rule(
-    "AG113", "version-not-in-catalog", W, "A pinned version is unknown to the catalog, so it was not checked",
-    bad="cuda: {version: 13.3}", good="cuda: {version: 13.2.2}",
+    "AG113",
+    "version-not-in-catalog",
+    W,
+    "A pinned version is unknown to the catalog, so it was not checked",
+    bad="cuda: {version: 13.3}",
+    good="cuda: {version: 13.2.2}",
 )
 def unknown_versions(ctx: Context) -> Iterable[Finding]:
     """aigrid checks compatibility only against facts it has sources for. A version it does
@@ -301,14 +385,25 @@ def unknown_versions(ctx: Context) -> Iterable[Finding]:
     stack = ctx.blueprint.stack
     checks: list[tuple[tuple[str, ...], str, bool]] = [
         (CUDA, f"CUDA {stack.cuda.version}", ctx.catalog.cuda_toolkit(stack.cuda.version) is not None),
-        (("stack", "gpuOperator", "version"), f"GPU Operator {stack.gpu_operator.version}",
-         ctx.catalog.operator_release(stack.gpu_operator.version) is not None),
+        (
+            ("stack", "gpuOperator", "version"),
+            f"GPU Operator {stack.gpu_operator.version}",
+            ctx.catalog.operator_release(stack.gpu_operator.version) is not None,
+        ),
         (DRIVER, f"driver {stack.driver.version}", version(stack.driver.version) is not None),
     ]
     if stack.tensorrt is not None:
-        checks.append((("stack", "tensorrt", "version"), f"TensorRT {stack.tensorrt.version}",
-                       ctx.catalog.tensorrt_release(stack.tensorrt.version) is not None))
+        checks.append(
+            (
+                ("stack", "tensorrt", "version"),
+                f"TensorRT {stack.tensorrt.version}",
+                ctx.catalog.tensorrt_release(stack.tensorrt.version) is not None,
+            )
+        )
     for loc, what, known in checks:
         if not known:
-            yield Finding(loc, f"{what} is not in the catalog; its compatibility was not checked",
-                          "use a catalogued version (aigrid catalog), or add the row with its source")
+            yield Finding(
+                loc,
+                f"{what} is not in the catalog; its compatibility was not checked",
+                "use a catalogued version (aigrid catalog), or add the row with its source",
+            )

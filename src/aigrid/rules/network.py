@@ -16,7 +16,10 @@ _SD = re.compile(r"^[0-9A-F]{6}$")
 
 
 @rule(
-    "AG201", "cidr-overlap", E, "Two slices use overlapping address ranges",
+    "AG201",
+    "cidr-overlap",
+    E,
+    "Two slices use overlapping address ranges",
     bad="slices:\n  - {name: a, ipv4: 198.51.100.0/24}\n  - {name: b, ipv4: 198.51.100.128/25}",
     good="slices:\n  - {name: a, ipv4: 198.51.100.0/25}\n  - {name: b, ipv4: 198.51.100.128/25}",
 )
@@ -34,29 +37,42 @@ def cidr_overlap(ctx: Context) -> Iterable[Finding]:
         # a containing range is always the widest seen so far: one pass suffices.
         widest: tuple[IPv4Network | IPv6Network, int] | None = None
         for net, index in nets:
-            if widest is not None and net.broadcast_address <= widest[0].broadcast_address:
+            if widest is not None and int(net.broadcast_address) <= int(widest[0].broadcast_address):
                 other = ctx.blueprint.slices[widest[1]]
-                yield Finding(("slices", index, family),
-                              f"{family} {net} of slice {ctx.blueprint.slices[index].name} overlaps {widest[0]} of "
-                              f"slice {other.name}", "give each slice its own range")
+                yield Finding(
+                    ("slices", index, family),
+                    f"{family} {net} of slice {ctx.blueprint.slices[index].name} overlaps {widest[0]} of "
+                    f"slice {other.name}",
+                    "give each slice its own range",
+                )
             else:
                 widest = (net, index)
 
 
 @rule(
-    "AG202", "vlan-out-of-range", E, "A VLAN id is outside 1-4094",
-    bad="vlan: 4095", good="vlan: 410",
+    "AG202",
+    "vlan-out-of-range",
+    E,
+    "A VLAN id is outside 1-4094",
+    bad="vlan: 4095",
+    good="vlan: 410",
 )
 def vlan_range(ctx: Context) -> Iterable[Finding]:
     """IEEE 802.1Q ids 0 and 4095 are reserved; usable ids are 1-4094."""
     for index, slice_ in enumerate(ctx.blueprint.slices):
         if not 1 <= slice_.vlan <= 4094:
-            yield Finding(("slices", index, "vlan"), f"VLAN {slice_.vlan} of slice {slice_.name} is outside 1-4094",
-                          "pick a VLAN id from 1 to 4094")
+            yield Finding(
+                ("slices", index, "vlan"),
+                f"VLAN {slice_.vlan} of slice {slice_.name} is outside 1-4094",
+                "pick a VLAN id from 1 to 4094",
+            )
 
 
 @rule(
-    "AG203", "vlan-reused-in-site", E, "Two slices carried by one site share a VLAN",
+    "AG203",
+    "vlan-reused-in-site",
+    E,
+    "Two slices carried by one site share a VLAN",
     bad="slices:\n  - {name: a, vlan: 210}\n  - {name: b, vlan: 210}\nsites:\n  - {name: s, slices: [a, b]}",
     good="slices:\n  - {name: a, vlan: 210}\n  - {name: b, vlan: 220}",
 )
@@ -68,13 +84,20 @@ def vlan_reuse(ctx: Context) -> Iterable[Finding]:
         carried = [(j, slices[name]) for j, name in enumerate(site.slices) if name in slices]
         for index, vlan, first in duplicates([str(s.vlan) for _, s in carried]):
             j, slice_ = carried[index]
-            yield Finding(("sites", i, "slices", j), f"site {site.name}: slices {carried[first][1].name} and "
-                          f"{slice_.name} both use VLAN {vlan}", "give each slice on a site its own VLAN")
+            yield Finding(
+                ("sites", i, "slices", j),
+                f"site {site.name}: slices {carried[first][1].name} and {slice_.name} both use VLAN {vlan}",
+                "give each slice on a site its own VLAN",
+            )
 
 
 @rule(
-    "AG204", "invalid-sst", E, "The slice/service type (SST) is not a standardized or operator value",
-    bad="snssai: {sst: 9}", good="snssai: {sst: 2}   # URLLC",
+    "AG204",
+    "invalid-sst",
+    E,
+    "The slice/service type (SST) is not a standardized or operator value",
+    bad="snssai: {sst: 9}",
+    good="snssai: {sst: 2}   # URLLC",
 )
 def sst_valid(ctx: Context) -> Iterable[Finding]:
     """SST is 8 bits. 3GPP TS 23.501 standardizes 1 eMBB, 2 URLLC, 3 MIoT, 4 V2X, 5 HMTC and
@@ -83,13 +106,20 @@ def sst_valid(ctx: Context) -> Iterable[Finding]:
         sst = slice_.snssai.sst
         if sst not in ctx.catalog.sst and sst not in ctx.catalog.sst_operator_range:
             known = ", ".join(f"{s.sst} {s.name}" for s in ctx.catalog.sst.values())
-            yield Finding(("slices", index, "snssai", "sst"), f"SST {sst} of slice {slice_.name} is neither "
-                          "standardized nor operator-specific (128-255)", f"standardized: {known}")
+            yield Finding(
+                ("slices", index, "snssai", "sst"),
+                f"SST {sst} of slice {slice_.name} is neither standardized nor operator-specific (128-255)",
+                f"standardized: {known}",
+            )
 
 
 @rule(
-    "AG205", "invalid-sd", E, "The slice differentiator (SD) is not 6 hex digits",
-    bad="snssai: {sst: 1, sd: 161}   # decimal or hex?", good="snssai: {sst: 1, sd: '0000A1'}",
+    "AG205",
+    "invalid-sd",
+    E,
+    "The slice differentiator (SD) is not 6 hex digits",
+    bad="snssai: {sst: 1, sd: 161}   # decimal or hex?",
+    good="snssai: {sst: 1, sd: '0000A1'}",
 )
 def sd_valid(ctx: Context) -> Iterable[Finding]:
     """The SD is 24 bits, written as 6 hex digits. A bare number is refused: the classic
@@ -98,26 +128,40 @@ def sd_valid(ctx: Context) -> Iterable[Finding]:
     for index, slice_ in enumerate(ctx.blueprint.slices):
         sd = slice_.snssai.sd
         if sd is not None and not _SD.match(sd):
-            yield Finding(("slices", index, "snssai", "sd"), f"SD {sd!r} of slice {slice_.name} is not 6 hex digits",
-                          "write it as a quoted 6-digit hex string such as '0000A1' (or 0x0000A1)")
+            yield Finding(
+                ("slices", index, "snssai", "sd"),
+                f"SD {sd!r} of slice {slice_.name} is not 6 hex digits",
+                "write it as a quoted 6-digit hex string such as '0000A1' (or 0x0000A1)",
+            )
 
 
 @rule(
-    "AG206", "unknown-5qi", E, "The 5QI is not a standardized value",
-    bad="5qi: 10", good="5qi: 9",
+    "AG206",
+    "unknown-5qi",
+    E,
+    "The 5QI is not a standardized value",
+    bad="5qi: 10",
+    good="5qi: 9",
 )
 def five_qi_known(ctx: Context) -> Iterable[Finding]:
     """Only standardized 5QIs (3GPP TS 23.501 Table 5.7.4-1) have defined resource type,
     priority and packet delay budget, which aigrid uses for shaping, DSCP and latency."""
     for index, slice_ in enumerate(ctx.blueprint.slices):
         if slice_.five_qi not in ctx.catalog.five_qi:
-            yield Finding(("slices", index, "5qi"), f"5QI {slice_.five_qi} of slice {slice_.name} is not standardized",
-                          f"standardized 5QIs: {', '.join(str(q) for q in sorted(ctx.catalog.five_qi))}")
+            yield Finding(
+                ("slices", index, "5qi"),
+                f"5QI {slice_.five_qi} of slice {slice_.name} is not standardized",
+                f"standardized 5QIs: {', '.join(str(q) for q in sorted(ctx.catalog.five_qi))}",
+            )
 
 
 @rule(
-    "AG207", "guaranteed-above-maximum", E, "A slice's guaranteed bitrate exceeds its maximum",
-    bad="bitrate: {guaranteed: 200Mbps, maximum: 100Mbps}", good="bitrate: {guaranteed: 50Mbps, maximum: 100Mbps}",
+    "AG207",
+    "guaranteed-above-maximum",
+    E,
+    "A slice's guaranteed bitrate exceeds its maximum",
+    bad="bitrate: {guaranteed: 200Mbps, maximum: 100Mbps}",
+    good="bitrate: {guaranteed: 50Mbps, maximum: 100Mbps}",
 )
 def bitrate_order(ctx: Context) -> Iterable[Finding]:
     """The guaranteed bitrate (GFBR) can never exceed the maximum (MFBR); shaping would
@@ -125,14 +169,21 @@ def bitrate_order(ctx: Context) -> Iterable[Finding]:
     for index, slice_ in enumerate(ctx.blueprint.slices):
         rate = slice_.bitrate
         if rate.guaranteed is not None and rate.guaranteed > rate.maximum:
-            yield Finding(("slices", index, "bitrate", "guaranteed"),
-                          f"slice {slice_.name}: guaranteed {format_bitrate(rate.guaranteed)} is above maximum "
-                          f"{format_bitrate(rate.maximum)}", "lower the guaranteed bitrate or raise the maximum")
+            yield Finding(
+                ("slices", index, "bitrate", "guaranteed"),
+                f"slice {slice_.name}: guaranteed {format_bitrate(rate.guaranteed)} is above maximum "
+                f"{format_bitrate(rate.maximum)}",
+                "lower the guaranteed bitrate or raise the maximum",
+            )
 
 
 @rule(
-    "AG208", "gbr-without-guaranteed-bitrate", W, "A GBR 5QI slice declares no guaranteed bitrate",
-    bad="5qi: 82\nbitrate: {maximum: 100Mbps}", good="5qi: 82\nbitrate: {guaranteed: 50Mbps, maximum: 100Mbps}",
+    "AG208",
+    "gbr-without-guaranteed-bitrate",
+    W,
+    "A GBR 5QI slice declares no guaranteed bitrate",
+    bad="5qi: 82\nbitrate: {maximum: 100Mbps}",
+    good="5qi: 82\nbitrate: {guaranteed: 50Mbps, maximum: 100Mbps}",
 )
 def gbr_needs_guarantee(ctx: Context) -> Iterable[Finding]:
     """GBR and delay-critical GBR 5QIs promise a bitrate; without `guaranteed` the node
@@ -140,12 +191,18 @@ def gbr_needs_guarantee(ctx: Context) -> Iterable[Finding]:
     for index, slice_ in enumerate(ctx.blueprint.slices):
         qi = ctx.catalog.five_qi.get(slice_.five_qi)
         if qi is not None and qi.guaranteed and slice_.bitrate.guaranteed is None:
-            yield Finding(("slices", index, "bitrate"), f"slice {slice_.name} uses {qi.type} 5QI {qi.qi} but has no "
-                          "guaranteed bitrate", "set bitrate.guaranteed")
+            yield Finding(
+                ("slices", index, "bitrate"),
+                f"slice {slice_.name} uses {qi.type} 5QI {qi.qi} but has no guaranteed bitrate",
+                "set bitrate.guaranteed",
+            )
 
 
 @rule(
-    "AG209", "duplicate-address", E, "Two nodes share a management address",
+    "AG209",
+    "duplicate-address",
+    E,
+    "Two nodes share a management address",
     bad="nodes:\n  - {hostname: a, address: 192.0.2.10}\n  - {hostname: b, address: 192.0.2.10}",
     good="nodes:\n  - {hostname: a, address: 192.0.2.10}\n  - {hostname: b, address: 192.0.2.11}",
 )
@@ -155,17 +212,27 @@ def duplicate_addresses(ctx: Context) -> Iterable[Finding]:
     nodes = [(i, j, node) for i, site in enumerate(ctx.blueprint.sites) for j, node in enumerate(site.nodes)]
     for index, address, first in duplicates([str(node.address) for _, _, node in nodes]):
         i, j, node = nodes[index]
-        yield Finding(("sites", i, "nodes", j, "address"), f"node {node.hostname} reuses address {address} of node "
-                      f"{nodes[first][2].hostname}", "give each node its own management address")
+        yield Finding(
+            ("sites", i, "nodes", j, "address"),
+            f"node {node.hostname} reuses address {address} of node {nodes[first][2].hostname}",
+            "give each node its own management address",
+        )
 
 
 @rule(
-    "AG210", "dscp-out-of-range", E, "A DSCP value is outside 0-63",
-    bad="dscp: 64", good="dscp: 46   # EF",
+    "AG210",
+    "dscp-out-of-range",
+    E,
+    "A DSCP value is outside 0-63",
+    bad="dscp: 64",
+    good="dscp: 46   # EF",
 )
 def dscp_range(ctx: Context) -> Iterable[Finding]:
     """DSCP is a 6-bit field. Leave `dscp` out to derive it from the 5QI."""
     for index, slice_ in enumerate(ctx.blueprint.slices):
         if slice_.dscp is not None and not 0 <= slice_.dscp <= 63:
-            yield Finding(("slices", index, "dscp"), f"DSCP {slice_.dscp} of slice {slice_.name} is outside 0-63",
-                          "use 0-63, or omit it to derive it from the 5QI")
+            yield Finding(
+                ("slices", index, "dscp"),
+                f"DSCP {slice_.dscp} of slice {slice_.name} is outside 0-63",
+                "use 0-63, or omit it to derive it from the 5QI",
+            )

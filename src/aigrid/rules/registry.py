@@ -81,7 +81,9 @@ def register(rule: Rule) -> Rule:
     return rule
 
 
-def rule(code: str, name: str, severity: Severity, title: str, bad: str, good: str) -> Callable[[Check], Check]:
+def rule(
+    code: str, name: str, severity: Severity, title: str, bad: str, good: str
+) -> Callable[[Check], Check]:
     """Register a check function as a rule; its docstring is the rule's explanation."""
 
     def decorate(check: Check) -> Check:

@@ -14,35 +14,96 @@ from aigrid.rules.registry import Context, Finding, Rule, register, rule
 E = Severity.ERROR
 
 for _rule in (
-    Rule("AG001", "yaml-syntax", E, "The file is not valid YAML",
-         "sites:\n  - name: a\n   tier: edge", "sites:\n  - name: a\n    tier: edge"),
-    Rule("AG002", "duplicate-key", E, "A mapping sets the same key twice",
-         "driver:\n  version: 580.126.20\n  version: 580.95.05", "driver:\n  version: 580.126.20"),
-    Rule("AG003", "alias-expansion", E, "YAML aliases expand beyond the limit (alias bomb)",
-         "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n...",
-         "# write values out, or share them through `extends`"),
-    Rule("AG004", "unreadable-file", E, "The file cannot be read as UTF-8 YAML text under the size limit",
-         "(a binary file, a file over 64 MiB)", "apiVersion: aigrid.dev/v1alpha1"),
-    Rule("AG005", "unsupported-yaml", E,
-         "YAML features blueprints do not use: tags, merge keys, several documents, deep nesting",
-         "stack: !!python/object {}\n---\nkind: Blueprint", "stack:\n  os: ubuntu-24.04"),
-    Rule("AG006", "extends-missing", E, "A file named in `extends` does not exist",
-         "extends: [../base/stak.yaml]", "extends: [../base/stack.yaml]"),
-    Rule("AG007", "extends-cycle", E, "`extends` files form a cycle",
-         "# a.yaml\nextends: [b.yaml]\n# b.yaml\nextends: [a.yaml]", "# b.yaml\nextends: [base.yaml]"),
-    Rule("AG008", "locked-field", E, "A layer changes a field that a base layer locked",
-         "# base locks stack.driver.version\nstack:\n  driver:\n    version: 590.44.01",
-         "# change it in the base that locks it, or leave it out"),
-    Rule("AG009", "merge-directive", E, "A `$patch` directive or lock path is invalid",
-         "slices:\n  - name: embb\n    $patch: remove", "slices:\n  - name: embb\n    $patch: delete"),
-    Rule("AG010", "not-a-blueprint", E, "The file is empty or its top level is not a mapping",
-         "- just\n- a list", "apiVersion: aigrid.dev/v1alpha1\nkind: Blueprint"),
-    Rule("AG011", "invalid-value", E, "A value has the wrong type, format or unit",
-         "rtt: 4", "rtt: 4ms"),
-    Rule("AG012", "unknown-field", E, "A key is not part of the blueprint schema",
-         "driver:\n  kernelModule: open", "driver:\n  kernelModules: open"),
-    Rule("AG013", "missing-field", E, "A required field is missing",
-         "cuda: {}", "cuda:\n  version: 13.0.2"),
+    Rule(
+        "AG001",
+        "yaml-syntax",
+        E,
+        "The file is not valid YAML",
+        "sites:\n  - name: a\n   tier: edge",
+        "sites:\n  - name: a\n    tier: edge",
+    ),
+    Rule(
+        "AG002",
+        "duplicate-key",
+        E,
+        "A mapping sets the same key twice",
+        "driver:\n  version: 580.126.20\n  version: 580.95.05",
+        "driver:\n  version: 580.126.20",
+    ),
+    Rule(
+        "AG003",
+        "alias-expansion",
+        E,
+        "YAML aliases expand beyond the limit (alias bomb)",
+        "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n...",
+        "# write values out, or share them through `extends`",
+    ),
+    Rule(
+        "AG004",
+        "unreadable-file",
+        E,
+        "The file cannot be read as UTF-8 YAML text under the size limit",
+        "(a binary file, a file over 64 MiB)",
+        "apiVersion: aigrid.dev/v1alpha1",
+    ),
+    Rule(
+        "AG005",
+        "unsupported-yaml",
+        E,
+        "YAML features blueprints do not use: tags, merge keys, several documents, deep nesting",
+        "stack: !!python/object {}\n---\nkind: Blueprint",
+        "stack:\n  os: ubuntu-24.04",
+    ),
+    Rule(
+        "AG006",
+        "extends-missing",
+        E,
+        "A file named in `extends` does not exist",
+        "extends: [../base/stak.yaml]",
+        "extends: [../base/stack.yaml]",
+    ),
+    Rule(
+        "AG007",
+        "extends-cycle",
+        E,
+        "`extends` files form a cycle",
+        "# a.yaml\nextends: [b.yaml]\n# b.yaml\nextends: [a.yaml]",
+        "# b.yaml\nextends: [base.yaml]",
+    ),
+    Rule(
+        "AG008",
+        "locked-field",
+        E,
+        "A layer changes a field that a base layer locked",
+        "# base locks stack.driver.version\nstack:\n  driver:\n    version: 590.44.01",
+        "# change it in the base that locks it, or leave it out",
+    ),
+    Rule(
+        "AG009",
+        "merge-directive",
+        E,
+        "A `$patch` directive or lock path is invalid",
+        "slices:\n  - name: embb\n    $patch: remove",
+        "slices:\n  - name: embb\n    $patch: delete",
+    ),
+    Rule(
+        "AG010",
+        "not-a-blueprint",
+        E,
+        "The file is empty or its top level is not a mapping",
+        "- just\n- a list",
+        "apiVersion: aigrid.dev/v1alpha1\nkind: Blueprint",
+    ),
+    Rule("AG011", "invalid-value", E, "A value has the wrong type, format or unit", "rtt: 4", "rtt: 4ms"),
+    Rule(
+        "AG012",
+        "unknown-field",
+        E,
+        "A key is not part of the blueprint schema",
+        "driver:\n  kernelModule: open",
+        "driver:\n  kernelModules: open",
+    ),
+    Rule("AG013", "missing-field", E, "A required field is missing", "cuda: {}", "cuda:\n  version: 13.0.2"),
 ):
     register(_rule)
 
@@ -58,7 +119,10 @@ def duplicates(names: Sequence[str]) -> Iterator[tuple[int, str, int]]:
 
 
 @rule(
-    "AG014", "duplicate-name", Severity.ERROR, "Two slices, sites, workloads or nodes share a name",
+    "AG014",
+    "duplicate-name",
+    Severity.ERROR,
+    "Two slices, sites, workloads or nodes share a name",
     bad="sites:\n  - name: nyc-fe-01\n  - name: nyc-fe-01",
     good="sites:\n  - name: nyc-fe-01\n  - name: nyc-fe-02",
 )
@@ -73,18 +137,27 @@ def duplicate_names(ctx: Context) -> Iterable[Finding]:
         ("workloads", [w.name for w in bp.workloads]),
     ):
         for index, name, first in duplicates(names):
-            yield Finding((section, index, "name"), f"{section[:-1]} name {name!r} is used twice",
-                          f"the first is {section}[{first}]; rename one")
+            yield Finding(
+                (section, index, "name"),
+                f"{section[:-1]} name {name!r} is used twice",
+                f"the first is {section}[{first}]; rename one",
+            )
     hosts = [(i, j, node.hostname) for i, site in enumerate(bp.sites) for j, node in enumerate(site.nodes)]
     for index, name, first in duplicates([h for _, _, h in hosts]):
         i, j, _ = hosts[index]
         where = bp.sites[hosts[first][0]].name
-        yield Finding(("sites", i, "nodes", j, "hostname"), f"hostname {name!r} is already used at site {where}",
-                      "hostnames must be unique across the grid")
+        yield Finding(
+            ("sites", i, "nodes", j, "hostname"),
+            f"hostname {name!r} is already used at site {where}",
+            "hostnames must be unique across the grid",
+        )
 
 
 @rule(
-    "AG015", "unknown-reference", Severity.ERROR, "A site or workload names a slice or site that does not exist",
+    "AG015",
+    "unknown-reference",
+    Severity.ERROR,
+    "A site or workload names a slice or site that does not exist",
     bad="sites:\n  - name: nyc-fe-01\n    slices: [urllc-robot]  # slice is urllc-robots",
     good="sites:\n  - name: nyc-fe-01\n    slices: [urllc-robots]",
 )
@@ -97,21 +170,34 @@ def unknown_references(ctx: Context) -> Iterable[Finding]:
     for i, site in enumerate(bp.sites):
         for j, name in enumerate(site.slices):
             if name not in slices:
-                yield Finding(("sites", i, "slices", j), f"site {site.name} carries unknown slice {name!r}",
-                              _suggest(name, slices))
+                yield Finding(
+                    ("sites", i, "slices", j),
+                    f"site {site.name} carries unknown slice {name!r}",
+                    _suggest(name, slices),
+                )
     for i, workload in enumerate(bp.workloads):
         if workload.slice not in slices:
-            yield Finding(("workloads", i, "slice"), f"workload {workload.name} uses unknown slice {workload.slice!r}",
-                          _suggest(workload.slice, slices))
+            yield Finding(
+                ("workloads", i, "slice"),
+                f"workload {workload.name} uses unknown slice {workload.slice!r}",
+                _suggest(workload.slice, slices),
+            )
         for j, name in enumerate(workload.placement.sites):
             if name not in sites:
-                yield Finding(("workloads", i, "placement", "sites", j),
-                              f"workload {workload.name} is placed on unknown site {name!r}", _suggest(name, sites))
+                yield Finding(
+                    ("workloads", i, "placement", "sites", j),
+                    f"workload {workload.name} is placed on unknown site {name!r}",
+                    _suggest(name, sites),
+                )
 
 
 @rule(
-    "AG016", "unknown-gpu-model", Severity.ERROR, "A node declares a GPU model the catalog does not know",
-    bad="gpus:\n  model: H100\n  count: 4", good="gpus:\n  model: H100-SXM-80GB\n  count: 4",
+    "AG016",
+    "unknown-gpu-model",
+    Severity.ERROR,
+    "A node declares a GPU model the catalog does not know",
+    bad="gpus:\n  model: H100\n  count: 4",
+    good="gpus:\n  model: H100-SXM-80GB\n  count: 4",
 )
 def unknown_gpu_models(ctx: Context) -> Iterable[Finding]:
     """GPU models are catalog names (see `aigrid catalog gpus`); the form factor and memory
@@ -119,9 +205,11 @@ def unknown_gpu_models(ctx: Context) -> Iterable[Finding]:
     for i, site in enumerate(ctx.blueprint.sites):
         for j, node in enumerate(site.nodes):
             if node.gpus is not None and node.gpus.model not in ctx.catalog.gpus:
-                yield Finding(("sites", i, "nodes", j, "gpus", "model"),
-                              f"unknown GPU model {node.gpus.model!r} on node {node.hostname}",
-                              _suggest(node.gpus.model, set(ctx.catalog.gpus), "known models"))
+                yield Finding(
+                    ("sites", i, "nodes", j, "gpus", "model"),
+                    f"unknown GPU model {node.gpus.model!r} on node {node.hostname}",
+                    _suggest(node.gpus.model, set(ctx.catalog.gpus), "known models"),
+                )
 
 
 def _suggest(name: str, known: set[str], what: str = "declared") -> str:

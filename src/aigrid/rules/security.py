@@ -49,8 +49,12 @@ def _urls(ctx: Context) -> Iterator[tuple[Loc, str]]:
 
 
 @rule(
-    "AG401", "plaintext-secret", Severity.ERROR, "A password, token or key is written in plain text",
-    bad="credentials:\n  password: hunter2", good="credentials:\n  password: secret://mirrors/apt-password",
+    "AG401",
+    "plaintext-secret",
+    Severity.ERROR,
+    "A password, token or key is written in plain text",
+    bad="credentials:\n  password: hunter2",
+    good="credentials:\n  password: secret://mirrors/apt-password",
 )
 def plaintext_secrets(ctx: Context) -> Iterable[Finding]:
     """Blueprints live in Git and compiled output is shared; secrets must be references
@@ -58,16 +62,25 @@ def plaintext_secrets(ctx: Context) -> Iterable[Finding]:
     resolved at bring-up time, never literal values. Passwords embedded in URLs count too."""
     for loc, what, value in _secret_fields(ctx):
         if not is_reference(value):
-            yield Finding(loc, f"{what} is a literal value, not a secret reference",
-                          "use secret://<path>, env://<VAR> or vault://<path>")
+            yield Finding(
+                loc,
+                f"{what} is a literal value, not a secret reference",
+                "use secret://<path>, env://<VAR> or vault://<path>",
+            )
     for loc, url in _urls(ctx):
         if urlsplit(url).password:
-            yield Finding(loc, "URL embeds a password", "remove it from the URL; put it in credentials as a reference")
+            yield Finding(
+                loc, "URL embeds a password", "remove it from the URL; put it in credentials as a reference"
+            )
 
 
 @rule(
-    "AG402", "insecure-mirror", Severity.WARNING, "A package mirror is reached over plain HTTP",
-    bad="mirrors:\n  apt: http://mirror.example.net/ubuntu", good="mirrors:\n  apt: https://mirror.example.net/ubuntu",
+    "AG402",
+    "insecure-mirror",
+    Severity.WARNING,
+    "A package mirror is reached over plain HTTP",
+    bad="mirrors:\n  apt: http://mirror.example.net/ubuntu",
+    good="mirrors:\n  apt: https://mirror.example.net/ubuntu",
 )
 def insecure_mirrors(ctx: Context) -> Iterable[Finding]:
     """apt verifies signatures, but Helm charts and pip packages over HTTP can be swapped in

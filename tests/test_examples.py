@@ -1,0 +1,66 @@
+"""The shipped blueprints: valid ones pass, each invalid one triggers exactly its rule."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from aigrid.rules.registry import all_rules
+from aigrid.validate import validate_file
+from conftest import BLUEPRINTS, run_aigrid
+
+VALID = sorted(
+    [
+        *BLUEPRINTS.glob("examples/*.yaml"),
+        *BLUEPRINTS.glob("carriers/*/*.yaml"),
+        *BLUEPRINTS.glob("base/*.yaml"),
+    ]
+)
+INVALID = sorted((BLUEPRINTS / "examples" / "invalid").glob("*.yaml"))
+
+
+def marker_line(path: Path, code: str) -> int:
+    lines = path.read_bytes().decode("latin-1").splitlines()
+    hits = [number for number, line in enumerate(lines, 1) if re.search(rf"#\s*<-\s*{code}\b", line)]
+    assert len(hits) == 1, f"{path.name} must mark exactly one line with `# <- {code}`"
+    return hits[0]
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: str(p.relative_to(BLUEPRINTS)))
+def test_shipped_blueprint_is_valid_without_warnings(path: Path) -> None:
+    result = validate_file(path)
+    assert result.diagnostics == []
+    assert result.blueprint is not None
+
+
+def test_readme_validate_command_exits_zero() -> None:
+    files = [str(p.relative_to(BLUEPRINTS.parent)) for p in VALID if "base" not in p.parts]
+    proc = run_aigrid("validate", *files)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 errors" in proc.stdout
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.name)
+def test_invalid_example_triggers_exactly_its_rule(path: Path) -> None:
+    code = path.name[:5]
+    result = validate_file(path)
+    found = [(d.code, Path(d.file).resolve(), d.line) for d in result.diagnostics]
+    assert found == [(code, path.resolve(), marker_line(path, code))]
+
+
+def test_every_rule_has_an_invalid_example() -> None:
+    examples = {path.name[:5] for path in INVALID}
+    assert {rule.code for rule in all_rules()} == examples
+    for path in INVALID:
+        rule = next(r for r in all_rules() if r.code == path.name[:5])
+        assert path.name == f"{rule.code}-{rule.name}.yaml"
+
+
+def test_invalid_examples_exit_one_from_the_command_line() -> None:
+    for path in INVALID[:: max(1, len(INVALID) // 6)]:
+        proc = run_aigrid("validate", str(path))
+        expected = 0 if path.name.startswith(("AG103", "AG113", "AG208", "AG302", "AG402")) else 1
+        assert proc.returncode == expected, (path.name, proc.stdout)
+        assert path.name[:5] in proc.stdout
