@@ -63,9 +63,16 @@ class Placements:
         self.site_index = {site.name: i for i, site in enumerate(blueprint.sites)}
         self.node_gpus = [[node_gpus(node, catalog) for node in site.nodes] for site in blueprint.sites]
         self._slices = [set(site.slices) for site in blueprint.sites]
+        self._capacity: dict[tuple[str | None, int | None, int], int] = {}
+        self._selected: dict[str, list[int]] = {}
 
     def selected(self, workload: Workload) -> list[int]:
         """Sites the workload's placement selects and that carry its slice."""
+        if workload.name not in self._selected:
+            self._selected[workload.name] = self._select(workload)
+        return self._selected[workload.name]
+
+    def _select(self, workload: Workload) -> list[int]:
         placement = workload.placement
         if placement.sites:
             indices = [self.site_index[name] for name in placement.sites if name in self.site_index]
@@ -82,7 +89,11 @@ class Placements:
         ]
 
     def capacity(self, workload: Workload, site: int) -> int:
-        return sum(node.capacity_for(workload) for node in self.node_gpus[site])
+        # Workloads share a handful of request shapes; sites are many: cache per shape.
+        key = (workload.gpu.mig, workload.gpu.count, site)
+        if key not in self._capacity:
+            self._capacity[key] = sum(node.capacity_for(workload) for node in self.node_gpus[site])
+        return self._capacity[key]
 
     def eligible(self, workload: Workload) -> list[int]:
         """Selected sites that also have at least one node able to hold a replica."""

@@ -69,7 +69,9 @@ class YScalar(YNode):
     __slots__ = ("value",)
 
     def __init__(self, value: Any, origin: Origin, overrides: tuple[YNode, ...] = ()) -> None:
-        super().__init__(origin, overrides)
+        # Assigned here rather than through super(): scalars are most of a large grid.
+        self.origin = origin
+        self.overrides = overrides
         self.value = value
 
     @property

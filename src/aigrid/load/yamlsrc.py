@@ -8,7 +8,6 @@ can be driven into the ground by a hostile file.
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 from typing import Any
 
@@ -133,10 +132,6 @@ class _Frame:
 def parse_yaml(text: str, file: str) -> YNode | None:
     """Parse one YAML document into positioned nodes; None for an empty document."""
     loader = _LOADER(text)
-    gc_was_enabled = gc.isenabled()
-    # The tree is acyclic and kept whole: collecting while it grows only costs time
-    # (several seconds on a 10,000-site grid).
-    gc.disable()
     try:
         return _build(loader, file)
     except yaml.MarkedYAMLError as exc:
@@ -149,8 +144,6 @@ def parse_yaml(text: str, file: str) -> YNode | None:
     except yaml.YAMLError as exc:
         raise fail("AG001", f"YAML error: {exc}", "fix the YAML syntax", Origin(file, 1, 1)) from exc
     finally:
-        if gc_was_enabled:
-            gc.enable()
         loader.dispose()
 
 

@@ -210,7 +210,7 @@ def duplicate_addresses(ctx: Context) -> Iterable[Finding]:
     """Management addresses are how Ansible reaches each node; a duplicate sends one node's
     configuration to another."""
     nodes = [(i, j, node) for i, site in enumerate(ctx.blueprint.sites) for j, node in enumerate(site.nodes)]
-    for index, address, first in duplicates([str(node.address) for _, _, node in nodes]):
+    for index, address, first in duplicates([node.address for _, _, node in nodes]):
         i, j, node = nodes[index]
         yield Finding(
             ("sites", i, "nodes", j, "address"),

@@ -6,12 +6,14 @@ file); AG014-AG016 are checks over a well-formed blueprint.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from typing import TypeVar
 
 from aigrid.diagnostics import Severity
 from aigrid.rules.registry import Context, Finding, Rule, register, rule
 
 E = Severity.ERROR
+T = TypeVar("T", bound=Hashable)
 
 for _rule in (
     Rule(
@@ -108,9 +110,9 @@ for _rule in (
     register(_rule)
 
 
-def duplicates(names: Sequence[str]) -> Iterator[tuple[int, str, int]]:
+def duplicates(names: Sequence[T]) -> Iterator[tuple[int, T, int]]:
     """(index, name, index of its first use) for every repeated name."""
-    first: dict[str, int] = {}
+    first: dict[T, int] = {}
     for index, name in enumerate(names):
         if name in first:
             yield index, name, first[name]
