@@ -48,3 +48,17 @@ def test_help_is_available_for_every_command(command: list[str]) -> None:
 def test_catalog_lists_gpus() -> None:
     proc = run_aigrid("catalog", columns=200)
     assert proc.returncode == 0 and "H100-SXM-80GB" in proc.stdout and "1g.10gb" in proc.stdout
+
+
+def test_readme_rule_table_is_generated_from_the_registry() -> None:
+    from aigrid.docs import readme_rules_section, rules_table
+
+    assert readme_rules_section((ROOT / "README.md").read_text()) == rules_table()
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    command = "python3 -m pytest"
+    assert f"python3 -m pip install '.[dev]' && {command}" in readme
+    assert command in ci.splitlines()
