@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -12,19 +14,32 @@ from rich.text import Text
 
 from aigrid import __version__
 from aigrid.diagnostics import Diagnostic, Severity
+from aigrid.load.yamlsrc import MAX_FILE_BYTES
 from aigrid.rules.registry import all_rules
 from aigrid.validate import Result
 
 FORMATS = ("text", "json", "sarif", "junit")
 DOCS_URI = "https://github.com/aigrid/aigrid/blob/main/docs/rules.md"
+_PRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow"}
 
 
 def _source_line(result: Result, diagnostic: Diagnostic) -> str | None:
-    if result.document is None or diagnostic.file not in result.document.sources:
+    if result.document is not None and diagnostic.file in result.document.sources:
+        text = result.document.sources[diagnostic.file].text
+    else:
+        # A file that failed to load has no document; show its line as far as it reads.
+        try:
+            with Path(diagnostic.file).open("rb") as handle:
+                text = handle.read(MAX_FILE_BYTES).decode("utf-8", errors="replace")
+        except OSError:
+            return None
+        if "\x00" in text:
+            return None
+    lines = text.splitlines()
+    if not 0 < diagnostic.line <= len(lines):
         return None
-    lines = result.document.sources[diagnostic.file].text.splitlines()
-    return lines[diagnostic.line - 1] if 0 < diagnostic.line <= len(lines) else None
+    return _PRINTABLE.sub("?", lines[diagnostic.line - 1])
 
 
 def render_text(results: Sequence[Result], console: Console, strict: bool = False) -> None:
