@@ -168,7 +168,7 @@ def _schema_diagnostics(root: YNode, errors: list[ErrorDetails]) -> list[Diagnos
                     "AG011",
                     Severity.ERROR,
                     f"{format_loc(root, loc) or 'blueprint'}: {message}{shown}",
-                    _hint_for(kind, error),
+                    _hint_for(kind),
                 )
             )
     return diagnostics
@@ -181,7 +181,7 @@ def _shown_input(value: Any) -> str:
     return f" (got {text})" if len(text) <= 60 else ""
 
 
-def _hint_for(kind: str, error: ErrorDetails) -> str:
+def _hint_for(kind: str) -> str:
     if kind == "literal_error":
         return "use one of the listed values"
     if kind in ("int_parsing", "int_type", "float_parsing", "float_type"):

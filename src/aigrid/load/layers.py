@@ -18,9 +18,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aigrid.diagnostics import LoadError
 from aigrid.load.nodes import Origin, YMap, YNode, YScalar, YSeq
-from aigrid.load.paths import NAME_KEYS, PathSyntaxError, item_name, parse_path, resolve
+from aigrid.load.paths import PathSyntaxError, item_name, parse_path, resolve
 from aigrid.load.yamlsrc import DIRECTIVE_KEY, fail, parse_yaml, read_text
 
 DIRECTIVES = ("replace", "delete")
@@ -314,6 +313,3 @@ def _first_change(before: YNode | None, after: YNode) -> YNode:
             if old.plain != new.plain:
                 return _first_change(old, new)
     return after
-
-
-__all__ = ["NAME_KEYS", "Document", "LoadError", "load_document", "merge", "settle"]

@@ -126,9 +126,6 @@ class YMap(YNode):
             self._plain = {key: node.plain for key, node in self.items.items()}
         return self._plain
 
-    def get(self, key: str) -> YNode | None:
-        return self.items.get(key)
-
 
 def has_directive(node: YNode) -> bool:
     return isinstance(node, YMap | YSeq) and node.has_directive
