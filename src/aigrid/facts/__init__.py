@@ -1,0 +1,1 @@
+"""What a GPU node really is: facts gathered from NVML or nvidia-smi, compared to the blueprint."""
