@@ -17,6 +17,7 @@ from rich.text import Text
 
 from aigrid import __version__
 from aigrid.catalog import catalog
+from aigrid.compile import compile_blueprint
 from aigrid.diagnostics import LoadError, Severity
 from aigrid.explain import UnknownPath, explain
 from aigrid.facts.gather import CaptureSource, LiveSource, NoDriver, Source, gather
@@ -26,6 +27,7 @@ from aigrid.facts.verify import find_node, verify_node
 from aigrid.load.layers import load_document
 from aigrid.load.paths import PathSyntaxError
 from aigrid.model.blueprint import json_schema
+from aigrid.output import MARKER, OutputError
 from aigrid.report import render_json, render_junit, render_sarif, render_text
 from aigrid.rules.registry import all_rules
 from aigrid.validate import Result, validate_file
@@ -118,6 +120,35 @@ def _text_report(results: list[Result], strict: bool) -> str:
     console = Console(record=True, width=120, file=io.StringIO(), color_system=None)
     render_text(results, console, strict)
     return console.export_text()
+
+
+@app.command("compile")
+def compile_command(
+    file: ExistingFile,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output directory (replaced as a whole).")],
+) -> None:
+    """Compile a blueprint into Ansible (inventory, group/host vars, site.yml, roles) and a lock file.
+
+    Validates first and writes nothing when the blueprint is invalid. The output directory is
+    replaced atomically: a failed or interrupted compile leaves the previous output untouched.
+    Exit status: 0 written, 1 invalid blueprint, 2 misuse (e.g. an output directory aigrid did not make).
+    """
+    try:
+        compiled = compile_blueprint(file, out_dir)
+    except OutputError as exc:
+        err.print(f"aigrid: {exc}")
+        raise typer.Exit(EXIT_MISUSE) from exc
+    if compiled.plan is None:
+        render_text([compiled.result], err)
+        err.print(f"aigrid: {file} is invalid; nothing was written to {out_dir}")
+        raise typer.Exit(EXIT_INVALID)
+    if compiled.result.diagnostics:
+        render_text([compiled.result], err)
+    plan = compiled.plan
+    out.print(
+        f"compiled {file} -> {out_dir}: {len(plan.sites)} sites, {len(plan.nodes)} nodes, "
+        f"{compiled.files} files (ansible/, {MARKER})"
+    )
 
 
 @app.command("explain")

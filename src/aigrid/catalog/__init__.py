@@ -121,6 +121,21 @@ class GpuOperatorRelease(_Row):
         return self.kubernetes.get(os, self.kubernetes["default"])
 
 
+class ContainerdConfig(_Row):
+    major: int
+    config_version: int
+    source: str
+
+
+class OperatingSystem(_Row):
+    os: str
+    cuda_repo: str
+    docker_repo: str
+    docker_suite: str
+    network_backend: Literal["netplan", "networkd"]
+    source: str
+
+
 class FiveQI(_Row):
     qi: int
     type: Literal["GBR", "Non-GBR", "Delay-critical GBR"]
@@ -182,6 +197,9 @@ class Catalog:
         self.tensorrt = [TensorRTRelease.model_validate(row) for row in _load("tensorrt.yaml")["releases"]]
         operator = _load("gpu_operator.yaml")["releases"]
         self.gpu_operator = {row["version"]: GpuOperatorRelease.model_validate(row) for row in operator}
+        containerd = _load("containerd.yaml")["config_versions"]
+        self.containerd = {row["major"]: ContainerdConfig.model_validate(row) for row in containerd}
+        self.systems = {row["os"]: OperatingSystem.model_validate(row) for row in _load("os.yaml")["systems"]}
         qos = _load("qos.yaml")
         self.five_qi = {row["qi"]: FiveQI.model_validate(row) for row in qos["five_qi"]}
         self.sst = {row["sst"]: StandardSst.model_validate(row) for row in qos["sst"]}
@@ -219,6 +237,10 @@ class Catalog:
     def operator_release(self, operator: str) -> GpuOperatorRelease | None:
         wanted = version(operator)
         return next((row for row in self.gpu_operator.values() if version(row.version) == wanted), None)
+
+    def containerd_config_version(self, major: int) -> int | None:
+        row = self.containerd.get(major)
+        return row.config_version if row else None
 
     def gpu_by_product(self, product_name: str) -> GpuModel | None:
         return self._by_product.get(product_name.strip())

@@ -1,0 +1,60 @@
+"""aigrid compile: validate, plan, render every target, write them atomically with a lock file."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from aigrid import __version__
+from aigrid.catalog import catalog
+from aigrid.output import MARKER, write_tree
+from aigrid.plan import Plan, build_plan
+from aigrid.render import ansible
+from aigrid.validate import Result, validate_file
+
+
+@dataclass
+class Compiled:
+    result: Result
+    plan: Plan | None = None
+    files: int = 0
+
+
+def lock_file(result: Result, plan: Plan) -> bytes:
+    """Every resolved version and the inputs' digests, paths relative to the blueprint."""
+    assert result.document is not None
+    top = Path(result.document.path).resolve().parent
+    inputs = [
+        {"file": os.path.relpath(Path(source.display).resolve(), top), "sha256": source.sha256}
+        for source in result.document.sources.values()
+    ]
+    lock = {
+        "aigrid": __version__,
+        "blueprint": plan.name,
+        "inputs": sorted(inputs, key=lambda entry: entry["file"]),
+        "stack": plan.stack.model_dump(),
+        "nodes": {
+            node.hostname: {
+                "site": node.site,
+                "gpu_model": node.gpu_model,
+                "gpu_count": node.gpu_count,
+                "mig_config": node.mig_config,
+            }
+            for node in plan.nodes
+        },
+    }
+    return (json.dumps(lock, indent=2, sort_keys=True) + "\n").encode()
+
+
+def compile_blueprint(path: Path, out: Path) -> Compiled:
+    """Writes nothing unless the blueprint is valid; raises OutputError for a bad target."""
+    result = validate_file(path)
+    if result.blueprint is None or result.errors:
+        return Compiled(result)
+    plan = build_plan(result.blueprint, catalog())
+    files = ansible.render(plan, catalog())
+    files[MARKER] = lock_file(result, plan)
+    write_tree(out, files)
+    return Compiled(result, plan, len(files))

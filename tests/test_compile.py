@@ -1,0 +1,159 @@
+"""aigrid compile: the Ansible target, determinism, atomic replacement."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import BLUEPRINTS, ROOT, run_aigrid
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "multi-carrier-grid"
+GOLDEN_FILES = [
+    "ansible/inventory/hosts.yml",
+    "ansible/group_vars/all.yml",
+    "ansible/group_vars/gpu_nodes.yml",
+    "ansible/host_vars/nw-ash-rdc-01-gpu01.yml",
+    "ansible/site.yml",
+    "ansible/ansible.cfg",
+]
+SHIPPED = sorted([*BLUEPRINTS.glob("examples/*.yaml"), *BLUEPRINTS.glob("carriers/*/*.yaml")])
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def compile_to(
+    out: Path, blueprint: Path = BLUEPRINTS / "examples" / "multi-carrier-grid.yaml", cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    return run_aigrid("compile", str(blueprint), "--out", str(out), cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("compiled") / "out"
+    proc = compile_to(out)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.mark.parametrize("relative", GOLDEN_FILES)
+def test_golden_files(compiled: Path, relative: str) -> None:
+    produced = (compiled / relative).read_text()
+    golden = GOLDEN / relative
+    if os.environ.get("AIGRID_UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(produced)
+    assert produced == golden.read_text(), "regenerate with AIGRID_UPDATE_GOLDEN=1 if the change is intended"
+
+
+def test_same_blueprint_same_bytes_from_anywhere(compiled: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    assert compile_to(again, cwd=tmp_path).returncode == 0  # another working directory
+    assert tree(again) == tree(compiled)
+
+
+def test_lock_file_records_versions_and_inputs(compiled: Path) -> None:
+    import json
+
+    lock = json.loads((compiled / "aigrid.lock.json").read_text())
+    assert lock["stack"]["driver"]["version"] == "580.126.20"
+    assert lock["stack"]["gpu_operator"]["operands"]["devicePlugin"] == "v0.19.2"
+    files = [entry["file"] for entry in lock["inputs"]]
+    assert "multi-carrier-grid.yaml" in files and "../base/stack.yaml" in files
+    assert all(len(entry["sha256"]) == 64 for entry in lock["inputs"])
+
+
+def test_inventory_groups(compiled: Path) -> None:
+    import yaml
+
+    groups = yaml.safe_load((compiled / "ansible/inventory/hosts.yml").read_text())["all"]["children"]
+    assert set(groups["carrier_northwind"]["children"]) == {
+        "site_nw_nyc_fe_01",
+        "site_nw_nwk_co_01",
+        "site_nw_ash_rdc_01",
+    }
+    assert "nw-ash-rdc-01-gpu01" in groups["gpu_h100_sxm_80gb"]["hosts"]
+    assert "nw-nyc-fe-01-cp" in groups["role_control_plane"]["hosts"]
+    assert "nw-nyc-fe-01-cp" not in groups["gpu_nodes"]["hosts"]
+    assert "site_me_sgp_tower_07" in groups["tier_far_edge"]["children"]
+
+
+def test_syntax_check_every_shipped_blueprint(tmp_path: Path) -> None:
+    for blueprint in SHIPPED:
+        out = tmp_path / blueprint.stem
+        assert compile_to(out, blueprint).returncode == 0, blueprint
+        proc = subprocess.run(
+            ["ansible-playbook", "--syntax-check", "site.yml"],
+            cwd=out / "ansible",
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, (blueprint, proc.stdout + proc.stderr)
+
+
+def test_ansible_lint_production_on_roles_and_output(compiled: Path) -> None:
+    for cwd, targets in (
+        (ROOT, ["roles/"]),
+        (compiled / "ansible", ["site.yml", "inventory", "group_vars", "host_vars"]),
+    ):
+        proc = subprocess.run(
+            ["ansible-lint", "--offline", "--profile", "production", "--nocolor", *targets],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "0 failure(s), 0 warning(s)" in proc.stdout + proc.stderr
+
+
+def test_invalid_blueprint_writes_nothing(compiled: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(compiled, out)
+    before = tree(out)
+    invalid = BLUEPRINTS / "examples" / "invalid" / "AG101-driver-below-cuda-minimum.yaml"
+    proc = compile_to(out, invalid)
+    assert proc.returncode == 1 and "nothing was written" in proc.stderr
+    assert tree(out) == before
+
+
+def test_directory_not_made_by_aigrid_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    proc = compile_to(tmp_path)
+    assert proc.returncode == 2 and "aigrid compile did not make it" in proc.stderr
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_compile_killed_midway_leaves_the_previous_output(compiled: Path, tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from gen_grid import write_grid
+
+    big = write_grid(tmp_path / "big.yaml", sites=3000)
+    out = tmp_path / "out"
+    shutil.copytree(compiled, out)
+    before = tree(out)
+    for delay in (1.0, 2.5, 4.0):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "aigrid", "compile", str(big), "--out", str(out)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if proc.returncode == 0:
+            break  # finished before the kill: the swap was whole, checked below
+        assert tree(out) == before, f"killed after {delay}s, the output changed"
+    # The next compile removes what the killed ones left beside the output.
+    assert compile_to(out).returncode == 0
+    assert not list(tmp_path.glob(".aigrid-tmp-*"))
