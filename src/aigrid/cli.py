@@ -12,10 +12,13 @@ from typing import Annotated
 import typer
 import yaml
 from rich.console import Console
+from rich.live import Live
 from rich.table import Column, Table
 from rich.text import Text
 
 from aigrid import __version__
+from aigrid.bringup import BringupError, HostState, Outcome
+from aigrid.bringup import run as run_bringup
 from aigrid.catalog import catalog
 from aigrid.compile import compile_blueprint
 from aigrid.diagnostics import LoadError, Severity
@@ -149,6 +152,106 @@ def compile_command(
         f"compiled {file} -> {out_dir}: {len(plan.sites)} sites, {len(plan.nodes)} nodes, "
         f"{compiled.files} files (ansible/, {MARKER})"
     )
+
+
+@app.command()
+def bringup(
+    directory: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="A directory aigrid compile wrote.")
+    ],
+    check: Annotated[bool, typer.Option("--check", help="Dry run: report what would change.")] = False,
+    limit: Annotated[
+        str | None, typer.Option("--limit", help="Only these hosts or groups (e.g. site_nw_nyc_fe_01).")
+    ] = None,
+    inventory: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--inventory", "-i", exists=True, help="Extra inventory applied after the compiled one."
+        ),
+    ] = None,
+    no_hardware_checks: Annotated[
+        bool,
+        typer.Option(
+            "--no-hardware-checks",
+            help="Skip GPU, nouveau, Secure Boot and header checks (hosts without GPUs).",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
+) -> None:
+    """Run the compiled playbook against the inventory, with live per-host progress and a summary.
+
+    Exit status: 0 all hosts converged, 1 a host failed or was unreachable, 2 misuse.
+    """
+    extravars: dict[str, object] = {"aigrid_hardware_checks": False} if no_hardware_checks else {}
+    if no_hardware_checks and not as_json:
+        err.print(
+            Text(
+                "hardware checks are OFF (--no-hardware-checks): GPUs, nouveau, Secure Boot and kernel "
+                "headers will not be checked",
+                style="yellow",
+            )
+        )
+    try:
+        outcome = _run_bringup(directory, check, limit, inventory or [], extravars, live=not as_json)
+    except BringupError as exc:
+        err.print(f"aigrid: {exc}")
+        raise typer.Exit(EXIT_MISUSE) from exc
+    if as_json:
+        payload = {
+            "rc": outcome.rc,
+            "status": outcome.status,
+            "check": check,
+            "hosts": outcome.hosts,
+            "failed_hosts": outcome.failed_hosts,
+            "messages": outcome.messages,
+            "hardware_checks": not no_hardware_checks,
+        }
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        table = Table("host", "ok", "changed", "failed", "unreachable", "skipped", title="bring-up summary")
+        for host, counts in outcome.hosts.items():
+            style = (
+                "red"
+                if counts["failed"] or counts["unreachable"]
+                else ("yellow" if counts["changed"] else "green")
+            )
+            table.add_row(
+                Text(host, style=style),
+                *(str(counts[k]) for k in ("ok", "changed", "failed", "unreachable", "skipped")),
+            )
+        out.print(table)
+        for host, messages in outcome.messages.items():
+            for message in messages:
+                out.print(Text(f"{host}: {message}", style="red"))
+    raise typer.Exit(EXIT_INVALID if outcome.failed_hosts or outcome.rc != 0 else EXIT_OK)
+
+
+def _run_bringup(
+    directory: Path,
+    check: bool,
+    limit: str | None,
+    inventory: list[Path],
+    extravars: dict[str, object],
+    live: bool,
+) -> Outcome:
+    if not live or not out.is_terminal:
+        return run_bringup(directory, check, limit, inventory, extravars)
+
+    def table(states: dict[str, HostState]) -> Table:
+        view = Table("host", "current task", "ok", "changed", "failed")
+        for host, state in sorted(states.items()):
+            view.add_row(host, Text(state.task), str(state.ok), str(state.changed), str(state.failed))
+        return view
+
+    with Live(table({}), console=out, refresh_per_second=4) as display:
+        return run_bringup(
+            directory,
+            check,
+            limit,
+            inventory,
+            extravars,
+            on_event=lambda states: display.update(table(states)),
+        )
 
 
 @app.command("explain")

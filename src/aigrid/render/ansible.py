@@ -169,7 +169,6 @@ def _host_vars(node: NodePlan, catalog: Catalog) -> dict[str, Any]:
         # GPU nodes run GPU work only; the GPU Operator's operands tolerate this taint.
         taints.append("nvidia.com/gpu=present:NoSchedule")
     data: dict[str, Any] = {
-        "ansible_host": node.address,
         "preflight_node_name": node.hostname,
         "preflight_blueprint_path": path,
         "preflight_gpu_count": node.gpu_count,
@@ -200,7 +199,11 @@ def _inventory(plan: Plan) -> dict[str, Any]:
 
     for site in plan.sites:
         site_group = group_name("site", site.name)
-        children[site_group] = {"hosts": {node.hostname: None for node in site.nodes}}
+        # ansible_host lives in the inventory (not host_vars) so a later inventory, such as
+        # a lab's, can point the host elsewhere.
+        children[site_group] = {
+            "hosts": {node.hostname: {"ansible_host": node.address} for node in site.nodes}
+        }
         for kind, value in (("carrier", site.carrier), ("tier", site.tier), ("region", site.region)):
             children.setdefault(group_name(kind, value), {"children": {}})["children"][site_group] = None
         for node in site.nodes:

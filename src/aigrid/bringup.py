@@ -1,0 +1,131 @@
+"""aigrid bringup: run a compiled site.yml through ansible-runner, with live per-host progress."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ansible_runner
+
+STAT_KEYS = {
+    "ok": "ok",
+    "changed": "changed",
+    "failures": "failed",
+    "dark": "unreachable",
+    "skipped": "skipped",
+}
+
+
+@dataclass
+class HostState:
+    """What the live display shows for one host."""
+
+    task: str = ""
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    rc: int
+    status: str
+    hosts: dict[str, dict[str, int]]
+    messages: dict[str, list[str]]
+
+    @property
+    def failed_hosts(self) -> list[str]:
+        return sorted(h for h, s in self.hosts.items() if s["failed"] or s["unreachable"])
+
+    @property
+    def changed(self) -> int:
+        return sum(s["changed"] for s in self.hosts.values())
+
+
+class BringupError(Exception):
+    pass
+
+
+def _message(result: dict[str, Any]) -> str:
+    text = result.get("msg") or result.get("stderr") or result.get("reason") or ""
+    return " ".join(str(text).split())[:400]
+
+
+def run(
+    directory: Path,
+    check: bool = False,
+    limit: str | None = None,
+    inventories: list[Path] | None = None,
+    extravars: dict[str, Any] | None = None,
+    on_event: Callable[[dict[str, HostState]], None] | None = None,
+) -> Outcome:
+    """Run DIR/ansible/site.yml; `inventories` are added after the compiled one (they win)."""
+    project = directory / "ansible"
+    if not (project / "site.yml").is_file():
+        raise BringupError(f"{directory} has no ansible/site.yml: compile a blueprint into it first")
+    if shutil.which("ansible-playbook") is None:
+        raise BringupError("ansible-playbook is not on PATH; install ansible (pip install ansible)")
+    states: dict[str, HostState] = defaultdict(HostState)
+
+    def handle(event: dict[str, Any]) -> bool:
+        data = event.get("event_data", {})
+        host = data.get("host")
+        name = event.get("event", "")
+        if host:
+            state = states[host]
+            if name == "runner_on_start":
+                state.task = data.get("task", "")
+            elif name in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors"):
+                state.messages.append(f"{data.get('task', '')}: {_message(data.get('res', {}))}")
+            if on_event is not None:
+                on_event(states)
+        return True  # keep the event: ansible-runner drops events a handler rejects
+
+    inventory = [str(project / "inventory" / "hosts.yml"), *(str(p.resolve()) for p in inventories or [])]
+    # The runner's artifacts (events, stats) live in the private directory: read them inside.
+    with tempfile.TemporaryDirectory(prefix="aigrid-runner-") as private:
+        result = ansible_runner.run(
+            private_data_dir=private,
+            project_dir=str(project),
+            playbook="site.yml",
+            inventory=inventory,
+            extravars=extravars or {},
+            limit=limit,
+            cmdline="--check --diff" if check else None,
+            envvars={
+                "PATH": os.environ.get("PATH", ""),
+                "ANSIBLE_CONFIG": str(project / "ansible.cfg"),
+                "ANSIBLE_FORCE_COLOR": "0",
+            },
+            event_handler=handle,
+            quiet=True,
+            suppress_env_files=True,
+        )
+        stats = result.stats or {}
+        if not stats and result.rc != 0:
+            tail = "".join(result.stdout.readlines()[-20:]) if result.stdout else ""
+            raise BringupError(
+                f"ansible-playbook exited {result.rc} without running the play: {tail.strip()}"
+            )
+        rc, status = result.rc, result.status
+    hosts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STAT_KEYS.values(), 0))
+    for key, label in STAT_KEYS.items():
+        for host, count in (stats.get(key) or {}).items():
+            hosts[host][label] = int(count)
+    for host in states:
+        hosts.setdefault(host, dict.fromkeys(STAT_KEYS.values(), 0))
+    return Outcome(
+        rc,
+        status,
+        dict(sorted(hosts.items())),
+        {host: state.messages for host, state in states.items() if state.messages},
+    )

@@ -1,0 +1,240 @@
+"""Real converge: the compiled roles run against a Debian root filesystem (chroot connection),
+installing STAND-IN vendor packages from a local apt repository (see standins.py).
+
+The control process runs in its own mount and network namespaces (unshare), so the proc
+mount it needs disappears with it and nothing it does can reach the host's network.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import testinfra
+import yaml
+
+import rootfs
+import standins
+from conftest import BLUEPRINTS, ROOT
+
+pytestmark = pytest.mark.skipif(
+    rootfs.why_not_available() is not None, reason=str(rootfs.why_not_available())
+)
+
+LAB = BLUEPRINTS / "examples" / "lab-edge-site.yaml"
+NODE = "lab-gpu01"
+REPO_IN_HOST = "/srv/aigrid-standins/"
+REPO_URI = f"file:{REPO_IN_HOST}"
+
+
+def override(root: Path) -> dict[str, object]:
+    """Point the node at the chroot and every repository at the stand-in repository."""
+    repos = {
+        f"{role}_repo_uri": REPO_URI
+        for role in (
+            "nvidia_driver",
+            "cuda_runtime",
+            "tensorrt",
+            "container_runtime",
+            "nvidia_container_toolkit",
+            "kubernetes_node",
+        )
+    }
+    keys = {key.replace("_uri", "_key_url"): "" for key in repos}
+    host = {
+        "ansible_host": str(root),
+        "ansible_connection": "community.general.chroot",
+        "ansible_python_interpreter": "/usr/bin/python3",
+        "ansible_become": False,
+        # A Debian root filesystem stands in for the blueprint's Ubuntu host.
+        "preflight_os_check": False,
+        # The kernel and network namespace are the test machine's, not the node's.
+        "kubernetes_node_apply_kernel_settings": False,
+        "network_slice_apply": False,
+        "container_runtime_repo_suites": ["/"],
+        "container_runtime_repo_components": [],
+        **repos,
+        **keys,
+    }
+    return {"all": {"hosts": {NODE: host}}}
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("lab") / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "aigrid", "compile", str(LAB), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return standins.build_repo(tmp_path_factory.mktemp("repo") / "standins")
+
+
+def make_node(base: Path, repo: Path) -> Path:
+    root = rootfs.unpack(base / "root")
+    shutil.copytree(repo, root / REPO_IN_HOST.strip("/"))
+    with (root / "etc/fstab").open("a") as fstab:
+        fstab.write("/swapfile none swap sw 0 0\n")
+    return root
+
+
+def bringup(out: Path, root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    inventory = root.parent / "override.yml"
+    inventory.write_text(yaml.safe_dump(override(root)))
+    command = [
+        sys.executable,
+        "-m",
+        "aigrid",
+        "bringup",
+        str(out),
+        "--inventory",
+        str(inventory),
+        "--limit",
+        NODE,
+        "--json",
+        *extra,
+    ]
+    script = f"mount -t proc proc {shlex.quote(str(root / 'proc'))} && exec {shlex.join(command)}"
+    return subprocess.run(
+        ["unshare", "--mount", "--net", "--propagation", "private", "sh", "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def converged(compiled: Path, repo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    root = make_node(tmp_path_factory.mktemp("node"), repo)
+    first = bringup(compiled, root, "--no-hardware-checks")
+    second = bringup(compiled, root, "--no-hardware-checks")
+    return {"root": root, "first": first, "second": second}
+
+
+def summary(proc: subprocess.CompletedProcess[str]) -> dict[str, object]:
+    assert proc.stdout, proc.stderr
+    data: dict[str, object] = json.loads(proc.stdout)
+    return data
+
+
+def test_first_run_converges(converged: dict[str, object]) -> None:
+    proc = converged["first"]
+    assert isinstance(proc, subprocess.CompletedProcess)
+    result = summary(proc)
+    assert proc.returncode == 0, json.dumps(result, indent=1)
+    hosts = result["hosts"]
+    assert isinstance(hosts, dict)
+    assert hosts[NODE]["failed"] == 0 and hosts[NODE]["changed"] > 0
+    assert result["hardware_checks"] is False
+
+
+def test_second_run_changes_nothing(converged: dict[str, object]) -> None:
+    proc = converged["second"]
+    assert isinstance(proc, subprocess.CompletedProcess)
+    result = summary(proc)
+    assert proc.returncode == 0
+    hosts = result["hosts"]
+    assert isinstance(hosts, dict)
+    assert hosts[NODE]["changed"] == 0, json.dumps(result, indent=1)
+
+
+@pytest.fixture(scope="module")
+def host(converged: dict[str, object]) -> testinfra.host.Host:
+    return testinfra.get_host(str(converged["root"]), connection="chroot")
+
+
+@pytest.mark.parametrize("package", sorted(standins.PINNED))
+def test_pinned_version_installed_and_held(host: testinfra.host.Host, package: str) -> None:
+    if package == "libnvinfer10" or package == "libnvinfer-plugin10":
+        expected = "10.14.1.48-1+cuda13.0"  # the build for the pinned CUDA, not the newer or the cuda12.9 one
+    else:
+        expected = standins.PINNED[package]
+    installed = host.package(package)
+    assert installed.is_installed
+    assert installed.version == expected
+    assert host.check_output("dpkg --get-selections %s", package).split() == [package, "hold"]
+    assert "STAND-IN" in host.file(f"/{standins.MARKER_DIR}/{package}").content_string
+
+
+def test_repositories_and_pins(host: testinfra.host.Host) -> None:
+    sources = host.file("/etc/apt/sources.list.d/aigrid-kubernetes.sources").content_string
+    assert f"URIs: {REPO_URI}" in sources and "Trusted: yes" in sources
+    pin = host.file("/etc/apt/preferences.d/aigrid-containerd").content_string
+    assert "Package: containerd.io" in pin and "Pin: version 2.3.1-*" in pin and "Pin-Priority: 1001" in pin
+
+
+def test_containerd_config_parses_with_nvidia_runtime(host: testinfra.host.Host) -> None:
+    config = tomllib.loads(host.file("/etc/containerd/config.toml").content_string)
+    assert config["version"] == 3
+    runtime = config["plugins"]["io.containerd.cri.v1.runtime"]
+    assert runtime["enable_cdi"] is True
+    assert runtime["containerd"]["runtimes"]["runc"]["options"]["SystemdCgroup"] is True
+    assert config["imports"] == ["/etc/containerd/conf.d/*.toml"]
+    dropin = tomllib.loads(host.file("/etc/containerd/conf.d/99-nvidia.toml").content_string)
+    nvidia = dropin["plugins"]["io.containerd.cri.v1.runtime"]["containerd"]["runtimes"]["nvidia"]
+    assert nvidia["options"]["BinaryName"] == "/usr/bin/nvidia-container-runtime"
+
+
+def test_kubernetes_prerequisites(host: testinfra.host.Host) -> None:
+    assert host.file("/etc/modules-load.d/aigrid-kubernetes.conf").content_string.split("\n")[1:3] == [
+        "overlay",
+        "br_netfilter",
+    ]
+    sysctls = host.file("/etc/sysctl.d/90-aigrid-kubernetes.conf").content_string
+    assert "net.ipv4.ip_forward = 1" in sysctls and "net.bridge.bridge-nf-call-iptables = 1" in sysctls
+    assert "# /swapfile none swap sw 0 0  # disabled by aigrid" in host.file("/etc/fstab").content_string
+    kubelet = host.file("/etc/default/kubelet").content_string
+    assert (
+        "aigrid.dev/gpu-model=L4" in kubelet
+        and "--register-with-taints=nvidia.com/gpu=present:NoSchedule" in kubelet
+    )
+
+
+def test_slice_configuration(host: testinfra.host.Host) -> None:
+    netplan = yaml.safe_load(host.file("/etc/netplan/60-aigrid-slices.yaml").content_string)
+    vlans = netplan["network"]["vlans"]
+    assert vlans["vlan210"]["id"] == 210 and vlans["vlan210"]["link"] == "eth0"
+    assert vlans["vlan210"]["addresses"] == ["2001:db8:ed:210::b/64"]
+    shape = host.file("/etc/aigrid/slices/shape.sh").content_string
+    assert "classid 1:10 htb rate 10000000bit ceil 20000000bit" in shape  # lab-urllc: 10/20 Mbps
+    marking = host.file("/etc/aigrid/slices/mark.nft").content_string
+    assert "ip6 daddr 2001:db8:ed:210::/64 ip6 dscp set 46" in marking  # 5QI 82 -> EF
+    assert "ip6 daddr 2001:db8:ed:220::/64 ip6 dscp set 34" in marking  # 5QI 7 -> AF41
+
+
+def test_marking_rules_parse_in_nft(converged: dict[str, object]) -> None:
+    """nft checks the generated ruleset in a throwaway network namespace (-c: nothing applied)."""
+    root = converged["root"]
+    proc = subprocess.run(
+        ["unshare", "--net", "chroot", str(root), "nft", "-c", "-f", "/etc/aigrid/slices/mark.nft"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_preflight_fails_without_the_declared_gpus(compiled: Path, repo: Path, tmp_path: Path) -> None:
+    root = make_node(tmp_path, repo)
+    proc = bringup(compiled, root)  # hardware checks on: the test machine has no NVIDIA GPU
+    result = summary(proc)
+    assert proc.returncode == 1
+    messages = " ".join(result["messages"][NODE])  # type: ignore[index]
+    assert "preflight on lab-gpu01: found 0 NVIDIA GPU(s)" in messages
+    assert "blueprint field sites[lab-edge-01].nodes[lab-gpu01].gpus declares 2 x L4" in messages
