@@ -124,7 +124,8 @@ def converged(compiled: Path, repo: Path, tmp_path_factory: pytest.TempPathFacto
     root = make_node(tmp_path_factory.mktemp("node"), repo)
     first = bringup(compiled, root, "--no-hardware-checks")
     second = bringup(compiled, root, "--no-hardware-checks")
-    return {"root": root, "first": first, "second": second}
+    dry_run = bringup(compiled, root, "--no-hardware-checks", "--check")
+    return {"root": root, "first": first, "second": second, "check": dry_run}
 
 
 def summary(proc: subprocess.CompletedProcess[str]) -> dict[str, object]:
@@ -152,6 +153,16 @@ def test_second_run_changes_nothing(converged: dict[str, object]) -> None:
     hosts = result["hosts"]
     assert isinstance(hosts, dict)
     assert hosts[NODE]["changed"] == 0, json.dumps(result, indent=1)
+
+
+def test_check_mode_on_a_converged_node_reports_nothing_to_do(converged: dict[str, object]) -> None:
+    proc = converged["check"]
+    assert isinstance(proc, subprocess.CompletedProcess)
+    result = summary(proc)
+    assert proc.returncode == 0, json.dumps(result, indent=1)
+    hosts = result["hosts"]
+    assert isinstance(hosts, dict)
+    assert hosts[NODE]["changed"] == 0 and result["check"] is True
 
 
 @pytest.fixture(scope="module")
