@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -252,6 +253,51 @@ def _run_bringup(
             extravars,
             on_event=lambda states: display.update(table(states)),
         )
+
+
+PULUMI_MISSING = (
+    "the Pulumi CLI is not installed (see https://www.pulumi.com/docs/install/); the equivalent once it is: "
+    "cd {directory}/pulumi && pulumi {verb} -s {stack}"
+)
+
+
+def _pulumi(verb: str, directory: Path, stack: str) -> None:
+    project = directory / "pulumi"
+    if not (project / f"Pulumi.{stack}.yaml").is_file():
+        err.print(
+            f"aigrid: {project} has no stack {stack}; compile the blueprint first (stacks are named by site)"
+        )
+        raise typer.Exit(EXIT_MISUSE)
+    if shutil.which("pulumi") is None:
+        err.print(f"aigrid: {PULUMI_MISSING.format(directory=directory, verb=verb, stack=stack)}")
+        raise typer.Exit(EXIT_MISUSE)
+    from pulumi import automation
+
+    selected = automation.select_stack(stack_name=stack, work_dir=str(project))
+    if verb == "preview":
+        result = selected.preview(on_output=out.print)
+        out.print(f"preview of {stack}: {result.change_summary}")
+    else:
+        up = selected.up(on_output=out.print)
+        out.print(f"up {stack}: {up.summary.result}, {up.summary.resource_changes}")
+
+
+StackOption = Annotated[str, typer.Option("--stack", "-s", help="The site whose stack to run.")]
+CompiledDir = Annotated[
+    Path, typer.Argument(exists=True, file_okay=False, help="A directory aigrid compile wrote.")
+]
+
+
+@app.command()
+def preview(directory: CompiledDir, stack: StackOption) -> None:
+    """Pulumi preview of one site's stack (needs the Pulumi CLI; exit 2 without it)."""
+    _pulumi("preview", directory, stack)
+
+
+@app.command()
+def up(directory: CompiledDir, stack: StackOption) -> None:
+    """Pulumi up of one site's stack (needs the Pulumi CLI; exit 2 without it)."""
+    _pulumi("up", directory, stack)
 
 
 @app.command("explain")

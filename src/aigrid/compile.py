@@ -11,7 +11,7 @@ from aigrid import __version__
 from aigrid.catalog import catalog
 from aigrid.output import MARKER, write_tree
 from aigrid.plan import Plan, build_plan
-from aigrid.render import ansible
+from aigrid.render import ansible, manifests, pulumi
 from aigrid.validate import Result, validate_file
 
 
@@ -55,6 +55,8 @@ def compile_blueprint(path: Path, out: Path) -> Compiled:
         return Compiled(result)
     plan = build_plan(result.blueprint, catalog())
     files = ansible.render(plan, catalog())
+    files |= manifests.render(plan, catalog())
+    files |= pulumi.render(plan, {site.name: site.kubeconfig for site in result.blueprint.sites})
     files[MARKER] = lock_file(result, plan)
     write_tree(out, files)
     return Compiled(result, plan, len(files))

@@ -136,6 +136,15 @@ class OperatingSystem(_Row):
     source: str
 
 
+class Runtime(_Row):
+    runtime: str
+    image: str
+    port: int
+    ready_path: str
+    args: list[str]
+    source: str
+
+
 class FiveQI(_Row):
     qi: int
     type: Literal["GBR", "Non-GBR", "Delay-critical GBR"]
@@ -200,6 +209,9 @@ class Catalog:
         containerd = _load("containerd.yaml")["config_versions"]
         self.containerd = {row["major"]: ContainerdConfig.model_validate(row) for row in containerd}
         self.systems = {row["os"]: OperatingSystem.model_validate(row) for row in _load("os.yaml")["systems"]}
+        runtimes = _load("runtimes.yaml")
+        self.runtimes = {row["runtime"]: Runtime.model_validate(row) for row in runtimes["runtimes"]}
+        self.helm: dict[str, str] = runtimes["helm"]
         qos = _load("qos.yaml")
         self.five_qi = {row["qi"]: FiveQI.model_validate(row) for row in qos["five_qi"]}
         self.sst = {row["sst"]: StandardSst.model_validate(row) for row in qos["sst"]}

@@ -1,0 +1,403 @@
+"""The cluster layer of one site as Kubernetes objects: the single builder behind both the
+GitOps manifests and the Pulumi stack, so the two can never disagree.
+
+Per site: a system namespace and one namespace per slice; the GPU Operator (a Flux
+HelmRelease in manifests, a helm Release in Pulumi, same chart version and values) with a
+mig-parted config built from the nodes' MIG layouts; per slice a Multus
+NetworkAttachmentDefinition on the slice's VLAN, a ResourceQuota on GPUs and MIG devices, a
+PriorityClass ordered by the 5QI priority and a NetworkPolicy; per workload placed on the
+site a Deployment and a Service.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from aigrid.catalog import Catalog
+from aigrid.plan import Plan, SitePlan, SlicePlan, WorkloadPlan
+
+SYSTEM_NAMESPACE = "aigrid-system"
+OPERATOR_NAMESPACE = "gpu-operator"
+MIG_CONFIG_NAME = "aigrid-mig-parted-config"
+GPU_TAINT_KEY = "nvidia.com/gpu"
+# PriorityClass values: 5QI priority 1 is the most important; Kubernetes wants higher values
+# for more important pods (and reserves values above one billion for the system).
+PRIORITY_BASE = 1_000_000
+PRIORITY_STEP = 1_000
+
+
+@dataclass(frozen=True)
+class K8sObject:
+    """One Kubernetes object; `body` is the full manifest.
+
+    `helm` marks the GPU Operator release (Pulumi installs the chart itself); `gitops_only`
+    marks objects only a GitOps controller needs (Flux's HelmRepository).
+    """
+
+    body: dict[str, Any]
+    depends_on: tuple[str, ...] = ()
+    helm: dict[str, Any] | None = field(default=None, compare=False)
+    gitops_only: bool = False
+
+    @property
+    def kind(self) -> str:
+        return str(self.body["kind"])
+
+    @property
+    def api_version(self) -> str:
+        return str(self.body["apiVersion"])
+
+    @property
+    def name(self) -> str:
+        return str(self.body["metadata"]["name"])
+
+    @property
+    def namespace(self) -> str | None:
+        namespace = self.body["metadata"].get("namespace")
+        return str(namespace) if namespace else None
+
+    @property
+    def key(self) -> str:
+        return key(self.kind, self.name, self.namespace)
+
+
+def key(kind: str, name: str, namespace: str | None = None) -> str:
+    return f"{kind}/{namespace}/{name}" if namespace else f"{kind}/{name}"
+
+
+def slice_namespace(slice_name: str) -> str:
+    return f"slice-{slice_name}"
+
+
+def _meta(name: str, namespace: str | None, site: SitePlan, **labels: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    meta["labels"] = {"app.kubernetes.io/managed-by": "aigrid", "aigrid.dev/site": site.name, **labels}
+    return meta
+
+
+def mig_parted_config(site: SitePlan) -> dict[str, Any]:
+    """mig-parted configs: one per custom node layout, plus all-disabled for nodes without."""
+    configs: dict[str, Any] = {"all-disabled": [{"devices": "all", "mig-enabled": False}]}
+    for node in site.nodes:
+        if node.mig_config and node.mig_layout:
+            configs[node.mig_config] = [
+                {"devices": "all", "mig-enabled": True, "mig-devices": dict(sorted(node.mig_layout.items()))}
+            ]
+    return {"version": "v1", "mig-configs": dict(sorted(configs.items()))}
+
+
+def operator_values(plan: Plan, site: SitePlan) -> dict[str, Any]:
+    """GPU Operator Helm values from the blueprint: what the operator owns and how."""
+    stack = plan.stack
+    driver_by_operator = stack.driver["install"] == "operator"
+    uses_mig = any(node.mig_config for node in site.nodes)
+    values: dict[str, Any] = {
+        "driver": {"enabled": driver_by_operator},
+        # The toolkit is installed on the host by the nvidia_container_toolkit role.
+        "toolkit": {"enabled": False},
+        "devicePlugin": {"enabled": True},
+        "dcgmExporter": {"enabled": True},
+        "cdi": {"enabled": stack.container_toolkit["cdi"]},
+        "mig": {"strategy": stack.gpu_operator["mig_strategy"] if uses_mig else "none"},
+        "migManager": {"enabled": uses_mig},
+        "daemonsets": {"tolerations": [{"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}]},
+    }
+    if driver_by_operator:
+        values["driver"].update(
+            {"version": stack.driver["version"], "kernelModuleType": stack.driver["kernel_modules"]}
+        )
+    if uses_mig:
+        values["migManager"]["config"] = {"name": MIG_CONFIG_NAME, "default": "all-disabled"}
+    registry = stack.mirrors.get("containerRegistry")
+    if registry:
+        for component in ("driver", "devicePlugin", "dcgmExporter", "migManager"):
+            values.setdefault(component, {})["repository"] = f"{registry}/nvidia"
+    return values
+
+
+def _priority(slice_: SlicePlan) -> int:
+    return PRIORITY_BASE - slice_.priority * PRIORITY_STEP
+
+
+def _gpu_resource(plan: Plan, workload: WorkloadPlan) -> tuple[str, int]:
+    if workload.mig_profile is None:
+        return "nvidia.com/gpu", workload.gpu_count or 1
+    # With the `single` strategy MIG devices are exposed as nvidia.com/gpu.
+    if plan.stack.gpu_operator["mig_strategy"] == "mixed":
+        return f"nvidia.com/mig-{workload.mig_profile}", 1
+    return "nvidia.com/gpu", 1
+
+
+def replicas_at(workload: WorkloadPlan, site: str) -> int:
+    """Spread a workload's replicas over its sites, closest first."""
+    if site not in workload.sites:
+        return 0
+    index = workload.sites.index(site)
+    base, extra = divmod(workload.replicas, len(workload.sites))
+    return base + (1 if index < extra else 0)
+
+
+def _node_selector(plan: Plan, site: SitePlan, workload: WorkloadPlan) -> dict[str, str]:
+    models = sorted(
+        {
+            node.gpu_product_label
+            for node in site.nodes
+            if node.gpu_product_label
+            and (workload.mig_profile is None or (node.mig_layout or {}).get(workload.mig_profile))
+        }
+    )
+    selector = {"aigrid.dev/site": site.name}
+    if len(models) == 1:
+        selector["nvidia.com/gpu.product"] = models[0]
+    return selector
+
+
+def _workload_objects(
+    plan: Plan, site: SitePlan, workload: WorkloadPlan, catalog: Catalog, operator_key: str
+) -> list[K8sObject]:
+    runtime = catalog.runtimes[workload.runtime]
+    namespace = slice_namespace(workload.slice)
+    resource, amount = _gpu_resource(plan, workload)
+    labels = {"app.kubernetes.io/name": workload.name, "aigrid.dev/slice": workload.slice}
+    image = workload.image or runtime.image
+    registry = plan.stack.mirrors.get("containerRegistry")
+    if registry and not workload.image:
+        image = f"{registry}/{image.split('/', 1)[1]}"
+    container: dict[str, Any] = {
+        "name": workload.name,
+        "image": image,
+        "ports": [{"name": "http", "containerPort": runtime.port}],
+        "env": [
+            {"name": "AIGRID_MODEL", "value": workload.model["name"]},
+            {"name": "AIGRID_MODEL_VERSION", "value": str(workload.model.get("version", "1"))},
+        ],
+        "resources": {
+            "requests": {"cpu": "2", "memory": "8Gi", resource: str(amount)},
+            "limits": {"cpu": "8", "memory": "32Gi", resource: str(amount)},
+        },
+        "readinessProbe": {"httpGet": {"path": runtime.ready_path, "port": "http"}, "periodSeconds": 5},
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 1000,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }
+    if runtime.args:
+        container["args"] = list(runtime.args)
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(workload.name, namespace, site, **labels),
+        "spec": {
+            "replicas": replicas_at(workload, site.name),
+            "selector": {"matchLabels": {"app.kubernetes.io/name": workload.name}},
+            "template": {
+                "metadata": {
+                    "labels": labels,
+                    "annotations": {"k8s.v1.cni.cncf.io/networks": f"{namespace}/{workload.slice}"},
+                },
+                "spec": {
+                    "priorityClassName": f"slice-{workload.slice}",
+                    "nodeSelector": _node_selector(plan, site, workload),
+                    "tolerations": [{"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}],
+                    "securityContext": {"runAsNonRoot": True, "fsGroup": 1000},
+                    "containers": [container],
+                },
+            },
+        },
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(workload.name, namespace, site, **labels),
+        "spec": {
+            "selector": {"app.kubernetes.io/name": workload.name},
+            "ports": [{"name": "http", "port": runtime.port, "targetPort": "http"}],
+        },
+    }
+    needs = (
+        key("Namespace", namespace),
+        key("PriorityClass", f"slice-{workload.slice}"),
+        key("NetworkAttachmentDefinition", workload.slice, namespace),
+        operator_key,
+    )
+    return [K8sObject(deployment, needs), K8sObject(service, (key("Deployment", workload.name, namespace),))]
+
+
+def _slice_objects(
+    plan: Plan, site: SitePlan, slice_: SlicePlan, workloads: list[WorkloadPlan]
+) -> list[K8sObject]:
+    namespace = slice_namespace(slice_.name)
+    ns_key = key("Namespace", namespace)
+    ranges = [r for r in (slice_.ipv4, slice_.ipv6) if r]
+    nad_config = {
+        "cniVersion": "1.0.0",
+        "name": slice_.name,
+        "type": "macvlan",
+        "master": slice_.interface,
+        "mode": "bridge",
+        "ipam": {"type": "whereabouts", "ipRanges": [{"range": r} for r in ranges]},
+    }
+    quota: dict[str, str] = {}
+    for workload in workloads:
+        if workload.slice != slice_.name:
+            continue
+        resource, amount = _gpu_resource(plan, workload)
+        count = replicas_at(workload, site.name) * amount
+        request = f"requests.{resource}"
+        quota[request] = str(int(quota.get(request, "0")) + count)
+    objects = [
+        K8sObject(
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": _meta(namespace, None, site, **{"aigrid.dev/slice": slice_.name}),
+            }
+        ),
+        K8sObject(
+            {
+                "apiVersion": "k8s.cni.cncf.io/v1",
+                "kind": "NetworkAttachmentDefinition",
+                "metadata": _meta(slice_.name, namespace, site, **{"aigrid.dev/slice": slice_.name}),
+                "spec": {"config": json.dumps(nad_config, sort_keys=True)},
+            },
+            (ns_key,),
+        ),
+        K8sObject(
+            {
+                "apiVersion": "scheduling.k8s.io/v1",
+                "kind": "PriorityClass",
+                "metadata": _meta(f"slice-{slice_.name}", None, site, **{"aigrid.dev/slice": slice_.name}),
+                "value": _priority(slice_),
+                "globalDefault": False,
+                "preemptionPolicy": "PreemptLowerPriority" if slice_.resource_type != "Non-GBR" else "Never",
+                "description": f"Slice {slice_.name}: 5QI {slice_.five_qi} ({slice_.resource_type}, priority "
+                f"{slice_.priority}, {slice_.packet_delay_budget_ms} ms delay budget)",
+            }
+        ),
+        K8sObject(
+            {
+                "apiVersion": "v1",
+                "kind": "ResourceQuota",
+                "metadata": _meta("gpu", namespace, site, **{"aigrid.dev/slice": slice_.name}),
+                "spec": {"hard": dict(sorted(quota.items())) or {"requests.nvidia.com/gpu": "0"}},
+            },
+            (ns_key,),
+        ),
+        K8sObject(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": _meta("slice-isolation", namespace, site, **{"aigrid.dev/slice": slice_.name}),
+                "spec": {
+                    "podSelector": {},
+                    "policyTypes": ["Ingress"],
+                    "ingress": [
+                        {
+                            "from": [
+                                {"podSelector": {}},
+                                {
+                                    "namespaceSelector": {
+                                        "matchLabels": {"kubernetes.io/metadata.name": SYSTEM_NAMESPACE}
+                                    }
+                                },
+                            ]
+                        }
+                    ],
+                },
+            },
+            (ns_key,),
+        ),
+    ]
+    return objects
+
+
+def site_objects(plan: Plan, site_name: str, catalog: Catalog) -> list[K8sObject]:
+    """Every object of one site, dependencies before dependents."""
+    site = next(s for s in plan.sites if s.name == site_name)
+    slices = {s.name: s for s in plan.slices}
+    workloads = [w for w in plan.workloads if replicas_at(w, site.name) > 0]
+    chart_version = f"v{plan.stack.gpu_operator['version']}"
+    values = operator_values(plan, site)
+    helm_repo = str(plan.stack.mirrors.get("helm") or catalog.helm["gpu_operator_repository"])
+    objects = [
+        K8sObject({"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(SYSTEM_NAMESPACE, None, site)}),
+        K8sObject(
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": _meta(
+                    OPERATOR_NAMESPACE, None, site, **{"pod-security.kubernetes.io/enforce": "privileged"}
+                ),
+            }
+        ),
+    ]
+    operator_deps = [key("Namespace", OPERATOR_NAMESPACE)]
+    if values["migManager"]["enabled"]:
+        objects.append(
+            K8sObject(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": _meta(MIG_CONFIG_NAME, OPERATOR_NAMESPACE, site),
+                    "data": {"config.yaml": yaml.safe_dump(mig_parted_config(site), sort_keys=False)},
+                },
+                (key("Namespace", OPERATOR_NAMESPACE),),
+            )
+        )
+        operator_deps.append(key("ConfigMap", MIG_CONFIG_NAME, OPERATOR_NAMESPACE))
+    objects.append(
+        K8sObject(
+            {
+                "apiVersion": "source.toolkit.fluxcd.io/v1",
+                "kind": "HelmRepository",
+                "metadata": _meta("nvidia", OPERATOR_NAMESPACE, site),
+                "spec": {"url": helm_repo, "interval": "1h"},
+            },
+            (key("Namespace", OPERATOR_NAMESPACE),),
+            gitops_only=True,
+        )
+    )
+    release = K8sObject(
+        {
+            "apiVersion": "helm.toolkit.fluxcd.io/v2",
+            "kind": "HelmRelease",
+            "metadata": _meta("gpu-operator", OPERATOR_NAMESPACE, site),
+            "spec": {
+                "interval": "10m",
+                "chart": {
+                    "spec": {
+                        "chart": catalog.helm["gpu_operator_chart"],
+                        "version": chart_version,
+                        "sourceRef": {"kind": "HelmRepository", "name": "nvidia"},
+                    }
+                },
+                "install": {"crds": "CreateReplace"},
+                "upgrade": {"crds": "CreateReplace"},
+                "values": values,
+            },
+        },
+        (*operator_deps, key("HelmRepository", "nvidia", OPERATOR_NAMESPACE)),
+        helm={
+            "chart": catalog.helm["gpu_operator_chart"],
+            "version": chart_version,
+            "repository": helm_repo,
+            "namespace": OPERATOR_NAMESPACE,
+            "values": values,
+            "depends_on": tuple(operator_deps),
+        },
+    )
+    objects.append(release)
+    for name in site.slices:
+        objects.extend(_slice_objects(plan, site, slices[name], workloads))
+    for workload in workloads:
+        objects.extend(_workload_objects(plan, site, workload, catalog, release.key))
+    return objects

@@ -1,0 +1,72 @@
+"""Every manifest written for every shipped blueprint validates against the Kubernetes schema
+of the blueprint's Kubernetes version (kubernetes-validate, strict: unknown fields fail)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from conftest import BLUEPRINTS, ROOT
+
+SHIPPED = sorted([*BLUEPRINTS.glob("examples/*.yaml"), *BLUEPRINTS.glob("carriers/*/*.yaml")])
+# Custom resources whose CRD schemas kubernetes-validate does not ship and that are not
+# available offline: they are checked by the builder's own tests, not against a schema.
+UNCHECKED_KINDS = {
+    "NetworkAttachmentDefinition": "Multus CRD (k8s.cni.cncf.io/v1): schema not available offline",
+    "HelmRelease": "Flux CRD (helm.toolkit.fluxcd.io/v2): schema not available offline",
+    "HelmRepository": "Flux CRD (source.toolkit.fluxcd.io/v1): schema not available offline",
+}
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Path]:
+    outputs = {}
+    for blueprint in SHIPPED:
+        out = tmp_path_factory.mktemp(blueprint.stem) / "out"
+        proc = subprocess.run(
+            [sys.executable, "-m", "aigrid", "compile", str(blueprint), "--out", str(out)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        outputs[blueprint] = out
+    return outputs
+
+
+@pytest.mark.parametrize("blueprint", SHIPPED, ids=lambda p: p.stem)
+def test_manifests_validate_against_kubernetes_schemas(compiled: dict[Path, Path], blueprint: Path) -> None:
+    out = compiled[blueprint]
+    version = yaml.safe_load((out / "ansible/group_vars/all.yml").read_text())["kubernetes_node_minor"]
+    files = sorted((out / "manifests").rglob("*.yaml"))
+    checked = unchecked = 0
+    for path in files:
+        document = yaml.safe_load(path.read_text())
+        if document["kind"] == "Kustomization":
+            listed = {(path.parent / name).resolve() for name in document["resources"]}
+            assert listed == {p.resolve() for p in path.parent.glob("*.yaml")} - {path.resolve()}
+            continue
+        if document["kind"] in UNCHECKED_KINDS:
+            with pytest.raises(kubernetes_validate.SchemaNotFoundError):
+                kubernetes_validate.validate(document, version, strict=True)
+            unchecked += 1
+            continue
+        kubernetes_validate.validate(document, version, strict=True)
+        checked += 1
+    assert checked > 0 and files
+
+
+def test_invalid_manifest_is_caught_by_the_validator(compiled: dict[Path, Path]) -> None:
+    """The check above can fail: a misspelt field in a generated Deployment is rejected."""
+    out = next(iter(compiled.values()))
+    deployment = next((out / "manifests").rglob("deployment-*.yaml"))
+    document = yaml.safe_load(deployment.read_text())
+    document["spec"]["template"]["spec"]["containers"][0]["resource"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(document, "1.34", strict=True)

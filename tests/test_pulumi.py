@@ -1,0 +1,219 @@
+"""Pulumi stacks under Pulumi's own mocks (no Pulumi engine runs in CI), and the policies.
+
+Every shipped site is built as an EdgeSite; the test checks the resources and their inputs,
+that each Kubernetes resource uses the site's explicit provider, that the inputs are the
+manifests' objects (one builder), and runs every policy against every mocked resource.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyProviderResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+)
+
+from aigrid.catalog import catalog
+from aigrid.plan import Plan, build_plan
+from aigrid.policies import POLICIES
+from aigrid.pulumi_site import EdgeSite, inputs_for, resource_name
+from aigrid.render.k8s_objects import site_objects
+from aigrid.render.pulumi import PROGRAM, PROJECT
+from aigrid.validate import validate_file
+from conftest import BLUEPRINTS, ROOT, run_aigrid
+
+EXAMPLES = [
+    BLUEPRINTS / "examples" / "multi-carrier-grid.yaml",
+    BLUEPRINTS / "examples" / "lab-edge-site.yaml",
+]
+
+
+class Mocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.created: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.created.append(args)
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        return {}
+
+
+def plan_of(path: Path) -> Plan:
+    result = validate_file(path)
+    assert result.blueprint is not None
+    return build_plan(result.blueprint, catalog())
+
+
+CASES = [(path, site.name) for path in EXAMPLES for site in plan_of(path).sites]
+
+
+def build(plan: Plan, site: str) -> dict[str, pulumi.runtime.MockResourceArgs]:
+    mocks = Mocks()
+    pulumi.runtime.set_mocks(mocks, project="aigrid-edge-site", stack=site, preview=False)
+    edge = EdgeSite(site, plan, site, kubeconfig=pulumi.Output.secret("apiVersion: v1\nkind: Config\n"))
+
+    @pulumi.runtime.test
+    def settle() -> pulumi.Output[list[str]]:
+        return pulumi.Output.all(*[resource.urn for resource in edge.resources.values()])
+
+    settle()
+    return {args.name: args for args in mocks.created}
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[f"{p.stem}:{s}" for p, s in CASES])
+def built(request: pytest.FixtureRequest) -> tuple[Plan, str, dict[str, pulumi.runtime.MockResourceArgs]]:
+    path, site = request.param
+    plan = plan_of(path)
+    return plan, site, build(plan, site)
+
+
+def test_every_kubernetes_resource_uses_the_site_provider(built: Any) -> None:
+    _, site, created = built
+    providers = [a for a in created.values() if a.typ == "pulumi:providers:kubernetes"]
+    assert [p.name for p in providers] == [f"{site}-k8s"]
+    for args in created.values():
+        if args.typ.startswith("kubernetes:"):
+            assert args.provider and f"::{site}-k8s::" in args.provider, args.name
+
+
+def test_resources_are_the_manifest_objects(built: Any) -> None:
+    plan, site, created = built
+    for obj in site_objects(plan, site, catalog()):
+        name = resource_name(site, obj)
+        if obj.gitops_only:
+            assert name not in created
+            continue
+        args = created[name]
+        expected = inputs_for(obj)
+        if obj.helm is not None:
+            assert args.typ == "kubernetes:helm.sh/v3:Release"
+            assert args.inputs["values"] == expected and args.inputs["version"] == obj.helm["version"]
+            continue
+        for field, value in expected.items():
+            assert args.inputs[field] == value, (name, field)
+
+
+def test_gpu_operator_values_follow_the_blueprint() -> None:
+    plan = plan_of(EXAMPLES[0])
+    created = build(plan, "nw-ash-rdc-01")
+    release = created["nw-ash-rdc-01-helmrelease-gpu-operator-gpu-operator"]
+    values = release.inputs["values"]
+    assert release.inputs["version"] == "v26.3.2" and release.inputs["chart"] == "gpu-operator"
+    assert values["driver"] == {
+        "enabled": True,
+        "version": "580.126.20",
+        "kernelModuleType": "open",
+        "repository": "registry.aurora.example/nvidia",
+    }  # the grid's registry mirror
+    assert values["mig"] == {"strategy": "mixed"} and values["migManager"]["enabled"] is True
+    assert values["toolkit"] == {"enabled": False}
+    data = created["nw-ash-rdc-01-configmap-gpu-operator-aigrid-mig-parted-config"].inputs["data"]
+    config = yaml.safe_load(data["config.yaml"])
+    assert config["mig-configs"]["all-balanced"] == [
+        {"devices": "all", "mig-enabled": True, "mig-devices": {"1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1}}
+    ]
+    assert config["mig-configs"]["all-disabled"] == [{"devices": "all", "mig-enabled": False}]
+
+
+def test_workload_requests_and_slices() -> None:
+    created = build(plan_of(EXAMPLES[0]), "nw-ash-rdc-01")
+    meter = created["nw-ash-rdc-01-deployment-slice-nw-miot-meters-meter-anomaly"].inputs
+    container = meter["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["limits"]["nvidia.com/mig-1g.10gb"] == "1"
+    assert meter["spec"]["template"]["metadata"]["annotations"]["k8s.v1.cni.cncf.io/networks"] == (
+        "slice-nw-miot-meters/nw-miot-meters"
+    )
+    nad = created["nw-ash-rdc-01-networkattachmentdefinition-slice-nw-miot-meters-nw-miot-meters"]
+    assert nad.typ == "kubernetes:k8s.cni.cncf.io/v1:NetworkAttachmentDefinition"
+    assert '"master": "vlan230"' in nad.inputs["spec"]["config"]
+    quota = created["nw-ash-rdc-01-resourcequota-slice-nw-miot-meters-gpu"].inputs
+    assert quota["spec"]["hard"] == {"requests.nvidia.com/mig-1g.10gb": "2"}
+    urllc = build(plan_of(EXAMPLES[0]), "nw-nyc-fe-01")[
+        "nw-nyc-fe-01-priorityclass-slice-nw-urllc-robots"
+    ].inputs
+    video = build(plan_of(EXAMPLES[0]), "nw-nyc-fe-01")[
+        "nw-nyc-fe-01-priorityclass-slice-nw-embb-video"
+    ].inputs
+    assert urllc["value"] > video["value"]  # 5QI 82 (priority 19) before 5QI 7 (priority 70)
+
+
+def policy_args(args: pulumi.runtime.MockResourceArgs, provider: str | None) -> ResourceValidationArgs:
+    provider_resource = (
+        PolicyProviderResource("pulumi:providers:kubernetes", {}, f"urn:{provider}", provider)
+        if provider
+        else None
+    )
+    return ResourceValidationArgs(
+        args.typ,
+        args.inputs,
+        f"urn:{args.name}",
+        args.name,
+        PolicyResourceOptions(False, [], False, [], PolicyCustomTimeouts(0, 0, 0), []),
+        provider_resource,
+    )
+
+
+def violations(args: ResourceValidationArgs) -> list[str]:
+    found: list[str] = []
+    for policy in POLICIES:
+        policy.validate(args, lambda message, urn=None, name=policy.name: found.append(f"{name}: {message}"))
+    return found
+
+
+def test_policies_pass_on_every_mocked_resource(built: Any) -> None:
+    _, site, created = built
+    for args in created.values():
+        assert violations(policy_args(args, f"{site}-k8s")) == [], args.name
+
+
+def test_policies_fire_on_violating_resources() -> None:
+    created = build(plan_of(EXAMPLES[0]), "nw-ash-rdc-01")
+    good = created["nw-ash-rdc-01-deployment-slice-nw-miot-meters-meter-anomaly"]
+    inputs = dict(good.inputs)
+    spec = dict(inputs["spec"])
+    template = dict(spec["template"])
+    pod = dict(template["spec"])
+    container = dict(pod["containers"][0])
+    container["resources"] = {"requests": {"nvidia.com/gpu": "1"}}
+    container["securityContext"] = {"allowPrivilegeEscalation": True}
+    pod.update(containers=[container], securityContext={}, priorityClassName=None)
+    template["spec"] = pod
+    spec["template"] = template
+    inputs.update(spec=spec, metadata={"name": "rogue", "namespace": "default"})
+    bad = pulumi.runtime.MockResourceArgs(good.typ, "rogue", inputs)
+    found = violations(policy_args(bad, None))
+    assert {f.split(":")[0] for f in found} == {
+        "gpu-workload-limits",
+        "gpu-workload-non-root",
+        "gpu-workload-priority-class",
+        "gpu-workload-slice-namespace",
+        "explicit-kubernetes-provider",
+    }
+
+
+def test_repository_stack_program_is_the_compiled_one() -> None:
+    assert (ROOT / "stacks" / "Pulumi.yaml").read_text() == PROJECT
+    assert (ROOT / "stacks" / "__main__.py").read_text() == PROGRAM
+
+
+@pytest.mark.skipif(
+    shutil.which("pulumi") is not None,
+    reason="the Pulumi CLI is installed here; this checks the message users get without it",
+)
+def test_preview_without_the_pulumi_cli_says_how_to_get_it(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_aigrid("compile", str(EXAMPLES[1]), "--out", str(out)).returncode == 0
+    proc = run_aigrid("preview", str(out), "--stack", "lab-edge-01")
+    assert proc.returncode == 2
+    assert "the Pulumi CLI is not installed" in proc.stderr
+    assert f"cd {out}/pulumi && pulumi preview -s lab-edge-01" in proc.stderr.replace("\n", "")
