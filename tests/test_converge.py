@@ -19,8 +19,7 @@ import pytest
 import testinfra
 import yaml
 
-import rootfs
-import standins
+from aigrid.lab import rootfs, standins
 from conftest import BLUEPRINTS, ROOT
 
 pytestmark = pytest.mark.skipif(

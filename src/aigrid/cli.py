@@ -32,6 +32,7 @@ from aigrid.load.layers import load_document
 from aigrid.load.paths import PathSyntaxError
 from aigrid.model.blueprint import json_schema
 from aigrid.output import MARKER, OutputError
+from aigrid.plan import build_plan
 from aigrid.report import render_json, render_junit, render_sarif, render_text
 from aigrid.rules.registry import all_rules
 from aigrid.validate import Result, validate_file
@@ -540,6 +541,99 @@ def smoke_command(
             )
         )
     raise typer.Exit(EXIT_OK if result.ok else EXIT_INVALID)
+
+
+lab_app = typer.Typer(
+    help="An emulated edge site on this machine (network namespaces, overlay root "
+    "filesystems, sshd): bring-up without hardware. Needs root.",
+    no_args_is_help=True,
+)
+app.add_typer(lab_app, name="lab")
+LabDir = Annotated[Path, typer.Option("--dir", help="Lab directory (state, keys, host file systems).")]
+
+
+@lab_app.command("up")
+def lab_up(
+    file: ExistingFile,
+    site: Annotated[str, typer.Option("--site", help="The blueprint site to emulate.")],
+    directory: LabDir = Path("lab"),
+) -> None:
+    """Create one emulated host per node of SITE and write DIR/inventory.yml for aigrid bringup."""
+    from aigrid.lab import lab
+
+    result = validate_file(file)
+    if result.blueprint is None or result.errors:
+        render_text([result], err)
+        raise typer.Exit(EXIT_INVALID)
+    plan = build_plan(result.blueprint, catalog())
+    chosen = next((s for s in plan.sites if s.name == site), None)
+    if chosen is None:
+        err.print(f"aigrid: no site {site!r} in {file}; sites: {', '.join(s.name for s in plan.sites)}")
+        raise typer.Exit(EXIT_MISUSE)
+    try:
+        state = lab.up(chosen, directory)
+    except lab.LabError as exc:
+        lab.down(directory)
+        err.print(f"aigrid: lab up failed and was rolled back: {exc}")
+        raise typer.Exit(EXIT_INVALID) from exc
+    for host in state.hosts:
+        out.print(Text(f"{host.hostname}: [{host.address}] in netns {host.namespace}, sshd pid {host.pid}"))
+    out.print(
+        f"lab {site} is up; inventory: {directory / 'inventory.yml'} "
+        f"(aigrid bringup DIR --inventory {directory / 'inventory.yml'} --no-hardware-checks)"
+    )
+
+
+@lab_app.command("status")
+def lab_status(
+    directory: LabDir = Path("lab"),
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show each lab host: namespace, address, whether its sshd answers."""
+    from aigrid.lab import lab
+
+    if not (directory / lab.STATE).exists():
+        err.print(f"aigrid: no lab in {directory}")
+        raise typer.Exit(EXIT_MISUSE)
+    hosts = lab.status(directory)
+    if as_json:
+        sys.stdout.write(json.dumps(hosts, indent=2) + "\n")
+    else:
+        table = Table("host", "address", "namespace", "sshd")
+        for host in hosts:
+            table.add_row(
+                str(host["host"]),
+                str(host["address"]),
+                str(host["namespace"]),
+                "up" if host["sshd"] else "DOWN",
+            )
+        out.print(table)
+    raise typer.Exit(EXIT_OK if all(h["sshd"] for h in hosts) else EXIT_INVALID)
+
+
+@lab_app.command("start")
+def lab_start(
+    hostname: Annotated[str, typer.Argument(help="The lab host to start again.")],
+    directory: LabDir = Path("lab"),
+) -> None:
+    """Start one lab host again after it went down (its file system is kept)."""
+    from aigrid.lab import lab
+
+    try:
+        host = lab.start_host(directory, hostname)
+    except lab.LabError as exc:
+        err.print(f"aigrid: {exc}")
+        raise typer.Exit(EXIT_INVALID) from exc
+    out.print(Text(f"{host.hostname}: up again, sshd pid {host.pid}"))
+
+
+@lab_app.command("down")
+def lab_down(directory: LabDir = Path("lab")) -> None:
+    """Remove every namespace, mount and process the lab made (also after a crash)."""
+    from aigrid.lab import lab
+
+    removed = lab.down(directory)
+    out.print(f"lab in {directory} is down ({len(removed)} things removed)")
 
 
 def main() -> None:

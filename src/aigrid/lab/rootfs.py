@@ -1,4 +1,5 @@
-"""A cached Debian bookworm root filesystem for converge tests (debootstrap once, reuse)."""
+"""A cached Debian bookworm root filesystem for lab hosts and converge tests (debootstrap once,
+reuse): a tarball to unpack for chroot tests, and an unpacked directory lab hosts overlay."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-CACHE = Path(os.environ.get("AIGRID_TEST_CACHE", "/var/cache/aigrid-tests"))
+CACHE = Path(os.environ.get("AIGRID_LAB_CACHE", "/var/cache/aigrid-lab"))
 TARBALL = CACHE / "bookworm-minbase.tar"
 PACKAGES = ["python3", "python3-apt", "sudo", "iproute2", "nftables", "kmod", "procps", "openssh-server"]
+BASE_DIR = CACHE / "bookworm-minbase"
 MIRROR = "http://deb.debian.org/debian"
 
 
@@ -52,6 +54,19 @@ def base_tarball() -> Path:
     partial.rename(TARBALL)
     shutil.rmtree(build, ignore_errors=True)
     return TARBALL
+
+
+def base_dir() -> Path:
+    """The unpacked base that lab hosts overlay (read-only lower layer)."""
+    if (BASE_DIR / "usr/sbin/sshd").exists():
+        return BASE_DIR
+    partial = BASE_DIR.with_name(BASE_DIR.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    unpack(partial)
+    # One set of host keys for every lab host: they are throwaway hosts on a private bridge.
+    subprocess.run(["chroot", str(partial), "ssh-keygen", "-A"], check=True, capture_output=True)
+    partial.rename(BASE_DIR)
+    return BASE_DIR
 
 
 def unpack(target: Path) -> Path:

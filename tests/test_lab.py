@@ -1,0 +1,235 @@
+"""The emulated edge site: a 4-node site from a shipped example brought up for real over SSH,
+idempotent, shaped and marked per slice, surviving a host that dies mid-run, and leaving
+nothing behind.
+
+Hosts are network namespaces with overlay root filesystems and sshd (aigrid.lab); traffic
+only flows between them on the lab's own bridge, never to any other address.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aigrid.lab import lab, rootfs
+from conftest import BLUEPRINTS, ROOT
+
+REASON = rootfs.why_not_available() or (
+    None if lab.shutil.which("socat") else "needs socat (apt-get install socat)"
+)
+pytestmark = pytest.mark.skipif(REASON is not None, reason=str(REASON))
+
+LAB = BLUEPRINTS / "examples" / "lab-edge-site.yaml"
+SITE = "lab-edge-01"
+PROBE = (Path(lab.__file__).parent / "probe.py").read_text()
+
+
+def aigrid(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aigrid", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def bringup(out: Path, labdir: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], float]:
+    start = time.monotonic()
+    proc = aigrid(
+        "bringup", str(out), "--inventory", str(labdir / "inventory.yml"), "--no-hardware-checks", "--json"
+    )
+    assert proc.stdout, proc.stderr
+    return proc, json.loads(proc.stdout), time.monotonic() - start
+
+
+@pytest.fixture(scope="module")
+def site_lab(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    base = tmp_path_factory.mktemp("lab")
+    out, labdir = base / "out", base / "lab"
+    assert aigrid("compile", str(LAB), "--out", str(out)).returncode == 0
+    up = aigrid("lab", "up", str(LAB), "--site", SITE, "--dir", str(labdir))
+    try:
+        assert up.returncode == 0, up.stderr
+        yield out, labdir, lab.LabState.load(labdir)
+    finally:
+        aigrid("lab", "down", "--dir", str(labdir))
+        leftovers = [ns for ns in lab.namespaces() if ns.startswith(f"ag{lab.lab_id(labdir)}-")]
+        assert not leftovers, leftovers
+
+
+@pytest.fixture(scope="module")
+def converged(site_lab: Any) -> dict[str, Any]:
+    out, labdir, _ = site_lab
+    first, first_summary, first_s = bringup(out, labdir)
+    second, second_summary, second_s = bringup(out, labdir)
+    print(
+        f"\nlab converge: {len(first_summary['hosts'])} nodes, first run {first_s:.1f} s, "
+        f"second run {second_s:.1f} s"
+    )
+    return {"first": (first, first_summary), "second": (second, second_summary)}
+
+
+def test_whole_site_converges(converged: dict[str, Any]) -> None:
+    proc, summary = converged["first"]
+    assert proc.returncode == 0, json.dumps(summary["messages"], indent=1)
+    assert len(summary["hosts"]) == 4
+    assert all(
+        h["failed"] == 0 and h["unreachable"] == 0 and h["changed"] > 0 for h in summary["hosts"].values()
+    )
+    assert summary["hardware_checks"] is False
+
+
+def test_second_converge_changes_nothing(converged: dict[str, Any]) -> None:
+    proc, summary = converged["second"]
+    assert proc.returncode == 0
+    assert {host: h["changed"] for host, h in summary["hosts"].items()} == dict.fromkeys(summary["hosts"], 0)
+
+
+def probe(state: lab.LabState, host: lab.LabHost, *args: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        lab.ssh_command(state, host, "python3", "-", *args),
+        input=PROBE,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return dict(json.loads(proc.stdout))
+
+
+def between(state: lab.LabState, receiver: tuple[str, ...], sender: tuple[str, ...]) -> dict[str, Any]:
+    """Run a receiver probe on host 2 and a sender on host 1 against it."""
+    received: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: received.update(probe(state, state.hosts[2], *receiver)))
+    thread.start()
+    time.sleep(1.5)
+    probe(state, state.hosts[1], *sender)
+    thread.join(timeout=120)
+    return received
+
+
+def slice_address(state: lab.LabState, network: str) -> str:
+    """Host 2's address on a slice (the plan gives node n host number 10 + n)."""
+    return f"{network}::{10 + 2:x}"
+
+
+def test_bulk_transfer_is_shaped_to_the_slice_maximum(converged: dict[str, Any], site_lab: Any) -> None:
+    _, _, state = site_lab
+    result = between(
+        state,
+        ("receive-tcp", "5101", "8"),
+        ("send-tcp", slice_address(state, "2001:db8:ed:210"), "5101", "8"),
+    )
+    print(
+        f"\nlab-urllc (maximum 20 Mbit/s): measured {result['mbps']:.2f} Mbit/s over {result['seconds']:.1f} s"
+    )
+    assert result["mbps"] == pytest.approx(20.0, rel=0.15)
+
+
+def test_receiver_sees_the_slice_dscp(converged: dict[str, Any], site_lab: Any) -> None:
+    _, _, state = site_lab
+    urllc = between(
+        state, ("receive-udp", "5102"), ("send-udp", slice_address(state, "2001:db8:ed:210"), "5102")
+    )
+    embb = between(
+        state, ("receive-udp", "5103"), ("send-udp", slice_address(state, "2001:db8:ed:220"), "5103")
+    )
+    print(f"\nDSCP seen by the receiver: lab-urllc {urllc['dscp']}, lab-embb {embb['dscp']}")
+    assert urllc["dscp"] == [46]  # 5QI 82, delay-critical GBR -> EF
+    assert embb["dscp"] == [34]  # 5QI 7 -> AF41
+
+
+def test_vlan_interfaces_are_rendered_but_need_8021q() -> None:
+    """802.1Q is missing from this kernel: the lab shapes on eth0; VLAN files are checked in the
+    converge test. Where the kernel has it, a VLAN interface must be creatable in a namespace."""
+    proc = subprocess.run(
+        ["unshare", "--net", "sh", "-c", "ip link add link lo name vtest type vlan id 210"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.skip(f"this kernel cannot create 802.1Q VLAN interfaces ({proc.stderr.strip()})")
+    assert proc.returncode == 0
+
+
+def test_unreachable_host_fails_alone_and_recovers(converged: dict[str, Any], site_lab: Any) -> None:
+    out, labdir, state = site_lab
+    victim = state.hosts[3]
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aigrid",
+            "bringup",
+            str(out),
+            "--inventory",
+            str(labdir / "inventory.yml"),
+            "--no-hardware-checks",
+            "--json",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(6)
+    lab._kill(victim.pid)  # the host's sshd and everything else in it die at once
+    stdout, _ = run.communicate(timeout=900)
+    summary = json.loads(stdout)
+    assert run.returncode == 1
+    assert summary["failed_hosts"] == [victim.hostname], summary
+    assert all(
+        h["failed"] == 0 and h["unreachable"] == 0
+        for name, h in summary["hosts"].items()
+        if name != victim.hostname
+    )
+    restarted = aigrid("lab", "start", victim.hostname, "--dir", str(labdir))
+    assert restarted.returncode == 0, restarted.stderr
+    state.hosts[3] = lab.LabState.load(labdir).hosts[3]
+    proc, again, _ = bringup(out, labdir)
+    assert proc.returncode == 0, again["messages"]
+    assert all(h["changed"] == 0 for name, h in again["hosts"].items() if name != victim.hostname)
+
+
+def test_lab_down_leaves_nothing(tmp_path: Path) -> None:
+    labdir = tmp_path / "lab"
+    assert aigrid("lab", "up", str(LAB), "--site", SITE, "--dir", str(labdir)).returncode == 0
+    state = lab.LabState.load(labdir)
+    pids = [host.pid for host in state.hosts]
+    assert aigrid("lab", "down", "--dir", str(labdir)).returncode == 0
+    assert not [ns for ns in lab.namespaces() if ns.startswith(f"ag{state.id}-")]
+    for pid in pids:
+        assert (
+            not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+        )
+    assert str(labdir) not in Path("/proc/mounts").read_text()
+    assert not (labdir / "hosts").exists()
+
+
+def test_lab_down_after_a_crash(tmp_path: Path) -> None:
+    """A lab whose creator was killed midway is still removed completely by name."""
+    labdir = tmp_path / "lab"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aigrid", "lab", "up", str(LAB), "--site", SITE, "--dir", str(labdir)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert aigrid("lab", "down", "--dir", str(labdir)).returncode == 0
+    assert not [ns for ns in lab.namespaces() if ns.startswith(f"ag{lab.lab_id(labdir)}-")]
+    assert str(labdir) not in Path("/proc/mounts").read_text()
