@@ -132,7 +132,8 @@ def test_bulk_transfer_is_shaped_to_the_slice_maximum(converged: dict[str, Any],
         ("send-tcp", slice_address(state, "2001:db8:ed:210"), "5101", "8"),
     )
     print(
-        f"\nlab-urllc (maximum 20 Mbit/s): measured {result['mbps']:.2f} Mbit/s over {result['seconds']:.1f} s"
+        f"\nlab-urllc (maximum 20 Mbit/s): measured {result['mbps']:.2f} Mbit/s "
+        f"over {result['seconds']:.1f} s"
     )
     assert result["mbps"] == pytest.approx(20.0, rel=0.15)
 
