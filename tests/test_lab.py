@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,57 @@ def test_receiver_sees_the_slice_dscp(converged: dict[str, Any], site_lab: Any) 
     print(f"\nDSCP seen by the receiver: lab-urllc {urllc['dscp']}, lab-embb {embb['dscp']}")
     assert urllc["dscp"] == [46]  # 5QI 82, delay-critical GBR -> EF
     assert embb["dscp"] == [34]  # 5QI 7 -> AF41
+
+
+def test_verify_suite_passes_on_the_converged_site(
+    converged: dict[str, Any], site_lab: Any, tmp_path: Path
+) -> None:
+    out, labdir, _ = site_lab
+    start = time.monotonic()
+    proc = aigrid(
+        "verify",
+        str(out),
+        "--inventory",
+        str(labdir / "inventory.yml"),
+        "--junit",
+        str(tmp_path / "verify.xml"),
+    )
+    print(f"\naigrid verify: {time.monotonic() - start:.1f} s\n{proc.stdout}")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for host in ("lab-cp", "lab-gpu01", "lab-gpu02", "lab-gpu03"):
+        assert host in proc.stdout
+    assert (tmp_path / "verify.xml").exists()
+
+
+def test_verify_suite_catches_a_drifted_node(
+    converged: dict[str, Any], site_lab: Any, tmp_path: Path
+) -> None:
+    out, labdir, state = site_lab
+    node = state.hosts[0]
+    subprocess.run(
+        lab.ssh_command(state, node, "apt-mark", "unhold", "kubelet"), check=True, capture_output=True
+    )
+    report = tmp_path / "verify.xml"
+    proc = aigrid(
+        "verify",
+        str(out),
+        "--inventory",
+        str(labdir / "inventory.yml"),
+        "--site",
+        SITE,
+        "--junit",
+        str(report),
+    )
+    assert proc.returncode == 1
+    failed = {
+        case.get("name")
+        for case in ET.parse(report).getroot().iter("testcase")
+        if case.find("failure") is not None
+    }
+    assert failed == {f"test_packages_pinned_and_held[{node.hostname}]"}
+    subprocess.run(
+        lab.ssh_command(state, node, "apt-mark", "hold", "kubelet"), check=True, capture_output=True
+    )
 
 
 def test_vlan_interfaces_are_rendered_but_need_8021q() -> None:

@@ -301,6 +301,43 @@ def up(directory: CompiledDir, stack: StackOption) -> None:
     _pulumi("up", directory, stack)
 
 
+@app.command("verify")
+def verify_command(
+    directory: CompiledDir,
+    site: Annotated[str | None, typer.Option("--site", help="Only this site's nodes.")] = None,
+    inventory: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--inventory", "-i", exists=True, help="Extra inventory applied after the compiled one."
+        ),
+    ] = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Also write a JUnit XML report here.")] = None,
+) -> None:
+    """Run the compiled testinfra suite (DIR/verify) against the nodes and print a per-node table.
+
+    Exit status: 0 every node passed, 1 a check failed, 2 misuse.
+    """
+    from aigrid.verify.run import VerifyError
+    from aigrid.verify.run import run as run_verify
+
+    try:
+        results = run_verify(directory, site, inventory or [], junit)
+    except VerifyError as exc:
+        err.print(f"aigrid: {exc}")
+        raise typer.Exit(EXIT_MISUSE) from exc
+    table = Table("node", "passed", "failed", "skipped", Column("failed checks", overflow="fold"))
+    for node, result in results.items():
+        table.add_row(
+            Text(node, style="red" if result.failed else "green"),
+            str(result.passed),
+            str(result.failed),
+            str(result.skipped),
+            ", ".join(result.failures),
+        )
+    out.print(table)
+    raise typer.Exit(EXIT_INVALID if any(r.failed for r in results.values()) or not results else EXIT_OK)
+
+
 @app.command("explain")
 def explain_command(
     file: ExistingFile,

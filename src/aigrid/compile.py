@@ -11,7 +11,7 @@ from aigrid import __version__
 from aigrid.catalog import catalog
 from aigrid.output import MARKER, write_tree
 from aigrid.plan import Plan, build_plan
-from aigrid.render import ansible, manifests, pulumi
+from aigrid.render import ansible, manifests, pulumi, verify
 from aigrid.validate import Result, validate_file
 
 
@@ -56,6 +56,7 @@ def compile_blueprint(path: Path, out: Path) -> Compiled:
     plan = build_plan(result.blueprint, catalog())
     files = ansible.render(plan, catalog())
     files |= manifests.render(plan, catalog())
+    files |= verify.render(plan, catalog())
     files |= pulumi.render(plan, {site.name: site.kubeconfig for site in result.blueprint.sites})
     files[MARKER] = lock_file(result, plan)
     write_tree(out, files)
