@@ -19,7 +19,7 @@ import pytest
 import testinfra
 import yaml
 
-from aigrid.lab import rootfs, standins
+from aigrid.lab import lab, rootfs, standins
 from conftest import BLUEPRINTS, ROOT
 
 pytestmark = pytest.mark.skipif(
@@ -28,38 +28,18 @@ pytestmark = pytest.mark.skipif(
 
 LAB = BLUEPRINTS / "examples" / "lab-edge-site.yaml"
 NODE = "lab-gpu01"
-REPO_IN_HOST = "/srv/aigrid-standins/"
+REPO_IN_HOST = lab.REPO_IN_HOST
 REPO_URI = f"file:{REPO_IN_HOST}"
 
 
 def override(root: Path) -> dict[str, object]:
     """Point the node at the chroot and every repository at the stand-in repository."""
-    repos = {
-        f"{role}_repo_uri": REPO_URI
-        for role in (
-            "nvidia_driver",
-            "cuda_runtime",
-            "tensorrt",
-            "container_runtime",
-            "nvidia_container_toolkit",
-            "kubernetes_node",
-        )
-    }
-    keys = {key.replace("_uri", "_key_url"): "" for key in repos}
     host = {
+        **lab.standin_overrides(),
         "ansible_host": str(root),
         "ansible_connection": "community.general.chroot",
-        "ansible_python_interpreter": "/usr/bin/python3",
-        "ansible_become": False,
-        # A Debian root filesystem stands in for the blueprint's Ubuntu host.
-        "preflight_os_check": False,
-        # The kernel and network namespace are the test machine's, not the node's.
-        "kubernetes_node_apply_kernel_settings": False,
+        # The network namespace is the test machine's: write the slice files, apply nothing.
         "network_slice_apply": False,
-        "container_runtime_repo_suites": ["/"],
-        "container_runtime_repo_components": [],
-        **repos,
-        **keys,
     }
     return {"all": {"hosts": {NODE: host}}}
 

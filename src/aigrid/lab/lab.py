@@ -237,37 +237,46 @@ def wait_ready(state: LabState, timeout: float = 30) -> None:
         )
 
 
+STANDIN_ROLES = (
+    "nvidia_driver",
+    "cuda_runtime",
+    "tensorrt",
+    "container_runtime",
+    "nvidia_container_toolkit",
+    "kubernetes_node",
+)
+
+
+def standin_overrides() -> dict[str, object]:
+    """Host variables pointing every vendor repository at the stand-in repository on the host,
+    and adapting a Debian host whose kernel is not its own (a lab host or a chroot)."""
+    repos: dict[str, object] = {f"{role}_repo_uri": f"file:{REPO_IN_HOST}" for role in STANDIN_ROLES}
+    keys: dict[str, object] = {f"{role}_repo_key_url": "" for role in STANDIN_ROLES}
+    return {
+        **repos,
+        **keys,
+        "container_runtime_repo_suites": ["/"],
+        "container_runtime_repo_components": [],
+        "ansible_become": False,
+        "ansible_python_interpreter": "/usr/bin/python3",
+        # A Debian host stands in for the blueprint's OS; the kernel is the machine's.
+        "preflight_os_check": False,
+        "kubernetes_node_apply_kernel_settings": False,
+    }
+
+
 def write_inventory(state: LabState) -> Path:
     """An inventory that points the compiled hosts at the lab and adapts them to it."""
     proxy = f'-o ProxyCommand="ip netns exec {state.hub} socat STDIO TCP:[%h]:%p"'
-    repos = {
-        f"{role}_repo_uri": f"file:{REPO_IN_HOST}"
-        for role in (
-            "nvidia_driver",
-            "cuda_runtime",
-            "tensorrt",
-            "container_runtime",
-            "nvidia_container_toolkit",
-            "kubernetes_node",
-        )
-    }
     common = {
+        **standin_overrides(),
         "ansible_user": "root",
-        "ansible_become": False,
-        "ansible_python_interpreter": "/usr/bin/python3",
         "ansible_ssh_private_key_file": str(Path(state.directory, "id_ed25519")),
         "ansible_ssh_common_args": f"{proxy} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
-        # A Debian lab host stands in for the blueprint's OS; the kernel is the machine's.
-        "preflight_os_check": False,
-        "kubernetes_node_apply_kernel_settings": False,
         # No 802.1Q here: slices are shaped on eth0 by destination network.
         "network_slice_shape_on": "parent",
         "network_slice_backend": "networkd",
         "network_slice_parent_interface": "eth0",
-        "container_runtime_repo_suites": ["/"],
-        "container_runtime_repo_components": [],
-        **repos,
-        **{key.replace("_uri", "_key_url"): "" for key in repos},
     }
     hosts = {host.hostname: {"ansible_host": host.address, **common} for host in state.hosts}
     path = Path(state.directory, "inventory.yml")
