@@ -12,7 +12,9 @@ BLUEPRINTS = ROOT / "blueprints"
 DATA = Path(__file__).resolve().parent / "data"
 
 
-def run_aigrid(*args: str, cwd: Path = ROOT, columns: int = 100) -> subprocess.CompletedProcess[str]:
+def run_aigrid(
+    *args: str, cwd: Path = ROOT, columns: int = 100, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run the real command line in a subprocess, as CI and users do."""
     env = {**os.environ, "COLUMNS": str(columns)}
     return subprocess.run(
@@ -20,7 +22,7 @@ def run_aigrid(*args: str, cwd: Path = ROOT, columns: int = 100) -> subprocess.C
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
         env=env,
     )

@@ -14,13 +14,14 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 import testinfra
 import yaml
 
 from aigrid.lab import lab, rootfs, standins
-from conftest import BLUEPRINTS, ROOT
+from conftest import BLUEPRINTS, ROOT, run_aigrid
 
 pytestmark = pytest.mark.skipif(
     rootfs.why_not_available() is not None, reason=str(rootfs.why_not_available())
@@ -47,13 +48,7 @@ def override(root: Path) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("lab") / "out"
-    proc = subprocess.run(
-        [sys.executable, "-m", "aigrid", "compile", str(LAB), "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = run_aigrid("compile", str(LAB), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     return out
 
@@ -113,35 +108,31 @@ def summary(proc: subprocess.CompletedProcess[str]) -> dict[str, object]:
     return data
 
 
-def test_first_run_converges(converged: dict[str, object]) -> None:
-    proc = converged["first"]
+def succeeded(converged: dict[str, object], run: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The summary of one bring-up run, which must have exited 0, and the node's counts."""
+    proc = converged[run]
     assert isinstance(proc, subprocess.CompletedProcess)
     result = summary(proc)
     assert proc.returncode == 0, json.dumps(result, indent=1)
     hosts = result["hosts"]
     assert isinstance(hosts, dict)
-    assert hosts[NODE]["failed"] == 0 and hosts[NODE]["changed"] > 0
+    return result, hosts[NODE]
+
+
+def test_first_run_converges(converged: dict[str, object]) -> None:
+    result, node = succeeded(converged, "first")
+    assert node["failed"] == 0 and node["changed"] > 0
     assert result["hardware_checks"] is False
 
 
 def test_second_run_changes_nothing(converged: dict[str, object]) -> None:
-    proc = converged["second"]
-    assert isinstance(proc, subprocess.CompletedProcess)
-    result = summary(proc)
-    assert proc.returncode == 0
-    hosts = result["hosts"]
-    assert isinstance(hosts, dict)
-    assert hosts[NODE]["changed"] == 0, json.dumps(result, indent=1)
+    result, node = succeeded(converged, "second")
+    assert node["changed"] == 0, json.dumps(result, indent=1)
 
 
 def test_check_mode_on_a_converged_node_reports_nothing_to_do(converged: dict[str, object]) -> None:
-    proc = converged["check"]
-    assert isinstance(proc, subprocess.CompletedProcess)
-    result = summary(proc)
-    assert proc.returncode == 0, json.dumps(result, indent=1)
-    hosts = result["hosts"]
-    assert isinstance(hosts, dict)
-    assert hosts[NODE]["changed"] == 0 and result["check"] is True
+    result, node = succeeded(converged, "check")
+    assert node["changed"] == 0 and result["check"] is True
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from aigrid.lab import lab, rootfs
-from conftest import BLUEPRINTS, ROOT
+from conftest import BLUEPRINTS, ROOT, run_aigrid
 
 REASON = rootfs.why_not_available() or (
     None if lab.shutil.which("socat") else "needs socat (apt-get install socat)"
@@ -33,15 +33,9 @@ SITE = "lab-edge-01"
 PROBE = (Path(lab.__file__).parent / "probe.py").read_text()
 
 
-def aigrid(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "aigrid", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+def aigrid(*args: str) -> subprocess.CompletedProcess[str]:
+    """The command line, with room for a whole bring-up."""
+    return run_aigrid(*args, timeout=900)
 
 
 def bringup(out: Path, labdir: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], float]:

@@ -3,15 +3,13 @@ of the blueprint's Kubernetes version (kubernetes-validate, strict: unknown fiel
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import kubernetes_validate
 import pytest
 import yaml
 
-from conftest import BLUEPRINTS, ROOT
+from conftest import BLUEPRINTS, run_aigrid
 
 SHIPPED = sorted([*BLUEPRINTS.glob("examples/*.yaml"), *BLUEPRINTS.glob("carriers/*/*.yaml")])
 # Custom resources whose CRD schemas kubernetes-validate does not ship and that are not
@@ -28,13 +26,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Path]:
     outputs = {}
     for blueprint in SHIPPED:
         out = tmp_path_factory.mktemp(blueprint.stem) / "out"
-        proc = subprocess.run(
-            [sys.executable, "-m", "aigrid", "compile", str(blueprint), "--out", str(out)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        proc = run_aigrid("compile", str(blueprint), "--out", str(out))
         assert proc.returncode == 0, proc.stderr
         outputs[blueprint] = out
     return outputs

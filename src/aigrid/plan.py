@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from aigrid.catalog import Catalog, version
+from aigrid.catalog import Catalog, major_minor, version
 from aigrid.model.blueprint import Blueprint, Node, Site, Slice
 from aigrid.placement import Placements, mig_layout
 
@@ -119,9 +119,10 @@ class Plan(_Plan):
 
 
 def _major_minor(text: str) -> tuple[int, int]:
-    parsed = version(text)
+    """Major and minor of a version the validator has already accepted."""
+    parsed = major_minor(text)
     assert parsed is not None, text
-    return parsed.major, parsed.minor
+    return parsed
 
 
 def _stack(bp: Blueprint, catalog: Catalog) -> StackPlan:

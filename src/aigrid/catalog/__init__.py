@@ -180,7 +180,7 @@ def _release3(text: str) -> tuple[int, int, int] | None:
     return (major, minor, update)
 
 
-def _major_minor(text: str) -> tuple[int, int] | None:
+def major_minor(text: str) -> tuple[int, int] | None:
     parsed = version(text)
     if parsed is None:
         return None
@@ -240,10 +240,9 @@ class Catalog:
 
     @staticmethod
     def tensorrt_supports(row: TensorRTRelease, cuda: str) -> bool:
-        wanted = _major_minor(cuda)
+        wanted = major_minor(cuda)
         return wanted is not None and any(
-            (_major_minor(low) or (0, 0)) <= wanted <= (_major_minor(high) or (0, 0))
-            for low, high in row.cuda
+            (major_minor(low) or (0, 0)) <= wanted <= (major_minor(high) or (0, 0)) for low, high in row.cuda
         )
 
     def operator_release(self, operator: str) -> GpuOperatorRelease | None:

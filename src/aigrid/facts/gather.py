@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from aigrid.catalog import catalog
 from aigrid.facts import parse
 from aigrid.facts.model import GpuFacts, NodeFacts
+from aigrid.facts.smoke import nvcc_path
 
 CSV_FIELDS = "index,uuid,name,pci.bus_id,driver_version,memory.total,mig.mode.current,compute_cap"
 
@@ -89,9 +90,7 @@ class LiveSource:
         return _read(Path("/proc/driver/nvidia/version"))
 
     def nvcc(self) -> str | None:
-        found = shutil.which("nvcc") or (
-            "/usr/local/cuda/bin/nvcc" if Path("/usr/local/cuda/bin/nvcc").exists() else None
-        )
+        found = nvcc_path()
         return _run(found, "--version") if found else None
 
     def os_release(self) -> str | None:

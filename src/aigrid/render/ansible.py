@@ -119,8 +119,9 @@ def _all_vars(plan: Plan, catalog: Catalog) -> dict[str, Any]:
 
 def _gpu_vars(plan: Plan, catalog: Catalog) -> dict[str, Any]:
     stack = plan.stack
-    cuda_uri, cuda_key = _repositories(plan, catalog)["nvidia-cuda"]
-    toolkit_uri, toolkit_key = _repositories(plan, catalog)["nvidia-container-toolkit"]
+    repos = _repositories(plan, catalog)
+    cuda_uri, cuda_key = repos["nvidia-cuda"]
+    toolkit_uri, toolkit_key = repos["nvidia-container-toolkit"]
     data: dict[str, Any] = {
         "nvidia_driver_install": stack.driver["install"],
         "nvidia_driver_version": stack.driver["version"],
