@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from aigrid.catalog import catalog
+from aigrid.diagnostics import Code
 from aigrid.facts import parse
 from aigrid.facts.gather import CaptureSource, NoDriver, gather
 from aigrid.facts.verify import verify_node
@@ -228,12 +229,14 @@ def test_smoke_check_runs_or_says_why_not() -> None:
         assert proc.returncode == 2 and "libcuda.so.1" in proc.stderr
 
 
-def test_mismatch_codes_are_documented() -> None:
-    from aigrid.facts.verify import CHECKS
+def test_mismatch_codes_are_documented_rules() -> None:
+    from aigrid.docs import rules_markdown
 
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "verify-node.md").read_text()
-    for code, (severity, _title) in CHECKS.items():
-        assert f"| {code} | {severity.value} |" in doc
+    doc = rules_markdown()
+    codes = [code for code in Code if code.startswith("AG5")]
+    assert len(codes) == 10
+    for code in codes:
+        assert f"### {code}" in doc
 
 
 def test_check_script_stops_cleanly_without_a_driver_or_passes_with_one() -> None:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import Any
 
+from aigrid.rules.codes import Code, Severity
 
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
+__all__ = ["Code", "Diagnostic", "LoadError", "Severity"]
 
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
-    code: str
-    severity: Severity
+    """A finding at file:line; its severity is its code's, so the two cannot disagree."""
+
+    code: Code
     message: str
     hint: str
     path: str
@@ -23,14 +22,25 @@ class Diagnostic:
     line: int
     column: int
 
+    @property
+    def severity(self) -> Severity:
+        return self.code.severity
+
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["severity"] = self.severity.value
-        return data
+        return {
+            "code": self.code.value,
+            "severity": self.severity.value,
+            "message": self.message,
+            "hint": self.hint,
+            "path": self.path,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+        }
 
     @property
     def sort_key(self) -> tuple[str, int, int, str, str]:
-        return (self.file, self.line, self.column, self.code, self.message)
+        return (self.file, self.line, self.column, self.code.value, self.message)
 
 
 class LoadError(Exception):

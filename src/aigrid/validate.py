@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from aigrid.catalog import catalog
-from aigrid.diagnostics import Diagnostic, LoadError, Severity
+from aigrid.diagnostics import Code, Diagnostic, LoadError, Severity
 from aigrid.load.layers import Document, load_document
 from aigrid.load.nodes import Origin, YMap, YNode, YSeq
 from aigrid.load.paths import Loc, deepest, format_loc
@@ -75,9 +75,7 @@ def _validate(path: Path) -> Result:
     return result
 
 
-def place(
-    root: YNode, loc: Loc, code: str, severity: Severity, message: str, hint: str, key: bool = False
-) -> Diagnostic:
+def place(root: YNode, loc: Loc, code: Code, message: str, hint: str, key: bool = False) -> Diagnostic:
     """A diagnostic at the node `loc` names (or the key that introduces it)."""
     node = deepest(root, loc)
     origin: Origin = node.origin
@@ -87,15 +85,13 @@ def place(
         parent = deepest(root, loc[:-1])
         if isinstance(parent, YMap) and loc[-1] in parent.keys:
             origin = parent.keys[loc[-1]]
-    return Diagnostic(
-        code, severity, message, hint, format_loc(root, loc), origin.file, origin.line, origin.column
-    )
+    return Diagnostic(code, message, hint, format_loc(root, loc), origin.file, origin.line, origin.column)
 
 
 def check_rules(document: Document, blueprint: Blueprint) -> list[Diagnostic]:
     context = registry.Context(blueprint, catalog())
     return [
-        place(document.root, finding.loc, rule.code, rule.severity, finding.message, finding.hint)
+        place(document.root, finding.loc, rule.code, finding.message, finding.hint)
         for rule, finding in registry.run(context)
     ]
 
@@ -109,8 +105,7 @@ def build_model(document: Document) -> tuple[Blueprint | None, list[Diagnostic]]
             place(
                 root,
                 loc,
-                "AG010",
-                Severity.ERROR,
+                Code.NOT_A_BLUEPRINT,
                 f"not an aigrid blueprint: apiVersion {api!r}, kind {kind!r}",
                 f"start the file with `apiVersion: {API_VERSION}` and `kind: Blueprint`",
             )
@@ -140,8 +135,7 @@ def _schema_diagnostics(root: YNode, errors: list[ErrorDetails]) -> list[Diagnos
                 place(
                     root,
                     loc,
-                    "AG012",
-                    Severity.ERROR,
+                    Code.UNKNOWN_FIELD,
                     f"unknown field {field_name!r} in {where}",
                     hint,
                     key=True,
@@ -152,8 +146,7 @@ def _schema_diagnostics(root: YNode, errors: list[ErrorDetails]) -> list[Diagnos
                 place(
                     root,
                     loc,
-                    "AG013",
-                    Severity.ERROR,
+                    Code.MISSING_FIELD,
                     f"missing required field {loc[-1]!r} in {where}",
                     f"add `{loc[-1]}:` to {where}",
                 )
@@ -165,8 +158,7 @@ def _schema_diagnostics(root: YNode, errors: list[ErrorDetails]) -> list[Diagnos
                 place(
                     root,
                     loc,
-                    "AG011",
-                    Severity.ERROR,
+                    Code.INVALID_VALUE,
                     f"{format_loc(root, loc) or 'blueprint'}: {message}{shown}",
                     _hint_for(kind),
                 )

@@ -1,7 +1,7 @@
 """Compare a node's gathered facts with what the blueprint declares for it.
 
 Every mismatch carries a stable code, the blueprint path it contradicts and the value
-observed on the node. Codes (AG5xx) are listed in docs/verify-node.md.
+observed on the node. The codes (AG5xx) are registered and documented with the rules.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from aigrid.catalog import Catalog, version
-from aigrid.diagnostics import Severity
+from aigrid.diagnostics import Code, Severity
 from aigrid.facts.model import NodeFacts
 from aigrid.model.blueprint import Blueprint, Node
 from aigrid.placement import mig_layout
@@ -19,30 +19,21 @@ from aigrid.placement import mig_layout
 # H100); a different SKU is off by far more than this.
 MEMORY_TOLERANCE = 0.10
 
-CHECKS: dict[str, tuple[Severity, str]] = {
-    "AG501": (Severity.ERROR, "GPU model differs from the blueprint"),
-    "AG502": (Severity.ERROR, "GPU count differs from the blueprint"),
-    "AG503": (Severity.ERROR, "GPU memory does not match the declared model"),
-    "AG504": (Severity.ERROR, "Driver is older than the blueprint pins"),
-    "AG505": (Severity.ERROR, "Driver is older than the CUDA version's minimum"),
-    "AG506": (Severity.ERROR, "Kernel module flavour differs from the blueprint"),
-    "AG507": (Severity.ERROR, "MIG mode does not match the declared layout"),
-    "AG508": (Severity.ERROR, "The GPU's MIG profiles cannot realise the declared layout"),
-    "AG509": (Severity.WARNING, "Driver is newer than the blueprint pins"),
-    "AG510": (Severity.ERROR, "The node has GPUs the blueprint does not declare"),
-}
-
 
 @dataclass(frozen=True)
 class Mismatch:
-    code: str
-    severity: Severity
+    code: Code
     message: str
     path: str
     observed: Any
 
+    @property
+    def severity(self) -> Severity:
+        return self.code.severity
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["code"] = self.code.value
         data["severity"] = self.severity.value
         return data
 
@@ -63,14 +54,14 @@ def verify_node(blueprint: Blueprint, hostname: str, facts: NodeFacts, cat: Cata
     base = f"sites[{site}].nodes[{hostname}]"
     out: list[Mismatch] = []
 
-    def report(code: str, message: str, path: str, observed: Any) -> None:
-        out.append(Mismatch(code, CHECKS[code][0], message, path, observed))
+    def report(code: Code, message: str, path: str, observed: Any) -> None:
+        out.append(Mismatch(code, message, path, observed))
 
     declared = node.gpus
     if declared is None:
         if facts.gpus:
             report(
-                "AG510",
+                Code.NODE_UNDECLARED_GPUS,
                 f"{len(facts.gpus)} GPU(s) present but {base} declares none",
                 f"{base}.gpus",
                 [gpu.name for gpu in facts.gpus],
@@ -79,14 +70,14 @@ def verify_node(blueprint: Blueprint, hostname: str, facts: NodeFacts, cat: Cata
     models = sorted({gpu.catalog_model or gpu.name for gpu in facts.gpus})
     if models and models != [declared.model]:
         report(
-            "AG501",
+            Code.NODE_GPU_MODEL,
             f"node has {', '.join(models)}; the blueprint declares {declared.model}",
             f"{base}.gpus.model",
             models,
         )
     if len(facts.gpus) != declared.count:
         report(
-            "AG502",
+            Code.NODE_GPU_COUNT,
             f"node has {len(facts.gpus)} GPU(s); the blueprint declares {declared.count}",
             f"{base}.gpus.count",
             len(facts.gpus),
@@ -97,7 +88,7 @@ def verify_node(blueprint: Blueprint, hostname: str, facts: NodeFacts, cat: Cata
         for gpu in facts.gpus:
             if gpu.memory_mib is not None and abs(gpu.memory_mib - expected) > expected * MEMORY_TOLERANCE:
                 report(
-                    "AG503",
+                    Code.NODE_GPU_MEMORY,
                     f"GPU {gpu.index} has {gpu.memory_mib} MiB; {declared.model} has {model.memory_gib} GiB",
                     f"{base}.gpus.model",
                     gpu.memory_mib,
@@ -106,7 +97,7 @@ def verify_node(blueprint: Blueprint, hostname: str, facts: NodeFacts, cat: Cata
     wanted = blueprint.stack.driver.kernel_modules
     if facts.kernel_modules is not None and facts.kernel_modules != wanted:
         report(
-            "AG506",
+            Code.NODE_KERNEL_MODULES,
             f"the {facts.kernel_modules} kernel module is loaded; the blueprint pins {wanted}",
             "stack.driver.kernelModules",
             facts.kernel_modules,
@@ -130,14 +121,14 @@ def _check_driver(blueprint: Blueprint, facts: NodeFacts, cat: Catalog, report: 
         return
     if observed < pinned:
         report(
-            "AG504",
+            Code.NODE_DRIVER_BELOW_PIN,
             f"driver {facts.driver_version} is older than the pinned {blueprint.stack.driver.version}",
             "stack.driver.version",
             facts.driver_version,
         )
     elif observed > pinned:
         report(
-            "AG509",
+            Code.NODE_DRIVER_ABOVE_PIN,
             f"driver {facts.driver_version} is newer than the pinned {blueprint.stack.driver.version}",
             "stack.driver.version",
             facts.driver_version,
@@ -146,7 +137,7 @@ def _check_driver(blueprint: Blueprint, facts: NodeFacts, cat: Catalog, report: 
     minimum = version(toolkit.min_driver) if toolkit else None
     if toolkit is not None and minimum is not None and observed < minimum:
         report(
-            "AG505",
+            Code.NODE_DRIVER_BELOW_CUDA_MINIMUM,
             f"driver {facts.driver_version} is older than {toolkit.min_driver}, the minimum for CUDA "
             f"{blueprint.stack.cuda.version}",
             "stack.cuda.version",
@@ -171,14 +162,14 @@ def _check_mig(
         if wants_mig and gpu.mig_mode != "enabled":
             pending = " (enabled after a reset)" if gpu.mig_pending == "enabled" else ""
             report(
-                "AG507",
+                Code.NODE_MIG_MODE,
                 f"GPU {gpu.index} has MIG {gpu.mig_mode}{pending}; the blueprint declares a MIG layout",
                 path,
                 gpu.mig_mode,
             )
         elif not wants_mig and gpu.mig_mode == "enabled":
             report(
-                "AG507",
+                Code.NODE_MIG_MODE,
                 f"GPU {gpu.index} has MIG enabled; the blueprint declares whole GPUs",
                 path,
                 "enabled",
@@ -188,7 +179,7 @@ def _check_mig(
             if missing:
                 offered = ", ".join(f"{name} x{total}" for name, total in gpu.mig_profiles.items())
                 report(
-                    "AG508",
+                    Code.NODE_MIG_PROFILES,
                     f"GPU {gpu.index} cannot realise {', '.join(f'{n} x{c}' for n, c in missing.items())}; "
                     f"it offers {offered}",
                     path,

@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aigrid.diagnostics import Code
 from aigrid.load.nodes import Origin, YMap, YNode, YScalar, YSeq
 from aigrid.load.paths import PathSyntaxError, item_name, parse_path, resolve
 from aigrid.load.yamlsrc import DIRECTIVE_KEY, fail, parse_yaml, read_text
@@ -68,20 +69,30 @@ def _load_file(
     if path in chain:
         names = " -> ".join(display_path(p) for p in [*chain[chain.index(path) :], path])
         assert via is not None
-        raise fail("AG007", f"extends cycle: {names}", "remove one of the extends entries in the cycle", via)
+        raise fail(
+            Code.EXTENDS_CYCLE,
+            f"extends cycle: {names}",
+            "remove one of the extends entries in the cycle",
+            via,
+        )
     if via is not None and not path.is_file():
         raise fail(
-            "AG006", f"extended file not found: {display}", "fix the path (relative to this file)", via
+            Code.EXTENDS_MISSING,
+            f"extended file not found: {display}",
+            "fix the path (relative to this file)",
+            via,
         )
     text = read_text(path, display)
     document.sources[display] = SourceFile(display, hashlib.sha256(text.encode()).hexdigest(), text)
     root = parse_yaml(text, display)
     start = Origin(display, 1, 1)
     if root is None:
-        raise fail("AG010", "empty file: no blueprint document", "start from a shipped example", start)
+        raise fail(
+            Code.NOT_A_BLUEPRINT, "empty file: no blueprint document", "start from a shipped example", start
+        )
     if not isinstance(root, YMap):
         raise fail(
-            "AG010",
+            Code.NOT_A_BLUEPRINT,
             "the top level is not a mapping",
             "a blueprint starts with `apiVersion:` and `kind:`",
             root.origin,
@@ -110,7 +121,7 @@ def _extends_entries(root: YMap) -> list[YScalar]:
     for entry in entries:
         if not isinstance(entry, YScalar) or not isinstance(entry.value, str) or not entry.value:
             raise fail(
-                "AG011",
+                Code.INVALID_VALUE,
                 "extends entries must be file paths",
                 "write `extends: [../base/stack.yaml]`",
                 entry.origin,
@@ -125,7 +136,7 @@ def _directive(node: YNode, path: str) -> str | None:
     value = node.items[DIRECTIVE_KEY]
     if not isinstance(value, YScalar) or value.value not in DIRECTIVES:
         raise fail(
-            "AG009",
+            Code.MERGE_DIRECTIVE,
             f"unknown merge directive {DIRECTIVE_KEY}: {value.plain!r}",
             "use `$patch: replace` or `$patch: delete`",
             value.origin,
@@ -155,7 +166,7 @@ def settle(node: YNode, path: str, overrides: tuple[YNode, ...] = ()) -> YNode:
     directive = _directive(node, path)
     if directive == "delete":
         raise fail(
-            "AG009",
+            Code.MERGE_DIRECTIVE,
             f"nothing to delete at {path or 'the top level'}",
             "the layers below do not set this; remove the entry",
             node.origin,
@@ -257,7 +268,7 @@ def _merge_layer(base: YMap, over: YMap) -> YMap:
     merged = merge(base, over, "")
     if not isinstance(merged, YMap):
         raise fail(
-            "AG009",
+            Code.MERGE_DIRECTIVE,
             "the top level cannot be deleted or replaced",
             "remove `$patch` from the top level",
             over.origin,
@@ -279,7 +290,7 @@ def _check_lock(lock: YScalar, base: YMap, over: YMap, merged: YMap) -> None:
         segments = parse_path(str(lock.value))
     except PathSyntaxError as exc:
         raise fail(
-            "AG009",
+            Code.MERGE_DIRECTIVE,
             f"invalid lock path: {exc}",
             "write a path such as stack.driver.version",
             lock.origin,
@@ -293,7 +304,7 @@ def _check_lock(lock: YScalar, base: YMap, over: YMap, merged: YMap) -> None:
     where = changed.origin if changed is not None else over.origin
     was = f"set at {before.origin}" if before is not None else "unset"
     raise fail(
-        "AG008",
+        Code.LOCKED_FIELD,
         f"{lock.value} is locked by {lock.origin.file}:{lock.origin.line} ({was}); this layer changes it",
         "keep the base's value, or change it in the base blueprint where it is locked",
         where,

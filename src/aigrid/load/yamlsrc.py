@@ -15,7 +15,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
-from aigrid.diagnostics import Diagnostic, LoadError, Severity
+from aigrid.diagnostics import Code, Diagnostic, LoadError
 from aigrid.load.nodes import Origin, RawFloat, RawInt, YMap, YNode, YScalar, YSeq, has_directive
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -40,10 +40,8 @@ _AS_TEXT = {_STR, "tag:yaml.org,2002:timestamp"}
 _MAYBE_TYPED = frozenset("-+.~0123456789nNtTfFyYoO<=")
 
 
-def fail(code: str, message: str, hint: str, origin: Origin, path: str = "") -> LoadError:
-    return LoadError(
-        [Diagnostic(code, Severity.ERROR, message, hint, path, origin.file, origin.line, origin.column)]
-    )
+def fail(code: Code, message: str, hint: str, origin: Origin, path: str = "") -> LoadError:
+    return LoadError([Diagnostic(code, message, hint, path, origin.file, origin.line, origin.column)])
 
 
 def read_text(path: Path, display: str) -> str:
@@ -53,7 +51,7 @@ def read_text(path: Path, display: str) -> str:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise fail(
-                "AG004",
+                Code.UNREADABLE_FILE,
                 f"file is {size / 2**20:.1f} MiB, over the {MAX_FILE_BYTES // 2**20} MiB limit",
                 "split the grid into layered files with `extends`",
                 start,
@@ -61,16 +59,16 @@ def read_text(path: Path, display: str) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise fail(
-            "AG004", f"cannot read file: {exc.strerror}", "check the path and permissions", start
+            Code.UNREADABLE_FILE, f"cannot read file: {exc.strerror}", "check the path and permissions", start
         ) from exc
     if b"\x00" in data:
-        raise fail("AG004", "file is binary, not YAML text", "pass a YAML blueprint file", start)
+        raise fail(Code.UNREADABLE_FILE, "file is binary, not YAML text", "pass a YAML blueprint file", start)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise fail(
-            "AG004",
+            Code.UNREADABLE_FILE,
             f"file is not UTF-8 text (bad byte at offset {exc.start})",
             "save it as UTF-8",
             Origin(display, line, 1),
@@ -93,14 +91,14 @@ def _scalar(event: Any, file: str) -> Any:
         return value
     if tag == "tag:yaml.org,2002:merge":
         raise fail(
-            "AG005",
+            Code.UNSUPPORTED_YAML,
             "YAML merge keys (<<) are not supported",
             "layer blueprints with `extends` instead",
             _origin(event.start_mark, file),
         )
     if tag not in _TYPED_TAGS:
         raise fail(
-            "AG005",
+            Code.UNSUPPORTED_YAML,
             f"YAML tag {tag!r} is not supported",
             "remove the tag; blueprints hold plain values",
             _origin(event.start_mark, file),
@@ -139,10 +137,10 @@ def parse_yaml(text: str, file: str) -> YNode | None:
         origin = _origin(mark, file) if mark is not None else Origin(file, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         raise fail(
-            "AG001", f"YAML syntax error: {problem}", "fix the YAML syntax at this position", origin
+            Code.YAML_SYNTAX, f"YAML syntax error: {problem}", "fix the YAML syntax at this position", origin
         ) from exc
     except yaml.YAMLError as exc:
-        raise fail("AG001", f"YAML error: {exc}", "fix the YAML syntax", Origin(file, 1, 1)) from exc
+        raise fail(Code.YAML_SYNTAX, f"YAML error: {exc}", "fix the YAML syntax", Origin(file, 1, 1)) from exc
     finally:
         loader.dispose()
 
@@ -158,7 +156,7 @@ def _add(frame: _Frame, node: YNode, start: Origin) -> None:
         key = node.value if type(node) is YScalar else None
         if type(key) is not str:
             raise fail(
-                "AG005",
+                Code.UNSUPPORTED_YAML,
                 f"mapping key {key!r} is not a string",
                 "quote the key (YAML reads yes/no/on/off and numbers as other types)",
                 start,
@@ -166,7 +164,7 @@ def _add(frame: _Frame, node: YNode, start: Origin) -> None:
         if key in items:
             first = frame.keys[key]
             raise fail(
-                "AG002",
+                Code.DUPLICATE_KEY,
                 f"duplicate key {key!r} (first set at line {first.line})",
                 "remove one of the two entries",
                 start,
@@ -214,7 +212,12 @@ def _build(loader: Any, file: str) -> YNode | None:
         elif kind is mapping_start or kind is sequence_start:
             origin = _origin(event.start_mark, file)
             if len(stack) >= MAX_DEPTH:
-                raise fail("AG005", f"nesting deeper than {MAX_DEPTH} levels", "flatten the document", origin)
+                raise fail(
+                    Code.UNSUPPORTED_YAML,
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                    "flatten the document",
+                    origin,
+                )
             stack.append(_Frame(origin, event.anchor, {} if kind is mapping_start else []))
         elif kind is mapping_end or kind is sequence_end:
             done = stack.pop()
@@ -235,12 +238,17 @@ def _build(loader: Any, file: str) -> YNode | None:
         elif kind is alias_event:
             origin = _origin(event.start_mark, file)
             if event.anchor not in anchors:
-                raise fail("AG001", f"alias *{event.anchor} has no anchor", "define the anchor first", origin)
+                raise fail(
+                    Code.YAML_SYNTAX,
+                    f"alias *{event.anchor} has no anchor",
+                    "define the anchor first",
+                    origin,
+                )
             target, size = anchors[event.anchor]
             alias_nodes += size
             if alias_nodes > MAX_ALIAS_NODES:
                 raise fail(
-                    "AG003",
+                    Code.ALIAS_EXPANSION,
                     f"aliases expand to more than {MAX_ALIAS_NODES} nodes",
                     "an anchor is reused too often (alias bomb?); write the values out or use `extends`",
                     origin,
@@ -255,7 +263,7 @@ def _build(loader: Any, file: str) -> YNode | None:
             documents += 1
             if documents > 1:
                 raise fail(
-                    "AG005",
+                    Code.UNSUPPORTED_YAML,
                     "more than one YAML document in the file",
                     "keep one blueprint per file",
                     _origin(event.start_mark, file),

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from aigrid.diagnostics import Severity
 from aigrid.model.blueprint import Workload
 from aigrid.model.units import format_ms
+from aigrid.rules.codes import Code
 from aigrid.rules.registry import Context, Finding, rule
 
 E, W = Severity.ERROR, Severity.WARNING
@@ -23,9 +24,7 @@ def _known_slice(ctx: Context, workload: Workload) -> bool:
 
 
 @rule(
-    "AG301",
-    "latency-slo-unreachable",
-    E,
+    Code.LATENCY_SLO_UNREACHABLE,
     "No site a workload may run on meets its latency target",
     bad="latency: {slo: 10ms, inference: 8ms}\n# only sites with rtt 12ms carry its slice",
     good="latency: {slo: 25ms, inference: 8ms}",
@@ -52,9 +51,7 @@ def latency_reachable(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG302",
-    "pdb-exceeds-slo",
-    W,
+    Code.PDB_EXCEEDS_SLO,
     "The slice's 5QI packet delay budget alone exceeds the workload's SLO",
     bad="slices: [{name: video, 5qi: 9}]   # PDB 300ms\nworkloads: [{slice: video, latency: {slo: 50ms}}]",
     good="slices: [{name: ar, 5qi: 80}]    # PDB 10ms",
@@ -76,9 +73,7 @@ def pdb_within_slo(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG303",
-    "gpu-capacity-exceeded",
-    E,
+    Code.GPU_CAPACITY_EXCEEDED,
     "A workload asks for more whole GPUs than its sites have",
     bad="gpu: {count: 2}\nreplicas: 4\n# eligible sites: one node with 4 GPUs",
     good="gpu: {count: 2}\nreplicas: 2",
@@ -90,9 +85,7 @@ def gpu_capacity(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG304",
-    "mig-capacity-exceeded",
-    E,
+    Code.MIG_CAPACITY_EXCEEDED,
     "A workload asks for more MIG instances than its sites offer",
     bad="gpu: {mig: 3g.40gb}\nreplicas: 3\n# eligible: one H100 with all-balanced (one 3g.40gb)",
     good="gpu: {mig: 3g.40gb}\nreplicas: 1",
@@ -123,9 +116,7 @@ def _capacity(ctx: Context, mig: bool) -> Iterable[Finding]:
 
 
 @rule(
-    "AG305",
-    "no-eligible-site",
-    E,
+    Code.NO_ELIGIBLE_SITE,
     "No site matches a workload's placement and carries its slice",
     bad="placement: {tiers: [far-edge]}\nslice: urllc-robots   # no far-edge site carries it",
     good="placement: {tiers: [far-edge, edge]}",

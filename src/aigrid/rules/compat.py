@@ -8,6 +8,7 @@ from aigrid.catalog import GpuModel, version
 from aigrid.diagnostics import Severity
 from aigrid.model.blueprint import Node
 from aigrid.placement import mig_layout
+from aigrid.rules.codes import Code
 from aigrid.rules.registry import Context, Finding, rule
 
 E, W = Severity.ERROR, Severity.WARNING
@@ -23,9 +24,7 @@ def _cuda_major_row(ctx: Context) -> tuple[int, str] | None:
 
 
 @rule(
-    "AG101",
-    "driver-below-cuda-minimum",
-    E,
+    Code.DRIVER_BELOW_CUDA_MINIMUM,
     "The driver is older than the CUDA toolkit's minimum driver",
     bad="stack:\n  driver: {version: 580.65.06}\n  cuda: {version: 13.0.2}   # needs >= 580.95.05",
     good="stack:\n  driver: {version: 580.126.20}\n  cuda: {version: 13.0.2}",
@@ -52,9 +51,7 @@ def driver_below_cuda_minimum(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG102",
-    "cuda-major-above-driver-branch",
-    E,
+    Code.CUDA_MAJOR_ABOVE_DRIVER_BRANCH,
     "The CUDA major version is newer than the driver branch supports",
     bad="stack:\n  driver: {version: 570.124.06}\n  cuda: {version: 13.0.2}",
     good="stack:\n  driver: {version: 580.126.20}\n  cuda: {version: 13.0.2}",
@@ -78,9 +75,7 @@ def cuda_major_above_branch(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG103",
-    "cuda-major-below-driver-branch",
-    W,
+    Code.CUDA_MAJOR_BELOW_DRIVER_BRANCH,
     "The CUDA major version is older than the driver branch's compatibility range",
     bad="stack:\n  driver: {version: 580.126.20}\n  cuda: {version: 12.8.1}",
     good="stack:\n  driver: {version: 570.124.06}\n  cuda: {version: 12.8.1}",
@@ -106,9 +101,7 @@ def cuda_major_below_branch(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG104",
-    "tensorrt-cuda-mismatch",
-    E,
+    Code.TENSORRT_CUDA_MISMATCH,
     "TensorRT is not built for the pinned CUDA version",
     bad="stack:\n  cuda: {version: 13.0.2}\n  tensorrt: {version: 10.13.0}",
     good="stack:\n  cuda: {version: 13.0.2}\n  tensorrt: {version: 10.14.1}",
@@ -139,9 +132,7 @@ def _gpu_nodes(ctx: Context) -> Iterator[tuple[int, int, Node, GpuModel]]:
 
 
 @rule(
-    "AG105",
-    "gpu-architecture-dropped",
-    E,
+    Code.GPU_ARCHITECTURE_DROPPED,
     "A GPU's architecture is no longer supported by the CUDA version",
     bad="# a Volta/Pascal GPU with cuda 13.0 (Turing is the minimum)",
     good="# Turing (T4) or newer with cuda 13.0",
@@ -173,9 +164,7 @@ def _layout_loc(i: int, j: int, node: Node) -> tuple[str | int, ...]:
 
 
 @rule(
-    "AG106",
-    "mig-unknown-profile",
-    E,
+    Code.MIG_UNKNOWN_PROFILE,
     "A MIG layout names a profile or layout the GPU does not offer",
     bad="gpus:\n  model: H100-SXM-80GB\n  mig: {profiles: {1g.5gb: 7}}",
     good="gpus:\n  model: H100-SXM-80GB\n  mig: {profiles: {1g.10gb: 7}}",
@@ -204,9 +193,7 @@ def mig_unknown_profile(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG107",
-    "mig-layout-does-not-fit",
-    E,
+    Code.MIG_LAYOUT_DOES_NOT_FIT,
     "A MIG layout exceeds a profile's instances or cannot be placed",
     bad="gpus:\n  model: A100-80GB\n  mig: {profiles: {3g.40gb: 2, 2g.20gb: 1}}",
     good="gpus:\n  model: A100-80GB\n  mig: {profiles: {3g.40gb: 1, 2g.20gb: 1, 1g.10gb: 2}}",
@@ -243,9 +230,7 @@ def mig_layout_fits(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG108",
-    "mig-on-non-mig-gpu",
-    E,
+    Code.MIG_ON_NON_MIG_GPU,
     "A MIG layout is declared on a GPU without MIG",
     bad="gpus:\n  model: L40S\n  mig: {layout: all-balanced}",
     good="gpus:\n  model: L40S\n  count: 2",
@@ -264,9 +249,7 @@ def mig_on_non_mig_gpu(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG109",
-    "mig-mixed-needs-mixed-strategy",
-    E,
+    Code.MIG_MIXED_NEEDS_MIXED_STRATEGY,
     "Several MIG profiles on a node need the `mixed` MIG strategy",
     bad="gpuOperator: {migStrategy: single}\n# node: mig: {layout: all-balanced}",
     good="gpuOperator: {migStrategy: mixed}",
@@ -294,9 +277,7 @@ def mig_mixed_strategy(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG110",
-    "kubernetes-outside-operator-range",
-    E,
+    Code.KUBERNETES_OUTSIDE_OPERATOR_RANGE,
     "The Kubernetes version is outside the GPU Operator's range",
     bad="kubernetes: {version: 1.31.4}\ngpuOperator: {version: 26.3.2}   # supports 1.32-1.36",
     good="kubernetes: {version: 1.34.9}\ngpuOperator: {version: 26.3.2}",
@@ -324,9 +305,7 @@ def kubernetes_in_operator_range(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG111",
-    "open-kernel-modules-required",
-    E,
+    Code.OPEN_KERNEL_MODULES_REQUIRED,
     "GH200 and Blackwell data-centre GPUs need open kernel modules",
     bad="driver: {kernelModules: proprietary}\n# node with B200 GPUs",
     good="driver: {kernelModules: open}",
@@ -346,9 +325,7 @@ def open_modules_required(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG112",
-    "driver-below-gpu-minimum",
-    E,
+    Code.DRIVER_BELOW_GPU_MINIMUM,
     "The driver is older than a GPU model requires",
     bad="driver: {version: 570.124.06}\n# node with B200 GPUs (needs >= 570.133.20)",
     good="driver: {version: 580.126.20}",
@@ -371,9 +348,7 @@ def driver_below_gpu_minimum(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG113",
-    "version-not-in-catalog",
-    W,
+    Code.VERSION_NOT_IN_CATALOG,
     "A pinned version is unknown to the catalog, so it was not checked",
     bad="cuda: {version: 13.3}",
     good="cuda: {version: 13.2.2}",

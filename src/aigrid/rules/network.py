@@ -8,6 +8,7 @@ from ipaddress import IPv4Network, IPv6Network
 
 from aigrid.diagnostics import Severity
 from aigrid.model.units import format_bitrate
+from aigrid.rules.codes import Code
 from aigrid.rules.registry import Context, Finding, rule
 from aigrid.rules.schema import duplicates
 
@@ -16,9 +17,7 @@ _SD = re.compile(r"^[0-9A-F]{6}$")
 
 
 @rule(
-    "AG201",
-    "cidr-overlap",
-    E,
+    Code.CIDR_OVERLAP,
     "Two slices use overlapping address ranges",
     bad="slices:\n  - {name: a, ipv4: 198.51.100.0/24}\n  - {name: b, ipv4: 198.51.100.128/25}",
     good="slices:\n  - {name: a, ipv4: 198.51.100.0/25}\n  - {name: b, ipv4: 198.51.100.128/25}",
@@ -50,9 +49,7 @@ def cidr_overlap(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG202",
-    "vlan-out-of-range",
-    E,
+    Code.VLAN_OUT_OF_RANGE,
     "A VLAN id is outside 1-4094",
     bad="vlan: 4095",
     good="vlan: 410",
@@ -69,9 +66,7 @@ def vlan_range(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG203",
-    "vlan-reused-in-site",
-    E,
+    Code.VLAN_REUSED_IN_SITE,
     "Two slices carried by one site share a VLAN",
     bad="slices:\n  - {name: a, vlan: 210}\n  - {name: b, vlan: 210}\nsites:\n  - {name: s, slices: [a, b]}",
     good="slices:\n  - {name: a, vlan: 210}\n  - {name: b, vlan: 220}",
@@ -92,9 +87,7 @@ def vlan_reuse(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG204",
-    "invalid-sst",
-    E,
+    Code.INVALID_SST,
     "The slice/service type (SST) is not a standardized or operator value",
     bad="snssai: {sst: 9}",
     good="snssai: {sst: 2}   # URLLC",
@@ -114,9 +107,7 @@ def sst_valid(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG205",
-    "invalid-sd",
-    E,
+    Code.INVALID_SD,
     "The slice differentiator (SD) is not 6 hex digits",
     bad="snssai: {sst: 1, sd: 161}   # decimal or hex?",
     good="snssai: {sst: 1, sd: '0000A1'}",
@@ -136,9 +127,7 @@ def sd_valid(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG206",
-    "unknown-5qi",
-    E,
+    Code.UNKNOWN_5QI,
     "The 5QI is not a standardized value",
     bad="5qi: 10",
     good="5qi: 9",
@@ -156,9 +145,7 @@ def five_qi_known(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG207",
-    "guaranteed-above-maximum",
-    E,
+    Code.GUARANTEED_ABOVE_MAXIMUM,
     "A slice's guaranteed bitrate exceeds its maximum",
     bad="bitrate: {guaranteed: 200Mbps, maximum: 100Mbps}",
     good="bitrate: {guaranteed: 50Mbps, maximum: 100Mbps}",
@@ -178,9 +165,7 @@ def bitrate_order(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG208",
-    "gbr-without-guaranteed-bitrate",
-    W,
+    Code.GBR_WITHOUT_GUARANTEED_BITRATE,
     "A GBR 5QI slice declares no guaranteed bitrate",
     bad="5qi: 82\nbitrate: {maximum: 100Mbps}",
     good="5qi: 82\nbitrate: {guaranteed: 50Mbps, maximum: 100Mbps}",
@@ -199,9 +184,7 @@ def gbr_needs_guarantee(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG209",
-    "duplicate-address",
-    E,
+    Code.DUPLICATE_ADDRESS,
     "Two nodes share a management address",
     bad="nodes:\n  - {hostname: a, address: 192.0.2.10}\n  - {hostname: b, address: 192.0.2.10}",
     good="nodes:\n  - {hostname: a, address: 192.0.2.10}\n  - {hostname: b, address: 192.0.2.11}",
@@ -220,9 +203,7 @@ def duplicate_addresses(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG210",
-    "dscp-out-of-range",
-    E,
+    Code.DSCP_OUT_OF_RANGE,
     "A DSCP value is outside 0-63",
     bad="dscp: 64",
     good="dscp: 46   # EF",

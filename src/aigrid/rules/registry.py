@@ -1,9 +1,9 @@
-"""The rule registry: stable codes, titles, docs with a bad and a good example.
+"""The rule registry: every code's title, explanation and a bad and a good example.
 
 A rule is a function over a `Context` that yields `Finding`s; the registry turns them
-into diagnostics with file and line. Codes never change meaning once released; groups:
-AG0xx loading and schema, AG1xx compatibility, AG2xx network, AG3xx capacity and
-latency, AG4xx security.
+into diagnostics with file and line. Codes themselves (and their severities) are spelled
+once, in `aigrid.rules.codes`; codes raised by the loader, the models and `verify-node`
+are registered here too, without a check, so every code has one documented entry.
 """
 
 from __future__ import annotations
@@ -13,21 +13,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from aigrid.diagnostics import Severity
 from aigrid.load.paths import Loc
+from aigrid.rules.codes import GROUPS, Code, Severity
 
 if TYPE_CHECKING:
     from aigrid.catalog import Catalog
     from aigrid.model.blueprint import Blueprint
     from aigrid.placement import Placements
-
-GROUPS = {
-    "AG0": "schema",
-    "AG1": "compatibility",
-    "AG2": "network",
-    "AG3": "capacity-latency",
-    "AG4": "security",
-}
 
 
 @dataclass(frozen=True)
@@ -54,13 +46,21 @@ Check = Callable[[Context], Iterable[Finding]]
 
 @dataclass(frozen=True)
 class Rule:
-    code: str
-    name: str
-    severity: Severity
+    code: Code
     title: str
     bad: str
     good: str
     check: Check | None = field(default=None, compare=False)
+    # For codes without a check (loader, models, verify-node), the explanation itself.
+    explanation: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.code.rule_name
+
+    @property
+    def severity(self) -> Severity:
+        return self.code.severity
 
     @property
     def group(self) -> str:
@@ -68,10 +68,10 @@ class Rule:
 
     @property
     def doc(self) -> str:
-        return (self.check.__doc__ or "").strip() if self.check else ""
+        return (self.check.__doc__ or "").strip() if self.check else self.explanation
 
 
-_RULES: dict[str, Rule] = {}
+_RULES: dict[Code, Rule] = {}
 
 
 def register(rule: Rule) -> Rule:
@@ -81,13 +81,11 @@ def register(rule: Rule) -> Rule:
     return rule
 
 
-def rule(
-    code: str, name: str, severity: Severity, title: str, bad: str, good: str
-) -> Callable[[Check], Check]:
+def rule(code: Code, title: str, bad: str, good: str) -> Callable[[Check], Check]:
     """Register a check function as a rule; its docstring is the rule's explanation."""
 
     def decorate(check: Check) -> Check:
-        register(Rule(code, name, severity, title, bad.strip("\n"), good.strip("\n"), check))
+        register(Rule(code, title, bad.strip("\n"), good.strip("\n"), check))
         return check
 
     return decorate
@@ -100,7 +98,7 @@ def all_rules() -> list[Rule]:
     return [_RULES[code] for code in sorted(_RULES)]
 
 
-def get_rule(code: str) -> Rule:
+def get_rule(code: Code) -> Rule:
     all_rules()
     return _RULES[code]
 

@@ -10,6 +10,7 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 from aigrid.diagnostics import Severity
+from aigrid.rules.codes import Code
 from aigrid.rules.registry import Context, Finding, Rule, register, rule
 
 E = Severity.ERROR
@@ -17,95 +18,113 @@ T = TypeVar("T", bound=Hashable)
 
 for _rule in (
     Rule(
-        "AG001",
-        "yaml-syntax",
-        E,
+        Code.YAML_SYNTAX,
         "The file is not valid YAML",
         "sites:\n  - name: a\n   tier: edge",
         "sites:\n  - name: a\n    tier: edge",
+        explanation="The loader could not parse the file as YAML; the position is where the parser gave "
+        "up, which is often just after the real mistake (a wrong indent, an unclosed quote or"
+        " bracket).",
     ),
     Rule(
-        "AG002",
-        "duplicate-key",
-        E,
+        Code.DUPLICATE_KEY,
         "A mapping sets the same key twice",
         "driver:\n  version: 580.126.20\n  version: 580.95.05",
         "driver:\n  version: 580.126.20",
+        explanation="YAML parsers differ on which of two equal keys wins, and most keep the last "
+        "silently; a blueprint that sets a key twice means two things at once, so it is "
+        "refused.",
     ),
     Rule(
-        "AG003",
-        "alias-expansion",
-        E,
+        Code.ALIAS_EXPANSION,
         "YAML aliases expand beyond the limit (alias bomb)",
         "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n...",
         "# write values out, or share them through `extends`",
+        explanation="Aliases that refer to aliases grow exponentially (the 'billion laughs' attack); "
+        "expansion stops at 100,000 nodes so a hostile file cannot exhaust memory.",
     ),
     Rule(
-        "AG004",
-        "unreadable-file",
-        E,
+        Code.UNREADABLE_FILE,
         "The file cannot be read as UTF-8 YAML text under the size limit",
         "(a binary file, a file over 64 MiB)",
         "apiVersion: aigrid.dev/v1alpha1",
+        explanation="Only regular UTF-8 text files up to 64 MiB are read: binary data, other encodings, "
+        "devices and files that cannot be opened are refused before parsing.",
     ),
     Rule(
-        "AG005",
-        "unsupported-yaml",
-        E,
+        Code.UNSUPPORTED_YAML,
         "YAML features blueprints do not use: tags, merge keys, several documents, deep nesting",
         "stack: !!python/object {}\n---\nkind: Blueprint",
         "stack:\n  os: ubuntu-24.04",
+        explanation="Blueprints are plain data: explicit tags (which could construct objects), merge keys"
+        " (`<<`), several documents in one file and nesting deeper than 64 levels are "
+        "refused.",
     ),
     Rule(
-        "AG006",
-        "extends-missing",
-        E,
+        Code.EXTENDS_MISSING,
         "A file named in `extends` does not exist",
         "extends: [../base/stak.yaml]",
         "extends: [../base/stack.yaml]",
+        explanation="`extends` paths are relative to the file that names them; the file must exist.",
     ),
     Rule(
-        "AG007",
-        "extends-cycle",
-        E,
+        Code.EXTENDS_CYCLE,
         "`extends` files form a cycle",
         "# a.yaml\nextends: [b.yaml]\n# b.yaml\nextends: [a.yaml]",
         "# b.yaml\nextends: [base.yaml]",
+        explanation="Layering must end at a base: a file that extends itself, directly or through others,"
+        " has no resolved value.",
     ),
     Rule(
-        "AG008",
-        "locked-field",
-        E,
+        Code.LOCKED_FIELD,
         "A layer changes a field that a base layer locked",
         "# base locks stack.driver.version\nstack:\n  driver:\n    version: 590.44.01",
         "# change it in the base that locks it, or leave it out",
+        explanation="A base blueprint may lock fields (`locks:`) that carriers must not change, such as "
+        "the driver branch of the standard stack; an overlay that sets a locked field to "
+        "another value is refused, naming the lock.",
     ),
     Rule(
-        "AG009",
-        "merge-directive",
-        E,
+        Code.MERGE_DIRECTIVE,
         "A `$patch` directive or lock path is invalid",
         "slices:\n  - name: embb\n    $patch: remove",
         "slices:\n  - name: embb\n    $patch: delete",
+        explanation="Overlays merge by name; `$patch: delete` removes a named item and `$patch: replace` "
+        "replaces a mapping or list whole. Any other directive, or a lock path that does not "
+        "parse, is an error.",
     ),
     Rule(
-        "AG010",
-        "not-a-blueprint",
-        E,
+        Code.NOT_A_BLUEPRINT,
         "The file is empty or its top level is not a mapping",
         "- just\n- a list",
         "apiVersion: aigrid.dev/v1alpha1\nkind: Blueprint",
+        explanation="A blueprint file is a YAML mapping with `apiVersion: aigrid.dev/v1alpha1` and `kind:"
+        " Blueprint` (a layer file may omit them when it is only extended).",
     ),
-    Rule("AG011", "invalid-value", E, "A value has the wrong type, format or unit", "rtt: 4", "rtt: 4ms"),
     Rule(
-        "AG012",
-        "unknown-field",
-        E,
+        Code.INVALID_VALUE,
+        "A value has the wrong type, format or unit",
+        "rtt: 4",
+        "rtt: 4ms",
+        explanation="A value has the wrong type or does not parse: units are explicit (`10ms`, `50Mbps`),"
+        " versions are dotted numbers, names follow DNS label rules.",
+    ),
+    Rule(
+        Code.UNKNOWN_FIELD,
         "A key is not part of the blueprint schema",
         "driver:\n  kernelModule: open",
         "driver:\n  kernelModules: open",
+        explanation="Models forbid unknown keys, so a typo is an error instead of a setting silently "
+        "ignored; the hint names the closest known key.",
     ),
-    Rule("AG013", "missing-field", E, "A required field is missing", "cuda: {}", "cuda:\n  version: 13.0.2"),
+    Rule(
+        Code.MISSING_FIELD,
+        "A required field is missing",
+        "cuda: {}",
+        "cuda:\n  version: 13.0.2",
+        explanation="A required field is missing after layering: set it in this file or in a base it "
+        "extends.",
+    ),
 ):
     register(_rule)
 
@@ -121,9 +140,7 @@ def duplicates(names: Sequence[T]) -> Iterator[tuple[int, T, int]]:
 
 
 @rule(
-    "AG014",
-    "duplicate-name",
-    Severity.ERROR,
+    Code.DUPLICATE_NAME,
     "Two slices, sites, workloads or nodes share a name",
     bad="sites:\n  - name: nyc-fe-01\n  - name: nyc-fe-01",
     good="sites:\n  - name: nyc-fe-01\n  - name: nyc-fe-02",
@@ -156,9 +173,7 @@ def duplicate_names(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG015",
-    "unknown-reference",
-    Severity.ERROR,
+    Code.UNKNOWN_REFERENCE,
     "A site or workload names a slice or site that does not exist",
     bad="sites:\n  - name: nyc-fe-01\n    slices: [urllc-robot]  # slice is urllc-robots",
     good="sites:\n  - name: nyc-fe-01\n    slices: [urllc-robots]",
@@ -194,9 +209,7 @@ def unknown_references(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG016",
-    "unknown-gpu-model",
-    Severity.ERROR,
+    Code.UNKNOWN_GPU_MODEL,
     "A node declares a GPU model the catalog does not know",
     bad="gpus:\n  model: H100\n  count: 4",
     good="gpus:\n  model: H100-SXM-80GB\n  count: 4",

@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
-from aigrid.diagnostics import Severity
 from aigrid.load.paths import Loc
+from aigrid.rules.codes import Code
 from aigrid.rules.registry import Context, Finding, rule
 
 SECRET_SCHEMES = ("secret://", "env://", "vault://")
@@ -49,9 +49,7 @@ def _urls(ctx: Context) -> Iterator[tuple[Loc, str]]:
 
 
 @rule(
-    "AG401",
-    "plaintext-secret",
-    Severity.ERROR,
+    Code.PLAINTEXT_SECRET,
     "A password, token or key is written in plain text",
     bad="credentials:\n  password: hunter2",
     good="credentials:\n  password: secret://mirrors/apt-password",
@@ -75,9 +73,7 @@ def plaintext_secrets(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
-    "AG402",
-    "insecure-mirror",
-    Severity.WARNING,
+    Code.INSECURE_MIRROR,
     "A package mirror is reached over plain HTTP",
     bad="mirrors:\n  apt: http://mirror.example.net/ubuntu",
     good="mirrors:\n  apt: https://mirror.example.net/ubuntu",

@@ -1,0 +1,113 @@
+"""Every diagnostic code aigrid emits, spelled once: the code, its name and its severity.
+
+Loader errors, model errors, validation rules and node mismatches all name their code
+through `Code`; the rule modules attach each code's title, explanation and examples.
+Codes never change meaning once released. Groups: AG0xx loading and schema, AG1xx
+compatibility, AG2xx network, AG3xx capacity and latency, AG4xx security, AG5xx a node's
+observed state against its blueprint.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+E = Severity.ERROR
+W = Severity.WARNING
+
+
+class Code(StrEnum):
+    """A diagnostic code; `Code.YAML_SYNTAX == "AG001"`."""
+
+    severity: Severity
+
+    def __new__(cls, code: str, severity: Severity) -> Code:
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.severity = severity
+        return member
+
+    @property
+    def rule_name(self) -> str:
+        """The rule's stable name in kebab case, e.g. yaml-syntax."""
+        return self.name.lower().replace("_", "-")
+
+    YAML_SYNTAX = ("AG001", E)
+    DUPLICATE_KEY = ("AG002", E)
+    ALIAS_EXPANSION = ("AG003", E)
+    UNREADABLE_FILE = ("AG004", E)
+    UNSUPPORTED_YAML = ("AG005", E)
+    EXTENDS_MISSING = ("AG006", E)
+    EXTENDS_CYCLE = ("AG007", E)
+    LOCKED_FIELD = ("AG008", E)
+    MERGE_DIRECTIVE = ("AG009", E)
+    NOT_A_BLUEPRINT = ("AG010", E)
+    INVALID_VALUE = ("AG011", E)
+    UNKNOWN_FIELD = ("AG012", E)
+    MISSING_FIELD = ("AG013", E)
+    DUPLICATE_NAME = ("AG014", E)
+    UNKNOWN_REFERENCE = ("AG015", E)
+    UNKNOWN_GPU_MODEL = ("AG016", E)
+    DRIVER_BELOW_CUDA_MINIMUM = ("AG101", E)
+    CUDA_MAJOR_ABOVE_DRIVER_BRANCH = ("AG102", E)
+    CUDA_MAJOR_BELOW_DRIVER_BRANCH = ("AG103", W)
+    TENSORRT_CUDA_MISMATCH = ("AG104", E)
+    GPU_ARCHITECTURE_DROPPED = ("AG105", E)
+    MIG_UNKNOWN_PROFILE = ("AG106", E)
+    MIG_LAYOUT_DOES_NOT_FIT = ("AG107", E)
+    MIG_ON_NON_MIG_GPU = ("AG108", E)
+    MIG_MIXED_NEEDS_MIXED_STRATEGY = ("AG109", E)
+    KUBERNETES_OUTSIDE_OPERATOR_RANGE = ("AG110", E)
+    OPEN_KERNEL_MODULES_REQUIRED = ("AG111", E)
+    DRIVER_BELOW_GPU_MINIMUM = ("AG112", E)
+    VERSION_NOT_IN_CATALOG = ("AG113", W)
+    CIDR_OVERLAP = ("AG201", E)
+    VLAN_OUT_OF_RANGE = ("AG202", E)
+    VLAN_REUSED_IN_SITE = ("AG203", E)
+    INVALID_SST = ("AG204", E)
+    INVALID_SD = ("AG205", E)
+    UNKNOWN_5QI = ("AG206", E)
+    GUARANTEED_ABOVE_MAXIMUM = ("AG207", E)
+    GBR_WITHOUT_GUARANTEED_BITRATE = ("AG208", W)
+    DUPLICATE_ADDRESS = ("AG209", E)
+    DSCP_OUT_OF_RANGE = ("AG210", E)
+    LATENCY_SLO_UNREACHABLE = ("AG301", E)
+    PDB_EXCEEDS_SLO = ("AG302", W)
+    GPU_CAPACITY_EXCEEDED = ("AG303", E)
+    MIG_CAPACITY_EXCEEDED = ("AG304", E)
+    NO_ELIGIBLE_SITE = ("AG305", E)
+    PLAINTEXT_SECRET = ("AG401", E)
+    INSECURE_MIRROR = ("AG402", W)
+    NODE_GPU_MODEL = ("AG501", E)
+    NODE_GPU_COUNT = ("AG502", E)
+    NODE_GPU_MEMORY = ("AG503", E)
+    NODE_DRIVER_BELOW_PIN = ("AG504", E)
+    NODE_DRIVER_BELOW_CUDA_MINIMUM = ("AG505", E)
+    NODE_KERNEL_MODULES = ("AG506", E)
+    NODE_MIG_MODE = ("AG507", E)
+    NODE_MIG_PROFILES = ("AG508", E)
+    NODE_DRIVER_ABOVE_PIN = ("AG509", W)
+    NODE_UNDECLARED_GPUS = ("AG510", E)
+
+
+GROUPS = {
+    "AG0": "schema",
+    "AG1": "compatibility",
+    "AG2": "network",
+    "AG3": "capacity-latency",
+    "AG4": "security",
+    "AG5": "node",
+}
+
+
+def code(text: str) -> Code | None:
+    """The Code for a user-supplied string such as ag402, or None."""
+    return _BY_VALUE.get(text.upper())
+
+
+_BY_VALUE = {member.value: member for member in Code}
