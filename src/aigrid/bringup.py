@@ -13,6 +13,8 @@ from typing import Any
 
 import ansible_runner
 
+from aigrid import layout
+
 STAT_KEYS = {
     "ok": "ok",
     "changed": "changed",
@@ -69,9 +71,9 @@ def run(
     on_event: Callable[[dict[str, HostState]], None] | None = None,
 ) -> Outcome:
     """Run DIR/ansible/site.yml; `inventories` are added after the compiled one (they win)."""
-    project = directory / "ansible"
-    if not (project / "site.yml").is_file():
-        raise BringupError(f"{directory} has no ansible/site.yml: compile a blueprint into it first")
+    project = directory / layout.ANSIBLE
+    if not (directory / layout.PLAYBOOK).is_file():
+        raise BringupError(f"{directory} has no {layout.PLAYBOOK}: compile a blueprint into it first")
     if shutil.which("ansible-playbook") is None:
         raise BringupError("ansible-playbook is not on PATH; install ansible (pip install ansible)")
     states: dict[str, HostState] = defaultdict(HostState)
@@ -90,20 +92,20 @@ def run(
                 on_event(states)
         return True  # keep the event: ansible-runner drops events a handler rejects
 
-    inventory = [str(project / "inventory" / "hosts.yml"), *(str(p.resolve()) for p in inventories or [])]
+    inventory = [str(directory / layout.INVENTORY), *(str(p.resolve()) for p in inventories or [])]
     # The runner's artifacts (events, stats) live in the private directory: read them inside.
     with tempfile.TemporaryDirectory(prefix="aigrid-runner-") as private:
         result = ansible_runner.run(
             private_data_dir=private,
             project_dir=str(project),
-            playbook="site.yml",
+            playbook=layout.relative_to(layout.PLAYBOOK, layout.ANSIBLE),
             inventory=inventory,
             extravars=extravars or {},
             limit=limit,
             cmdline="--check --diff" if check else None,
             envvars={
                 "PATH": os.environ.get("PATH", ""),
-                "ANSIBLE_CONFIG": str(project / "ansible.cfg"),
+                "ANSIBLE_CONFIG": str(directory / layout.ANSIBLE_CFG),
                 "ANSIBLE_FORCE_COLOR": "0",
             },
             event_handler=handle,

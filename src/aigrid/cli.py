@@ -17,7 +17,7 @@ from rich.live import Live
 from rich.table import Column, Table
 from rich.text import Text
 
-from aigrid import __version__
+from aigrid import __version__, layout
 from aigrid.bringup import BringupError, HostState, Outcome
 from aigrid.bringup import run as run_bringup
 from aigrid.catalog import catalog
@@ -31,7 +31,7 @@ from aigrid.facts.verify import find_node, verify_node
 from aigrid.load.layers import load_document
 from aigrid.load.paths import PathSyntaxError
 from aigrid.model.blueprint import json_schema
-from aigrid.output import MARKER, OutputError
+from aigrid.output import OutputError
 from aigrid.plan import build_plan
 from aigrid.report import render_json, render_junit, render_sarif, render_text
 from aigrid.rules.registry import all_rules
@@ -152,7 +152,7 @@ def compile_command(
     plan = compiled.plan
     out.print(
         f"compiled {file} -> {out_dir}: {len(plan.sites)} sites, {len(plan.nodes)} nodes, "
-        f"{compiled.files} files (ansible/, {MARKER})"
+        f"{compiled.files} files ({', '.join(layout.TOP_LEVEL)})"
     )
 
 
@@ -258,19 +258,19 @@ def _run_bringup(
 
 PULUMI_MISSING = (
     "the Pulumi CLI is not installed (see https://www.pulumi.com/docs/install/); the equivalent once it is: "
-    "cd {directory}/pulumi && pulumi {verb} -s {stack}"
+    "cd {project} && pulumi {verb} -s {stack}"
 )
 
 
 def _pulumi(verb: str, directory: Path, stack: str) -> None:
-    project = directory / "pulumi"
-    if not (project / f"Pulumi.{stack}.yaml").is_file():
+    project = directory / layout.PULUMI
+    if not (directory / layout.stack_config(stack)).is_file():
         err.print(
             f"aigrid: {project} has no stack {stack}; compile the blueprint first (stacks are named by site)"
         )
         raise typer.Exit(EXIT_MISUSE)
     if shutil.which("pulumi") is None:
-        err.print(f"aigrid: {PULUMI_MISSING.format(directory=directory, verb=verb, stack=stack)}")
+        err.print(f"aigrid: {PULUMI_MISSING.format(project=project, verb=verb, stack=stack)}")
         raise typer.Exit(EXIT_MISUSE)
     from pulumi import automation
 

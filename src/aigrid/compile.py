@@ -7,9 +7,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from aigrid import __version__
+from aigrid import __version__, layout
 from aigrid.catalog import catalog
-from aigrid.output import MARKER, write_tree
+from aigrid.output import write_tree
 from aigrid.plan import Plan, build_plan
 from aigrid.render import ansible, manifests, pulumi, verify
 from aigrid.validate import Result, validate_file
@@ -58,6 +58,6 @@ def compile_blueprint(path: Path, out: Path) -> Compiled:
     files |= manifests.render(plan, catalog())
     files |= verify.render(plan, catalog())
     files |= pulumi.render(plan, {site.name: site.kubeconfig for site in result.blueprint.sites})
-    files[MARKER] = lock_file(result, plan)
+    files[layout.LOCK] = lock_file(result, plan)
     write_tree(out, files)
     return Compiled(result, plan, len(files))

@@ -14,7 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-MARKER = "aigrid.lock.json"
+from aigrid.layout import LOCK as MARKER
+
 TMP_PREFIX = ".aigrid-tmp-"
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100

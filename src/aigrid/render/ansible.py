@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from aigrid import layout
 from aigrid.catalog import Catalog
 from aigrid.plan import NodePlan, Plan
 
@@ -257,7 +258,7 @@ def _role_files() -> dict[str, bytes]:
             if child.is_dir():
                 walk(child, f"{prefix}{child.name}/")
             else:
-                files[f"ansible/roles/{prefix}{child.name}"] = child.read_bytes()
+                files[layout.role_file(f"{prefix}{child.name}")] = child.read_bytes()
 
     walk(roles_dir(), "")
     return files
@@ -266,12 +267,12 @@ def _role_files() -> dict[str, bytes]:
 def render(plan: Plan, catalog: Catalog) -> dict[str, bytes]:
     """All files of the Ansible target, by path relative to the output directory."""
     files: dict[str, str] = {
-        "ansible/ansible.cfg": ANSIBLE_CFG.format(name=plan.name),
-        "ansible/inventory/hosts.yml": _dump(_inventory(plan), plan.name),
-        "ansible/group_vars/all.yml": _dump(_all_vars(plan, catalog), plan.name),
-        "ansible/group_vars/gpu_nodes.yml": _dump(_gpu_vars(plan, catalog), plan.name),
-        "ansible/site.yml": _dump(_playbook(plan), plan.name),
+        layout.ANSIBLE_CFG: ANSIBLE_CFG.format(name=plan.name),
+        layout.INVENTORY: _dump(_inventory(plan), plan.name),
+        layout.group_vars("all"): _dump(_all_vars(plan, catalog), plan.name),
+        layout.group_vars("gpu_nodes"): _dump(_gpu_vars(plan, catalog), plan.name),
+        layout.PLAYBOOK: _dump(_playbook(plan), plan.name),
     }
     for node in plan.nodes:
-        files[f"ansible/host_vars/{node.hostname}.yml"] = _dump(_host_vars(node, catalog), plan.name)
+        files[layout.host_vars(node.hostname)] = _dump(_host_vars(node, catalog), plan.name)
     return {path: text.encode() for path, text in files.items()} | _role_files()

@@ -6,6 +6,7 @@ from typing import Any
 
 import yaml
 
+from aigrid import layout
 from aigrid.catalog import Catalog
 from aigrid.plan import Plan
 from aigrid.render.k8s_objects import K8sObject, site_objects
@@ -30,11 +31,11 @@ def render(plan: Plan, catalog: Catalog) -> dict[str, bytes]:
         names = []
         for obj in objects:
             names.append(file_name(obj))
-            files[f"manifests/{site.name}/{names[-1]}"] = (header + _dump(obj.body)).encode()
+            files[layout.manifest(site.name, names[-1])] = (header + _dump(obj.body)).encode()
         kustomization = {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
             "kind": "Kustomization",
             "resources": names,
         }
-        files[f"manifests/{site.name}/kustomization.yaml"] = (header + _dump(kustomization)).encode()
+        files[layout.kustomization(site.name)] = (header + _dump(kustomization)).encode()
     return files

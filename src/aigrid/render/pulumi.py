@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import yaml
 
+from aigrid import layout
 from aigrid.plan import Plan
 
 PROJECT = """\
@@ -48,7 +49,7 @@ def stack_config(plan: Plan, site: str, kubeconfig_ref: str | None) -> str:
         # Nothing may fall back to the ambient kubeconfig.
         "pulumi:disable-default-providers": ["kubernetes"],
         "aigrid:site": site,
-        "aigrid:plan": "plan.json",
+        "aigrid:plan": layout.relative_to(layout.PLAN, layout.PULUMI),
     }
     if kubeconfig_ref:
         config["aigrid:kubeconfigRef"] = kubeconfig_ref
@@ -63,13 +64,11 @@ def stack_config(plan: Plan, site: str, kubeconfig_ref: str | None) -> str:
 
 def render(plan: Plan, kubeconfig_refs: dict[str, str | None]) -> dict[str, bytes]:
     files = {
-        "pulumi/Pulumi.yaml": PROJECT,
-        "pulumi/__main__.py": PROGRAM,
-        "pulumi/requirements.txt": REQUIREMENTS,
-        "pulumi/plan.json": plan.model_dump_json(indent=2) + "\n",
+        layout.PULUMI_PROJECT: PROJECT,
+        layout.PULUMI_PROGRAM: PROGRAM,
+        layout.PULUMI_REQUIREMENTS: REQUIREMENTS,
+        layout.PLAN: plan.model_dump_json(indent=2) + "\n",
     }
     for site in plan.sites:
-        files[f"pulumi/Pulumi.{site.name}.yaml"] = stack_config(
-            plan, site.name, kubeconfig_refs.get(site.name)
-        )
+        files[layout.stack_config(site.name)] = stack_config(plan, site.name, kubeconfig_refs.get(site.name))
     return {path: text.encode() for path, text in files.items()}

@@ -7,6 +7,7 @@ import json
 from importlib import resources
 from typing import Any
 
+from aigrid import layout
 from aigrid.catalog import Catalog
 from aigrid.plan import NodePlan, Plan
 from aigrid.render.ansible import _all_vars, _gpu_vars, _host_vars
@@ -70,9 +71,9 @@ def expectations(plan: Plan, catalog: Catalog) -> dict[str, Any]:
 def render(plan: Plan, catalog: Catalog) -> dict[str, bytes]:
     package = resources.files("aigrid.verify")
     return {
-        "verify/expectations.json": (json.dumps(expectations(plan, catalog), indent=2) + "\n").encode(),
-        "verify/test_nodes.py": package.joinpath("suite.py").read_bytes(),
-        "verify/conftest.py": package.joinpath("conftest_template.py").read_bytes(),
+        layout.EXPECTATIONS: (json.dumps(expectations(plan, catalog), indent=2) + "\n").encode(),
+        layout.VERIFY_SUITE: package.joinpath("suite.py").read_bytes(),
+        layout.VERIFY_CONFTEST: package.joinpath("conftest_template.py").read_bytes(),
         # Its own pytest root, so a project's pytest settings around DIR do not apply.
-        "verify/pytest.ini": b"[pytest]\n",
+        layout.VERIFY_PYTEST_INI: b"[pytest]\n",
     }

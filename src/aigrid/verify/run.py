@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from aigrid import layout
+
 
 class VerifyError(Exception):
     pass
@@ -28,7 +30,7 @@ class NodeResult:
 
 def merged_inventory(directory: Path, extra: list[Path]) -> dict[str, Any]:
     """The compiled inventory with later inventories' host variables applied (they win)."""
-    inventory: dict[str, Any] = yaml.safe_load((directory / "ansible/inventory/hosts.yml").read_text())
+    inventory: dict[str, Any] = yaml.safe_load((directory / layout.INVENTORY).read_text())
     overrides: dict[str, dict[str, Any]] = {}
     for path in extra:
         data = yaml.safe_load(path.read_text()) or {}
@@ -44,9 +46,9 @@ def merged_inventory(directory: Path, extra: list[Path]) -> dict[str, Any]:
 def run(
     directory: Path, site: str | None, inventories: list[Path], junit: Path | None
 ) -> dict[str, NodeResult]:
-    suite = directory / "verify"
-    if not (suite / "test_nodes.py").is_file():
-        raise VerifyError(f"{directory} has no verify/ suite: compile a blueprint into it first")
+    suite = directory / layout.VERIFY
+    if not (directory / layout.VERIFY_SUITE).is_file():
+        raise VerifyError(f"{directory} has no {layout.VERIFY}/ suite: compile a blueprint into it first")
     with tempfile.TemporaryDirectory(prefix="aigrid-verify-") as work:
         inventory = Path(work, "inventory.yml")
         inventory.write_text(yaml.safe_dump(merged_inventory(directory, inventories)))

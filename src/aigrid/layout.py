@@ -1,0 +1,70 @@
+"""Every path inside a compiled directory, named once.
+
+Renderers return files keyed by these relative POSIX paths; the commands that read a
+compiled directory (bringup, verify, preview/up) find their inputs through the same names.
+Moving a file of the output is a change here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+LOCK = "aigrid.lock.json"
+README = "README.md"
+
+ANSIBLE = "ansible"
+ANSIBLE_CFG = f"{ANSIBLE}/ansible.cfg"
+INVENTORY = f"{ANSIBLE}/inventory/hosts.yml"
+PLAYBOOK = f"{ANSIBLE}/site.yml"
+ROLES = f"{ANSIBLE}/roles"
+FACT_CACHE = ".facts"  # relative to ANSIBLE, where ansible.cfg points it
+
+MANIFESTS = "manifests"
+
+PULUMI = "pulumi"
+PULUMI_PROJECT = f"{PULUMI}/Pulumi.yaml"
+PULUMI_PROGRAM = f"{PULUMI}/__main__.py"
+PULUMI_REQUIREMENTS = f"{PULUMI}/requirements.txt"
+PLAN = f"{PULUMI}/plan.json"
+
+VERIFY = "verify"
+VERIFY_SUITE = f"{VERIFY}/test_nodes.py"
+VERIFY_CONFTEST = f"{VERIFY}/conftest.py"
+VERIFY_PYTEST_INI = f"{VERIFY}/pytest.ini"
+EXPECTATIONS = f"{VERIFY}/expectations.json"
+
+# What a compile writes at the top of DIR, as the success line names it.
+TOP_LEVEL = (f"{ANSIBLE}/", f"{MANIFESTS}/", f"{PULUMI}/", f"{VERIFY}/", LOCK)
+
+
+def group_vars(group: str) -> str:
+    return f"{ANSIBLE}/group_vars/{group}.yml"
+
+
+def host_vars(hostname: str) -> str:
+    return f"{ANSIBLE}/host_vars/{hostname}.yml"
+
+
+def role_file(relative: str) -> str:
+    return f"{ROLES}/{relative}"
+
+
+def manifest(site: str, file_name: str) -> str:
+    return f"{MANIFESTS}/{site}/{file_name}"
+
+
+def kustomization(site: str) -> str:
+    return manifest(site, "kustomization.yaml")
+
+
+def stack_config(site: str) -> str:
+    return f"{PULUMI}/{stack_config_name(site)}"
+
+
+def stack_config_name(site: str) -> str:
+    return f"Pulumi.{site}.yaml"
+
+
+def relative_to(path: str, directory: str) -> str:
+    """`path` as seen from `directory`, both layout paths (for references inside the output)."""
+    return str(PurePosixPath(path).relative_to(directory))
