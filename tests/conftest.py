@@ -4,8 +4,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = ROOT / "blueprints"
@@ -37,3 +39,14 @@ def write(tmp_path: Path):
         return path
 
     return _write
+
+
+class _VarsLoader(yaml.SafeLoader):
+    """Reads compiled Ansible variables files, whose strings are tagged `!unsafe`."""
+
+
+_VarsLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
+def load_vars(path: Path) -> Any:
+    return yaml.load(path.read_text(), Loader=_VarsLoader)

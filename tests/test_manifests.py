@@ -9,7 +9,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from conftest import BLUEPRINTS, run_aigrid
+from conftest import BLUEPRINTS, load_vars, run_aigrid
 
 SHIPPED = sorted([*BLUEPRINTS.glob("examples/*.yaml"), *BLUEPRINTS.glob("carriers/*/*.yaml")])
 # Custom resources whose CRD schemas kubernetes-validate does not ship and that are not
@@ -35,7 +35,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Path]:
 @pytest.mark.parametrize("blueprint", SHIPPED, ids=lambda p: p.stem)
 def test_manifests_validate_against_kubernetes_schemas(compiled: dict[Path, Path], blueprint: Path) -> None:
     out = compiled[blueprint]
-    version = yaml.safe_load((out / "ansible/group_vars/all.yml").read_text())["kubernetes_node_minor"]
+    version = load_vars(out / "ansible/group_vars/all.yml")["kubernetes_node_minor"]
     files = sorted((out / "manifests").rglob("*.yaml"))
     checked = unchecked = 0
     for path in files:

@@ -88,7 +88,7 @@ def test_every_kubernetes_resource_uses_the_site_provider(built: Any) -> None:
 
 def test_resources_are_the_manifest_objects(built: Any) -> None:
     plan, site, created = built
-    for obj in site_objects(plan, site, catalog()):
+    for obj in site_objects(plan, site):
         name = resource_name(site, obj)
         if obj.gitops_only:
             assert name not in created

@@ -5,12 +5,12 @@ derived QoS, and the workloads placed there. Renderers never re-derive what the 
 from __future__ import annotations
 
 from ipaddress import IPv4Network, IPv6Network
-from typing import Any
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from aigrid.catalog import Catalog, major_minor, version
-from aigrid.model.blueprint import Blueprint, Node, Site, Slice
+from aigrid.model.blueprint import Blueprint, Mirrors, Node, Site, Slice
 from aigrid.placement import Placements, mig_layout
 
 # Slice addresses on nodes start after the first few, which networks keep for gateways.
@@ -64,6 +64,9 @@ class NodePlan(_Plan):
     gpu_model: str | None
     gpu_count: int
     gpu_product_label: str | None
+    # What the GPUs report as their product name and PCI device ids (catalog facts).
+    gpu_product_names: list[str]
+    gpu_pci_device_ids: list[str]
     mig_config: str | None
     mig_layout: dict[str, int] | None
     slices: list[NodeSlice]
@@ -76,16 +79,30 @@ class SitePlan(_Plan):
     tier: str
     region: str
     rtt_ms: float
+    # A secret reference (secret://... or env://...) to the cluster's kubeconfig, never its content.
+    kubeconfig_ref: str | None
     slices: list[str]
     nodes: list[NodePlan]
     workloads: list[str]
 
 
+class ModelPlan(_Plan):
+    name: str
+    version: str
+    repository: str | None
+
+
 class WorkloadPlan(_Plan):
     name: str
     runtime: str
-    image: str | None
-    model: dict[str, Any]
+    # The image to run: the workload's own, else the runtime's from the catalog (through the
+    # registry mirror when one is set).
+    image: str
+    port: int
+    ready_path: str
+    args: list[str]
+    env: dict[str, str]
+    model: ModelPlan
     gpu_count: int | None
     mig_profile: str | None
     replicas: int
@@ -93,16 +110,103 @@ class WorkloadPlan(_Plan):
     sites: list[str]
 
 
+class PackageSet(_Plan):
+    """Packages a role installs and pins together, and the apt version pattern they pin to."""
+
+    names: list[str]
+    version: str
+
+
+class Repository(_Plan):
+    """An apt repository: the site mirror's path when a mirror is set, else upstream."""
+
+    uri: str
+    key_url: str
+
+
+class DriverPlan(_Plan):
+    version: str
+    branch: str
+    install: Literal["host", "operator", "preinstalled"]
+    kernel_modules: Literal["open", "proprietary"]
+    packages: PackageSet
+
+
+class CudaPlan(_Plan):
+    version: str
+    release: str
+    major: int
+    minor: int
+    package_suffix: str
+    packages: PackageSet
+
+
+class TensorRTPlan(_Plan):
+    version: str
+    cuda: str
+    packages: PackageSet
+
+
+class ContainerRuntimePlan(_Plan):
+    name: str
+    version: str
+    config_version: int
+    packages: PackageSet
+
+
+class ContainerToolkitPlan(_Plan):
+    version: str
+    cdi: bool
+    packages: PackageSet
+
+
+class KubernetesPlan(_Plan):
+    distribution: str
+    version: str
+    minor: str
+    packages: PackageSet
+
+
+class GpuOperatorPlan(_Plan):
+    version: str
+    mig_strategy: Literal["none", "single", "mixed"]
+    operands: dict[str, str]
+    chart: str
+    chart_version: str
+    helm_repository: str
+
+
+class MirrorsPlan(_Plan):
+    """Mirror locations; credentials stay secret references (never resolved here)."""
+
+    apt: str | None = None
+    container_registry: str | None = None
+    helm: str | None = None
+    pip: str | None = None
+    username: str | None = None
+    password_ref: str | None = None
+    token_ref: str | None = None
+
+
+class SystemPlan(_Plan):
+    """What the node OS decides: where packages come from and how interfaces are configured."""
+
+    docker_suite: str
+    network_backend: Literal["netplan", "networkd"]
+
+
 class StackPlan(_Plan):
     os: str
-    driver: dict[str, Any]
-    cuda: dict[str, Any]
-    tensorrt: dict[str, Any] | None
-    container_runtime: dict[str, Any]
-    container_toolkit: dict[str, Any]
-    kubernetes: dict[str, Any]
-    gpu_operator: dict[str, Any]
-    mirrors: dict[str, Any]
+    system: SystemPlan
+    driver: DriverPlan
+    cuda: CudaPlan
+    tensorrt: TensorRTPlan | None
+    container_runtime: ContainerRuntimePlan
+    container_toolkit: ContainerToolkitPlan
+    kubernetes: KubernetesPlan
+    gpu_operator: GpuOperatorPlan
+    mirrors: MirrorsPlan
+    repositories: dict[str, Repository]
 
 
 class Plan(_Plan):
@@ -117,6 +221,9 @@ class Plan(_Plan):
     def nodes(self) -> list[NodePlan]:
         return [node for site in self.sites for node in site.nodes]
 
+    def site(self, name: str) -> SitePlan | None:
+        return next((site for site in self.sites if site.name == name), None)
+
 
 def _major_minor(text: str) -> tuple[int, int]:
     """Major and minor of a version the validator has already accepted."""
@@ -125,48 +232,132 @@ def _major_minor(text: str) -> tuple[int, int]:
     return parsed
 
 
+def _release(cuda: str) -> str:
+    """CUDA 13.0 means 13.0 GA, which NVIDIA's packages version as 13.0.0."""
+    parts = cuda.split(".")
+    return ".".join(parts + ["0"] * (3 - len(parts)))
+
+
+def _packages(catalog: Catalog, component: str, **fields: str) -> PackageSet:
+    row = catalog.packages[component]
+    return PackageSet(
+        names=[name.format(**fields) for name in row.names], version=row.version.format(**fields)
+    )
+
+
+def _mirrors(mirrors: Mirrors | None) -> MirrorsPlan:
+    if mirrors is None:
+        return MirrorsPlan()
+    credentials = mirrors.credentials
+    return MirrorsPlan(
+        apt=mirrors.apt,
+        container_registry=mirrors.container_registry,
+        helm=mirrors.helm,
+        pip=mirrors.pip,
+        username=credentials.username if credentials else None,
+        password_ref=credentials.password if credentials else None,
+        token_ref=credentials.token if credentials else None,
+    )
+
+
+def _repositories(os: str, k8s_minor: str, mirrors: MirrorsPlan, catalog: Catalog) -> dict[str, Repository]:
+    system = catalog.systems[os]
+    mirror = (mirrors.apt or "").rstrip("/")
+    repos = {}
+    for name, row in sorted(catalog.repositories.items()):
+        if mirror:
+            path = f"{name}/v{k8s_minor}" if name == "kubernetes" else name
+            repos[name] = Repository(uri=f"{mirror}/{path}/", key_url=f"{mirror}/keys/{name}.asc")
+        else:
+            fields = {
+                "cuda_repo": system.cuda_repo,
+                "docker_repo": system.docker_repo,
+                "k8s_minor": k8s_minor,
+            }
+            repos[name] = Repository(uri=row.uri.format(**fields), key_url=row.key_url.format(**fields))
+    return repos
+
+
 def _stack(bp: Blueprint, catalog: Catalog) -> StackPlan:
     stack = bp.stack
     driver = version(stack.driver.version)
     assert driver is not None
     cuda_major, cuda_minor = _major_minor(stack.cuda.version)
+    cuda = f"{cuda_major}.{cuda_minor}"
     k8s_major, k8s_minor = _major_minor(stack.kubernetes.version)
     containerd_major = _major_minor(stack.container_runtime.version)[0]
+    config_version = catalog.containerd_config_version(containerd_major)
+    assert config_version is not None, stack.container_runtime.version
     operator = catalog.operator_release(stack.gpu_operator.version)
     trt = stack.tensorrt
-    mirrors = stack.mirrors.model_dump(by_alias=True, exclude_none=True) if stack.mirrors else {}
+    mirrors = _mirrors(stack.mirrors)
+    system = catalog.systems[stack.os]
+    branch = str(driver.major)
     return StackPlan(
         os=stack.os,
-        driver={
-            "version": stack.driver.version,
-            "branch": str(driver.major),
-            "install": stack.driver.install,
-            "kernel_modules": stack.driver.kernel_modules,
-        },
-        cuda={
-            "version": stack.cuda.version,
-            "major": cuda_major,
-            "minor": cuda_minor,
-            "package_suffix": f"{cuda_major}-{cuda_minor}",
-        },
-        tensorrt={"version": trt.version, "cuda": f"{cuda_major}.{cuda_minor}"} if trt else None,
-        container_runtime={
-            "name": stack.container_runtime.name,
-            "version": stack.container_runtime.version,
-            "config_version": catalog.containerd_config_version(containerd_major),
-        },
-        container_toolkit={"version": stack.container_toolkit.version, "cdi": stack.container_toolkit.cdi},
-        kubernetes={
-            "distribution": stack.kubernetes.distribution,
-            "version": stack.kubernetes.version,
-            "minor": f"{k8s_major}.{k8s_minor}",
-        },
-        gpu_operator={
-            "version": stack.gpu_operator.version,
-            "mig_strategy": stack.gpu_operator.mig_strategy,
-            "operands": dict(operator.operands) if operator else {},
-        },
+        system=SystemPlan(docker_suite=system.docker_suite, network_backend=system.network_backend),
+        driver=DriverPlan(
+            version=stack.driver.version,
+            branch=branch,
+            install=stack.driver.install,
+            kernel_modules=stack.driver.kernel_modules,
+            packages=_packages(
+                catalog,
+                "driver",
+                branch=branch,
+                open="-open" if stack.driver.kernel_modules == "open" else "",
+                version=stack.driver.version,
+            ),
+        ),
+        cuda=CudaPlan(
+            version=stack.cuda.version,
+            release=_release(stack.cuda.version),
+            major=cuda_major,
+            minor=cuda_minor,
+            package_suffix=f"{cuda_major}-{cuda_minor}",
+            packages=_packages(
+                catalog,
+                "cuda",
+                cuda_suffix=f"{cuda_major}-{cuda_minor}",
+                cuda_release=_release(stack.cuda.version),
+            ),
+        ),
+        tensorrt=TensorRTPlan(
+            version=trt.version,
+            cuda=cuda,
+            packages=_packages(
+                catalog, "tensorrt", trt_major=trt.version.split(".")[0], version=trt.version, cuda=cuda
+            ),
+        )
+        if trt
+        else None,
+        container_runtime=ContainerRuntimePlan(
+            name=stack.container_runtime.name,
+            version=stack.container_runtime.version,
+            config_version=config_version,
+            packages=_packages(catalog, "container_runtime", version=stack.container_runtime.version),
+        ),
+        container_toolkit=ContainerToolkitPlan(
+            version=stack.container_toolkit.version,
+            cdi=stack.container_toolkit.cdi,
+            packages=_packages(catalog, "container_toolkit", version=stack.container_toolkit.version),
+        ),
+        kubernetes=KubernetesPlan(
+            distribution=stack.kubernetes.distribution,
+            version=stack.kubernetes.version,
+            minor=f"{k8s_major}.{k8s_minor}",
+            packages=_packages(catalog, "kubernetes", version=stack.kubernetes.version),
+        ),
+        gpu_operator=GpuOperatorPlan(
+            version=stack.gpu_operator.version,
+            mig_strategy=stack.gpu_operator.mig_strategy,
+            operands=dict(operator.operands) if operator else {},
+            chart=catalog.helm["gpu_operator_chart"],
+            chart_version=f"v{stack.gpu_operator.version.removeprefix('v')}",
+            helm_repository=mirrors.helm or catalog.helm["gpu_operator_repository"],
+        ),
         mirrors=mirrors,
+        repositories=_repositories(stack.os, f"{k8s_major}.{k8s_minor}", mirrors, catalog),
     )
 
 
@@ -249,6 +440,8 @@ def _node(
         gpu_model=gpus.model if gpus else None,
         gpu_count=gpus.count if gpus else 0,
         gpu_product_label=gpu.product_names[0].replace(" ", "-") if gpu else None,
+        gpu_product_names=list(gpu.product_names) if gpu else [],
+        gpu_pci_device_ids=list(gpu.pci_device_ids) if gpu else [],
         mig_config=mig_config,
         mig_layout=layout,
         slices=node_slices,
@@ -256,9 +449,17 @@ def _node(
     )
 
 
+def _mirrored(image: str, mirrors: MirrorsPlan) -> str:
+    """nvcr.io/nvidia/tritonserver:25.10-py3 -> MIRROR/nvidia/tritonserver:25.10-py3."""
+    if not mirrors.container_registry:
+        return image
+    return f"{mirrors.container_registry}/{image.split('/', 1)[1]}"
+
+
 def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
     """Resolve a valid blueprint; call only after validation passed without errors."""
     placements = Placements(bp, catalog)
+    stack = _stack(bp, catalog)
     default_carrier = bp.metadata.carrier or bp.metadata.name
     slice_plans = {s.name: _slice(s, catalog) for s in bp.slices}
     slices = {s.name: s for s in bp.slices}
@@ -266,12 +467,21 @@ def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
     for workload in bp.workloads:
         sites = sorted(placements.by_workload[workload.name], key=lambda site: (site.rtt, site.name))
         within = [s.name for s in sites if s.rtt + workload.latency.inference <= workload.latency.slo]
+        runtime = catalog.runtimes[workload.runtime]
         workloads.append(
             WorkloadPlan(
                 name=workload.name,
                 runtime=workload.runtime,
-                image=workload.image,
-                model=workload.model.model_dump(exclude_none=True),
+                image=workload.image or _mirrored(runtime.image, stack.mirrors),
+                port=workload.port or runtime.port,
+                ready_path=runtime.ready_path,
+                args=list(runtime.args),
+                env=dict(workload.env),
+                model=ModelPlan(
+                    name=workload.model.name,
+                    version=workload.model.version,
+                    repository=workload.model.repository,
+                ),
                 gpu_count=workload.gpu.count,
                 mig_profile=workload.gpu.mig,
                 replicas=workload.replicas,
@@ -289,6 +499,7 @@ def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
                 tier=site.tier,
                 region=site.region,
                 rtt_ms=site.rtt,
+                kubeconfig_ref=site.kubeconfig,
                 slices=list(site.slices),
                 nodes=[
                     _node(site, i, node, slices, slice_plans, carrier, catalog)
@@ -300,7 +511,7 @@ def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
     return Plan(
         name=bp.metadata.name,
         carrier=default_carrier,
-        stack=_stack(bp, catalog),
+        stack=stack,
         slices=list(slice_plans.values()),
         sites=site_plans,
         workloads=workloads,

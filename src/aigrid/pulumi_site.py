@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from aigrid.catalog import Catalog, catalog
+from aigrid.catalog import catalog
 from aigrid.plan import Plan, build_plan
 from aigrid.render.k8s_objects import K8sObject, site_objects
 from aigrid.validate import validate_file
@@ -49,7 +49,6 @@ class EdgeSite(pulumi.ComponentResource):
         plan: Plan,
         site: str,
         kubeconfig: pulumi.Input[str],
-        facts: Catalog | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("aigrid:index:EdgeSite", name, None, opts)
@@ -57,7 +56,7 @@ class EdgeSite(pulumi.ComponentResource):
             f"{site}-k8s", kubeconfig=kubeconfig, opts=pulumi.ResourceOptions(parent=self)
         )
         self.resources: dict[str, pulumi.Resource] = {}
-        for obj in site_objects(plan, site, facts or catalog()):
+        for obj in site_objects(plan, site):
             if obj.gitops_only:
                 continue
             depends = [self.resources[k] for k in obj.depends_on if k in self.resources]

@@ -145,6 +145,20 @@ class Runtime(_Row):
     source: str
 
 
+class PackageRow(_Row):
+    component: Literal["driver", "cuda", "tensorrt", "container_toolkit", "container_runtime", "kubernetes"]
+    names: list[str]
+    version: str
+    source: str
+
+
+class Repository(_Row):
+    name: Literal["nvidia-cuda", "nvidia-container-toolkit", "docker", "kubernetes"]
+    uri: str
+    key_url: str
+    source: str
+
+
 class FiveQI(_Row):
     qi: int
     type: Literal["GBR", "Non-GBR", "Delay-critical GBR"]
@@ -212,6 +226,11 @@ class Catalog:
         runtimes = _load("runtimes.yaml")
         self.runtimes = {row["runtime"]: Runtime.model_validate(row) for row in runtimes["runtimes"]}
         self.helm: dict[str, str] = runtimes["helm"]
+        self.packages = {
+            row["component"]: PackageRow.model_validate(row) for row in _load("packages.yaml")["packages"]
+        }
+        repos = _load("repositories.yaml")["repositories"]
+        self.repositories = {row["name"]: Repository.model_validate(row) for row in repos}
         qos = _load("qos.yaml")
         self.five_qi = {row["qi"]: FiveQI.model_validate(row) for row in qos["five_qi"]}
         self.sst = {row["sst"]: StandardSst.model_validate(row) for row in qos["sst"]}

@@ -277,7 +277,7 @@ class Workload(Spec):
     latency: Latency
     slice: str
     placement: Placement = Field(default_factory=Placement)
-    port: int = Field(default=8000, ge=1, le=65535)
+    port: int | None = Field(default=None, ge=1, le=65535, description="Default: the runtime's port")
     env: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")

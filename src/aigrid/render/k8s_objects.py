@@ -17,7 +17,6 @@ from typing import Any
 
 import yaml
 
-from aigrid.catalog import Catalog
 from aigrid.plan import Plan, SitePlan, SlicePlan, WorkloadPlan
 
 SYSTEM_NAMESPACE = "aigrid-system"
@@ -95,7 +94,7 @@ def mig_parted_config(site: SitePlan) -> dict[str, Any]:
 def operator_values(plan: Plan, site: SitePlan) -> dict[str, Any]:
     """GPU Operator Helm values from the blueprint: what the operator owns and how."""
     stack = plan.stack
-    driver_by_operator = stack.driver["install"] == "operator"
+    driver_by_operator = stack.driver.install == "operator"
     uses_mig = any(node.mig_config for node in site.nodes)
     values: dict[str, Any] = {
         "driver": {"enabled": driver_by_operator},
@@ -103,18 +102,18 @@ def operator_values(plan: Plan, site: SitePlan) -> dict[str, Any]:
         "toolkit": {"enabled": False},
         "devicePlugin": {"enabled": True},
         "dcgmExporter": {"enabled": True},
-        "cdi": {"enabled": stack.container_toolkit["cdi"]},
-        "mig": {"strategy": stack.gpu_operator["mig_strategy"] if uses_mig else "none"},
+        "cdi": {"enabled": stack.container_toolkit.cdi},
+        "mig": {"strategy": stack.gpu_operator.mig_strategy if uses_mig else "none"},
         "migManager": {"enabled": uses_mig},
         "daemonsets": {"tolerations": [{"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}]},
     }
     if driver_by_operator:
         values["driver"].update(
-            {"version": stack.driver["version"], "kernelModuleType": stack.driver["kernel_modules"]}
+            {"version": stack.driver.version, "kernelModuleType": stack.driver.kernel_modules}
         )
     if uses_mig:
         values["migManager"]["config"] = {"name": MIG_CONFIG_NAME, "default": "all-disabled"}
-    registry = stack.mirrors.get("containerRegistry")
+    registry = stack.mirrors.container_registry
     if registry:
         for component in ("driver", "devicePlugin", "dcgmExporter", "migManager"):
             values.setdefault(component, {})["repository"] = f"{registry}/nvidia"
@@ -129,7 +128,7 @@ def _gpu_resource(plan: Plan, workload: WorkloadPlan) -> tuple[str, int]:
     if workload.mig_profile is None:
         return "nvidia.com/gpu", workload.gpu_count or 1
     # With the `single` strategy MIG devices are exposed as nvidia.com/gpu.
-    if plan.stack.gpu_operator["mig_strategy"] == "mixed":
+    if plan.stack.gpu_operator.mig_strategy == "mixed":
         return f"nvidia.com/mig-{workload.mig_profile}", 1
     return "nvidia.com/gpu", 1
 
@@ -159,29 +158,26 @@ def _node_selector(plan: Plan, site: SitePlan, workload: WorkloadPlan) -> dict[s
 
 
 def _workload_objects(
-    plan: Plan, site: SitePlan, workload: WorkloadPlan, catalog: Catalog, operator_key: str
+    plan: Plan, site: SitePlan, workload: WorkloadPlan, operator_key: str
 ) -> list[K8sObject]:
-    runtime = catalog.runtimes[workload.runtime]
     namespace = slice_namespace(workload.slice)
     resource, amount = _gpu_resource(plan, workload)
     labels = {"app.kubernetes.io/name": workload.name, "aigrid.dev/slice": workload.slice}
-    image = workload.image or runtime.image
-    registry = plan.stack.mirrors.get("containerRegistry")
-    if registry and not workload.image:
-        image = f"{registry}/{image.split('/', 1)[1]}"
     container: dict[str, Any] = {
         "name": workload.name,
-        "image": image,
-        "ports": [{"name": "http", "containerPort": runtime.port}],
+        "image": workload.image,
+        "ports": [{"name": "http", "containerPort": workload.port}],
+        # The blueprint's own variables first; aigrid's two come last and cannot be overridden.
         "env": [
-            {"name": "AIGRID_MODEL", "value": workload.model["name"]},
-            {"name": "AIGRID_MODEL_VERSION", "value": str(workload.model.get("version", "1"))},
+            *({"name": name, "value": value} for name, value in sorted(workload.env.items())),
+            {"name": "AIGRID_MODEL", "value": workload.model.name},
+            {"name": "AIGRID_MODEL_VERSION", "value": workload.model.version},
         ],
         "resources": {
             "requests": {"cpu": "2", "memory": "8Gi", resource: str(amount)},
             "limits": {"cpu": "8", "memory": "32Gi", resource: str(amount)},
         },
-        "readinessProbe": {"httpGet": {"path": runtime.ready_path, "port": "http"}, "periodSeconds": 5},
+        "readinessProbe": {"httpGet": {"path": workload.ready_path, "port": "http"}, "periodSeconds": 5},
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": 1000,
@@ -190,8 +186,8 @@ def _workload_objects(
             "seccompProfile": {"type": "RuntimeDefault"},
         },
     }
-    if runtime.args:
-        container["args"] = list(runtime.args)
+    if workload.args:
+        container["args"] = list(workload.args)
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -220,7 +216,7 @@ def _workload_objects(
         "metadata": _meta(workload.name, namespace, site, **labels),
         "spec": {
             "selector": {"app.kubernetes.io/name": workload.name},
-            "ports": [{"name": "http", "port": runtime.port, "targetPort": "http"}],
+            "ports": [{"name": "http", "port": workload.port, "targetPort": "http"}],
         },
     }
     needs = (
@@ -320,14 +316,13 @@ def _slice_objects(
     return objects
 
 
-def site_objects(plan: Plan, site_name: str, catalog: Catalog) -> list[K8sObject]:
+def site_objects(plan: Plan, site_name: str) -> list[K8sObject]:
     """Every object of one site, dependencies before dependents."""
     site = next(s for s in plan.sites if s.name == site_name)
+    operator = plan.stack.gpu_operator
     slices = {s.name: s for s in plan.slices}
     workloads = [w for w in plan.workloads if replicas_at(w, site.name) > 0]
-    chart_version = f"v{plan.stack.gpu_operator['version']}"
     values = operator_values(plan, site)
-    helm_repo = str(plan.stack.mirrors.get("helm") or catalog.helm["gpu_operator_repository"])
     objects = [
         K8sObject({"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(SYSTEM_NAMESPACE, None, site)}),
         K8sObject(
@@ -360,7 +355,7 @@ def site_objects(plan: Plan, site_name: str, catalog: Catalog) -> list[K8sObject
                 "apiVersion": "source.toolkit.fluxcd.io/v1",
                 "kind": "HelmRepository",
                 "metadata": _meta("nvidia", OPERATOR_NAMESPACE, site),
-                "spec": {"url": helm_repo, "interval": "1h"},
+                "spec": {"url": operator.helm_repository, "interval": "1h"},
             },
             (key("Namespace", OPERATOR_NAMESPACE),),
             gitops_only=True,
@@ -375,8 +370,8 @@ def site_objects(plan: Plan, site_name: str, catalog: Catalog) -> list[K8sObject
                 "interval": "10m",
                 "chart": {
                     "spec": {
-                        "chart": catalog.helm["gpu_operator_chart"],
-                        "version": chart_version,
+                        "chart": operator.chart,
+                        "version": operator.chart_version,
                         "sourceRef": {"kind": "HelmRepository", "name": "nvidia"},
                     }
                 },
@@ -387,9 +382,9 @@ def site_objects(plan: Plan, site_name: str, catalog: Catalog) -> list[K8sObject
         },
         (*operator_deps, key("HelmRepository", "nvidia", OPERATOR_NAMESPACE)),
         helm={
-            "chart": catalog.helm["gpu_operator_chart"],
-            "version": chart_version,
-            "repository": helm_repo,
+            "chart": operator.chart,
+            "version": operator.chart_version,
+            "repository": operator.helm_repository,
             "namespace": OPERATOR_NAMESPACE,
             "values": values,
             "depends_on": tuple(operator_deps),
@@ -399,5 +394,5 @@ def site_objects(plan: Plan, site_name: str, catalog: Catalog) -> list[K8sObject
     for name in site.slices:
         objects.extend(_slice_objects(plan, site, slices[name], workloads))
     for workload in workloads:
-        objects.extend(_workload_objects(plan, site, workload, catalog, release.key))
+        objects.extend(_workload_objects(plan, site, workload, release.key))
     return objects

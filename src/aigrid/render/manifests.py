@@ -7,7 +7,6 @@ from typing import Any
 import yaml
 
 from aigrid import layout
-from aigrid.catalog import Catalog
 from aigrid.plan import Plan
 from aigrid.render.k8s_objects import K8sObject, site_objects
 
@@ -23,11 +22,11 @@ def _dump(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=120)
 
 
-def render(plan: Plan, catalog: Catalog) -> dict[str, bytes]:
+def render(plan: Plan) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for site in plan.sites:
         header = HEADER.format(name=plan.name, site=site.name)
-        objects = site_objects(plan, site.name, catalog)
+        objects = site_objects(plan, site.name)
         names = []
         for obj in objects:
             names.append(file_name(obj))

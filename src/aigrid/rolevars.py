@@ -1,0 +1,136 @@
+"""The variables each role reads, computed once from the plan.
+
+The Ansible renderer writes them into group and host variables; the verify suite's
+expectations are read from the very same values, so what is checked on a node is what the
+roles converged it to. Every variable carries its role's prefix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aigrid.plan import NodePlan, PackageSet, Plan
+
+# The one switch for checks that need the GPUs; `aigrid bringup --no-hardware-checks` turns
+# it off for hosts without them, and every run then says so. The roles' own defaults read it
+# (preflight_hardware_checks, gpu_verify_hardware_checks): compiled variables are data only,
+# never templates.
+HARDWARE_CHECKS = "aigrid_hardware_checks"
+# GPU nodes run GPU work only; the GPU Operator's operands tolerate this taint.
+GPU_TAINT = "nvidia.com/gpu=present:NoSchedule"
+
+
+def _package_vars(role: str, packages: PackageSet) -> dict[str, Any]:
+    return {f"{role}_packages": list(packages.names), f"{role}_package_version": packages.version}
+
+
+def shared_vars(plan: Plan) -> dict[str, Any]:
+    """group_vars/all: what every node of the grid gets."""
+    stack = plan.stack
+    docker, kubernetes = stack.repositories["docker"], stack.repositories["kubernetes"]
+    return {
+        "aigrid_blueprint": plan.name,
+        HARDWARE_CHECKS: True,
+        "preflight_os": stack.os,
+        "preflight_driver_install": stack.driver.install,
+        "container_runtime_version": stack.container_runtime.version,
+        "container_runtime_config_version": stack.container_runtime.config_version,
+        "container_runtime_repo_uri": docker.uri,
+        "container_runtime_repo_key_url": docker.key_url,
+        "container_runtime_repo_suites": [stack.system.docker_suite],
+        "container_runtime_registry_mirror": stack.mirrors.container_registry or "",
+        **_package_vars("container_runtime", stack.container_runtime.packages),
+        "kubernetes_node_distribution": stack.kubernetes.distribution,
+        "kubernetes_node_version": stack.kubernetes.version,
+        "kubernetes_node_minor": stack.kubernetes.minor,
+        "kubernetes_node_repo_uri": kubernetes.uri,
+        "kubernetes_node_repo_key_url": kubernetes.key_url,
+        **_package_vars("kubernetes_node", stack.kubernetes.packages),
+        "network_slice_backend": stack.system.network_backend,
+    }
+
+
+def gpu_vars(plan: Plan) -> dict[str, Any]:
+    """group_vars/gpu_nodes: the NVIDIA stack, the same on every GPU node."""
+    stack = plan.stack
+    cuda = stack.repositories["nvidia-cuda"]
+    toolkit = stack.repositories["nvidia-container-toolkit"]
+    data: dict[str, Any] = {
+        "nvidia_driver_install": stack.driver.install,
+        "nvidia_driver_version": stack.driver.version,
+        "nvidia_driver_branch": stack.driver.branch,
+        "nvidia_driver_kernel_modules": stack.driver.kernel_modules,
+        "nvidia_driver_repo_uri": cuda.uri,
+        "nvidia_driver_repo_key_url": cuda.key_url,
+        **_package_vars("nvidia_driver", stack.driver.packages),
+        "cuda_runtime_version": stack.cuda.release,
+        "cuda_runtime_package_suffix": stack.cuda.package_suffix,
+        "cuda_runtime_repo_uri": cuda.uri,
+        "cuda_runtime_repo_key_url": cuda.key_url,
+        **_package_vars("cuda_runtime", stack.cuda.packages),
+        "nvidia_container_toolkit_version": stack.container_toolkit.version,
+        "nvidia_container_toolkit_containerd_config_version": stack.container_runtime.config_version,
+        "nvidia_container_toolkit_cdi": stack.container_toolkit.cdi,
+        "nvidia_container_toolkit_repo_uri": toolkit.uri,
+        "nvidia_container_toolkit_repo_key_url": toolkit.key_url,
+        **_package_vars("nvidia_container_toolkit", stack.container_toolkit.packages),
+        "gpu_verify_driver_version": stack.driver.version,
+    }
+    if stack.tensorrt:
+        data.update(
+            {
+                "tensorrt_version": stack.tensorrt.version,
+                "tensorrt_cuda": stack.tensorrt.cuda,
+                "tensorrt_repo_uri": cuda.uri,
+                "tensorrt_repo_key_url": cuda.key_url,
+                **_package_vars("tensorrt", stack.tensorrt.packages),
+            }
+        )
+    return data
+
+
+def node_labels(node: NodePlan) -> dict[str, str]:
+    """The kubelet's node labels: the plan's, plus the MIG config the mig-manager applies."""
+    labels = dict(node.labels)
+    if node.mig_config:
+        labels["nvidia.com/mig.config"] = node.mig_config
+    return dict(sorted(labels.items()))
+
+
+def host_vars(node: NodePlan) -> dict[str, Any]:
+    """host_vars/<node>: what differs per node."""
+    path = f"sites[{node.site}].nodes[{node.hostname}]"
+    data: dict[str, Any] = {
+        "preflight_node_name": node.hostname,
+        "preflight_blueprint_path": path,
+        "preflight_gpu_count": node.gpu_count,
+        "preflight_gpu_model": node.gpu_model or "",
+        "preflight_gpu_pci_ids": list(node.gpu_pci_device_ids),
+        "kubernetes_node_labels": node_labels(node),
+        "kubernetes_node_taints": [GPU_TAINT] if node.gpu_model else [],
+        "network_slice_slices": [s.model_dump() for s in node.slices],
+    }
+    if node.gpu_model:
+        data.update(
+            {
+                "gpu_verify_node_name": node.hostname,
+                "gpu_verify_blueprint_path": path,
+                "gpu_verify_gpu_count": node.gpu_count,
+                "gpu_verify_product_names": list(node.gpu_product_names),
+                "gpu_verify_mig": node.mig_config is not None,
+            }
+        )
+    return data
+
+
+def node_packages(plan: Plan, node: NodePlan) -> list[PackageSet]:
+    """The package sets the roles install on `node`, in bring-up order."""
+    stack = plan.stack
+    sets = [stack.container_runtime.packages, stack.kubernetes.packages]
+    if node.gpu_model:
+        if stack.driver.install == "host":
+            sets.append(stack.driver.packages)
+        sets += [stack.cuda.packages, stack.container_toolkit.packages]
+        if stack.tensorrt:
+            sets.append(stack.tensorrt.packages)
+    return sets

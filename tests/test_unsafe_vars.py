@@ -1,0 +1,93 @@
+"""Compiled variables are data: a planted Jinja expression never runs on the controller.
+
+The values are planted in the plan (after validation), because the blueprint grammars
+already refuse most of them; this checks the last line of defence, the `!unsafe` marking.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from aigrid import layout
+from aigrid.catalog import catalog
+from aigrid.plan import Plan, build_plan
+from aigrid.render import ansible
+from aigrid.validate import validate_file
+from conftest import BLUEPRINTS, load_vars
+
+PLAYBOOK = """\
+- name: Read every compiled variable of the node
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Show each variable
+      ansible.builtin.debug:
+        var: "{{ item }}"
+      loop: "{{ names }}"
+"""
+
+
+def _planted_plan(marker: Path) -> Plan:
+    result = validate_file(BLUEPRINTS / "examples" / "lab-edge-site.yaml")
+    assert result.blueprint is not None
+    plan = build_plan(result.blueprint, catalog())
+    payload = "{{ lookup('pipe', 'touch " + str(marker) + "') }}"
+    site = plan.sites[0]
+    node = site.nodes[0]
+    planted = node.model_copy(
+        update={"labels": {**node.labels, "team": payload, payload: "x"}, "region": payload}
+    )
+    stack = plan.stack.model_copy(
+        update={"kubernetes": plan.stack.kubernetes.model_copy(update={"version": payload})}
+    )
+    sites = [site.model_copy(update={"nodes": [planted, *site.nodes[1:]]}), *plan.sites[1:]]
+    return plan.model_copy(update={"name": payload, "sites": sites, "stack": stack})
+
+
+def _run_vars(tmp_path: Path, files: dict[str, bytes], hostname: str) -> subprocess.CompletedProcess[str]:
+    out = tmp_path / "out"
+    for relative, content in files.items():
+        if relative.startswith(layout.ANSIBLE) and "/roles/" not in relative:
+            (out / relative).parent.mkdir(parents=True, exist_ok=True)
+            (out / relative).write_bytes(content)
+    names: list[str] = []
+    for relative in (layout.group_vars("all"), layout.host_vars(hostname)):
+        names += list(load_vars(out / relative))
+    playbook = out / layout.ANSIBLE / "read.yml"
+    playbook.write_text(PLAYBOOK)
+    inventory = out / layout.ANSIBLE / "local.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": {hostname: {"ansible_connection": "local"}}}}))
+    # The vars sit beside the playbook (group_vars/, host_vars/), where ansible-playbook reads them.
+    return subprocess.run(
+        ["ansible-playbook", "-i", str(inventory), str(playbook), "-e", json.dumps({"names": names})],
+        cwd=out / layout.ANSIBLE,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_planted_lookup_in_compiled_vars_never_runs(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    plan = _planted_plan(marker)
+    proc = _run_vars(tmp_path, ansible.render(plan), plan.sites[0].nodes[0].hostname)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not marker.exists(), "a blueprint value was templated by Ansible on the controller"
+    assert "lookup('pipe'" in proc.stdout  # shown as the literal text it is
+
+
+def test_the_same_vars_without_unsafe_would_run_the_lookup(tmp_path: Path) -> None:
+    """The control: proves the test above can fail, for the reason it names."""
+    marker = tmp_path / "pwned"
+    plan = _planted_plan(marker)
+    files = {
+        path: content.replace(b"!unsafe ", b"") if path.endswith(".yml") else content
+        for path, content in ansible.render(plan).items()
+    }
+    _run_vars(tmp_path, files, plan.sites[0].nodes[0].hostname)
+    assert marker.exists()
