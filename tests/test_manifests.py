@@ -3,6 +3,7 @@ of the blueprint's Kubernetes version (kubernetes-validate, strict: unknown fiel
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import kubernetes_validate
@@ -62,3 +63,28 @@ def test_invalid_manifest_is_caught_by_the_validator(compiled: dict[Path, Path])
     document["spec"]["template"]["spec"]["containers"][0]["resource"] = {}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(document, "1.34", strict=True)
+
+
+def test_workload_env_and_port_reach_the_deployment_and_service(tmp_path: Path) -> None:
+    source = (BLUEPRINTS / "examples" / "lab-edge-site.yaml").read_text()
+    (tmp_path / "examples").mkdir()
+    shutil.copytree(BLUEPRINTS / "base", tmp_path / "base")
+    blueprint = tmp_path / "examples" / "lab.yaml"
+    blueprint.write_text(
+        source.replace(
+            "  - name: robot-vision\n",
+            "  - name: robot-vision\n    port: 8443\n    env: {LOG_LEVEL: debug, SHM_SIZE: 1g}\n",
+        )
+    )
+    out = tmp_path / "out"
+    proc = run_aigrid("compile", str(blueprint), "--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    deployment = yaml.safe_load(
+        next(out.glob("manifests/*/deployment-slice-*-robot-vision.yaml")).read_text()
+    )
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert env["LOG_LEVEL"] == "debug" and env["SHM_SIZE"] == "1g"
+    assert container["ports"] == [{"name": "http", "containerPort": 8443}]
+    service = yaml.safe_load(next(out.glob("manifests/*/service-slice-*-robot-vision.yaml")).read_text())
+    assert service["spec"]["ports"][0]["port"] == 8443
