@@ -26,7 +26,6 @@ from aigrid.plan import Plan, build_plan
 from aigrid.policies import POLICIES
 from aigrid.pulumi_site import EdgeSite, inputs_for, resource_name
 from aigrid.render.k8s_objects import site_objects
-from aigrid.render.pulumi import PROGRAM, PROJECT
 from aigrid.validate import validate_file
 from conftest import BLUEPRINTS, ROOT, run_aigrid
 
@@ -201,9 +200,15 @@ def test_policies_fire_on_violating_resources() -> None:
     }
 
 
-def test_repository_stack_program_is_the_compiled_one() -> None:
-    assert (ROOT / "stacks" / "Pulumi.yaml").read_text() == PROJECT
-    assert (ROOT / "stacks" / "__main__.py").read_text() == PROGRAM
+def test_repository_stack_program_is_the_compiled_one(tmp_path: Path) -> None:
+    """stacks/ links to the templates the compile renders: one source, no copy to drift."""
+    out = tmp_path / "out"
+    assert run_aigrid("compile", str(EXAMPLES[1]), "--out", str(out)).returncode == 0
+    for name in ("Pulumi.yaml", "__main__.py", "requirements.txt"):
+        repository = ROOT / "stacks" / name
+        assert repository.is_symlink()
+        assert repository.resolve() == (ROOT / "src" / "aigrid" / "templates" / "pulumi" / name).resolve()
+        assert (out / "pulumi" / name).read_bytes() == repository.read_bytes()
 
 
 @pytest.mark.skipif(

@@ -11,7 +11,7 @@ from aigrid import __version__, layout
 from aigrid.catalog import catalog
 from aigrid.output import write_tree
 from aigrid.plan import Plan, build_plan
-from aigrid.render import ansible, manifests, pulumi, verify
+from aigrid.render import ansible, manifests, pulumi, readme, verify
 from aigrid.validate import Result, validate_file
 
 
@@ -58,6 +58,7 @@ def compile_blueprint(path: Path, out: Path) -> Compiled:
     files |= manifests.render(plan)
     files |= verify.render(plan)
     files |= pulumi.render(plan)
+    files |= readme.render(plan)
     files[layout.LOCK] = lock_file(result, plan)
     write_tree(out, files)
     return Compiled(result, plan, len(files))

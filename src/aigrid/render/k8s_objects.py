@@ -12,11 +12,13 @@ site a Deployment and a Service.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from aigrid.model.secrets import SECRET_SCHEMES
 from aigrid.plan import Plan, SitePlan, SlicePlan, WorkloadPlan
 
 SYSTEM_NAMESPACE = "aigrid-system"
@@ -157,6 +159,27 @@ def _node_selector(plan: Plan, site: SitePlan, workload: WorkloadPlan) -> dict[s
     return selector
 
 
+def secret_key_ref(reference: str) -> dict[str, str] | None:
+    """secret://northwind/huggingface/token -> Secret northwind-huggingface, key token.
+
+    The Secret lives in the workload's namespace, put there by the carrier's secret store
+    (for example External Secrets); the reference never carries the value itself.
+    """
+    for scheme in SECRET_SCHEMES:
+        if reference.startswith(scheme):
+            *path, key = reference.removeprefix(scheme).strip("/").split("/")
+            name = re.sub(r"[^a-z0-9-]+", "-", "-".join(path).lower()).strip("-") or "aigrid"
+            return {"name": name[:253], "key": key}
+    return None
+
+
+def _env_var(name: str, value: str) -> dict[str, Any]:
+    ref = secret_key_ref(value)
+    if ref is None:
+        return {"name": name, "value": value}
+    return {"name": name, "valueFrom": {"secretKeyRef": ref}}
+
+
 def _workload_objects(
     plan: Plan, site: SitePlan, workload: WorkloadPlan, operator_key: str
 ) -> list[K8sObject]:
@@ -169,7 +192,7 @@ def _workload_objects(
         "ports": [{"name": "http", "containerPort": workload.port}],
         # The blueprint's own variables first; aigrid's two come last and cannot be overridden.
         "env": [
-            *({"name": name, "value": value} for name, value in sorted(workload.env.items())),
+            *(_env_var(name, value) for name, value in sorted(workload.env.items())),
             {"name": "AIGRID_MODEL", "value": workload.model.name},
             {"name": "AIGRID_MODEL_VERSION", "value": workload.model.version},
         ],

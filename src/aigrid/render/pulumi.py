@@ -1,6 +1,7 @@
 """The Pulumi target: a self-contained Pulumi project per compile, one stack per site.
 
-DIR/pulumi/ holds the same thin program as stacks/ in the repository, the resolved plan
+DIR/pulumi/ holds the thin program of templates/pulumi/ (which stacks/ in the repository
+links to), the resolved plan
 (plan.json, so a stack never re-reads blueprints) and Pulumi.<site>.yaml per site with
 default providers disabled. The kubeconfig is set by the operator as a secret.
 """
@@ -11,37 +12,7 @@ import yaml
 
 from aigrid import layout
 from aigrid.plan import Plan, SitePlan
-
-PROJECT = """\
-name: aigrid-edge-site
-runtime:
-  name: python
-  options:
-    toolchain: pip
-description: >-
-  The cluster layer of one aigrid edge site (GPU Operator, slices, workloads), one stack per
-  site. Config: aigrid:site, and aigrid:blueprint (a blueprint file) or aigrid:plan (the
-  plan.json that `aigrid compile` writes); aigrid:kubeconfig as a secret.
-"""
-
-PROGRAM = '''\
-"""One edge site's cluster layer: reads the stack config and builds an EdgeSite."""
-
-import pulumi
-
-from aigrid.pulumi_site import EdgeSite, load_plan
-
-config = pulumi.Config("aigrid")
-site = config.require("site")
-plan = load_plan(blueprint=config.get("blueprint"), plan_file=config.get("plan"))
-EdgeSite(site, plan, site, kubeconfig=config.require_secret("kubeconfig"))
-'''
-
-REQUIREMENTS = """\
-aigrid
-pulumi>=3.100
-pulumi-kubernetes>=4.10
-"""
+from aigrid.render import templates
 
 
 def stack_config(plan: Plan, site: SitePlan) -> str:
@@ -64,9 +35,9 @@ def stack_config(plan: Plan, site: SitePlan) -> str:
 
 def render(plan: Plan) -> dict[str, bytes]:
     files = {
-        layout.PULUMI_PROJECT: PROJECT,
-        layout.PULUMI_PROGRAM: PROGRAM,
-        layout.PULUMI_REQUIREMENTS: REQUIREMENTS,
+        layout.PULUMI_PROJECT: templates.render("pulumi/Pulumi.yaml").decode(),
+        layout.PULUMI_PROGRAM: templates.render("pulumi/__main__.py").decode(),
+        layout.PULUMI_REQUIREMENTS: templates.render("pulumi/requirements.txt").decode(),
         layout.PLAN: plan.model_dump_json(indent=2) + "\n",
     }
     for site in plan.sites:

@@ -4,11 +4,11 @@ find there (expectations.json), taken from the same role variables the roles con
 from __future__ import annotations
 
 import json
-from importlib import resources
 from typing import Any
 
 from aigrid import layout
 from aigrid.plan import Plan
+from aigrid.render import templates
 from aigrid.rolevars import host_vars, node_packages
 
 
@@ -39,11 +39,10 @@ def expectations(plan: Plan) -> dict[str, Any]:
 
 
 def render(plan: Plan) -> dict[str, bytes]:
-    package = resources.files("aigrid.verify")
     return {
         layout.EXPECTATIONS: (json.dumps(expectations(plan), indent=2) + "\n").encode(),
-        layout.VERIFY_SUITE: package.joinpath("suite.py").read_bytes(),
-        layout.VERIFY_CONFTEST: package.joinpath("conftest_template.py").read_bytes(),
+        layout.VERIFY_SUITE: templates.render("verify/test_nodes.py"),
+        layout.VERIFY_CONFTEST: templates.render("verify/conftest.py"),
         # Its own pytest root, so a project's pytest settings around DIR do not apply.
-        layout.VERIFY_PYTEST_INI: b"[pytest]\n",
+        layout.VERIFY_PYTEST_INI: templates.render("verify/pytest.ini"),
     }

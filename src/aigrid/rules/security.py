@@ -7,10 +7,10 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
 from aigrid.load.paths import Loc
+from aigrid.model.secrets import SECRET_SCHEMES
 from aigrid.rules.codes import Code
 from aigrid.rules.registry import Context, Finding, rule
 
-SECRET_SCHEMES = ("secret://", "env://", "vault://")
 _SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.IGNORECASE)
 
 

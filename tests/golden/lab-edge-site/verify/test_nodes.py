@@ -1,0 +1,121 @@
+"""Checks every node of a compiled site against the plan's expectations (expectations.json).
+
+Copied into DIR/verify/ by `aigrid compile`; run by `aigrid verify` through pytest-testinfra,
+one test per check and node. GPU checks run only where the node declares GPUs and has a
+driver; elsewhere they are skipped with that reason.
+"""
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import testinfra
+
+EXPECTED: dict[str, Any] = json.loads((Path(__file__).parent / "expectations.json").read_text())
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "node" in metafunc.fixturenames:
+        wanted = metafunc.config.getoption("--aigrid-site", default=None)
+        nodes = [n for n in EXPECTED["nodes"] if not wanted or n["site"] == wanted]
+        metafunc.parametrize("node", nodes, ids=[n["hostname"] for n in nodes])
+
+
+@pytest.fixture
+def host(node: dict[str, Any], request: pytest.FixtureRequest) -> Any:
+    inventory = request.config.getoption("--aigrid-inventory")
+    return testinfra.get_host(f"ansible://{node['hostname']}?ansible_inventory={inventory}")
+
+
+def test_packages_pinned_and_held(host: Any, node: dict[str, Any]) -> None:
+    for name, version in node["packages"].items():
+        package = host.package(name)
+        assert package.is_installed, name
+        assert re.fullmatch(
+            version.replace(".", r"\.").replace("*", ".*").replace("+", r"\+"), package.version
+        ), f"{name} {package.version} is not the pinned {version}"
+        assert host.check_output("dpkg --get-selections %s", name).split() == [name, "hold"]
+
+
+def test_containerd_config(host: Any, node: dict[str, Any]) -> None:
+    text = host.file("/etc/containerd/config.toml").content_string
+    config = tomllib.loads(text)
+    assert config["version"] == node["containerd_config_version"]
+    if host.exists("containerd"):
+        # containerd itself reads the file, drop-ins included
+        dumped = host.check_output("containerd --config /etc/containerd/config.toml config dump")
+        assert "SystemdCgroup = true" in dumped
+        if node["gpus"]:
+            assert "nvidia-container-runtime" in dumped
+    if node["gpus"]:
+        dropin = tomllib.loads(host.file("/etc/containerd/conf.d/99-nvidia.toml").content_string)
+        assert dropin["version"] == node["containerd_config_version"]
+
+
+def test_kernel_settings_files(host: Any, node: dict[str, Any]) -> None:
+    modules = host.file("/etc/modules-load.d/aigrid-kubernetes.conf").content_string.split()
+    assert {"overlay", "br_netfilter"} <= set(modules)
+    sysctls = host.file("/etc/sysctl.d/90-aigrid-kubernetes.conf").content_string
+    assert "net.ipv4.ip_forward = 1" in sysctls
+    kubelet = host.file("/etc/default/kubelet").content_string
+    for key, value in node["labels"].items():
+        assert f"{key}={value}" in kubelet
+
+
+def test_slice_interfaces_config(host: Any, node: dict[str, Any]) -> None:
+    for slice_ in node["slices"]:
+        netplan = host.file("/etc/netplan/60-aigrid-slices.yaml")
+        networkd = host.file(f"/etc/systemd/network/20-aigrid-{slice_['interface']}.netdev")
+        if netplan.exists:
+            assert f"id: {slice_['vlan']}" in netplan.content_string
+        else:
+            assert f"Id={slice_['vlan']}" in networkd.content_string
+
+
+def test_slice_shaping_classes(host: Any, node: dict[str, Any]) -> None:
+    if not node["slices"]:
+        pytest.skip("the node carries no slices")
+    shape = host.file("/etc/aigrid/slices/shape.sh").content_string
+    parent = re.search(r"^dev=(\S+)$", shape, re.MULTILINE)
+    for slice_ in node["slices"]:
+        device = parent.group(1) if parent else slice_["interface"]
+        classes = host.run("tc class show dev %s", device)
+        if classes.rc != 0 or "htb" not in classes.stdout:
+            pytest.skip(f"shaping is not applied on {device} (network_slice_apply off or no such interface)")
+        rate = slice_["guaranteed_bps"] or slice_["maximum_bps"]
+        assert f"rate {_tc_rate(rate)} ceil {_tc_rate(slice_['maximum_bps'])}" in classes.stdout, slice_[
+            "name"
+        ]
+
+
+def _tc_rate(bps: int) -> str:
+    for unit, factor in (("Gbit", 10**9), ("Mbit", 10**6), ("Kbit", 10**3)):
+        if bps >= factor and bps % factor == 0:
+            return f"{bps // factor}{unit}"
+    return f"{bps}bit"
+
+
+def test_slice_dscp_marking(host: Any, node: dict[str, Any]) -> None:
+    listing = host.run("nft list table inet aigrid_slices")
+    if listing.rc != 0:
+        pytest.skip("marking is not applied on this node (network_slice_apply off)")
+    for slice_ in node["slices"]:
+        if slice_["ipv6_network"]:
+            assert f"ip6 daddr {slice_['ipv6_network']} ip6 dscp set" in listing.stdout
+        if slice_["ipv4_network"]:
+            assert f"ip daddr {slice_['ipv4_network']} ip dscp set" in listing.stdout
+
+
+def test_gpus_match_the_blueprint(host: Any, node: dict[str, Any]) -> None:
+    if not node["gpus"]:
+        pytest.skip("the blueprint declares no GPUs on this node")
+    if not host.exists("nvidia-smi"):
+        pytest.skip("no NVIDIA driver on this node (a lab host, or the driver is not installed yet)")
+    names = host.check_output("nvidia-smi --query-gpu=name --format=csv,noheader").splitlines()
+    assert len(names) == node["gpus"]["count"]
+    assert set(names) <= set(node["gpus"]["product_names"])
+    driver = host.check_output("nvidia-smi --query-gpu=driver_version --format=csv,noheader").splitlines()
+    assert set(driver) == {node["driver_version"]}
