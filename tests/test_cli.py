@@ -62,3 +62,12 @@ def test_ci_runs_the_readme_test_command() -> None:
     command = "python3 -m pytest"
     assert f"python3 -m pip install '.[dev]' && {command}" in readme
     assert command in ci.splitlines()
+
+
+def test_blueprint_reference_is_generated_from_the_models() -> None:
+    from aigrid.docs import blueprint_markdown
+
+    assert (ROOT / "docs" / "blueprint.md").read_text() == blueprint_markdown(), (
+        "run: python3 -c \"from aigrid.docs import blueprint_markdown; print(blueprint_markdown(), end='')\""
+        " > docs/blueprint.md"
+    )

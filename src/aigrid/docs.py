@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from aigrid.model.blueprint import json_schema
 from aigrid.rules.codes import GROUPS
 from aigrid.rules.registry import all_rules
 
@@ -47,3 +51,62 @@ def readme_rules_section(readme: str) -> str:
     """The README's generated rule table, between its markers."""
     start = readme.index(README_RULES_START) + len(README_RULES_START)
     return readme[start : readme.index(README_RULES_END)].strip("\n") + "\n"
+
+
+def _type_of(prop: dict[str, Any]) -> str:
+    """A short human type for one JSON Schema property."""
+    if "$ref" in prop:
+        name = str(prop["$ref"]).rsplit("/", 1)[-1]
+        return f"[{name}](#{name.lower()})"
+    if "anyOf" in prop:
+        kinds = [_type_of(option) for option in prop["anyOf"] if option.get("type") != "null"]
+        text = " or ".join(dict.fromkeys(kinds))
+        return text + (" (optional)" if any(o.get("type") == "null" for o in prop["anyOf"]) else "")
+    if "const" in prop:
+        return f"`{prop['const']}`"
+    if "enum" in prop:
+        return " \\| ".join(f"`{value}`" for value in prop["enum"])
+    kind = prop.get("type", "any")
+    if kind == "array":
+        return f"list of {_type_of(prop.get('items', {}))}"
+    if kind == "object" and "additionalProperties" in prop:
+        return f"map of {_type_of(prop['additionalProperties'])}"
+    if isinstance(kind, list):
+        kind = " or ".join(kind)
+    if prop.get("format"):
+        kind = f"{kind} ({prop['format']})"
+    if prop.get("pattern"):
+        kind = f"{kind} matching `{prop['pattern']}`"
+    return str(kind)
+
+
+def _notes(prop: dict[str, Any]) -> str:
+    notes = [str(prop["description"])] if prop.get("description") else []
+    bounds = [f"{word} {prop[key]}" for key, word in (("minimum", "min"), ("maximum", "max")) if key in prop]
+    notes += bounds
+    if "default" in prop and prop["default"] not in (None, [], {}):
+        notes.append(f"default `{json.dumps(prop['default'])}`")
+    if prop.get("examples"):
+        notes.append("e.g. " + ", ".join(f"`{example}`" for example in prop["examples"]))
+    return "; ".join(notes).replace("|", "\\|")
+
+
+def blueprint_markdown() -> str:
+    """docs/blueprint.md: every field of a blueprint, from the JSON Schema of the models."""
+    schema = json_schema()
+    objects = {"Blueprint": schema, **schema["$defs"]}
+    lines = [
+        "# Blueprint reference",
+        "",
+        "Generated from the models (`aigrid schema` gives the same as JSON Schema); do not edit by",
+        "hand. A blueprint file may leave out what a file it `extends` sets: the fields below are",
+        "required of the resolved blueprint, after layering. Validation rules over these fields are",
+        "in [rules.md](rules.md).",
+    ]
+    for name, obj in objects.items():
+        required = set(obj.get("required", []))
+        lines += ["", f"## {name}", "", "| field | type | required | notes |", "|---|---|---|---|"]
+        for field, prop in obj.get("properties", {}).items():
+            yes = "yes" if field in required else ""
+            lines.append(f"| `{field}` | {_type_of(prop)} | {yes} | {_notes(prop)} |")
+    return "\n".join(lines) + "\n"
