@@ -66,7 +66,8 @@ _Dumper.add_representer(Unsafe, _unsafe)
 def as_data(value: Any) -> Any:
     """Every string inside `value`, mapping keys included (Ansible templates keys too), as Unsafe."""
     if isinstance(value, str):
-        return Unsafe(value)
+        # Ansible loads `!unsafe ''` as None; an empty string holds no template anyway.
+        return Unsafe(value) if value else value
     if isinstance(value, dict):
         return {as_data(key): as_data(item) for key, item in value.items()}
     if isinstance(value, list):
