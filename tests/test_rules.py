@@ -136,3 +136,32 @@ def test_strict_layout_name_all_profile(write) -> None:  # type: ignore[no-untyp
         ("mig: {layout: all-balanced}", "mig: {layout: all-3g.40gb}"),
     )
     assert codes(path) == []
+
+
+@pytest.mark.parametrize("qi", [10, 87, 88, 89, 90])
+def test_release_17_five_qis_are_standardized(write, qi: int) -> None:  # type: ignore[no-untyped-def]
+    path = variant(
+        write,
+        "AG206-unknown-5qi.yaml",
+        ("5qi: 11  # <- AG206", f"5qi: {qi}"),
+        ("bitrate: {maximum: 100Mbps}", "bitrate: {guaranteed: 50Mbps, maximum: 100Mbps}"),
+        ("slo: 150ms", "slo: 2s"),
+    )
+    assert codes(path) == []
+
+
+def test_five_qi_rows_keep_the_table_columns() -> None:
+    rows = catalog().five_qi
+    assert (rows[10].type, rows[10].priority, rows[10].pdb_ms, rows[10].per) == ("Non-GBR", 90, 1100, "1e-6")
+    assert [
+        (rows[qi].type, rows[qi].priority, rows[qi].pdb_ms, rows[qi].per, rows[qi].max_data_burst_bytes)
+        for qi in (87, 88, 89, 90)
+    ] == [
+        ("Delay-critical GBR", 25, 5, "1e-3", 500),
+        ("Delay-critical GBR", 25, 10, "1e-3", 1125),
+        ("Delay-critical GBR", 25, 15, "1e-4", 17000),
+        ("Delay-critical GBR", 25, 20, "1e-4", 63000),
+    ]
+    for row in rows.values():
+        assert (row.max_data_burst_bytes is not None) == (row.type == "Delay-critical GBR")
+        assert (row.averaging_window_ms == 2000) == row.guaranteed

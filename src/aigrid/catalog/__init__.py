@@ -151,6 +151,8 @@ class FiveQI(_Row):
     priority: int
     pdb_ms: int
     per: str
+    max_data_burst_bytes: int | None = None
+    averaging_window_ms: int | None = None
     dscp: int
     example: str
 

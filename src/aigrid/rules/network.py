@@ -129,11 +129,11 @@ def sd_valid(ctx: Context) -> Iterable[Finding]:
 @rule(
     Code.UNKNOWN_5QI,
     "The 5QI is not a standardized value",
-    bad="5qi: 10",
+    bad="5qi: 11",
     good="5qi: 9",
 )
 def five_qi_known(ctx: Context) -> Iterable[Finding]:
-    """Only standardized 5QIs (3GPP TS 23.501 Table 5.7.4-1) have defined resource type,
+    """Only standardized 5QIs (3GPP TS 23.501 Table 5.7.4-1, Release 17/18) have defined resource type,
     priority and packet delay budget, which aigrid uses for shaping, DSCP and latency."""
     for index, slice_ in enumerate(ctx.blueprint.slices):
         if slice_.five_qi not in ctx.catalog.five_qi:
