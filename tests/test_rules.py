@@ -120,13 +120,31 @@ def test_secret_references_are_accepted(write) -> None:  # type: ignore[no-untyp
         assert codes(path) == []
 
 
-def test_password_in_a_url_is_a_plaintext_secret(write) -> None:  # type: ignore[no-untyped-def]
+def test_credentials_in_a_mirror_url_are_refused(write) -> None:  # type: ignore[no-untyped-def]
     path = variant(
         write,
         "AG402-insecure-mirror.yaml",
         ("apt: http://mirror.example.net/ubuntu", "apt: https://bob:hunter2@mirror.example.net/ubuntu"),
     )
-    assert codes(path) == ["AG401"]
+    [diagnostic] = validate_file(path).diagnostics
+    assert diagnostic.code == "AG011" and diagnostic.path == "stack.mirrors.apt"
+    assert "embeds credentials" in diagnostic.message and "stack.mirrors.credentials" in diagnostic.message
+
+
+def test_password_in_an_env_url_is_a_plaintext_secret(write) -> None:  # type: ignore[no-untyped-def]
+    path = variant(
+        write,
+        "AG401-plaintext-secret.yaml",
+        ("API_TOKEN: hunter2", "DATABASE_URL: postgres://app:hunter2@db.example.net/app"),
+    )
+    [diagnostic] = validate_file(path).diagnostics
+    assert diagnostic.code == "AG401" and "embeds a password in a URL" in diagnostic.message
+    safe = variant(
+        write,
+        "AG401-plaintext-secret.yaml",
+        ("API_TOKEN: hunter2", "DATABASE_URL: postgres://app@db.example.net/app"),
+    )
+    assert codes(safe) == []
 
 
 def test_strict_layout_name_all_profile(write) -> None:  # type: ignore[no-untyped-def]

@@ -209,7 +209,7 @@ def mig_layout_fits(ctx: Context) -> Iterable[Finding]:
         if mig is None or family is None or mig.profiles is None:
             continue
         layout = {name: count for name, count in mig.profiles.items() if count > 0}
-        if any(name not in family.profiles for name in layout) or any(c < 0 for c in mig.profiles.values()):
+        if any(name not in family.profiles for name in layout):
             continue
         if not family.fits(layout):
             over = [
