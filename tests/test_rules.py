@@ -183,3 +183,92 @@ def test_five_qi_rows_keep_the_table_columns() -> None:
     for row in rows.values():
         assert (row.max_data_burst_bytes is not None) == (row.type == "Delay-critical GBR")
         assert (row.averaging_window_ms == 2000) == row.guaranteed
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "found"),
+    [
+        ('sd: "0000B2"', "sd: 0xb2", ["AG211"]),
+        ('sd: "0000B2"', 'sd: "0000b2"', ["AG211"]),
+        ('sd: "0000B2"', 'sd: "0000B3"', []),
+    ],
+)
+def test_duplicate_snssai_compares_normalised_sds(write, first: str, second: str, found: list[str]) -> None:  # type: ignore[no-untyped-def]
+    path = variant(
+        write,
+        "AG211-duplicate-snssai.yaml",
+        ('sd: "0000B2"', first),
+        ("sd: 0xb2}  # <- AG211", f"{second}}}"),
+    )
+    assert codes(path) == found
+
+
+def test_duplicate_snssai_without_sd(write) -> None:  # type: ignore[no-untyped-def]
+    same = variant(
+        write,
+        "AG211-duplicate-snssai.yaml",
+        ('{sst: 1, sd: "0000B2"}', "{sst: 1}"),
+        ("{sst: 1, sd: 0xb2}", "{sst: 1}"),
+    )
+    assert codes(same) == ["AG211"]
+    other = variant(
+        write,
+        "AG211-duplicate-snssai.yaml",
+        ('{sst: 1, sd: "0000B2"}', "{sst: 1}"),
+        ("{sst: 1, sd: 0xb2}", "{sst: 2}"),
+    )
+    assert codes(other) == []
+
+
+def test_reserved_sd_in_any_spelling(write) -> None:  # type: ignore[no-untyped-def]
+    assert codes(variant(write, "AG212-reserved-sd.yaml", ('sd: "FFFFFF"', "sd: 0xffffff"))) == ["AG212"]
+
+
+def test_slice_network_room_is_counted_from_the_first_node_host(write) -> None:  # type: ignore[no-untyped-def]
+    # A /28 has hosts .10 to .14 before the broadcast .15: five nodes fit, six do not.
+    five = variant(
+        write,
+        "AG214-slice-network-too-small.yaml",
+        ("      - hostname: edge-01-gpu05\n        address: 192.0.2.15\n", "      - hostname: gone\n"),
+        ("      - hostname: gone\n        gpus: {model: L40S, count: 2}\n", ""),
+    )
+    assert codes(five) == []
+    ipv6 = variant(
+        write, "AG214-slice-network-too-small.yaml", ("ipv4: 198.51.100.0/28", "ipv6: 2001:db8::/125")
+    )
+    assert codes(ipv6) == ["AG214"]
+
+
+def test_slice_network_contains_an_ipv6_node_address(write) -> None:  # type: ignore[no-untyped-def]
+    path = variant(
+        write,
+        "AG201-cidr-overlap.yaml",
+        ("    ipv4: 198.51.100.0/26  # <- AG201\n", "    ipv6: 2001:db8:ed::/64\n"),
+        ("address: 192.0.2.11", "address: 2001:db8:ed::11"),
+    )
+    assert codes(path) == ["AG215"]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "127.1.2.3",
+        "0.0.0.0",
+        "::1",
+        "::",
+        "224.0.0.1",
+        "ff02::1",
+        "169.254.1.1",
+        "fe80::1",
+        "::ffff:127.0.0.1",
+    ],
+)
+def test_unusable_node_addresses(write, address: str) -> None:  # type: ignore[no-untyped-def]
+    path = variant(write, "AG216-unusable-node-address.yaml", ("address: 127.0.0.1", f"address: '{address}'"))
+    assert codes(path) == ["AG216"]
+
+
+def test_default_route_in_ipv6(write) -> None:  # type: ignore[no-untyped-def]
+    path = variant(write, "AG217-default-route-slice-network.yaml", ("ipv4: 0.0.0.0/0", "ipv6: ::/0"))
+    assert codes(path) == ["AG217"]
