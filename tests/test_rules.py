@@ -99,7 +99,8 @@ def test_latency_uses_the_best_eligible_site(write) -> None:  # type: ignore[no-
     closer = (
         "workloads:\n",
         "  - name: edge-02\n    tier: far-edge\n    region: lab\n    rtt: 1ms\n    slices: [embb]\n"
-        "    nodes:\n      - {hostname: edge-02-gpu, address: 192.0.2.20, gpus: {model: L4, count: 1}}\n"
+        "    nodes:\n      - {hostname: edge-02-gpu, role: control-plane, address: 192.0.2.20,"
+        " gpus: {model: L4, count: 1}}\n"
         "workloads:\n",
     )
     assert codes(variant(write, "AG301-latency-slo-unreachable.yaml", closer)) == []
@@ -109,7 +110,7 @@ def test_site_without_the_requested_gpu_is_not_eligible_for_latency(write) -> No
     closer_without_gpu = (
         "workloads:\n",
         "  - name: edge-02\n    tier: far-edge\n    region: lab\n    rtt: 1ms\n    slices: [embb]\n"
-        "    nodes:\n      - {hostname: edge-02-cp, address: 192.0.2.20}\nworkloads:\n",
+        "    nodes:\n      - {hostname: edge-02-cp, role: control-plane, address: 192.0.2.20}\nworkloads:\n",
     )
     assert codes(variant(write, "AG301-latency-slo-unreachable.yaml", closer_without_gpu)) == ["AG301"]
 
@@ -272,3 +273,84 @@ def test_unusable_node_addresses(write, address: str) -> None:  # type: ignore[n
 def test_default_route_in_ipv6(write) -> None:  # type: ignore[no-untyped-def]
     path = variant(write, "AG217-default-route-slice-network.yaml", ("ipv4: 0.0.0.0/0", "ipv6: ::/0"))
     assert codes(path) == ["AG217"]
+
+
+@pytest.mark.parametrize(
+    ("requests", "free", "fits"),
+    [
+        ([1, 1, 1], [2, 1], True),
+        ([2, 2, 2], [3, 3], False),
+        ([3, 1], [2, 2], False),
+        ([2, 1, 1], [2, 2], True),
+        ([4, 2, 2], [4, 4], True),
+        ([3, 3, 2], [4, 4], False),
+        ([1], [], False),
+    ],
+)
+def test_whole_gpu_replicas_are_packed_per_node(requests: list[int], free: list[int], fits: bool) -> None:
+    from aigrid.rules.capacity import packs
+
+    assert packs(requests, free) is fits
+
+
+def test_joint_capacity_counts_gpus_per_node_not_per_site(write) -> None:  # type: ignore[no-untyped-def]
+    # Two nodes with 3 GPUs each: 6 GPUs, but only two replicas of 2 GPUs fit, not three.
+    path = variant(
+        write,
+        "AG306-site-gpus-oversubscribed.yaml",
+        (
+            "        gpus: {model: L40S, count: 2}\n",
+            "        gpus: {model: L40S, count: 3}\n      - hostname: edge-01-gpu02\n"
+            "        address: 192.0.2.12\n        gpus: {model: L40S, count: 3}\n",
+        ),
+        ("    gpu: {count: 1}\n    replicas: 2\n", "    gpu: {count: 2}\n    replicas: 2\n"),
+        ("    gpu: {count: 1}\n    replicas: 1\n", "    gpu: {count: 2}\n    replicas: 1\n"),
+    )
+    assert codes(path) == ["AG306"]
+
+
+def test_joint_capacity_of_mig_instances(write) -> None:  # type: ignore[no-untyped-def]
+    # all-balanced on one H100 gives two 1g.10gb instances; the workloads ask for three.
+    path = variant(
+        write,
+        "AG304-mig-capacity-exceeded.yaml",
+        (
+            "    gpu: {mig: 3g.40gb}\n    replicas: 2  # <- AG304\n",
+            "    gpu: {mig: 1g.10gb}\n    replicas: 2\n",
+        ),
+        (
+            "    slice: embb\n",
+            "    slice: embb\n  - name: tracker\n    runtime: triton\n    model: {name: tracker}\n"
+            "    gpu: {mig: 1g.10gb}\n    replicas: 1\n    latency: {slo: 150ms, inference: 20ms}\n"
+            "    slice: embb\n",
+        ),
+    )
+    assert codes(path) == ["AG306"]
+    assert "MIG 1g.10gb" in validate_file(path).diagnostics[0].message
+
+
+def test_joint_capacity_uses_the_replicas_placed_per_site(write) -> None:  # type: ignore[no-untyped-def]
+    # One workload alone: 3 replicas for 3 GPUs, but spread over two sites the closer one,
+    # with one GPU, is given two.
+    path = variant(
+        write,
+        "AG303-gpu-capacity-exceeded.yaml",
+        ("    replicas: 3  # <- AG303\n", "    replicas: 3\n"),
+        (
+            "workloads:\n",
+            "  - name: edge-02\n    tier: edge\n    region: lab\n    rtt: 2ms\n    slices: [embb]\n"
+            "    nodes:\n      - {hostname: edge-02-gpu, role: control-plane, address: 192.0.2.20,"
+            " gpus: {model: L4, count: 1}}\nworkloads:\n",
+        ),
+    )
+    assert codes(path) == ["AG306"]
+
+
+def test_three_control_planes_are_fine(write) -> None:  # type: ignore[no-untyped-def]
+    third = "      - hostname: edge-01-cp3\n        role: control-plane\n        address: 192.0.2.13\n"
+    path = variant(
+        write,
+        "AG308-even-control-plane-count.yaml",
+        ("      - hostname: edge-01-gpu01\n", third + "      - hostname: edge-01-gpu01\n"),
+    )
+    assert codes(path) == []
