@@ -354,3 +354,40 @@ def test_three_control_planes_are_fine(write) -> None:  # type: ignore[no-untype
         ("      - hostname: edge-01-gpu01\n", third + "      - hostname: edge-01-gpu01\n"),
     )
     assert codes(path) == []
+
+
+@pytest.mark.parametrize(
+    ("model", "count", "found"), [("L40S", 16, []), ("H100-SXM-80GB", 8, []), ("GB200", 8, ["AG114"])]
+)
+def test_gpus_per_node_by_form_factor(write, model: str, count: int, found: list[str]) -> None:  # type: ignore[no-untyped-def]
+    path = variant(
+        write,
+        "AG114-too-many-gpus-per-node.yaml",
+        ("{model: H100-SXM-80GB, count: 16}", f"{{model: {model}, count: {count}}}"),
+    )
+    assert codes(path) == found
+
+
+def test_every_gpu_form_factor_is_in_the_catalog() -> None:
+    cat = catalog()
+    assert {gpu.form_factor for gpu in cat.gpus.values()} <= set(cat.form_factors)
+    assert all(row.source for row in cat.form_factors.values())
+
+
+@pytest.mark.parametrize("distribution", ["k3s", "rke2"])
+def test_distributions_no_role_installs(write, distribution: str) -> None:  # type: ignore[no-untyped-def]
+    path = variant(
+        write,
+        "AG115-kubernetes-distribution-not-installed.yaml",
+        ("distribution: k3s", f"distribution: {distribution}"),
+    )
+    assert codes(path) == ["AG115"]
+    assert "use distribution: kubeadm" in validate_file(path).diagnostics[0].hint
+
+
+@pytest.mark.parametrize(
+    ("version", "found"), [("1.6.33", ["AG116"]), ("3.0.0", ["AG116"]), ("1.7.27", []), ("2.0.0", [])]
+)
+def test_containerd_releases_the_role_configures(write, version: str, found: list[str]) -> None:  # type: ignore[no-untyped-def]
+    path = variant(write, "AG116-containerd-not-installable.yaml", ("version: 1.6.33", f"version: {version}"))
+    assert codes(path) == found
