@@ -391,3 +391,14 @@ def test_distributions_no_role_installs(write, distribution: str) -> None:  # ty
 def test_containerd_releases_the_role_configures(write, version: str, found: list[str]) -> None:  # type: ignore[no-untyped-def]
     path = variant(write, "AG116-containerd-not-installable.yaml", ("version: 1.6.33", f"version: {version}"))
     assert codes(path) == found
+
+
+def test_credentials_over_http_replace_the_warning(write) -> None:  # type: ignore[no-untyped-def]
+    anonymous = variant(
+        write,
+        "AG403-credentials-over-http.yaml",
+        ("    credentials:\n      username: aigrid\n      password: secret://mirrors/apt-password\n", ""),
+    )
+    assert codes(anonymous) == ["AG402"]
+    https = variant(write, "AG403-credentials-over-http.yaml", ("apt: http://", "apt: https://"))
+    assert codes(https) == []

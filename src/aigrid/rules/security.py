@@ -37,6 +37,12 @@ def _secret_fields(ctx: Context) -> Iterator[tuple[Loc, str, str]]:
                 yield ("workloads", index, "env", key), f"env {key} of workload {workload.name}", value
 
 
+def _has_credentials(ctx: Context) -> bool:
+    mirrors = ctx.blueprint.stack.mirrors
+    credentials = mirrors.credentials if mirrors else None
+    return credentials is not None and bool(credentials.password or credentials.token)
+
+
 def _mirror_urls(ctx: Context) -> Iterator[tuple[Loc, str]]:
     mirrors = ctx.blueprint.stack.mirrors
     if mirrors is not None:
@@ -84,7 +90,32 @@ def plaintext_secrets(ctx: Context) -> Iterable[Finding]:
 )
 def insecure_mirrors(ctx: Context) -> Iterable[Finding]:
     """apt verifies signatures, but Helm charts and pip packages over HTTP can be swapped in
-    transit, and credentials sent over HTTP are exposed. Use HTTPS."""
+    transit. Use HTTPS. (With credentials set, credentials-over-http reports it as an error instead.)"""
+    if _has_credentials(ctx):
+        return
     for loc, url in _mirror_urls(ctx):
         if url.startswith("http://"):
             yield Finding(loc, f"mirror {url} uses plain HTTP", "serve the mirror over HTTPS")
+
+
+@rule(
+    Code.CREDENTIALS_OVER_HTTP,
+    "Mirror credentials would be sent over plain HTTP",
+    bad="mirrors:\n  apt: http://mirror.example.net/ubuntu\n  credentials: {username: aigrid, password: "
+    "secret://mirrors/apt}",
+    good="mirrors:\n  apt: https://mirror.example.net/ubuntu\n  credentials: {username: aigrid, password: "
+    "secret://mirrors/apt}",
+)
+def credentials_over_http(ctx: Context) -> Iterable[Finding]:
+    """`stack.mirrors.credentials` are presented to the mirrors; over plain HTTP anyone on the
+    path reads them, secret references or not. A mirror that needs credentials must be
+    served over HTTPS (an anonymous HTTP mirror is only the insecure-mirror warning)."""
+    if not _has_credentials(ctx):
+        return
+    for loc, url in _mirror_urls(ctx):
+        if url.startswith("http://"):
+            yield Finding(
+                loc,
+                f"mirror {url} uses plain HTTP but stack.mirrors.credentials are set",
+                "serve the mirror over HTTPS, or drop the credentials if it needs none",
+            )
