@@ -402,3 +402,24 @@ def test_credentials_over_http_replace_the_warning(write) -> None:  # type: igno
     assert codes(anonymous) == ["AG402"]
     https = variant(write, "AG403-credentials-over-http.yaml", ("apt: http://", "apt: https://"))
     assert codes(https) == []
+
+
+def test_a_lock_must_name_a_field(write) -> None:  # type: ignore[no-untyped-def]
+    base = (BLUEPRINTS / "base" / "stack.yaml").resolve()
+    text = (
+        f"apiVersion: aigrid.dev/v1alpha1\nkind: Blueprint\nextends: [{base}]\nmetadata:\n  name: locks\n"
+        "locks:\n  - stack.mirrors\n  - stack.drivr.version\n"
+    )
+    [diagnostic] = validate_file(write("locks.yaml", text)).diagnostics
+    assert diagnostic.code == "AG009" and diagnostic.line == 8
+    assert "stack has no field 'drivr' (did you mean 'driver'?)" in diagnostic.message
+
+
+def test_a_lock_must_name_an_item_that_exists(write) -> None:  # type: ignore[no-untyped-def]
+    grid = (BLUEPRINTS / "carriers" / "northwind" / "grid.yaml").resolve()
+    text = (
+        f"apiVersion: aigrid.dev/v1alpha1\nkind: Blueprint\nextends: [{grid}]\nmetadata:\n  name: locks\n"
+        "locks:\n  - sites[nw-nyc-fe-01].nodes[nw-nyc-fe-01-gpu01].gpus\n  - sites[nw-nyc-fe-99].nodes\n"
+    )
+    [diagnostic] = validate_file(write("locks.yaml", text)).diagnostics
+    assert diagnostic.code == "AG009" and "sites has no item [nw-nyc-fe-99]" in diagnostic.message

@@ -90,8 +90,9 @@ for _rule in (
         "slices:\n  - name: embb\n    $patch: remove",
         "slices:\n  - name: embb\n    $patch: delete",
         explanation="Overlays merge by name; `$patch: delete` removes a named item and `$patch: replace` "
-        "replaces a mapping or list whole. Any other directive, or a lock path that does not "
-        "parse, is an error.",
+        "replaces a mapping or list whole. Any other directive is an error, and so is a lock path "
+        "that does not parse or names nothing: a field the schema does not have (stack.drivr.version) "
+        "or an item the resolved blueprint does not have, since such a lock would protect nothing.",
     ),
     Rule(
         Code.NOT_A_BLUEPRINT,
