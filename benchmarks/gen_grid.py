@@ -2,7 +2,8 @@
 
 The grid layers on the shipped base stack, spreads sites over tiers and regions, gives
 each site a control-plane node plus M GPU nodes (L4, L40S or H100 with MIG by tier), and
-places workloads by tier so the capacity and latency rules have real work to do.
+places workloads by tier and region so the capacity and latency rules have real work to
+do (by tier alone, every workload of a tier would crowd onto the same closest sites).
 Deterministic: the same arguments give the same bytes.
 """
 
@@ -71,7 +72,7 @@ def grid(sites: int, nodes: int, slices: int, workloads: int, base: str) -> str:
             f"    replicas: {1 + w % 4}",
             "    latency: {slo: 400ms, inference: 20ms}",
             "    slice: slice-0",
-            f"    placement: {{tiers: [{tier}]}}",
+            f"    placement: {{tiers: [{tier}], regions: [region-{w % 20}]}}",
         ]
     return "\n".join(out) + "\n"
 

@@ -99,7 +99,8 @@ def test_latency_uses_the_best_eligible_site(write) -> None:  # type: ignore[no-
     closer = (
         "workloads:\n",
         "  - name: edge-02\n    tier: far-edge\n    region: lab\n    rtt: 1ms\n    slices: [embb]\n"
-        "    nodes:\n      - {hostname: edge-02-gpu, address: 192.0.2.20, gpus: {model: L4, count: 1}}\n"
+        "    nodes:\n      - {hostname: edge-02-gpu, role: control-plane, address: 192.0.2.20,"
+        " gpus: {model: L4, count: 1}}\n"
         "workloads:\n",
     )
     assert codes(variant(write, "AG301-latency-slo-unreachable.yaml", closer)) == []
@@ -109,7 +110,7 @@ def test_site_without_the_requested_gpu_is_not_eligible_for_latency(write) -> No
     closer_without_gpu = (
         "workloads:\n",
         "  - name: edge-02\n    tier: far-edge\n    region: lab\n    rtt: 1ms\n    slices: [embb]\n"
-        "    nodes:\n      - {hostname: edge-02-cp, address: 192.0.2.20}\nworkloads:\n",
+        "    nodes:\n      - {hostname: edge-02-cp, role: control-plane, address: 192.0.2.20}\nworkloads:\n",
     )
     assert codes(variant(write, "AG301-latency-slo-unreachable.yaml", closer_without_gpu)) == ["AG301"]
 
@@ -120,13 +121,31 @@ def test_secret_references_are_accepted(write) -> None:  # type: ignore[no-untyp
         assert codes(path) == []
 
 
-def test_password_in_a_url_is_a_plaintext_secret(write) -> None:  # type: ignore[no-untyped-def]
+def test_credentials_in_a_mirror_url_are_refused(write) -> None:  # type: ignore[no-untyped-def]
     path = variant(
         write,
         "AG402-insecure-mirror.yaml",
         ("apt: http://mirror.example.net/ubuntu", "apt: https://bob:hunter2@mirror.example.net/ubuntu"),
     )
-    assert codes(path) == ["AG401"]
+    [diagnostic] = validate_file(path).diagnostics
+    assert diagnostic.code == "AG011" and diagnostic.path == "stack.mirrors.apt"
+    assert "embeds credentials" in diagnostic.message and "stack.mirrors.credentials" in diagnostic.message
+
+
+def test_password_in_an_env_url_is_a_plaintext_secret(write) -> None:  # type: ignore[no-untyped-def]
+    path = variant(
+        write,
+        "AG401-plaintext-secret.yaml",
+        ("API_TOKEN: hunter2", "DATABASE_URL: postgres://app:hunter2@db.example.net/app"),
+    )
+    [diagnostic] = validate_file(path).diagnostics
+    assert diagnostic.code == "AG401" and "embeds a password in a URL" in diagnostic.message
+    safe = variant(
+        write,
+        "AG401-plaintext-secret.yaml",
+        ("API_TOKEN: hunter2", "DATABASE_URL: postgres://app@db.example.net/app"),
+    )
+    assert codes(safe) == []
 
 
 def test_strict_layout_name_all_profile(write) -> None:  # type: ignore[no-untyped-def]
@@ -136,3 +155,271 @@ def test_strict_layout_name_all_profile(write) -> None:  # type: ignore[no-untyp
         ("mig: {layout: all-balanced}", "mig: {layout: all-3g.40gb}"),
     )
     assert codes(path) == []
+
+
+@pytest.mark.parametrize("qi", [10, 87, 88, 89, 90])
+def test_release_17_five_qis_are_standardized(write, qi: int) -> None:  # type: ignore[no-untyped-def]
+    path = variant(
+        write,
+        "AG206-unknown-5qi.yaml",
+        ("5qi: 11  # <- AG206", f"5qi: {qi}"),
+        ("bitrate: {maximum: 100Mbps}", "bitrate: {guaranteed: 50Mbps, maximum: 100Mbps}"),
+        ("slo: 150ms", "slo: 2s"),
+    )
+    assert codes(path) == []
+
+
+def test_five_qi_rows_keep_the_table_columns() -> None:
+    rows = catalog().five_qi
+    assert (rows[10].type, rows[10].priority, rows[10].pdb_ms, rows[10].per) == ("Non-GBR", 90, 1100, "1e-6")
+    assert [
+        (rows[qi].type, rows[qi].priority, rows[qi].pdb_ms, rows[qi].per, rows[qi].max_data_burst_bytes)
+        for qi in (87, 88, 89, 90)
+    ] == [
+        ("Delay-critical GBR", 25, 5, "1e-3", 500),
+        ("Delay-critical GBR", 25, 10, "1e-3", 1125),
+        ("Delay-critical GBR", 25, 15, "1e-4", 17000),
+        ("Delay-critical GBR", 25, 20, "1e-4", 63000),
+    ]
+    for row in rows.values():
+        assert (row.max_data_burst_bytes is not None) == (row.type == "Delay-critical GBR")
+        assert (row.averaging_window_ms == 2000) == row.guaranteed
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "found"),
+    [
+        ('sd: "0000B2"', "sd: 0xb2", ["AG211"]),
+        ('sd: "0000B2"', 'sd: "0000b2"', ["AG211"]),
+        ('sd: "0000B2"', 'sd: "0000B3"', []),
+    ],
+)
+def test_duplicate_snssai_compares_normalised_sds(write, first: str, second: str, found: list[str]) -> None:  # type: ignore[no-untyped-def]
+    path = variant(
+        write,
+        "AG211-duplicate-snssai.yaml",
+        ('sd: "0000B2"', first),
+        ("sd: 0xb2}  # <- AG211", f"{second}}}"),
+    )
+    assert codes(path) == found
+
+
+def test_duplicate_snssai_without_sd(write) -> None:  # type: ignore[no-untyped-def]
+    same = variant(
+        write,
+        "AG211-duplicate-snssai.yaml",
+        ('{sst: 1, sd: "0000B2"}', "{sst: 1}"),
+        ("{sst: 1, sd: 0xb2}", "{sst: 1}"),
+    )
+    assert codes(same) == ["AG211"]
+    other = variant(
+        write,
+        "AG211-duplicate-snssai.yaml",
+        ('{sst: 1, sd: "0000B2"}', "{sst: 1}"),
+        ("{sst: 1, sd: 0xb2}", "{sst: 2}"),
+    )
+    assert codes(other) == []
+
+
+def test_reserved_sd_in_any_spelling(write) -> None:  # type: ignore[no-untyped-def]
+    assert codes(variant(write, "AG212-reserved-sd.yaml", ('sd: "FFFFFF"', "sd: 0xffffff"))) == ["AG212"]
+
+
+def test_slice_network_room_is_counted_from_the_first_node_host(write) -> None:  # type: ignore[no-untyped-def]
+    # A /28 has hosts .10 to .14 before the broadcast .15: five nodes fit, six do not.
+    five = variant(
+        write,
+        "AG214-slice-network-too-small.yaml",
+        ("      - hostname: edge-01-gpu05\n        address: 192.0.2.15\n", "      - hostname: gone\n"),
+        ("      - hostname: gone\n        gpus: {model: L40S, count: 2}\n", ""),
+    )
+    assert codes(five) == []
+    ipv6 = variant(
+        write, "AG214-slice-network-too-small.yaml", ("ipv4: 198.51.100.0/28", "ipv6: 2001:db8::/125")
+    )
+    assert codes(ipv6) == ["AG214"]
+
+
+def test_slice_network_contains_an_ipv6_node_address(write) -> None:  # type: ignore[no-untyped-def]
+    path = variant(
+        write,
+        "AG201-cidr-overlap.yaml",
+        ("    ipv4: 198.51.100.0/26  # <- AG201\n", "    ipv6: 2001:db8:ed::/64\n"),
+        ("address: 192.0.2.11", "address: 2001:db8:ed::11"),
+    )
+    assert codes(path) == ["AG215"]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "127.1.2.3",
+        "0.0.0.0",
+        "::1",
+        "::",
+        "224.0.0.1",
+        "ff02::1",
+        "169.254.1.1",
+        "fe80::1",
+        "::ffff:127.0.0.1",
+    ],
+)
+def test_unusable_node_addresses(write, address: str) -> None:  # type: ignore[no-untyped-def]
+    path = variant(write, "AG216-unusable-node-address.yaml", ("address: 127.0.0.1", f"address: '{address}'"))
+    assert codes(path) == ["AG216"]
+
+
+def test_default_route_in_ipv6(write) -> None:  # type: ignore[no-untyped-def]
+    path = variant(write, "AG217-default-route-slice-network.yaml", ("ipv4: 0.0.0.0/0", "ipv6: ::/0"))
+    assert codes(path) == ["AG217"]
+
+
+@pytest.mark.parametrize(
+    ("requests", "free", "fits"),
+    [
+        ([1, 1, 1], [2, 1], True),
+        ([2, 2, 2], [3, 3], False),
+        ([3, 1], [2, 2], False),
+        ([2, 1, 1], [2, 2], True),
+        ([4, 2, 2], [4, 4], True),
+        ([3, 3, 2], [4, 4], False),
+        ([1], [], False),
+    ],
+)
+def test_whole_gpu_replicas_are_packed_per_node(requests: list[int], free: list[int], fits: bool) -> None:
+    from aigrid.rules.capacity import packs
+
+    assert packs(requests, free) is fits
+
+
+def test_joint_capacity_counts_gpus_per_node_not_per_site(write) -> None:  # type: ignore[no-untyped-def]
+    # Two nodes with 3 GPUs each: 6 GPUs, but only two replicas of 2 GPUs fit, not three.
+    path = variant(
+        write,
+        "AG306-site-gpus-oversubscribed.yaml",
+        (
+            "        gpus: {model: L40S, count: 2}\n",
+            "        gpus: {model: L40S, count: 3}\n      - hostname: edge-01-gpu02\n"
+            "        address: 192.0.2.12\n        gpus: {model: L40S, count: 3}\n",
+        ),
+        ("    gpu: {count: 1}\n    replicas: 2\n", "    gpu: {count: 2}\n    replicas: 2\n"),
+        ("    gpu: {count: 1}\n    replicas: 1\n", "    gpu: {count: 2}\n    replicas: 1\n"),
+    )
+    assert codes(path) == ["AG306"]
+
+
+def test_joint_capacity_of_mig_instances(write) -> None:  # type: ignore[no-untyped-def]
+    # all-balanced on one H100 gives two 1g.10gb instances; the workloads ask for three.
+    path = variant(
+        write,
+        "AG304-mig-capacity-exceeded.yaml",
+        (
+            "    gpu: {mig: 3g.40gb}\n    replicas: 2  # <- AG304\n",
+            "    gpu: {mig: 1g.10gb}\n    replicas: 2\n",
+        ),
+        (
+            "    slice: embb\n",
+            "    slice: embb\n  - name: tracker\n    runtime: triton\n    model: {name: tracker}\n"
+            "    gpu: {mig: 1g.10gb}\n    replicas: 1\n    latency: {slo: 150ms, inference: 20ms}\n"
+            "    slice: embb\n",
+        ),
+    )
+    assert codes(path) == ["AG306"]
+    assert "MIG 1g.10gb" in validate_file(path).diagnostics[0].message
+
+
+def test_joint_capacity_uses_the_replicas_placed_per_site(write) -> None:  # type: ignore[no-untyped-def]
+    # One workload alone: 3 replicas for 3 GPUs, but spread over two sites the closer one,
+    # with one GPU, is given two.
+    path = variant(
+        write,
+        "AG303-gpu-capacity-exceeded.yaml",
+        ("    replicas: 3  # <- AG303\n", "    replicas: 3\n"),
+        (
+            "workloads:\n",
+            "  - name: edge-02\n    tier: edge\n    region: lab\n    rtt: 2ms\n    slices: [embb]\n"
+            "    nodes:\n      - {hostname: edge-02-gpu, role: control-plane, address: 192.0.2.20,"
+            " gpus: {model: L4, count: 1}}\nworkloads:\n",
+        ),
+    )
+    assert codes(path) == ["AG306"]
+
+
+def test_three_control_planes_are_fine(write) -> None:  # type: ignore[no-untyped-def]
+    third = "      - hostname: edge-01-cp3\n        role: control-plane\n        address: 192.0.2.13\n"
+    path = variant(
+        write,
+        "AG308-even-control-plane-count.yaml",
+        ("      - hostname: edge-01-gpu01\n", third + "      - hostname: edge-01-gpu01\n"),
+    )
+    assert codes(path) == []
+
+
+@pytest.mark.parametrize(
+    ("model", "count", "found"), [("L40S", 16, []), ("H100-SXM-80GB", 8, []), ("GB200", 8, ["AG114"])]
+)
+def test_gpus_per_node_by_form_factor(write, model: str, count: int, found: list[str]) -> None:  # type: ignore[no-untyped-def]
+    path = variant(
+        write,
+        "AG114-too-many-gpus-per-node.yaml",
+        ("{model: H100-SXM-80GB, count: 16}", f"{{model: {model}, count: {count}}}"),
+    )
+    assert codes(path) == found
+
+
+def test_every_gpu_form_factor_is_in_the_catalog() -> None:
+    cat = catalog()
+    assert {gpu.form_factor for gpu in cat.gpus.values()} <= set(cat.form_factors)
+    assert all(row.source for row in cat.form_factors.values())
+
+
+@pytest.mark.parametrize("distribution", ["k3s", "rke2"])
+def test_distributions_no_role_installs(write, distribution: str) -> None:  # type: ignore[no-untyped-def]
+    path = variant(
+        write,
+        "AG115-kubernetes-distribution-not-installed.yaml",
+        ("distribution: k3s", f"distribution: {distribution}"),
+    )
+    assert codes(path) == ["AG115"]
+    assert "use distribution: kubeadm" in validate_file(path).diagnostics[0].hint
+
+
+@pytest.mark.parametrize(
+    ("version", "found"), [("1.6.33", ["AG116"]), ("3.0.0", ["AG116"]), ("1.7.27", []), ("2.0.0", [])]
+)
+def test_containerd_releases_the_role_configures(write, version: str, found: list[str]) -> None:  # type: ignore[no-untyped-def]
+    path = variant(write, "AG116-containerd-not-installable.yaml", ("version: 1.6.33", f"version: {version}"))
+    assert codes(path) == found
+
+
+def test_credentials_over_http_replace_the_warning(write) -> None:  # type: ignore[no-untyped-def]
+    anonymous = variant(
+        write,
+        "AG403-credentials-over-http.yaml",
+        ("    credentials:\n      username: aigrid\n      password: secret://mirrors/apt-password\n", ""),
+    )
+    assert codes(anonymous) == ["AG402"]
+    https = variant(write, "AG403-credentials-over-http.yaml", ("apt: http://", "apt: https://"))
+    assert codes(https) == []
+
+
+def test_a_lock_must_name_a_field(write) -> None:  # type: ignore[no-untyped-def]
+    base = (BLUEPRINTS / "base" / "stack.yaml").resolve()
+    text = (
+        f"apiVersion: aigrid.dev/v1alpha1\nkind: Blueprint\nextends: [{base}]\nmetadata:\n  name: locks\n"
+        "locks:\n  - stack.mirrors\n  - stack.drivr.version\n"
+    )
+    [diagnostic] = validate_file(write("locks.yaml", text)).diagnostics
+    assert diagnostic.code == "AG009" and diagnostic.line == 8
+    assert "stack has no field 'drivr' (did you mean 'driver'?)" in diagnostic.message
+
+
+def test_a_lock_must_name_an_item_that_exists(write) -> None:  # type: ignore[no-untyped-def]
+    grid = (BLUEPRINTS / "carriers" / "northwind" / "grid.yaml").resolve()
+    text = (
+        f"apiVersion: aigrid.dev/v1alpha1\nkind: Blueprint\nextends: [{grid}]\nmetadata:\n  name: locks\n"
+        "locks:\n  - sites[nw-nyc-fe-01].nodes[nw-nyc-fe-01-gpu01].gpus\n  - sites[nw-nyc-fe-99].nodes\n"
+    )
+    [diagnostic] = validate_file(write("locks.yaml", text)).diagnostics
+    assert diagnostic.code == "AG009" and "sites has no item [nw-nyc-fe-99]" in diagnostic.message

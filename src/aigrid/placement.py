@@ -30,6 +30,13 @@ class NodeGpus:
         return self.whole // request.count
 
 
+def share(replicas: int, sites: int, index: int) -> int:
+    """The replicas the `index`-th closest of `sites` sites runs when `replicas` are spread
+    evenly over them, the closest taking the remainder."""
+    base, extra = divmod(replicas, sites)
+    return base + (1 if index < extra else 0)
+
+
 def node_gpus(node: Node, catalog: Catalog) -> NodeGpus:
     gpus = node.gpus
     if gpus is None:
@@ -105,3 +112,14 @@ class Placements:
             workload.name: [self.blueprint.sites[i] for i in self.eligible(workload)]
             for workload in self.blueprint.workloads
         }
+
+    def serving(self, workload: Workload) -> list[int]:
+        """Eligible sites within the workload's latency target, closest first: where its
+        replicas run, spread over them with `share`."""
+        sites = self.blueprint.sites
+        within = [
+            i
+            for i in self.eligible(workload)
+            if sites[i].rtt + workload.latency.inference <= workload.latency.slo
+        ]
+        return sorted(within, key=lambda i: (sites[i].rtt, sites[i].name))

@@ -465,8 +465,7 @@ def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
     slices = {s.name: s for s in bp.slices}
     workloads = []
     for workload in bp.workloads:
-        sites = sorted(placements.by_workload[workload.name], key=lambda site: (site.rtt, site.name))
-        within = [s.name for s in sites if s.rtt + workload.latency.inference <= workload.latency.slo]
+        within = [bp.sites[i].name for i in placements.serving(workload)]
         runtime = catalog.runtimes[workload.runtime]
         workloads.append(
             WorkloadPlan(

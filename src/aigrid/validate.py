@@ -18,7 +18,7 @@ from aigrid.catalog import catalog
 from aigrid.diagnostics import Code, Diagnostic, LoadError, Severity
 from aigrid.load.layers import Document, load_document
 from aigrid.load.nodes import Origin, YMap, YNode, YSeq
-from aigrid.load.paths import Loc, deepest, format_loc
+from aigrid.load.paths import Loc, PathSyntaxError, deepest, format_loc, parse_path, select
 from aigrid.model.blueprint import API_VERSION, Blueprint
 from aigrid.rules import registry
 
@@ -70,7 +70,7 @@ def _validate(path: Path) -> Result:
     blueprint, diagnostics = build_model(document)
     result.blueprint = blueprint
     if blueprint is not None:
-        diagnostics = check_rules(document, blueprint)
+        diagnostics = check_locks(document) + check_rules(document, blueprint)
     result.diagnostics = sorted(diagnostics, key=lambda d: d.sort_key)
     return result
 
@@ -94,6 +94,71 @@ def check_rules(document: Document, blueprint: Blueprint) -> list[Diagnostic]:
         place(document.root, finding.loc, rule.code, finding.message, finding.hint)
         for rule, finding in registry.run(context)
     ]
+
+
+def check_locks(document: Document) -> list[Diagnostic]:
+    """Every lock must name a field of the schema, and items that exist: a lock with a typo
+    (stack.drivr.version) would otherwise protect nothing, silently."""
+    root = document.root
+    locks = root.items.get("locks")
+    diagnostics = []
+    for index, item in enumerate(locks.items if isinstance(locks, YSeq) else []):
+        text = str(item.plain)
+        try:
+            problem = _lock_problem(root, parse_path(text))
+        except PathSyntaxError as exc:
+            problem = str(exc)
+        if problem:
+            diagnostics.append(
+                place(
+                    root,
+                    ("locks", index),
+                    Code.MERGE_DIRECTIVE,
+                    f"lock {text!r} names nothing in this blueprint: {problem}",
+                    "lock a field of the schema, such as stack.driver.version, or an item that exists",
+                )
+            )
+    return diagnostics
+
+
+def _lock_problem(root: YNode, segments: list[str]) -> str | None:
+    """Why the path does not name a field (with existing items) of the blueprint, or None."""
+    model: Any = Blueprint
+    node: YNode | None = root
+    walked = ""
+    for segment in segments:
+        where = walked or "the top level"
+        model = _without_none(model)
+        if segment.startswith("["):
+            if get_origin(model) is not list:
+                return f"{where} is not a list"
+            child = select(node, segment)[0] if node is not None else None
+            if node is not None and child is None:
+                return f"{where} has no item {segment}"
+            model, node = get_args(model)[0], child
+        elif get_origin(model) is dict:
+            return None  # any key of a mapping such as labels
+        elif isinstance(model, type) and issubclass(model, BaseModel):
+            fields = {(f.alias or name): f for name, f in model.model_fields.items()}
+            if segment not in fields:
+                close = difflib.get_close_matches(segment, list(fields), n=1, cutoff=0.6)
+                return f"{where} has no field {segment!r}" + (
+                    f" (did you mean {close[0]!r}?)" if close else ""
+                )
+            model = fields[segment].annotation
+            node = node.items.get(segment) if isinstance(node, YMap) else None
+        else:
+            return f"{where} is a single value"
+        walked += segment if segment.startswith("[") or not walked else f".{segment}"
+    return None
+
+
+def _without_none(annotation: Any) -> Any:
+    if get_origin(annotation) in (Union, types.UnionType):
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        if len(members) == 1:
+            return members[0]
+    return annotation
 
 
 def build_model(document: Document) -> tuple[Blueprint | None, list[Diagnostic]]:

@@ -41,6 +41,12 @@ class GpuModel(_Row):
         return self.mig_family is not None
 
 
+class FormFactor(_Row):
+    form_factor: str
+    max_per_node: int | None = None
+    source: str
+
+
 class MigProfile(_Row):
     size: int
     placements: list[int]
@@ -124,6 +130,7 @@ class GpuOperatorRelease(_Row):
 class ContainerdConfig(_Row):
     major: int
     config_version: int
+    min_version: str
     source: str
 
 
@@ -165,6 +172,8 @@ class FiveQI(_Row):
     priority: int
     pdb_ms: int
     per: str
+    max_data_burst_bytes: int | None = None
+    averaging_window_ms: int | None = None
     dscp: int
     example: str
 
@@ -209,8 +218,11 @@ class Catalog:
     """Typed, indexed view over the data files."""
 
     def __init__(self) -> None:
-        gpus = _load("gpus.yaml")["gpus"]
-        self.gpus = {row["model"]: GpuModel.model_validate(row) for row in gpus}
+        gpu_data = _load("gpus.yaml")
+        self.gpus = {row["model"]: GpuModel.model_validate(row) for row in gpu_data["gpus"]}
+        self.form_factors = {
+            row["form_factor"]: FormFactor.model_validate(row) for row in gpu_data["form_factors"]
+        }
         mig = _load("mig.yaml")["families"]
         self.mig_families = {row["family"]: MigFamily.model_validate(row) for row in mig}
         cuda = _load("cuda.yaml")

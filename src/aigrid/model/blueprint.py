@@ -13,7 +13,6 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_add
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -26,27 +25,41 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from aigrid.load.nodes import RawInt
-from aigrid.model.units import Bitrate, Milliseconds, VersionText
+from aigrid.model.grammar import (
+    AptUrl,
+    EnvName,
+    EnvValue,
+    GpuModelName,
+    Hostname,
+    ImageRef,
+    LabelKey,
+    LabelValue,
+    MigLayoutName,
+    MigProfile,
+    ModelName,
+    ModelRepositoryUrl,
+    ModelVersion,
+    Name,
+    NodeLabelKey,
+    Registry,
+    SecretText,
+    Text,
+    Username,
+)
+from aigrid.model.units import (
+    Bitrate,
+    ContainerdVersion,
+    CudaVersion,
+    DriverVersion,
+    GpuOperatorVersion,
+    KubernetesVersion,
+    Milliseconds,
+    TensorRTVersion,
+    ToolkitVersion,
+)
 
 API_VERSION = "aigrid.dev/v1alpha1"
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _HEX_SD = re.compile(r"^(0[xX])?[0-9A-Fa-f]{1,6}$")
-
-
-def _dns_label(value: str) -> str:
-    if not _DNS_LABEL.match(value):
-        raise ValueError(
-            f"{value!r} is not a valid name: use lower-case letters, digits and '-', "
-            "starting and ending with a letter or digit, at most 63 characters"
-        )
-    return value
-
-
-Name = Annotated[
-    str,
-    AfterValidator(_dns_label),
-    WithJsonSchema({"type": "string", "pattern": _DNS_LABEL.pattern, "maxLength": 63}),
-]
 
 
 def _sd_text(value: Any) -> str:
@@ -84,58 +97,62 @@ class Spec(BaseModel):
 
 class Metadata(Spec):
     name: Name
-    carrier: str | None = None
-    description: str = ""
-    labels: dict[str, str] = Field(default_factory=dict)
+    carrier: Name | None = None
+    description: Text = ""
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
 
 
 class Driver(Spec):
-    version: VersionText
+    version: DriverVersion
     install: Literal["host", "operator", "preinstalled"] = "host"
     kernel_modules: Literal["open", "proprietary"] = "open"
 
 
 class Cuda(Spec):
-    version: VersionText
+    version: CudaVersion
 
 
 class TensorRT(Spec):
-    version: VersionText
+    version: TensorRTVersion
 
 
 class ContainerRuntime(Spec):
     name: Literal["containerd"] = "containerd"
-    version: VersionText
+    version: ContainerdVersion
 
 
 class ContainerToolkit(Spec):
-    version: VersionText
+    version: ToolkitVersion
     cdi: bool = True
 
 
 class Kubernetes(Spec):
     distribution: Literal["kubeadm", "k3s", "rke2"] = "kubeadm"
-    version: VersionText
+    version: KubernetesVersion
 
 
 class GpuOperator(Spec):
-    version: VersionText
+    version: GpuOperatorVersion
     mig_strategy: Literal["none", "single", "mixed"] = "single"
 
 
 class Credentials(Spec):
-    username: str | None = None
-    password: str | None = Field(default=None, description="A secret reference: secret://... or env://...")
-    token: str | None = Field(default=None, description="A secret reference: secret://... or env://...")
+    username: Username | None = None
+    password: SecretText | None = Field(
+        default=None, description="A secret reference: secret://... or env://..."
+    )
+    token: SecretText | None = Field(
+        default=None, description="A secret reference: secret://... or env://..."
+    )
 
 
 class Mirrors(Spec):
     """Package sources for air-gapped sites; unset means the vendors' public repositories."""
 
-    apt: str | None = None
-    container_registry: str | None = None
-    helm: str | None = None
-    pip: str | None = None
+    apt: AptUrl | None = None
+    container_registry: Registry | None = Field(default=None, description="host[:port][/path], no scheme")
+    helm: AptUrl | None = None
+    pip: AptUrl | None = None
     credentials: Credentials | None = None
 
 
@@ -163,7 +180,7 @@ class SliceBitrate(Spec):
 
 class Slice(Spec):
     name: Name
-    description: str = ""
+    description: Text = ""
     snssai: Snssai
     five_qi: int = Field(alias="5qi", json_schema_extra={"examples": [9, 82]})
     dscp: int | None = Field(default=None, json_schema_extra={"minimum": 0, "maximum": 63})
@@ -181,8 +198,8 @@ class Location(Spec):
 class MigLayout(Spec):
     """Either a mig-parted style name (`all-balanced`, `all-1g.10gb`) or explicit counts."""
 
-    layout: str | None = None
-    profiles: dict[str, int] | None = None
+    layout: MigLayoutName | None = None
+    profiles: dict[MigProfile, Annotated[int, Field(ge=0)]] | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> MigLayout:
@@ -190,11 +207,13 @@ class MigLayout(Spec):
             raise ValueError(
                 "give exactly one of `layout` (e.g. all-balanced) or `profiles` (counts per profile)"
             )
+        if self.profiles is not None and not any(self.profiles.values()):
+            raise ValueError("`profiles` asks for no MIG instance at all: give at least one a count above 0")
         return self
 
 
 class Gpus(Spec):
-    model: str
+    model: GpuModelName
     count: int = Field(ge=1, le=16)
     mig: MigLayout | None = None
 
@@ -217,11 +236,11 @@ IpAddress = Annotated[
 
 
 class Node(Spec):
-    hostname: Name
+    hostname: Hostname
     role: Literal["control-plane", "worker"] = "worker"
     address: IpAddress
     gpus: Gpus | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[NodeLabelKey, LabelValue] = Field(default_factory=dict)
 
 
 Tier = Literal["far-edge", "edge", "regional", "core"]
@@ -229,25 +248,27 @@ Tier = Literal["far-edge", "edge", "regional", "core"]
 
 class Site(Spec):
     name: Name
-    carrier: str | None = None
+    carrier: Name | None = None
     tier: Tier
-    region: str
+    region: Name
     location: Location | None = None
     rtt: Milliseconds = Field(description="Round-trip time from the radio area the site serves")
-    slices: list[str] = Field(default_factory=list)
-    kubeconfig: str | None = Field(default=None, description="A secret reference to the cluster's kubeconfig")
+    slices: list[Name] = Field(default_factory=list)
+    kubeconfig: SecretText | None = Field(
+        default=None, description="A secret reference to the cluster's kubeconfig"
+    )
     nodes: list[Node] = Field(default_factory=list)
 
 
 class ModelRef(Spec):
-    name: str
-    version: str = "1"
-    repository: str | None = None
+    name: ModelName
+    version: ModelVersion = "1"
+    repository: ModelRepositoryUrl | None = Field(default=None, description="s3://, gs:// or https:// URL")
 
 
 class GpuRequest(Spec):
     count: int | None = Field(default=None, ge=1, le=16)
-    mig: str | None = Field(default=None, description="A MIG profile such as 1g.10gb")
+    mig: MigProfile | None = Field(default=None, description="A MIG profile such as 1g.10gb")
 
     @model_validator(mode="after")
     def _one_form(self) -> GpuRequest:
@@ -262,23 +283,23 @@ class Latency(Spec):
 
 
 class Placement(Spec):
-    sites: list[str] = Field(default_factory=list)
+    sites: list[Name] = Field(default_factory=list)
     tiers: list[Tier] = Field(default_factory=list)
-    regions: list[str] = Field(default_factory=list)
+    regions: list[Name] = Field(default_factory=list)
 
 
 class Workload(Spec):
     name: Name
     runtime: Literal["triton", "tensorrt-llm", "custom"]
-    image: str | None = None
+    image: ImageRef | None = None
     model: ModelRef
     gpu: GpuRequest
     replicas: int = Field(default=1, ge=1)
     latency: Latency
-    slice: str
+    slice: Name
     placement: Placement = Field(default_factory=Placement)
     port: int | None = Field(default=None, ge=1, le=65535, description="Default: the runtime's port")
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[EnvName, EnvValue] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _image_for_custom(self) -> Workload:

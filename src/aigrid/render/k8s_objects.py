@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from aigrid.model.secrets import SECRET_SCHEMES
+from aigrid.model.grammar import SECRET_SCHEMES
+from aigrid.placement import share
 from aigrid.plan import Plan, SitePlan, SlicePlan, WorkloadPlan
 
 SYSTEM_NAMESPACE = "aigrid-system"
@@ -139,9 +140,7 @@ def replicas_at(workload: WorkloadPlan, site: str) -> int:
     """Spread a workload's replicas over its sites, closest first."""
     if site not in workload.sites:
         return 0
-    index = workload.sites.index(site)
-    base, extra = divmod(workload.replicas, len(workload.sites))
-    return base + (1 if index < extra else 0)
+    return share(workload.replicas, len(workload.sites), workload.sites.index(site))
 
 
 def _node_selector(plan: Plan, site: SitePlan, workload: WorkloadPlan) -> dict[str, str]:

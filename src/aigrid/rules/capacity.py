@@ -7,10 +7,13 @@ from collections.abc import Iterable
 from aigrid.diagnostics import Severity
 from aigrid.model.blueprint import Workload
 from aigrid.model.units import format_ms
+from aigrid.placement import share
 from aigrid.rules.codes import Code
 from aigrid.rules.registry import Context, Finding, rule
 
 E, W = Severity.ERROR, Severity.WARNING
+# Replicas on one site beyond which the exact packing search is not attempted.
+_EXACT_SEARCH_LIMIT = 200
 
 
 def _request(workload: Workload) -> str:
@@ -130,4 +133,138 @@ def some_site_selected(ctx: Context) -> Iterable[Finding]:
                 ("workloads", index, "placement"),
                 f"workload {workload.name}: no site matches its placement and carries slice {workload.slice}",
                 "widen the placement, or add the slice to a matching site",
+            )
+
+
+@rule(
+    Code.SITE_GPUS_OVERSUBSCRIBED,
+    "The workloads placed on a site together need more GPUs than it has",
+    bad="# site edge-01: one node with 2 GPUs\nworkloads:\n  - {name: a, gpu: {count: 1}, replicas: 2}\n"
+    "  - {name: b, gpu: {count: 1}, replicas: 1}",
+    good="# site edge-01: one node with 4 GPUs, or fewer replicas",
+)
+def site_oversubscribed(ctx: Context) -> Iterable[Finding]:
+    """Each workload's replicas are spread over the sites within its latency target, closest
+    first; the capacity rules check each workload on its own, this one checks what all of
+    them place on one site together: every replica needs its whole GPUs on one node, or
+    one instance of its MIG profile. Replicas that do not fit stay Pending."""
+    placements = ctx.placements
+    whole: dict[int, list[tuple[Workload, int]]] = {}
+    mig: dict[int, list[tuple[Workload, int]]] = {}
+    for workload in ctx.blueprint.workloads:
+        if _short(ctx, workload):
+            continue  # already reported by gpu-capacity-exceeded or mig-capacity-exceeded
+        serving = placements.serving(workload)
+        for index, site in enumerate(serving):
+            replicas = share(workload.replicas, len(serving), index)
+            if replicas:
+                (mig if workload.gpu.mig is not None else whole).setdefault(site, []).append(
+                    (workload, replicas)
+                )
+    for site, placed in sorted(whole.items()):
+        free = [node.whole for node in placements.node_gpus[site]]
+        requests = [w.gpu.count or 1 for w, replicas in placed for _ in range(replicas)]
+        if not packs(requests, free):
+            yield _oversubscribed(ctx, site, placed, f"{sum(free)} whole GPUs")
+    for site, placed in sorted(mig.items()):
+        for profile in sorted({w.gpu.mig for w, _ in placed if w.gpu.mig}):
+            wanted = [(w, n) for w, n in placed if w.gpu.mig == profile]
+            offered = sum(node.mig[profile] for node in placements.node_gpus[site])
+            if sum(n for _, n in wanted) > offered:
+                yield _oversubscribed(ctx, site, wanted, f"{offered} MIG {profile} instances")
+
+
+def _short(ctx: Context, workload: Workload) -> bool:
+    selected = ctx.placements.selected(workload)
+    return bool(selected) and sum(ctx.placements.capacity(workload, i) for i in selected) < workload.replicas
+
+
+def _oversubscribed(ctx: Context, site: int, placed: list[tuple[Workload, int]], offered: str) -> Finding:
+    name = ctx.blueprint.sites[site].name
+    wanted = ", ".join(f"{w.name} {n} x {_request(w)}" for w, n in placed)
+    return Finding(
+        ("sites", site, "name"),
+        f"site {name} is given {wanted}, more than its {offered} hold",
+        "add GPUs to the site, lower replicas, or place some workloads elsewhere",
+    )
+
+
+def packs(requests: list[int], free: list[int], budget: int = 20_000) -> bool:
+    """Whether replicas needing `requests` whole GPUs each fit on nodes with `free` GPUs,
+    each replica on a single node. First-fit decreasing settles most cases; when it fails,
+    an exact search decides, and past `budget` steps (or very many replicas) the answer
+    gives the benefit of the doubt."""
+    if sum(requests) > sum(free):
+        return False
+    sizes = sorted(requests, reverse=True)
+    bins = sorted(free, reverse=True)
+    for size in sizes:
+        position = next((i for i, room in enumerate(bins) if room >= size), None)
+        if position is None:
+            break
+        bins[position] -= size
+    else:
+        return True
+    if len(sizes) > _EXACT_SEARCH_LIMIT:
+        return True
+    steps = 0
+    failed: set[tuple[int, tuple[int, ...]]] = set()
+
+    def place(index: int, rooms: tuple[int, ...]) -> bool:
+        nonlocal steps
+        if index == len(sizes):
+            return True
+        steps += 1
+        if (index, rooms) in failed or steps > budget:
+            return steps > budget
+        tried: set[int] = set()
+        for position, room in enumerate(rooms):
+            if room >= sizes[index] and room not in tried:
+                tried.add(room)
+                rest = (*rooms[:position], room - sizes[index], *rooms[position + 1 :])
+                if place(index + 1, tuple(sorted(rest, reverse=True))):
+                    return True
+        failed.add((index, rooms))
+        return False
+
+    return place(0, tuple(sorted(free, reverse=True)))
+
+
+@rule(
+    Code.NO_CONTROL_PLANE,
+    "A site has no control-plane node",
+    bad="nodes:\n  - {hostname: gpu01, address: 192.0.2.11}",
+    good="nodes:\n  - {hostname: cp01, role: control-plane, address: 192.0.2.10}\n"
+    "  - {hostname: gpu01, address: 192.0.2.11}",
+)
+def control_plane_present(ctx: Context) -> Iterable[Finding]:
+    """Every site is its own Kubernetes cluster: without a control-plane node there is no
+    API server for its workers to join and nothing to apply the site's manifests to."""
+    for index, site in enumerate(ctx.blueprint.sites):
+        if not any(node.role == "control-plane" for node in site.nodes):
+            yield Finding(
+                ("sites", index, "nodes"),
+                f"site {site.name} has no control-plane node",
+                "give one node (three for high availability) `role: control-plane`",
+            )
+
+
+@rule(
+    Code.EVEN_CONTROL_PLANE_COUNT,
+    "A site has an even number of control-plane nodes",
+    bad="# two nodes with role: control-plane",
+    good="# one or three nodes with role: control-plane",
+)
+def control_plane_odd(ctx: Context) -> Iterable[Finding]:
+    """The control plane's etcd needs a majority of its members to work: two members
+    tolerate no failure (like one, with twice the chance of one failing) and four tolerate
+    one (like three). Use an odd number: 1, 3 or 5."""
+    for index, site in enumerate(ctx.blueprint.sites):
+        count = sum(node.role == "control-plane" for node in site.nodes)
+        if count and count % 2 == 0:
+            yield Finding(
+                ("sites", index, "nodes"),
+                f"site {site.name} has {count} control-plane nodes: etcd tolerates no more failures "
+                f"than with {count - 1}",
+                f"use {count - 1} or {count + 1} control-plane nodes",
             )

@@ -209,7 +209,7 @@ def mig_layout_fits(ctx: Context) -> Iterable[Finding]:
         if mig is None or family is None or mig.profiles is None:
             continue
         layout = {name: count for name, count in mig.profiles.items() if count > 0}
-        if any(name not in family.profiles for name in layout) or any(c < 0 for c in mig.profiles.values()):
+        if any(name not in family.profiles for name in layout):
             continue
         if not family.fits(layout):
             over = [
@@ -382,3 +382,74 @@ def unknown_versions(ctx: Context) -> Iterable[Finding]:
                 f"{what} is not in the catalog; its compatibility was not checked",
                 "use a catalogued version (aigrid catalog), or add the row with its source",
             )
+
+
+@rule(
+    Code.TOO_MANY_GPUS_PER_NODE,
+    "A node declares more GPUs than any board of its form factor holds",
+    bad="gpus: {model: H100-SXM-80GB, count: 16}",
+    good="gpus: {model: H100-SXM-80GB, count: 8}",
+)
+def gpus_per_node(ctx: Context) -> Iterable[Finding]:
+    """SXM GPUs sit on a baseboard: NVIDIA's HGX boards carry 4 or 8, so no node has 16
+    H100 SXM; a superchip node (GB200 compute tray) holds at most 4 GPUs. A count above the
+    form factor's maximum is a typo, or the model should be the PCIe variant."""
+    for i, j, node, gpu in _gpu_nodes(ctx):
+        form = ctx.catalog.form_factors.get(gpu.form_factor)
+        limit = form.max_per_node if form is not None else None
+        if node.gpus is not None and limit is not None and node.gpus.count > limit:
+            yield Finding(
+                ("sites", i, "nodes", j, "gpus", "count"),
+                f"node {node.hostname} declares {node.gpus.count} {gpu.model} GPUs; a {gpu.form_factor} "
+                f"node holds at most {limit}",
+                "fix the count, or split the GPUs over several nodes",
+            )
+
+
+# The kubernetes_node role bootstraps kubeadm nodes only (its first task asserts it).
+INSTALLED_DISTRIBUTIONS = ("kubeadm",)
+
+
+@rule(
+    Code.KUBERNETES_DISTRIBUTION_NOT_INSTALLED,
+    "No aigrid role installs the Kubernetes distribution",
+    bad="kubernetes: {distribution: k3s, version: 1.34.9}",
+    good="kubernetes: {distribution: kubeadm, version: 1.34.9}",
+)
+def distribution_installed(ctx: Context) -> Iterable[Finding]:
+    """The schema names k3s and rke2 for the future, but aigrid's kubernetes_node role
+    installs kubelet, kubeadm and kubectl only; a blueprint for another distribution would
+    compile and then fail on every node at bring-up."""
+    distribution = ctx.blueprint.stack.kubernetes.distribution
+    if distribution not in INSTALLED_DISTRIBUTIONS:
+        yield Finding(
+            ("stack", "kubernetes", "distribution"),
+            f"Kubernetes distribution {distribution} is not installed by any aigrid role",
+            f"use distribution: {' or '.join(INSTALLED_DISTRIBUTIONS)}",
+        )
+
+
+@rule(
+    Code.CONTAINERD_NOT_INSTALLABLE,
+    "No aigrid role configures the pinned containerd release",
+    bad="containerRuntime: {version: 1.6.33}",
+    good="containerRuntime: {version: 2.3.1}",
+)
+def containerd_installable(ctx: Context) -> Iterable[Finding]:
+    """The container_runtime role writes containerd's config for the config version each
+    major reads (2 for 1.x, 3 for 2.x) with CDI enabled, which needs containerd 1.7 or
+    newer; other majors have no config at all. Anything else would install and then fail
+    to start or to run GPU containers."""
+    text = ctx.blueprint.stack.container_runtime.version
+    pinned = version(text)
+    row = ctx.catalog.containerd.get(pinned.major) if pinned is not None else None
+    minimum = version(row.min_version) if row is not None else None
+    if pinned is None or minimum is None or pinned < minimum:
+        installable = ", ".join(
+            f"{r.min_version} or later {r.major}.x" for r in ctx.catalog.containerd.values()
+        )
+        yield Finding(
+            ("stack", "containerRuntime", "version"),
+            f"containerd {text} is not a release aigrid's container_runtime role can configure",
+            f"pin containerd {installable}",
+        )

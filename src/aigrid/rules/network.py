@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from aigrid.diagnostics import Severity
 from aigrid.model.units import format_bitrate
+from aigrid.plan import FIRST_NODE_HOST
 from aigrid.rules.codes import Code
 from aigrid.rules.registry import Context, Finding, rule
 from aigrid.rules.schema import duplicates
 
 E, W = Severity.ERROR, Severity.WARNING
 _SD = re.compile(r"^[0-9A-F]{6}$")
+_NO_SD = "FFFFFF"
 
 
 @rule(
@@ -129,11 +131,11 @@ def sd_valid(ctx: Context) -> Iterable[Finding]:
 @rule(
     Code.UNKNOWN_5QI,
     "The 5QI is not a standardized value",
-    bad="5qi: 10",
+    bad="5qi: 11",
     good="5qi: 9",
 )
 def five_qi_known(ctx: Context) -> Iterable[Finding]:
-    """Only standardized 5QIs (3GPP TS 23.501 Table 5.7.4-1) have defined resource type,
+    """Only standardized 5QIs (3GPP TS 23.501 Table 5.7.4-1, Release 17/18) have defined resource type,
     priority and packet delay budget, which aigrid uses for shaping, DSCP and latency."""
     for index, slice_ in enumerate(ctx.blueprint.slices):
         if slice_.five_qi not in ctx.catalog.five_qi:
@@ -217,3 +219,186 @@ def dscp_range(ctx: Context) -> Iterable[Finding]:
                 f"DSCP {slice_.dscp} of slice {slice_.name} is outside 0-63",
                 "use 0-63, or omit it to derive it from the 5QI",
             )
+
+
+@rule(
+    Code.DUPLICATE_SNSSAI,
+    "Two slices have the same S-NSSAI",
+    bad="slices:\n  - {name: a, snssai: {sst: 1, sd: '0000b2'}}\n  - {name: b, snssai: {sst: 1, sd: 0xB2}}",
+    good="slices:\n  - {name: a, snssai: {sst: 1, sd: '0000B2'}}\n  - {name: b, snssai: {sst: 1, sd: 0xB3}}",
+)
+def duplicate_snssai(ctx: Context) -> Iterable[Finding]:
+    """The S-NSSAI (SST plus optional SD) is how the 5G core tells slices apart (3GPP TS
+    23.501 clause 5.15.2): two slices with one S-NSSAI are one slice to the network, with
+    two VLANs, address ranges and QoS settings that never match the traffic. SDs are
+    compared as normalised hex (`0xb2` is `0000B2`); two slices without an SD and the same
+    SST collide too."""
+    slices = ctx.blueprint.slices
+    # An SD that is not 6 hex digits is its own finding (invalid-sd); it never matches here.
+    keys = [
+        (s.snssai.sst, s.snssai.sd if s.snssai.sd is None or _SD.match(s.snssai.sd) else f"?{i}")
+        for i, s in enumerate(slices)
+    ]
+    for index, (sst, sd), first in duplicates(keys):
+        what = f"SST {sst}, SD {sd}" if sd is not None else f"SST {sst} without SD"
+        yield Finding(
+            ("slices", index, "snssai"),
+            f"slice {slices[index].name} has the S-NSSAI of slice {slices[first].name} ({what})",
+            "give each slice its own SST/SD pair",
+        )
+
+
+@rule(
+    Code.RESERVED_SD,
+    "The SD FFFFFF is reserved: it means no SD",
+    bad="snssai: {sst: 1, sd: 'FFFFFF'}",
+    good="snssai: {sst: 1}   # or any other 6-digit hex SD",
+)
+def reserved_sd(ctx: Context) -> Iterable[Finding]:
+    """3GPP TS 23.003 (the S-NSSAI format) reserves the SD value FFFFFF for "no SD value
+    associated with the SST"; a slice written with it matches slices without SD in some network
+    functions and not in others. Leave `sd` out instead."""
+    for index, slice_ in enumerate(ctx.blueprint.slices):
+        if slice_.snssai.sd == _NO_SD:
+            yield Finding(
+                ("slices", index, "snssai", "sd"),
+                f"slice {slice_.name} uses the reserved SD {_NO_SD} (no SD)",
+                "leave `sd` out for a slice without differentiator, or pick another value",
+            )
+
+
+@rule(
+    Code.ZERO_MAXIMUM_BITRATE,
+    "A slice's maximum bitrate is zero",
+    bad="bitrate: {maximum: 0Mbps}",
+    good="bitrate: {maximum: 100Mbps}",
+)
+def zero_maximum(ctx: Context) -> Iterable[Finding]:
+    """The maximum bitrate becomes the slice's shaping ceiling on every node: zero drops all
+    of its traffic. Usually a unit slip (`0.1Gbps` written as `0Gbps`)."""
+    for index, slice_ in enumerate(ctx.blueprint.slices):
+        if slice_.bitrate.maximum == 0:
+            yield Finding(
+                ("slices", index, "bitrate", "maximum"),
+                f"slice {slice_.name} has a maximum bitrate of 0: it could carry no traffic",
+                "set the slice's real ceiling, e.g. 100Mbps",
+            )
+
+
+@rule(
+    Code.SLICE_NETWORK_TOO_SMALL,
+    "A slice's address range has no address for some nodes of a site",
+    bad="ipv4: 198.51.100.0/28   # nodes get .10 onward: room for 5\n# a site with 6 nodes carries it",
+    good="ipv4: 198.51.100.0/27",
+)
+def slice_network_too_small(ctx: Context) -> Iterable[Finding]:
+    """Each node of a site that carries a slice gets an address on the slice's VLAN: host
+    10 of the range for the site's first node, 11 for the second and so on (the first
+    hosts are left to gateways), up to the last address before the broadcast. A range too
+    small leaves the later nodes without an address on the slice."""
+    slices = {s.name: s for s in ctx.blueprint.slices}
+    for i, site in enumerate(ctx.blueprint.sites):
+        for j, name in enumerate(site.slices):
+            slice_ = slices.get(name)
+            if slice_ is None:
+                continue
+            for family in ("ipv4", "ipv6"):
+                net: IPv4Network | IPv6Network | None = getattr(slice_, family)
+                room = max(0, net.num_addresses - 1 - FIRST_NODE_HOST) if net is not None else 0
+                if net is not None and len(site.nodes) > room:
+                    yield Finding(
+                        ("sites", i, "slices", j),
+                        f"site {site.name} has {len(site.nodes)} nodes but slice {name}'s {family} {net} "
+                        f"gives node addresses from host {FIRST_NODE_HOST} on: room for {room}",
+                        f"widen slice {name}'s {family} range",
+                    )
+
+
+@rule(
+    Code.SLICE_NETWORK_CONTAINS_NODE,
+    "A slice's address range contains a node's management address",
+    bad="slices: [{name: a, ipv4: 192.0.2.0/24}]\nnodes: [{hostname: gpu01, address: 192.0.2.11}]",
+    good="slices: [{name: a, ipv4: 198.51.100.0/24}]\nnodes: [{hostname: gpu01, address: 192.0.2.11}]",
+)
+def slice_network_contains_node(ctx: Context) -> Iterable[Finding]:
+    """Management addresses (how Ansible and the cluster reach a node) and slice ranges are
+    routed differently; a node whose management address lies inside a slice's range would
+    answer on, or route its management traffic into, the slice VLAN."""
+    ranges = [
+        (net.version, int(net.network_address), int(net.broadcast_address), s.name, net)
+        for s in ctx.blueprint.slices
+        for net in (s.ipv4, s.ipv6)
+        if net is not None and net.prefixlen > 0
+    ]
+    if not ranges:
+        return
+    for i, site in enumerate(ctx.blueprint.sites):
+        for j, node in enumerate(site.nodes):
+            value = int(node.address)
+            for version, low, high, name, net in ranges:
+                if version == node.address.version and low <= value <= high:
+                    yield Finding(
+                        ("sites", i, "nodes", j, "address"),
+                        f"node {node.hostname}'s management address {node.address} is inside slice {name}'s "
+                        f"range {net}",
+                        "keep management addresses out of the slice ranges",
+                    )
+                    break
+
+
+@rule(
+    Code.UNUSABLE_NODE_ADDRESS,
+    "A node's management address is loopback, unspecified, multicast or link-local",
+    bad="address: 127.0.0.1",
+    good="address: 192.0.2.11",
+)
+def unusable_node_address(ctx: Context) -> Iterable[Finding]:
+    """Bring-up connects to each node at its management address. A loopback or unspecified
+    address (127.0.0.0/8, 0.0.0.0, ::1, ::) would configure the machine running aigrid
+    instead, a multicast address reaches no single host, and a link-local one
+    (169.254.0.0/16, fe80::/10) is ambiguous without an interface."""
+    for i, site in enumerate(ctx.blueprint.sites):
+        for j, node in enumerate(site.nodes):
+            address = node.address
+            mapped = address.ipv4_mapped if isinstance(address, IPv6Address) else None
+            for candidate in (address, mapped):
+                kind = _unusable(candidate) if candidate is not None else None
+                if kind is not None:
+                    yield Finding(
+                        ("sites", i, "nodes", j, "address"),
+                        f"node {node.hostname}'s address {address} is {kind}",
+                        "use the address the node is reached at on the management network",
+                    )
+                    break
+
+
+def _unusable(address: IPv4Address | IPv6Address) -> str | None:
+    for kind, flag in (
+        ("a loopback address", address.is_loopback),
+        ("the unspecified address", address.is_unspecified),
+        ("a multicast address", address.is_multicast),
+        ("a link-local address", address.is_link_local),
+    ):
+        if flag:
+            return kind
+    return None
+
+
+@rule(
+    Code.DEFAULT_ROUTE_SLICE_NETWORK,
+    "A slice's address range is the whole address space (a default route)",
+    bad="ipv4: 0.0.0.0/0",
+    good="ipv4: 198.51.100.0/26",
+)
+def default_route_slice(ctx: Context) -> Iterable[Finding]:
+    """A slice range is installed as a route on the slice's VLAN interface; 0.0.0.0/0 or
+    ::/0 would send all of a node's traffic, management included, into the slice."""
+    for index, slice_ in enumerate(ctx.blueprint.slices):
+        for family in ("ipv4", "ipv6"):
+            net = getattr(slice_, family)
+            if net is not None and net.prefixlen == 0:
+                yield Finding(
+                    ("slices", index, family),
+                    f"slice {slice_.name}'s {family} range {net} is the whole address space",
+                    "give the slice its own range",
+                )

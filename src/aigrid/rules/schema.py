@@ -90,8 +90,9 @@ for _rule in (
         "slices:\n  - name: embb\n    $patch: remove",
         "slices:\n  - name: embb\n    $patch: delete",
         explanation="Overlays merge by name; `$patch: delete` removes a named item and `$patch: replace` "
-        "replaces a mapping or list whole. Any other directive, or a lock path that does not "
-        "parse, is an error.",
+        "replaces a mapping or list whole. Any other directive is an error, and so is a lock path "
+        "that does not parse or names nothing: a field the schema does not have (stack.drivr.version) "
+        "or an item the resolved blueprint does not have, since such a lock would protect nothing.",
     ),
     Rule(
         Code.NOT_A_BLUEPRINT,
@@ -106,8 +107,12 @@ for _rule in (
         "A value has the wrong type, format or unit",
         "rtt: 4",
         "rtt: 4ms",
-        explanation="A value has the wrong type or does not parse: units are explicit (`10ms`, `50Mbps`),"
-        " versions are dotted numbers, names follow DNS label rules.",
+        explanation="A value has the wrong type or does not parse. Every value ends up in a config file or "
+        "a command on the nodes, so each passes a strict grammar: units are explicit (`10ms`, `50Mbps`, "
+        "at most 10s and 10Tbps), versions are dotted numbers (no `latest`), names are DNS labels, "
+        "host names RFC 1123, URLs have an allowed scheme, a host and no credentials, labels, image "
+        "references and environment variable names follow Kubernetes and OCI, and no text carries "
+        "control characters.",
     ),
     Rule(
         Code.UNKNOWN_FIELD,

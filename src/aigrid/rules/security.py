@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from urllib.parse import urlsplit
 
 from aigrid.load.paths import Loc
-from aigrid.model.secrets import SECRET_SCHEMES
+from aigrid.model.grammar import SECRET_SCHEMES
 from aigrid.rules.codes import Code
 from aigrid.rules.registry import Context, Finding, rule
 
 _SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.IGNORECASE)
+# scheme://user:password@ anywhere in a value (a database URL, a proxy setting).
+_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")
 
 
 def is_reference(value: str) -> bool:
@@ -36,16 +37,19 @@ def _secret_fields(ctx: Context) -> Iterator[tuple[Loc, str, str]]:
                 yield ("workloads", index, "env", key), f"env {key} of workload {workload.name}", value
 
 
-def _urls(ctx: Context) -> Iterator[tuple[Loc, str]]:
+def _has_credentials(ctx: Context) -> bool:
+    mirrors = ctx.blueprint.stack.mirrors
+    credentials = mirrors.credentials if mirrors else None
+    return credentials is not None and bool(credentials.password or credentials.token)
+
+
+def _mirror_urls(ctx: Context) -> Iterator[tuple[Loc, str]]:
     mirrors = ctx.blueprint.stack.mirrors
     if mirrors is not None:
-        for field, key in (("apt", "apt"), ("helm", "helm"), ("pip", "pip")):
+        for field in ("apt", "helm", "pip"):
             value = getattr(mirrors, field)
             if value:
-                yield ("stack", "mirrors", key), value
-    for index, workload in enumerate(ctx.blueprint.workloads):
-        if workload.model.repository:
-            yield ("workloads", index, "model", "repository"), workload.model.repository
+                yield ("stack", "mirrors", field), value
 
 
 @rule(
@@ -57,7 +61,9 @@ def _urls(ctx: Context) -> Iterator[tuple[Loc, str]]:
 def plaintext_secrets(ctx: Context) -> Iterable[Finding]:
     """Blueprints live in Git and compiled output is shared; secrets must be references
     (`secret://<path>` for the deployment's secret store, `env://<VAR>`, `vault://<path>`)
-    resolved at bring-up time, never literal values. Passwords embedded in URLs count too."""
+    resolved at bring-up time, never literal values. A workload environment value holding
+    a URL with `user:password@` counts too (mirror and model repository URLs may not carry
+    credentials at all: that is refused as an invalid value)."""
     for loc, what, value in _secret_fields(ctx):
         if not is_reference(value):
             yield Finding(
@@ -65,11 +71,15 @@ def plaintext_secrets(ctx: Context) -> Iterable[Finding]:
                 f"{what} is a literal value, not a secret reference",
                 "use secret://<path>, env://<VAR> or vault://<path>",
             )
-    for loc, url in _urls(ctx):
-        if urlsplit(url).password:
-            yield Finding(
-                loc, "URL embeds a password", "remove it from the URL; put it in credentials as a reference"
-            )
+    for index, workload in enumerate(ctx.blueprint.workloads):
+        for key, value in workload.env.items():
+            if not _SECRET_NAME.search(key) and _URL_PASSWORD.search(value):
+                yield Finding(
+                    ("workloads", index, "env", key),
+                    f"env {key} of workload {workload.name} embeds a password in a URL",
+                    "pass the password in its own variable set to secret://<path>, env://<VAR> or "
+                    "vault://<path>",
+                )
 
 
 @rule(
@@ -80,7 +90,32 @@ def plaintext_secrets(ctx: Context) -> Iterable[Finding]:
 )
 def insecure_mirrors(ctx: Context) -> Iterable[Finding]:
     """apt verifies signatures, but Helm charts and pip packages over HTTP can be swapped in
-    transit, and credentials sent over HTTP are exposed. Use HTTPS."""
-    for loc, url in _urls(ctx):
-        if url.startswith("http://") and loc[0] == "stack":
+    transit. Use HTTPS. (With credentials set, credentials-over-http reports it as an error instead.)"""
+    if _has_credentials(ctx):
+        return
+    for loc, url in _mirror_urls(ctx):
+        if url.startswith("http://"):
             yield Finding(loc, f"mirror {url} uses plain HTTP", "serve the mirror over HTTPS")
+
+
+@rule(
+    Code.CREDENTIALS_OVER_HTTP,
+    "Mirror credentials would be sent over plain HTTP",
+    bad="mirrors:\n  apt: http://mirror.example.net/ubuntu\n  credentials: {username: aigrid, password: "
+    "secret://mirrors/apt}",
+    good="mirrors:\n  apt: https://mirror.example.net/ubuntu\n  credentials: {username: aigrid, password: "
+    "secret://mirrors/apt}",
+)
+def credentials_over_http(ctx: Context) -> Iterable[Finding]:
+    """`stack.mirrors.credentials` are presented to the mirrors; over plain HTTP anyone on the
+    path reads them, secret references or not. A mirror that needs credentials must be
+    served over HTTPS (an anonymous HTTP mirror is only the insecure-mirror warning)."""
+    if not _has_credentials(ctx):
+        return
+    for loc, url in _mirror_urls(ctx):
+        if url.startswith("http://"):
+            yield Finding(
+                loc,
+                f"mirror {url} uses plain HTTP but stack.mirrors.credentials are set",
+                "serve the mirror over HTTPS, or drop the credentials if it needs none",
+            )
