@@ -118,10 +118,11 @@ class PackageSet(_Plan):
 
 
 class Repository(_Plan):
-    """An apt repository: the site mirror's path when a mirror is set, else upstream."""
+    """An apt repository: the site mirror's path when a mirror is set, else upstream; per
+    CPU architecture (Ansible's fact), since NVIDIA's repositories differ by it."""
 
-    uri: str
-    key_url: str
+    uris: dict[str, str]
+    key_urls: dict[str, str]
 
 
 class DriverPlan(_Plan):
@@ -129,7 +130,11 @@ class DriverPlan(_Plan):
     branch: str
     install: Literal["host", "operator", "preinstalled"]
     kernel_modules: Literal["open", "proprietary"]
+    # Installed first: NVIDIA's package that locks apt to the branch.
+    pinning_package: str
     packages: PackageSet
+    # The kernel headers package, with {kernel} for the node's running kernel.
+    headers_package: str
 
 
 class CudaPlan(_Plan):
@@ -260,21 +265,33 @@ def _mirrors(mirrors: Mirrors | None) -> MirrorsPlan:
     )
 
 
+# CPU architectures a node may have (Ansible's architecture fact).
+ARCHITECTURES = ("x86_64", "aarch64")
+
+
 def _repositories(os: str, k8s_minor: str, mirrors: MirrorsPlan, catalog: Catalog) -> dict[str, Repository]:
     system = catalog.systems[os]
     mirror = (mirrors.apt or "").rstrip("/")
     repos = {}
     for name, row in sorted(catalog.repositories.items()):
-        if mirror:
-            path = f"{name}/v{k8s_minor}" if name == "kubernetes" else name
-            repos[name] = Repository(uri=f"{mirror}/{path}/", key_url=f"{mirror}/keys/{name}.asc")
-        else:
-            fields = {
-                "cuda_repo": system.cuda_repo,
-                "docker_repo": system.docker_repo,
-                "k8s_minor": k8s_minor,
-            }
-            repos[name] = Repository(uri=row.uri.format(**fields), key_url=row.key_url.format(**fields))
+        uris, keys = {}, {}
+        for arch in ARCHITECTURES:
+            repo_arch = row.arches.get(arch) if row.arches else arch
+            if repo_arch is None:
+                continue
+            if mirror:
+                path = f"{name}/v{k8s_minor}" if name == "kubernetes" else name
+                path += f"/{repo_arch}" if row.arches else ""
+                uris[arch], keys[arch] = f"{mirror}/{path}/", f"{mirror}/keys/{name}.asc"
+            else:
+                fields = {
+                    "cuda_repo": system.cuda_repo,
+                    "docker_repo": system.docker_repo,
+                    "k8s_minor": k8s_minor,
+                    "arch": repo_arch,
+                }
+                uris[arch], keys[arch] = row.uri.format(**fields), row.key_url.format(**fields)
+        repos[name] = Repository(uris=uris, key_urls=keys)
     return repos
 
 
@@ -293,6 +310,7 @@ def _stack(bp: Blueprint, catalog: Catalog) -> StackPlan:
     mirrors = _mirrors(stack.mirrors)
     system = catalog.systems[stack.os]
     branch = str(driver.major)
+    drivers = catalog.drivers[stack.os]
     return StackPlan(
         os=stack.os,
         system=SystemPlan(docker_suite=system.docker_suite, network_backend=system.network_backend),
@@ -301,13 +319,12 @@ def _stack(bp: Blueprint, catalog: Catalog) -> StackPlan:
             branch=branch,
             install=stack.driver.install,
             kernel_modules=stack.driver.kernel_modules,
-            packages=_packages(
-                catalog,
-                "driver",
-                branch=branch,
-                open="-open" if stack.driver.kernel_modules == "open" else "",
-                version=stack.driver.version,
+            pinning_package=drivers.pinning.format(branch=branch),
+            packages=PackageSet(
+                names=list(drivers.open if stack.driver.kernel_modules == "open" else drivers.proprietary),
+                version=drivers.version.format(version=stack.driver.version),
             ),
+            headers_package=drivers.headers,
         ),
         cuda=CudaPlan(
             version=stack.cuda.version,

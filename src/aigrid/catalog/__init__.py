@@ -152,10 +152,24 @@ class PackageRow(_Row):
     source: str
 
 
+class DriverPackages(_Row):
+    """How the driver is installed from NVIDIA's repository on a family of OSes."""
+
+    os: list[str]
+    pinning: str
+    open: list[str]
+    proprietary: list[str]
+    version: str
+    headers: str
+    source: str
+
+
 class Repository(_Row):
     name: Literal["nvidia-cuda", "nvidia-container-toolkit", "docker", "kubernetes"]
     uri: str
     key_url: str
+    # Ansible architecture fact -> the repository's name for it; None: one URI for all.
+    arches: dict[str, str] | None = None
     source: str
 
 
@@ -226,8 +240,10 @@ class Catalog:
         runtimes = _load("runtimes.yaml")
         self.runtimes = {row["runtime"]: Runtime.model_validate(row) for row in runtimes["runtimes"]}
         self.helm: dict[str, str] = runtimes["helm"]
-        self.packages = {
-            row["component"]: PackageRow.model_validate(row) for row in _load("packages.yaml")["packages"]
+        packages = _load("packages.yaml")
+        self.packages = {row["component"]: PackageRow.model_validate(row) for row in packages["packages"]}
+        self.drivers = {
+            os: DriverPackages.model_validate(row) for row in packages["drivers"] for os in row["os"]
         }
         repos = _load("repositories.yaml")["repositories"]
         self.repositories = {row["name"]: Repository.model_validate(row) for row in repos}
