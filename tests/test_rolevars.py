@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aigrid.catalog import catalog
+from aigrid.model.blueprint import Blueprint
 from aigrid.plan import Plan, build_plan
 from aigrid.rolevars import GPU_TAINT, gpu_vars, host_vars
 from aigrid.validate import validate_file
@@ -19,9 +20,9 @@ def test_gpu_control_plane_nodes_are_not_tainted() -> None:
     """On an all-GPU site CoreDNS and the GPU Operator must schedule on the control plane."""
     plan = _plan("lab-edge-site")
     worker = next(node for node in plan.nodes if node.gpu_model)
-    assert host_vars(worker)["kubernetes_node_taints"] == [GPU_TAINT]
+    assert host_vars(worker, plan)["kubernetes_node_taints"] == [GPU_TAINT]
     control_plane = worker.model_copy(update={"role": "control-plane"})
-    assert host_vars(control_plane)["kubernetes_node_taints"] == []
+    assert host_vars(control_plane, plan)["kubernetes_node_taints"] == []
 
 
 def test_driver_follows_nvidia_branch_locking_scheme() -> None:
@@ -44,3 +45,23 @@ def test_repositories_follow_the_node_architecture() -> None:
         "x86_64": "https://nvidia.github.io/libnvidia-container/stable/deb/amd64",
         "aarch64": "https://nvidia.github.io/libnvidia-container/stable/deb/arm64",
     }
+
+
+def test_an_nvswitch_board_gets_fabric_manager_at_the_driver_version() -> None:
+    """HGX 8-GPU H100 boards need Fabric Manager at exactly the driver's version; one H100 does not."""
+    result = validate_file(BLUEPRINTS / "examples" / "gpu-node-h100.yaml")
+    assert result.blueprint is not None
+    single = build_plan(result.blueprint, catalog())
+    assert "nvidia_driver_fabric" not in host_vars(single.nodes[0], single)
+    data = result.blueprint.model_dump(by_alias=True)
+    node = next(node for site in data["sites"] for node in site["nodes"] if node["gpus"])
+    node["gpus"]["count"] = 8
+    plan = build_plan(Blueprint.model_validate(data), catalog())
+    gpu_node = next(node for node in plan.nodes if node.gpu_model)
+    fabric = host_vars(gpu_node, plan)["nvidia_driver_fabric"]
+    assert [service["service"] for service in fabric] == ["fabricmanager"]
+    assert fabric[0]["packages"] == {
+        "names": ["nvidia-fabricmanager", "libnvidia-nscq"],  # unsuffixed from branch 580
+        "version": f"{plan.stack.driver.version}-*",
+    }
+    assert fabric[0]["units"] == ["nvidia-fabricmanager"]

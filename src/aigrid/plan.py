@@ -13,6 +13,8 @@ from aigrid.catalog import Catalog, major_minor, version
 from aigrid.model.blueprint import Blueprint, Mirrors, Node, Site, Slice
 from aigrid.placement import Placements, mig_layout
 
+# From this driver branch on, the fabric packages carry no branch suffix.
+UNSUFFIXED_FABRIC_BRANCH = 580
 # Slice addresses on nodes start after the first few, which networks keep for gateways.
 FIRST_NODE_HOST = 10
 
@@ -67,6 +69,8 @@ class NodePlan(_Plan):
     # What the GPUs report as their product name and PCI device ids (catalog facts).
     gpu_product_names: list[str]
     gpu_pci_device_ids: list[str]
+    # Fabric services the board needs (stack.driver.fabric names them): empty for most nodes.
+    fabric_services: list[str]
     mig_config: str | None
     mig_layout: dict[str, int] | None
     slices: list[NodeSlice]
@@ -135,6 +139,18 @@ class DriverPlan(_Plan):
     packages: PackageSet
     # The kernel headers package, with {kernel} for the node's running kernel.
     headers_package: str
+    # Every fabric service by name, resolved for this branch; nodes name the ones they need.
+    fabric: dict[str, FabricPlan]
+
+
+class FabricPlan(_Plan):
+    """A fabric service an NVLink-switched board needs (Fabric Manager, NVLSM, IMEX)."""
+
+    service: str
+    # Pinned to the driver's exact version where `version` is set.
+    packages: PackageSet
+    units: list[str]
+    modules: list[str]
 
 
 class CudaPlan(_Plan):
@@ -250,6 +266,23 @@ def _packages(catalog: Catalog, component: str, **fields: str) -> PackageSet:
     )
 
 
+def _fabric(catalog: Catalog, branch: str, driver_version: str) -> dict[str, FabricPlan]:
+    fabric = {}
+    for name, row in catalog.fabric_services.items():
+        names = row.packages if int(branch) >= UNSUFFIXED_FABRIC_BRANCH else row.packages_before_580
+        versioned = bool(row.units) or name == "imex"
+        fabric[name] = FabricPlan(
+            service=name,
+            packages=PackageSet(
+                names=[package.format(branch=branch) for package in names],
+                version=f"{driver_version}-*" if versioned else "",
+            ),
+            units=list(row.units),
+            modules=list(row.modules),
+        )
+    return fabric
+
+
 def _mirrors(mirrors: Mirrors | None) -> MirrorsPlan:
     if mirrors is None:
         return MirrorsPlan()
@@ -325,6 +358,7 @@ def _stack(bp: Blueprint, catalog: Catalog) -> StackPlan:
                 version=drivers.version.format(version=stack.driver.version),
             ),
             headers_package=drivers.headers,
+            fabric=_fabric(catalog, branch, stack.driver.version),
         ),
         cuda=CudaPlan(
             version=stack.cuda.version,
@@ -459,6 +493,7 @@ def _node(
         gpu_product_label=gpu.product_names[0].replace(" ", "-") if gpu else None,
         gpu_product_names=list(gpu.product_names) if gpu else [],
         gpu_pci_device_ids=list(gpu.pci_device_ids) if gpu else [],
+        fabric_services=catalog.fabric(gpus.model, gpus.count) if gpus else [],
         mig_config=mig_config,
         mig_layout=layout,
         slices=node_slices,

@@ -101,7 +101,7 @@ def node_labels(node: NodePlan) -> dict[str, str]:
     return dict(sorted(labels.items()))
 
 
-def host_vars(node: NodePlan) -> dict[str, Any]:
+def host_vars(node: NodePlan, plan: Plan) -> dict[str, Any]:
     """host_vars/<node>: what differs per node."""
     path = f"sites[{node.site}].nodes[{node.hostname}]"
     data: dict[str, Any] = {
@@ -114,6 +114,9 @@ def host_vars(node: NodePlan) -> dict[str, Any]:
         "kubernetes_node_taints": [GPU_TAINT] if node.gpu_model and node.role != "control-plane" else [],
         "network_slice_slices": [s.model_dump() for s in node.slices],
     }
+    if node.fabric_services:
+        services = [plan.stack.driver.fabric[name] for name in node.fabric_services]
+        data["nvidia_driver_fabric"] = [service.model_dump() for service in services]
     if node.gpu_model:
         data.update(
             {

@@ -61,6 +61,8 @@ def _files(name: str) -> dict[str, str]:
 def headers_package() -> str:
     """The headers package for the kernel lab hosts run (the machine's own)."""
     return f"linux-headers-{os.uname().release}"
+
+
 MARKER_DIR = "usr/share/aigrid-standins"
 
 
