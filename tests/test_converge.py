@@ -41,6 +41,8 @@ def override(root: Path) -> dict[str, object]:
         "ansible_connection": "community.general.chroot",
         # The network namespace is the test machine's: write the slice files, apply nothing.
         "network_slice_apply": False,
+        # A chroot cannot reboot: the run must report the reboot as pending (the lab reboots).
+        "nvidia_driver_allow_reboot": False,
     }
     return {"all": {"hosts": {NODE: host}}}
 
@@ -61,6 +63,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def make_node(base: Path, repo: Path) -> Path:
     root = rootfs.unpack(base / "root")
     shutil.copytree(repo, root / REPO_IN_HOST.strip("/"))
+    standins.install_tools(root)
     with (root / "etc/fstab").open("a") as fstab:
         fstab.write("/swapfile none swap sw 0 0\n")
     return root
@@ -140,7 +143,15 @@ def host(converged: dict[str, object]) -> testinfra.host.Host:
     return testinfra.get_host(str(converged["root"]), connection="chroot")
 
 
-@pytest.mark.parametrize("package", sorted(standins.PINNED))
+# What the lab blueprint installs: open kernel modules from branch 580. The branch's pinning
+# package is installed but not held (NVIDIA's procedure), the other branch's and the
+# proprietary meta package not at all (checked below).
+INSTALLED = sorted(
+    set(standins.PINNED) - {"nvidia-driver-pinning-580", "nvidia-driver-pinning-590", "cuda-drivers"}
+)
+
+
+@pytest.mark.parametrize("package", INSTALLED)
 def test_pinned_version_installed_and_held(host: testinfra.host.Host, package: str) -> None:
     if package == "libnvinfer10" or package == "libnvinfer-plugin10":
         expected = "10.14.1.48-1+cuda13.0"  # the build for the pinned CUDA, not the newer or the cuda12.9 one
@@ -219,3 +230,19 @@ def test_preflight_fails_without_the_declared_gpus(compiled: Path, repo: Path, t
     messages = " ".join(result["messages"][NODE])  # type: ignore[index]
     assert "preflight on lab-gpu01: found 0 NVIDIA GPU(s)" in messages
     assert "blueprint field sites[lab-edge-01].nodes[lab-gpu01].gpus declares 2 x L4" in messages
+
+
+def test_driver_follows_nvidia_branch_locking(host: testinfra.host.Host) -> None:
+    """Driver Installation Guide: the branch's pinning package first, then nvidia-open."""
+    assert host.package("nvidia-driver-pinning-580").is_installed
+    assert not host.package("nvidia-driver-pinning-590").is_installed
+    assert not host.package("cuda-drivers").is_installed  # the proprietary flavour
+    assert "Pin: version 580.*" in host.file("/etc/apt/preferences.d/nvidia-driver-pin").content_string
+    assert host.package(standins.headers_package()).is_installed  # headers for the running kernel
+
+
+def test_nouveau_blacklisted_and_initramfs_rebuilt(host: testinfra.host.Host) -> None:
+    blacklist = host.file("/etc/modprobe.d/blacklist-nouveau.conf")
+    assert "blacklist nouveau" in blacklist.content_string
+    stamp = host.file("/boot/aigrid-lab-initramfs")  # written by the stand-in update-initramfs
+    assert stamp.exists and stamp.mtime >= blacklist.mtime

@@ -47,6 +47,23 @@ def bringup(out: Path, labdir: Path) -> tuple[subprocess.CompletedProcess[str], 
     return proc, json.loads(proc.stdout), time.monotonic() - start
 
 
+# What each host's kernel showed right after `lab up`, before any bring-up.
+FRESH: dict[str, dict[str, str]] = {}
+
+
+def kernel_view(state: lab.LabState, host: lab.LabHost) -> dict[str, str]:
+    """Loaded modules, the NVIDIA module's banner and the boot id, as the host sees them."""
+    script = (
+        "cut -d' ' -f1 /proc/modules | grep -x -e nouveau -e nvidia | tr '\\n' ' '; echo; "
+        "cat /proc/driver/nvidia/version 2>/dev/null | head -n 1; echo; cat /run/aigrid-lab/boot_id"
+    )
+    proc = subprocess.run(
+        lab.ssh_command(state, host, script), capture_output=True, text=True, timeout=30, check=False
+    )
+    modules, banner, boot = ([*proc.stdout.split("\n"), "", "", ""])[:3]
+    return {"modules": modules.strip(), "banner": banner.strip(), "boot": boot.strip()}
+
+
 @pytest.fixture(scope="module")
 def site_lab(tmp_path_factory: pytest.TempPathFactory) -> Any:
     base = tmp_path_factory.mktemp("lab")
@@ -55,7 +72,9 @@ def site_lab(tmp_path_factory: pytest.TempPathFactory) -> Any:
     up = aigrid("lab", "up", str(LAB), "--site", SITE, "--dir", str(labdir))
     try:
         assert up.returncode == 0, up.stderr
-        yield out, labdir, lab.LabState.load(labdir)
+        state = lab.LabState.load(labdir)
+        FRESH.update({host.hostname: kernel_view(state, host) for host in state.hosts})
+        yield out, labdir, state
     finally:
         aigrid("lab", "down", "--dir", str(labdir))
         leftovers = [ns for ns in lab.namespaces() if ns.startswith(f"ag{lab.lab_id(labdir)}-")]
@@ -82,6 +101,28 @@ def test_whole_site_converges(converged: dict[str, Any]) -> None:
         h["failed"] == 0 and h["unreachable"] == 0 and h["changed"] > 0 for h in summary["hosts"].values()
     )
     assert summary["hardware_checks"] is False
+
+
+def test_fresh_gpu_node_boots_with_nouveau_and_no_driver() -> None:
+    """The emulated fresh server (STAND-IN boot): what NVIDIA's procedure starts from."""
+    gpu = FRESH["lab-gpu01"]
+    assert gpu["modules"] == "nouveau" and gpu["banner"] == ""
+    assert FRESH["lab-cp"]["modules"] == ""  # no GPU, no GPU driver
+
+
+def test_gpu_nodes_rebooted_once_into_the_pinned_driver(converged: dict[str, Any], site_lab: Any) -> None:
+    """One bring-up blacklists nouveau, rebuilds the initramfs, installs the driver and reboots;
+    after it the pinned nvidia module is loaded and nouveau is gone. The second run (changed=0)
+    did not reboot again."""
+    _, _, state = site_lab
+    for host in state.hosts:
+        now = kernel_view(state, host)
+        if host.gpus:
+            assert now["modules"] == "nvidia", (host.hostname, now)
+            assert "Open Kernel Module" in now["banner"] and "  580.126.20  " in now["banner"]
+            assert now["boot"] != FRESH[host.hostname]["boot"], f"{host.hostname} never rebooted"
+        else:
+            assert now["modules"] == "" and now["boot"] == FRESH[host.hostname]["boot"]
 
 
 def test_second_converge_changes_nothing(converged: dict[str, Any]) -> None:

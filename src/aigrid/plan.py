@@ -13,6 +13,8 @@ from aigrid.catalog import Catalog, major_minor, version
 from aigrid.model.blueprint import Blueprint, Mirrors, Node, Site, Slice
 from aigrid.placement import Placements, mig_layout
 
+# From this driver branch on, the fabric packages carry no branch suffix.
+UNSUFFIXED_FABRIC_BRANCH = 580
 # Slice addresses on nodes start after the first few, which networks keep for gateways.
 FIRST_NODE_HOST = 10
 
@@ -67,6 +69,8 @@ class NodePlan(_Plan):
     # What the GPUs report as their product name and PCI device ids (catalog facts).
     gpu_product_names: list[str]
     gpu_pci_device_ids: list[str]
+    # Fabric services the board needs (stack.driver.fabric names them): empty for most nodes.
+    fabric_services: list[str]
     mig_config: str | None
     mig_layout: dict[str, int] | None
     slices: list[NodeSlice]
@@ -118,10 +122,11 @@ class PackageSet(_Plan):
 
 
 class Repository(_Plan):
-    """An apt repository: the site mirror's path when a mirror is set, else upstream."""
+    """An apt repository: the site mirror's path when a mirror is set, else upstream; per
+    CPU architecture (Ansible's fact), since NVIDIA's repositories differ by it."""
 
-    uri: str
-    key_url: str
+    uris: dict[str, str]
+    key_urls: dict[str, str]
 
 
 class DriverPlan(_Plan):
@@ -129,7 +134,23 @@ class DriverPlan(_Plan):
     branch: str
     install: Literal["host", "operator", "preinstalled"]
     kernel_modules: Literal["open", "proprietary"]
+    # Installed first: NVIDIA's package that locks apt to the branch.
+    pinning_package: str
     packages: PackageSet
+    # The kernel headers package, with {kernel} for the node's running kernel.
+    headers_package: str
+    # Every fabric service by name, resolved for this branch; nodes name the ones they need.
+    fabric: dict[str, FabricPlan]
+
+
+class FabricPlan(_Plan):
+    """A fabric service an NVLink-switched board needs (Fabric Manager, NVLSM, IMEX)."""
+
+    service: str
+    # Pinned to the driver's exact version where `version` is set.
+    packages: PackageSet
+    units: list[str]
+    modules: list[str]
 
 
 class CudaPlan(_Plan):
@@ -245,6 +266,23 @@ def _packages(catalog: Catalog, component: str, **fields: str) -> PackageSet:
     )
 
 
+def _fabric(catalog: Catalog, branch: str, driver_version: str) -> dict[str, FabricPlan]:
+    fabric = {}
+    for name, row in catalog.fabric_services.items():
+        names = row.packages if int(branch) >= UNSUFFIXED_FABRIC_BRANCH else row.packages_before_580
+        versioned = bool(row.units) or name == "imex"
+        fabric[name] = FabricPlan(
+            service=name,
+            packages=PackageSet(
+                names=[package.format(branch=branch) for package in names],
+                version=f"{driver_version}-*" if versioned else "",
+            ),
+            units=list(row.units),
+            modules=list(row.modules),
+        )
+    return fabric
+
+
 def _mirrors(mirrors: Mirrors | None) -> MirrorsPlan:
     if mirrors is None:
         return MirrorsPlan()
@@ -260,21 +298,33 @@ def _mirrors(mirrors: Mirrors | None) -> MirrorsPlan:
     )
 
 
+# CPU architectures a node may have (Ansible's architecture fact).
+ARCHITECTURES = ("x86_64", "aarch64")
+
+
 def _repositories(os: str, k8s_minor: str, mirrors: MirrorsPlan, catalog: Catalog) -> dict[str, Repository]:
     system = catalog.systems[os]
     mirror = (mirrors.apt or "").rstrip("/")
     repos = {}
     for name, row in sorted(catalog.repositories.items()):
-        if mirror:
-            path = f"{name}/v{k8s_minor}" if name == "kubernetes" else name
-            repos[name] = Repository(uri=f"{mirror}/{path}/", key_url=f"{mirror}/keys/{name}.asc")
-        else:
-            fields = {
-                "cuda_repo": system.cuda_repo,
-                "docker_repo": system.docker_repo,
-                "k8s_minor": k8s_minor,
-            }
-            repos[name] = Repository(uri=row.uri.format(**fields), key_url=row.key_url.format(**fields))
+        uris, keys = {}, {}
+        for arch in ARCHITECTURES:
+            repo_arch = row.arches.get(arch) if row.arches else arch
+            if repo_arch is None:
+                continue
+            if mirror:
+                path = f"{name}/v{k8s_minor}" if name == "kubernetes" else name
+                path += f"/{repo_arch}" if row.arches else ""
+                uris[arch], keys[arch] = f"{mirror}/{path}/", f"{mirror}/keys/{name}.asc"
+            else:
+                fields = {
+                    "cuda_repo": system.cuda_repo,
+                    "docker_repo": system.docker_repo,
+                    "k8s_minor": k8s_minor,
+                    "arch": repo_arch,
+                }
+                uris[arch], keys[arch] = row.uri.format(**fields), row.key_url.format(**fields)
+        repos[name] = Repository(uris=uris, key_urls=keys)
     return repos
 
 
@@ -293,6 +343,7 @@ def _stack(bp: Blueprint, catalog: Catalog) -> StackPlan:
     mirrors = _mirrors(stack.mirrors)
     system = catalog.systems[stack.os]
     branch = str(driver.major)
+    drivers = catalog.drivers[stack.os]
     return StackPlan(
         os=stack.os,
         system=SystemPlan(docker_suite=system.docker_suite, network_backend=system.network_backend),
@@ -301,13 +352,13 @@ def _stack(bp: Blueprint, catalog: Catalog) -> StackPlan:
             branch=branch,
             install=stack.driver.install,
             kernel_modules=stack.driver.kernel_modules,
-            packages=_packages(
-                catalog,
-                "driver",
-                branch=branch,
-                open="-open" if stack.driver.kernel_modules == "open" else "",
-                version=stack.driver.version,
+            pinning_package=drivers.pinning.format(branch=branch),
+            packages=PackageSet(
+                names=list(drivers.open if stack.driver.kernel_modules == "open" else drivers.proprietary),
+                version=drivers.version.format(version=stack.driver.version),
             ),
+            headers_package=drivers.headers,
+            fabric=_fabric(catalog, branch, stack.driver.version),
         ),
         cuda=CudaPlan(
             version=stack.cuda.version,
@@ -442,6 +493,7 @@ def _node(
         gpu_product_label=gpu.product_names[0].replace(" ", "-") if gpu else None,
         gpu_product_names=list(gpu.product_names) if gpu else [],
         gpu_pci_device_ids=list(gpu.pci_device_ids) if gpu else [],
+        fabric_services=catalog.fabric(gpus.model, gpus.count) if gpus else [],
         mig_config=mig_config,
         mig_layout=layout,
         slices=node_slices,

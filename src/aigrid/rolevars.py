@@ -16,7 +16,8 @@ from aigrid.plan import NodePlan, PackageSet, Plan
 # (preflight_hardware_checks, gpu_verify_hardware_checks): compiled variables are data only,
 # never templates.
 HARDWARE_CHECKS = "aigrid_hardware_checks"
-# GPU nodes run GPU work only; the GPU Operator's operands tolerate this taint.
+# GPU workers run GPU work only; the GPU Operator's operands tolerate this taint. Control
+# planes never get it: on an all-GPU site CoreDNS and the operator itself must schedule.
 GPU_TAINT = "nvidia.com/gpu=present:NoSchedule"
 
 
@@ -35,16 +36,16 @@ def shared_vars(plan: Plan) -> dict[str, Any]:
         "preflight_driver_install": stack.driver.install,
         "container_runtime_version": stack.container_runtime.version,
         "container_runtime_config_version": stack.container_runtime.config_version,
-        "container_runtime_repo_uri": docker.uri,
-        "container_runtime_repo_key_url": docker.key_url,
+        "container_runtime_repo_uris": docker.uris,
+        "container_runtime_repo_key_urls": docker.key_urls,
         "container_runtime_repo_suites": [stack.system.docker_suite],
         "container_runtime_registry_mirror": stack.mirrors.container_registry or "",
         **_package_vars("container_runtime", stack.container_runtime.packages),
         "kubernetes_node_distribution": stack.kubernetes.distribution,
         "kubernetes_node_version": stack.kubernetes.version,
         "kubernetes_node_minor": stack.kubernetes.minor,
-        "kubernetes_node_repo_uri": kubernetes.uri,
-        "kubernetes_node_repo_key_url": kubernetes.key_url,
+        "kubernetes_node_repo_uris": kubernetes.uris,
+        "kubernetes_node_repo_key_urls": kubernetes.key_urls,
         **_package_vars("kubernetes_node", stack.kubernetes.packages),
         "network_slice_backend": stack.system.network_backend,
     }
@@ -60,20 +61,23 @@ def gpu_vars(plan: Plan) -> dict[str, Any]:
         "nvidia_driver_version": stack.driver.version,
         "nvidia_driver_branch": stack.driver.branch,
         "nvidia_driver_kernel_modules": stack.driver.kernel_modules,
-        "nvidia_driver_repo_uri": cuda.uri,
-        "nvidia_driver_repo_key_url": cuda.key_url,
+        "nvidia_driver_repo_uris": cuda.uris,
+        "nvidia_driver_repo_key_urls": cuda.key_urls,
         **_package_vars("nvidia_driver", stack.driver.packages),
+        "nvidia_driver_pinning_package": stack.driver.pinning_package,
+        "nvidia_driver_headers_package": stack.driver.headers_package,
         "cuda_runtime_version": stack.cuda.release,
         "cuda_runtime_package_suffix": stack.cuda.package_suffix,
-        "cuda_runtime_repo_uri": cuda.uri,
-        "cuda_runtime_repo_key_url": cuda.key_url,
+        "cuda_runtime_repo_uris": cuda.uris,
+        "cuda_runtime_repo_key_urls": cuda.key_urls,
         **_package_vars("cuda_runtime", stack.cuda.packages),
         "nvidia_container_toolkit_version": stack.container_toolkit.version,
         "nvidia_container_toolkit_containerd_config_version": stack.container_runtime.config_version,
         "nvidia_container_toolkit_cdi": stack.container_toolkit.cdi,
-        "nvidia_container_toolkit_repo_uri": toolkit.uri,
-        "nvidia_container_toolkit_repo_key_url": toolkit.key_url,
+        "nvidia_container_toolkit_repo_uris": toolkit.uris,
+        "nvidia_container_toolkit_repo_key_urls": toolkit.key_urls,
         **_package_vars("nvidia_container_toolkit", stack.container_toolkit.packages),
+        "gpu_verify_driver_install": stack.driver.install,
         "gpu_verify_driver_version": stack.driver.version,
     }
     if stack.tensorrt:
@@ -81,8 +85,8 @@ def gpu_vars(plan: Plan) -> dict[str, Any]:
             {
                 "tensorrt_version": stack.tensorrt.version,
                 "tensorrt_cuda": stack.tensorrt.cuda,
-                "tensorrt_repo_uri": cuda.uri,
-                "tensorrt_repo_key_url": cuda.key_url,
+                "tensorrt_repo_uris": cuda.uris,
+                "tensorrt_repo_key_urls": cuda.key_urls,
                 **_package_vars("tensorrt", stack.tensorrt.packages),
             }
         )
@@ -97,7 +101,7 @@ def node_labels(node: NodePlan) -> dict[str, str]:
     return dict(sorted(labels.items()))
 
 
-def host_vars(node: NodePlan) -> dict[str, Any]:
+def host_vars(node: NodePlan, plan: Plan) -> dict[str, Any]:
     """host_vars/<node>: what differs per node."""
     path = f"sites[{node.site}].nodes[{node.hostname}]"
     data: dict[str, Any] = {
@@ -107,9 +111,12 @@ def host_vars(node: NodePlan) -> dict[str, Any]:
         "preflight_gpu_model": node.gpu_model or "",
         "preflight_gpu_pci_ids": list(node.gpu_pci_device_ids),
         "kubernetes_node_labels": node_labels(node),
-        "kubernetes_node_taints": [GPU_TAINT] if node.gpu_model else [],
+        "kubernetes_node_taints": [GPU_TAINT] if node.gpu_model and node.role != "control-plane" else [],
         "network_slice_slices": [s.model_dump() for s in node.slices],
     }
+    if node.fabric_services:
+        services = [plan.stack.driver.fabric[name] for name in node.fabric_services]
+        data["nvidia_driver_fabric"] = [service.model_dump() for service in services]
     if node.gpu_model:
         data.update(
             {

@@ -159,10 +159,40 @@ class PackageRow(_Row):
     source: str
 
 
+class DriverPackages(_Row):
+    """How the driver is installed from NVIDIA's repository on a family of OSes."""
+
+    os: list[str]
+    pinning: str
+    open: list[str]
+    proprietary: list[str]
+    version: str
+    headers: str
+    source: str
+
+
+class FabricService(_Row):
+    service: Literal["fabricmanager", "nvlsm", "imex"]
+    packages: list[str]
+    packages_before_580: list[str]
+    units: list[str]
+    modules: list[str] = []
+    source: str
+
+
+class FabricBoard(_Row):
+    models: list[str]
+    gpus: int
+    services: list[Literal["fabricmanager", "nvlsm", "imex"]]
+    source: str
+
+
 class Repository(_Row):
     name: Literal["nvidia-cuda", "nvidia-container-toolkit", "docker", "kubernetes"]
     uri: str
     key_url: str
+    # Ansible architecture fact -> the repository's name for it; None: one URI for all.
+    arches: dict[str, str] | None = None
     source: str
 
 
@@ -238,9 +268,15 @@ class Catalog:
         runtimes = _load("runtimes.yaml")
         self.runtimes = {row["runtime"]: Runtime.model_validate(row) for row in runtimes["runtimes"]}
         self.helm: dict[str, str] = runtimes["helm"]
-        self.packages = {
-            row["component"]: PackageRow.model_validate(row) for row in _load("packages.yaml")["packages"]
+        packages = _load("packages.yaml")
+        self.packages = {row["component"]: PackageRow.model_validate(row) for row in packages["packages"]}
+        self.drivers = {
+            os: DriverPackages.model_validate(row) for row in packages["drivers"] for os in row["os"]
         }
+        self.fabric_services = {
+            row["service"]: FabricService.model_validate(row) for row in packages["fabric"]
+        }
+        self.fabric_boards = [FabricBoard.model_validate(row) for row in _load("fabric.yaml")["boards"]]
         repos = _load("repositories.yaml")["repositories"]
         self.repositories = {row["name"]: Repository.model_validate(row) for row in repos}
         qos = _load("qos.yaml")
@@ -251,6 +287,13 @@ class Catalog:
         self._toolkits = {_release3(row.version): row for row in self.cuda_toolkits}
         self._by_product = {name: gpu for gpu in self.gpus.values() for name in gpu.product_names}
         self._by_pci = {pci.upper(): gpu for gpu in self.gpus.values() for pci in gpu.pci_device_ids}
+
+    def fabric(self, model: str, count: int) -> list[str]:
+        """The fabric services a node with `count` GPUs of `model` needs (empty: none)."""
+        for board in self.fabric_boards:
+            if model in board.models and count == board.gpus:
+                return list(board.services)
+        return []
 
     def mig_family(self, gpu: GpuModel) -> MigFamily | None:
         return self.mig_families.get(gpu.mig_family) if gpu.mig_family else None

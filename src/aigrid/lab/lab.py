@@ -9,9 +9,11 @@ mount and process the lab made, from its state file and by name, even after a cr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -39,6 +41,8 @@ class LabHost:
     namespace: str
     address: str
     pid: int = 0
+    # GPUs the blueprint gives the node: the emulated boot shows nouveau, then nvidia, on it.
+    gpus: int = 0
 
 
 @dataclass
@@ -94,13 +98,25 @@ def _start_host(state: LabState, host: LabHost, base: Path) -> None:
     repo = upper / REPO_IN_HOST.strip("/")
     if not repo.exists():
         shutil.copytree(Path(state.directory, "standins"), repo)
-    script = (
+    standins.install_tools(upper)
+    boot = node_dir / "boot.sh"
+    boot.write_text(standins.EMULATED_BOOT)
+    boot.chmod(0o755)
+    one_boot = (
         f"mount -t overlay overlay -o lowerdir={base},upperdir={upper},workdir={work} {merged} && "
         f"mount --rbind /dev {merged}/dev && mount -t proc proc {merged}/proc && "
         f"mount -t sysfs sysfs {merged}/sys && mount -t tmpfs tmpfs {merged}/run && "
+        f"GPUS={1 if host.gpus else 0} {boot} {merged} && "
         f"mkdir -p {merged}/run/sshd && hostname {host.hostname} && "
         f"exec chroot {merged} /usr/sbin/sshd -D -e"
     )
+    unshare = (
+        "unshare --mount --uts --ipc --pid --fork --kill-child --propagation private "
+        f"sh -c {shlex.quote(one_boot)}"
+    )
+    # A reboot inside the host ends its first process; the loop boots it again. Killing the
+    # process group (kill_host) ends the loop and the host with it.
+    script = f"while :; do {unshare}; sleep 0.2; done"
     log = (node_dir / "sshd.log").open("ab")
     # unshare is the host's first process; --kill-child takes its PID namespace down with it.
     process = subprocess.Popen(
@@ -109,15 +125,6 @@ def _start_host(state: LabState, host: LabHost, base: Path) -> None:
             "netns",
             "exec",
             host.namespace,
-            "unshare",
-            "--mount",
-            "--uts",
-            "--ipc",
-            "--pid",
-            "--fork",
-            "--kill-child",
-            "--propagation",
-            "private",
             "sh",
             "-c",
             script,
@@ -125,6 +132,7 @@ def _start_host(state: LabState, host: LabHost, base: Path) -> None:
         stdout=log,
         stderr=log,
         stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     host.pid = process.pid
 
@@ -142,7 +150,7 @@ def up(site: SitePlan, directory: Path) -> LabState:
         f"ag{ident}-hub",
         str(directory),
         [
-            LabHost(node.hostname, f"ag{ident}-n{i}", f"{PREFIX}::{10 + i:x}")
+            LabHost(node.hostname, f"ag{ident}-n{i}", f"{PREFIX}::{10 + i:x}", gpus=node.gpu_count)
             for i, node in enumerate(site.nodes)
         ],
     )
@@ -262,6 +270,12 @@ def standin_overrides() -> dict[str, object]:
         # A Debian host stands in for the blueprint's OS; the kernel is the machine's.
         "preflight_os_check": False,
         "kubernetes_node_apply_kernel_settings": False,
+        # The lab's kernel is the machine's: the headers come with the stand-ins.
+        "nvidia_driver_headers_package": standins.headers_package(),
+        # STAND-IN reboot: the lab boots the host again and gives each boot a new id.
+        "nvidia_driver_reboot_command": "/usr/local/sbin/aigrid-lab-reboot",
+        "nvidia_driver_boot_time_command": "cat /run/aigrid-lab/boot_id",
+        "nvidia_driver_reboot_timeout": 120,
     }
 
 
@@ -288,6 +302,9 @@ def write_inventory(state: LabState) -> Path:
 
 
 def _kill(pid: int) -> None:
+    """Kill a process, and its whole group where it leads one (a host and its boot loop)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:

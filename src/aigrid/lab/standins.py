@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import subprocess
 from pathlib import Path
 
@@ -24,12 +25,44 @@ STANDINS: dict[str, list[str]] = {
     "kubelet": ["1.34.9-1.1", "1.35.0-1.1"],
     "kubeadm": ["1.34.9-1.1", "1.35.0-1.1"],
     "kubectl": ["1.34.9-1.1", "1.35.0-1.1"],
-    "nvidia-driver-580-open": ["580.126.20-0ubuntu1", "580.159.04-0ubuntu1"],
+    # NVIDIA's current scheme: a branch pinning package, then nvidia-open (open modules) or
+    # cuda-drivers (proprietary). Versions of a newer branch are published too, so a missing
+    # branch lock shows up as the wrong branch installed.
+    "nvidia-driver-pinning-580": ["580.126.20-1"],
+    "nvidia-driver-pinning-590": ["590.48.01-1"],
+    "nvidia-open": ["580.126.20-0ubuntu1", "580.159.04-0ubuntu1", "590.48.01-0ubuntu1"],
+    "cuda-drivers": ["580.126.20-0ubuntu1", "580.159.04-0ubuntu1", "590.48.01-0ubuntu1"],
     "cuda-libraries-13-0": ["13.0.2-1", "13.0.1-1"],
     "libnvinfer10": ["10.14.1.48-1+cuda13.0", "10.14.1.48-1+cuda12.9", "10.15.1.29-1+cuda13.0"],
     "libnvinfer-plugin10": ["10.14.1.48-1+cuda13.0", "10.14.1.48-1+cuda12.9", "10.15.1.29-1+cuda13.0"],
 }
 PINNED = {name: versions[0] for name, versions in STANDINS.items()}
+# What a driver package leaves for the lab's emulated boot: the kernel module flavour it builds.
+DRIVER_FLAVOURS = {"nvidia-open": "open", "cuda-drivers": "proprietary"}
+
+
+def _pinning_preferences(name: str) -> str:
+    """What NVIDIA's pinning package installs: apt locked to its branch, priority 1000."""
+    branch = name.rsplit("-", 1)[1]
+    return (
+        f"# STAND-IN of {name}: locks the NVIDIA driver packages to branch {branch}.\n"
+        "Package: nvidia-open cuda-drivers nvidia-driver* nvidia-dkms* nvidia-kernel* libnvidia-compute*\n"
+        f"Pin: version {branch}.*\nPin-Priority: 1000\n"
+    )
+
+
+def _files(name: str) -> dict[str, str]:
+    """Files a stand-in installs besides its marker, where the procedure depends on them."""
+    if name.startswith("nvidia-driver-pinning-"):
+        return {"etc/apt/preferences.d/nvidia-driver-pin": _pinning_preferences(name)}
+    return {}
+
+
+def headers_package() -> str:
+    """The headers package for the kernel lab hosts run (the machine's own)."""
+    return f"linux-headers-{os.uname().release}"
+
+
 MARKER_DIR = "usr/share/aigrid-standins"
 
 
@@ -39,6 +72,9 @@ def build_deb(workdir: Path, name: str, version: str) -> Path:
     marker = root / MARKER_DIR / name
     marker.parent.mkdir(parents=True)
     marker.write_text(f"STAND-IN for tests: {name} {version}\n")
+    for relative, content in _files(name).items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(content)
     (root / "DEBIAN" / "control").write_text(
         f"Package: {name}\nVersion: {version}\nArchitecture: all\n"
         "Maintainer: aigrid tests <tests@aigrid.invalid>\n"
@@ -58,7 +94,8 @@ def build_repo(repo: Path) -> Path:
     """A flat apt repository (Packages, Packages.gz, Release) with every stand-in version."""
     repo.mkdir(parents=True, exist_ok=True)
     stanzas = []
-    for name, versions in sorted(STANDINS.items()):
+    published = {**STANDINS, headers_package(): ["1"]}
+    for name, versions in sorted(published.items()):
         for version in versions:
             deb = build_deb(repo, name, version)
             data = deb.read_bytes()
@@ -81,3 +118,72 @@ def build_repo(repo: Path) -> Path:
         if leftover.is_dir():
             subprocess.run(["rm", "-rf", str(leftover)], check=True)
     return repo
+
+
+# STAND-IN commands a lab host or a converge root gets, where the real ones need a kernel,
+# a boot loader or an init system the lab does not have. Each says what it stands in for.
+TOOLS = {
+    # initramfs-tools: the lab's emulated boot reads this stamp to decide whether a
+    # blacklisted module is still loaded early (nouveau is, until the initramfs is rebuilt).
+    "usr/sbin/update-initramfs": (
+        "#!/bin/sh\n"
+        "# STAND-IN for update-initramfs (aigrid lab): records that the initramfs was rebuilt.\n"
+        "mkdir -p /boot && date +%s.%N > /boot/aigrid-lab-initramfs\n"
+    ),
+    # reboot: ends the host's first process; the lab starts the host again (a new boot).
+    "usr/local/sbin/aigrid-lab-reboot": (
+        "#!/bin/sh\n"
+        "# STAND-IN for reboot (aigrid lab): the host's init (sshd) ends and the lab boots it again.\n"
+        "(sleep 1; kill -TERM 1) >/dev/null 2>&1 &\n"
+    ),
+}
+
+
+def install_tools(root: Path) -> None:
+    for relative, content in TOOLS.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+        path.chmod(0o755)
+
+
+# STAND-IN of what the kernel shows a GPU node at boot, run by the lab before each host's
+# sshd starts (argument: the host's root; GPUS=1 for a node with GPUs). What a real server
+# does, and so what the procedure depends on:
+# - nouveau binds the GPUs at boot until it is blacklisted AND the initramfs is rebuilt
+#   after that (it loads from the initramfs);
+# - the nvidia module loads only at a boot with nouveau gone and a driver package installed;
+#   /proc/driver/nvidia/version then names its version and flavour;
+# - each boot has a new boot id.
+# /proc/modules and /proc/driver are replaced by these files for the host (bind mounts).
+EMULATED_BOOT = r"""#!/bin/sh
+# STAND-IN (aigrid lab): the kernel's view of a GPU node at boot. Not a real boot.
+set -eu
+R=$1
+state=$R/run/aigrid-lab
+mkdir -p "$state/proc-driver"
+cat /proc/sys/kernel/random/uuid > "$state/boot_id"
+cp /proc/modules "$state/modules"
+if [ "${GPUS:-0}" = 1 ]; then
+    blacklist=$(grep -ls '^blacklist nouveau' "$R"/etc/modprobe.d/*.conf 2>/dev/null | head -n 1 || true)
+    stamp=$R/boot/aigrid-lab-initramfs
+    if [ -z "$blacklist" ] || [ ! -e "$stamp" ] || [ "$blacklist" -nt "$stamp" ]; then
+        echo "nouveau 2932736 0 - Live 0x0000000000000000" >> "$state/modules"
+    else
+        for package in nvidia-open cuda-drivers; do
+            marker=$R/usr/share/aigrid-standins/$package
+            [ -e "$marker" ] || continue
+            version=$(sed -n 's/^STAND-IN for tests: [^ ]* \([0-9.]*\)-.*/\1/p' "$marker")
+            flavour="Kernel Module"
+            [ "$package" = nvidia-open ] && flavour="Open Kernel Module"
+            echo "nvidia 104857600 0 - Live 0x0000000000000000 (POE)" >> "$state/modules"
+            mkdir -p "$state/proc-driver/nvidia"
+            printf 'NVRM version: NVIDIA UNIX %s for x86_64  %s  Release Build  (STAND-IN aigrid lab)\n' \
+                "$flavour" "$version" > "$state/proc-driver/nvidia/version"
+            break
+        done
+    fi
+fi
+mount --bind "$state/modules" "$R/proc/modules"
+mount --bind "$state/proc-driver" "$R/proc/driver"
+"""

@@ -156,5 +156,5 @@ def render(plan: Plan) -> dict[str, bytes]:
         layout.PLAYBOOK: _dump(_playbook(plan), plan.name),
     }
     for node in plan.nodes:
-        files[layout.host_vars(node.hostname)] = _dump_vars(host_vars(node), plan.name)
+        files[layout.host_vars(node.hostname)] = _dump_vars(host_vars(node, plan), plan.name)
     return {path: text.encode() for path, text in files.items()} | _role_files()

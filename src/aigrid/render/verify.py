@@ -15,7 +15,7 @@ from aigrid.rolevars import host_vars, node_packages
 def expectations(plan: Plan) -> dict[str, Any]:
     nodes = []
     for node in plan.nodes:
-        host = host_vars(node)
+        host = host_vars(node, plan)
         packages = {name: pkgs.version for pkgs in node_packages(plan, node) for name in pkgs.names}
         nodes.append(
             {

@@ -1,0 +1,67 @@
+"""Role variables computed from the plan: what the roles are told to do per node."""
+
+from __future__ import annotations
+
+from aigrid.catalog import catalog
+from aigrid.model.blueprint import Blueprint
+from aigrid.plan import Plan, build_plan
+from aigrid.rolevars import GPU_TAINT, gpu_vars, host_vars
+from aigrid.validate import validate_file
+from conftest import BLUEPRINTS
+
+
+def _plan(name: str) -> Plan:
+    result = validate_file(BLUEPRINTS / "examples" / f"{name}.yaml")
+    assert result.blueprint is not None
+    return build_plan(result.blueprint, catalog())
+
+
+def test_gpu_control_plane_nodes_are_not_tainted() -> None:
+    """On an all-GPU site CoreDNS and the GPU Operator must schedule on the control plane."""
+    plan = _plan("lab-edge-site")
+    worker = next(node for node in plan.nodes if node.gpu_model)
+    assert host_vars(worker, plan)["kubernetes_node_taints"] == [GPU_TAINT]
+    control_plane = worker.model_copy(update={"role": "control-plane"})
+    assert host_vars(control_plane, plan)["kubernetes_node_taints"] == []
+
+
+def test_driver_follows_nvidia_branch_locking_scheme() -> None:
+    variables = gpu_vars(_plan("lab-edge-site"))
+    assert variables["nvidia_driver_pinning_package"] == "nvidia-driver-pinning-580"
+    assert variables["nvidia_driver_packages"] == ["nvidia-open"]  # open kernel modules
+    assert variables["nvidia_driver_package_version"] == "580.126.20-*"
+    assert variables["nvidia_driver_headers_package"] == "linux-headers-{kernel}"
+
+
+def test_repositories_follow_the_node_architecture() -> None:
+    """NVIDIA's CUDA repository has x86_64 and sbsa (Grace: GH200, GB200); the toolkit's amd64 and arm64."""
+    variables = gpu_vars(_plan("lab-edge-site"))
+    cuda = variables["nvidia_driver_repo_uris"]
+    assert cuda["x86_64"].endswith("/repos/ubuntu2404/x86_64/")
+    assert cuda["aarch64"].endswith("/repos/ubuntu2404/sbsa/")
+    assert variables["nvidia_driver_repo_key_urls"]["aarch64"].endswith("/sbsa/3bf863cc.pub")
+    toolkit = variables["nvidia_container_toolkit_repo_uris"]
+    assert toolkit == {
+        "x86_64": "https://nvidia.github.io/libnvidia-container/stable/deb/amd64",
+        "aarch64": "https://nvidia.github.io/libnvidia-container/stable/deb/arm64",
+    }
+
+
+def test_an_nvswitch_board_gets_fabric_manager_at_the_driver_version() -> None:
+    """HGX 8-GPU H100 boards need Fabric Manager at exactly the driver's version; one H100 does not."""
+    result = validate_file(BLUEPRINTS / "examples" / "gpu-node-h100.yaml")
+    assert result.blueprint is not None
+    single = build_plan(result.blueprint, catalog())
+    assert "nvidia_driver_fabric" not in host_vars(single.nodes[0], single)
+    data = result.blueprint.model_dump(by_alias=True)
+    node = next(node for site in data["sites"] for node in site["nodes"] if node["gpus"])
+    node["gpus"]["count"] = 8
+    plan = build_plan(Blueprint.model_validate(data), catalog())
+    gpu_node = next(node for node in plan.nodes if node.gpu_model)
+    fabric = host_vars(gpu_node, plan)["nvidia_driver_fabric"]
+    assert [service["service"] for service in fabric] == ["fabricmanager"]
+    assert fabric[0]["packages"] == {
+        "names": ["nvidia-fabricmanager", "libnvidia-nscq"],  # unsuffixed from branch 580
+        "version": f"{plan.stack.driver.version}-*",
+    }
+    assert fabric[0]["units"] == ["nvidia-fabricmanager"]
