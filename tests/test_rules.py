@@ -79,7 +79,7 @@ def test_issue_gpu_list_is_in_the_catalog() -> None:
 
 
 def test_sd_forms_are_normalised(write) -> None:  # type: ignore[no-untyped-def]
-    path = variant(write, "AG205-invalid-sd.yaml", ("sd: 178}", "sd: 0xb2}"))
+    path = variant(write, "AG205-invalid-sd.yaml", ("sd: 178}", "sd: '0xb2'}"))
     result = validate_file(path)
     assert result.diagnostics == []
     assert result.blueprint is not None and result.blueprint.slices[0].snssai.sd == "0000B2"
