@@ -10,6 +10,7 @@ Deterministic: the same arguments give the same bytes.
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 TIERS = [("far-edge", "L4", 2, 3), ("edge", "L40S", 4, 8), ("regional", "H100-SXM-80GB", 8, 18)]
@@ -78,9 +79,11 @@ def grid(sites: int, nodes: int, slices: int, workloads: int, base: str) -> str:
 
 
 def write_grid(path: Path, sites: int, nodes: int = 4, slices: int = 8, workloads: int = 50) -> Path:
+    """The grid and, beside it, a copy of the base stack it extends (`extends` stays in its folder)."""
     base = Path(__file__).resolve().parent.parent / "blueprints" / "base" / "stack.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(grid(sites, nodes, slices, workloads, str(base)), encoding="utf-8")
+    shutil.copyfile(base, path.parent / "base-stack.yaml")
+    path.write_text(grid(sites, nodes, slices, workloads, "base-stack.yaml"), encoding="utf-8")
     return path
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,22 @@ _VarsLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_sca
 
 def load_vars(path: Path) -> Any:
     return yaml.load(path.read_text(), Loader=_VarsLoader)
+
+
+@pytest.fixture
+def deadline():
+    """Fail a test that runs past 60 s instead of letting a hang block CI.
+
+    The alarm interrupts even a blocking system call (opening a FIFO, reading a device):
+    the handler raises, so Python does not retry the call."""
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError("test ran past its 60 s deadline (a hang in the loader?)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(60)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -8,8 +8,12 @@ import pytest
 
 from aigrid.diagnostics import LoadError
 from aigrid.explain import explain
-from aigrid.load.layers import load_document
+from aigrid.load.layers import LAYER_IDENTITY, LAYER_KEYS, load_document
+from aigrid.model.blueprint import API_VERSION, Blueprint
 from conftest import BLUEPRINTS, run_aigrid
+
+# A hang in the loader fails the test instead of blocking CI.
+pytestmark = pytest.mark.usefixtures("deadline")
 
 BASE = """\
 apiVersion: aigrid.dev/v1alpha1
@@ -149,3 +153,20 @@ def test_explain_unknown_path_and_bad_syntax() -> None:
     assert run_aigrid("explain", example, "sites[nope].nodes").returncode == 1
     proc = run_aigrid("explain", example, "stack..driver")
     assert proc.returncode == 2 and "cannot read path" in proc.stderr
+
+
+def test_layer_keys_are_the_blueprint_fields() -> None:
+    assert {field.alias or name for name, field in Blueprint.model_fields.items()} == LAYER_KEYS
+    assert LAYER_IDENTITY == {"apiVersion": API_VERSION, "kind": "Blueprint"}
+
+
+def test_an_extended_file_must_be_a_blueprint_layer(write) -> None:  # type: ignore[no-untyped-def]
+    write("manifest.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: x}\nstringData: {token: abc}\n")
+    write("settings.yaml", "token: abc\n")
+    for name in ("manifest.yaml", "settings.yaml"):
+        with pytest.raises(LoadError) as caught:
+            load_document(write("top.yaml", f"metadata: {{name: top}}\nextends: [{name}]\n"))
+        [diagnostic] = caught.value.diagnostics
+        assert diagnostic.code == "AG010" and diagnostic.file.endswith("top.yaml") and diagnostic.line == 2
+        assert "not a blueprint layer" in diagnostic.message and "abc" not in diagnostic.message
+        assert list(caught.value.sources) == [diagnostic.file]

@@ -77,7 +77,7 @@ def test_workload_env_and_port_reach_the_deployment_and_service(tmp_path: Path) 
         )
     )
     out = tmp_path / "out"
-    proc = run_aigrid("compile", str(blueprint), "--out", str(out))
+    proc = run_aigrid("compile", str(blueprint), "--out", str(out), "--root", str(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     deployment = yaml.safe_load(
         next(out.glob("manifests/*/deployment-slice-*-robot-vision.yaml")).read_text()

@@ -79,7 +79,7 @@ def test_issue_gpu_list_is_in_the_catalog() -> None:
 
 
 def test_sd_forms_are_normalised(write) -> None:  # type: ignore[no-untyped-def]
-    path = variant(write, "AG205-invalid-sd.yaml", ("sd: 178}", "sd: 0xb2}"))
+    path = variant(write, "AG205-invalid-sd.yaml", ("sd: 178}", "sd: '0xb2'}"))
     result = validate_file(path)
     assert result.diagnostics == []
     assert result.blueprint is not None and result.blueprint.slices[0].snssai.sd == "0000B2"
@@ -189,7 +189,7 @@ def test_five_qi_rows_keep_the_table_columns() -> None:
 @pytest.mark.parametrize(
     ("first", "second", "found"),
     [
-        ('sd: "0000B2"', "sd: 0xb2", ["AG211"]),
+        ('sd: "0000B2"', "sd: '0xb2'", ["AG211"]),
         ('sd: "0000B2"', 'sd: "0000b2"', ["AG211"]),
         ('sd: "0000B2"', 'sd: "0000B3"', []),
     ],
@@ -199,7 +199,7 @@ def test_duplicate_snssai_compares_normalised_sds(write, first: str, second: str
         write,
         "AG211-duplicate-snssai.yaml",
         ('sd: "0000B2"', first),
-        ("sd: 0xb2}  # <- AG211", f"{second}}}"),
+        ("sd: '0xb2'}  # <- AG211", f"{second}}}"),
     )
     assert codes(path) == found
 
@@ -209,20 +209,20 @@ def test_duplicate_snssai_without_sd(write) -> None:  # type: ignore[no-untyped-
         write,
         "AG211-duplicate-snssai.yaml",
         ('{sst: 1, sd: "0000B2"}', "{sst: 1}"),
-        ("{sst: 1, sd: 0xb2}", "{sst: 1}"),
+        ("{sst: 1, sd: '0xb2'}", "{sst: 1}"),
     )
     assert codes(same) == ["AG211"]
     other = variant(
         write,
         "AG211-duplicate-snssai.yaml",
         ('{sst: 1, sd: "0000B2"}', "{sst: 1}"),
-        ("{sst: 1, sd: 0xb2}", "{sst: 2}"),
+        ("{sst: 1, sd: '0xb2'}", "{sst: 2}"),
     )
     assert codes(other) == []
 
 
 def test_reserved_sd_in_any_spelling(write) -> None:  # type: ignore[no-untyped-def]
-    assert codes(variant(write, "AG212-reserved-sd.yaml", ('sd: "FFFFFF"', "sd: 0xffffff"))) == ["AG212"]
+    assert codes(variant(write, "AG212-reserved-sd.yaml", ('sd: "FFFFFF"', "sd: '0xffffff'"))) == ["AG212"]
 
 
 def test_slice_network_room_is_counted_from_the_first_node_host(write) -> None:  # type: ignore[no-untyped-def]
@@ -410,7 +410,7 @@ def test_a_lock_must_name_a_field(write) -> None:  # type: ignore[no-untyped-def
         f"apiVersion: aigrid.dev/v1alpha1\nkind: Blueprint\nextends: [{base}]\nmetadata:\n  name: locks\n"
         "locks:\n  - stack.mirrors\n  - stack.drivr.version\n"
     )
-    [diagnostic] = validate_file(write("locks.yaml", text)).diagnostics
+    [diagnostic] = validate_file(write("locks.yaml", text), root=Path(BLUEPRINTS.anchor)).diagnostics
     assert diagnostic.code == "AG009" and diagnostic.line == 8
     assert "stack has no field 'drivr' (did you mean 'driver'?)" in diagnostic.message
 
@@ -421,5 +421,5 @@ def test_a_lock_must_name_an_item_that_exists(write) -> None:  # type: ignore[no
         f"apiVersion: aigrid.dev/v1alpha1\nkind: Blueprint\nextends: [{grid}]\nmetadata:\n  name: locks\n"
         "locks:\n  - sites[nw-nyc-fe-01].nodes[nw-nyc-fe-01-gpu01].gpus\n  - sites[nw-nyc-fe-99].nodes\n"
     )
-    [diagnostic] = validate_file(write("locks.yaml", text)).diagnostics
+    [diagnostic] = validate_file(write("locks.yaml", text), root=Path(BLUEPRINTS.anchor)).diagnostics
     assert diagnostic.code == "AG009" and "sites has no item [nw-nyc-fe-99]" in diagnostic.message

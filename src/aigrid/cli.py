@@ -81,6 +81,16 @@ def main_options(
 ExistingFile = Annotated[
     Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="A blueprint YAML file.")
 ]
+RootOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--root",
+        exists=True,
+        file_okay=False,
+        help="Folder that `extends` may not leave (default: the blueprint's git repository, else its "
+        "folder).",
+    ),
+]
 
 
 @app.command()
@@ -99,12 +109,13 @@ def validate(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
     ] = None,
+    root: RootOption = None,
 ) -> None:
     """Check blueprints: schema, version compatibility, network, capacity, latency, secrets.
 
     Exit status: 0 valid (warnings allowed unless --strict), 1 invalid, 2 misuse.
     """
-    results = [validate_file(path) for path in files]
+    results = [validate_file(path, root) for path in files]
     if fmt is Format.text and output is None:
         render_text(results, out, strict)
     else:
@@ -131,6 +142,7 @@ def _text_report(results: list[Result], strict: bool) -> str:
 def compile_command(
     file: ExistingFile,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output directory (replaced as a whole).")],
+    root: RootOption = None,
 ) -> None:
     """Compile a blueprint into Ansible (inventory, group/host vars, site.yml, roles) and a lock file.
 
@@ -139,7 +151,7 @@ def compile_command(
     Exit status: 0 written, 1 invalid blueprint, 2 misuse (e.g. an output directory aigrid did not make).
     """
     try:
-        compiled = compile_blueprint(file, out_dir)
+        compiled = compile_blueprint(file, out_dir, root)
     except OutputError as exc:
         err.print(f"aigrid: {exc}")
         raise typer.Exit(EXIT_MISUSE) from exc

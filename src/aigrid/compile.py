@@ -48,9 +48,9 @@ def lock_file(result: Result, plan: Plan) -> bytes:
     return (json.dumps(lock, indent=2, sort_keys=True) + "\n").encode()
 
 
-def compile_blueprint(path: Path, out: Path) -> Compiled:
+def compile_blueprint(path: Path, out: Path, root: Path | None = None) -> Compiled:
     """Writes nothing unless the blueprint is valid; raises OutputError for a bad target."""
-    result = validate_file(path)
+    result = validate_file(path, root)
     if result.blueprint is None or result.errors:
         return Compiled(result)
     plan = build_plan(result.blueprint, catalog())

@@ -44,8 +44,12 @@ class Diagnostic:
 
 
 class LoadError(Exception):
-    """Raised by the loader when a blueprint cannot be read into a document at all."""
+    """Raised by the loader when a blueprint cannot be read into a document at all.
+
+    `sources` is the text of the files read so far that a report may quote, by display
+    name (see `aigrid.load.layers.Document`)."""
 
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         super().__init__("; ".join(d.message for d in diagnostics))
         self.diagnostics = diagnostics
+        self.sources: dict[str, str] = {}

@@ -6,7 +6,6 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -14,7 +13,6 @@ from rich.text import Text
 
 from aigrid import __version__
 from aigrid.diagnostics import Diagnostic, Severity
-from aigrid.load.yamlsrc import MAX_FILE_BYTES
 from aigrid.rules.registry import all_rules
 from aigrid.validate import Result
 
@@ -25,17 +23,14 @@ _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow"}
 
 
 def _source_line(result: Result, diagnostic: Diagnostic) -> str | None:
-    if result.document is not None and diagnostic.file in result.document.sources:
-        text = result.document.sources[diagnostic.file].text
-    else:
-        # A file that failed to load has no document; show its line as far as it reads.
-        try:
-            with Path(diagnostic.file).open("rb") as handle:
-                text = handle.read(MAX_FILE_BYTES).decode("utf-8", errors="replace")
-        except OSError:
-            return None
-        if "\x00" in text:
-            return None
+    """The line a diagnostic points at, only from text the loader read and may be quoted.
+
+    Never re-reads a file: the path may since be a FIFO or another file, and a file that
+    `extends` named but that is not a blueprint layer must not be echoed (Document.sources).
+    """
+    text = result.sources.get(diagnostic.file)
+    if text is None:
+        return None
     lines = text.splitlines()
     if not 0 < diagnostic.line <= len(lines):
         return None

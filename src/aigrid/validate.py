@@ -31,6 +31,8 @@ class Result:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     document: Document | None = None
     blueprint: Blueprint | None = None
+    # The text a report may quote, by display name; see Document.sources for what is in it.
+    sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -53,19 +55,22 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def validate_file(path: Path) -> Result:
+def validate_file(path: Path, root: Path | None = None) -> Result:
+    """Validate one blueprint; its `extends` stay inside `root` (default: its repository)."""
     with _no_gc():
-        return _validate(path)
+        return _validate(path, root)
 
 
-def _validate(path: Path) -> Result:
+def _validate(path: Path, root: Path | None) -> Result:
     result = Result(file=str(path))
     try:
-        document = load_document(path)
+        document = load_document(path, root)
     except LoadError as exc:
         result.diagnostics = exc.diagnostics
+        result.sources = exc.sources
         return result
     result.document = document
+    result.sources = {name: source.text for name, source in document.sources.items()}
     result.file = document.path
     blueprint, diagnostics = build_model(document)
     result.blueprint = blueprint

@@ -9,21 +9,34 @@ Semantics (documented in docs/blueprint.md):
 - `locks` accumulate across layers: a locked path may not change value in any layer
   above the one that locked it;
 - `extends` is per file: bases are merged left to right, then the file on top.
+
+`extends` names files, so it is confined: every path must stay inside the root (the
+blueprint's repository unless the caller names one), a chain is at most
+MAX_EXTENDS_DEPTH files deep, and a file extended must look like a blueprint layer
+before anything of it is merged or may be quoted in a report.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aigrid.diagnostics import Code
+from aigrid.diagnostics import Code, LoadError
 from aigrid.load.nodes import Origin, YMap, YNode, YScalar, YSeq
 from aigrid.load.paths import PathSyntaxError, item_name, parse_path, resolve
 from aigrid.load.yamlsrc import DIRECTIVE_KEY, fail, parse_yaml, read_text
 
 DIRECTIVES = ("replace", "delete")
+MAX_EXTENDS_DEPTH = 32
+# A blueprint's top-level keys (the model's fields; tests/test_layering.py keeps them in step).
+LAYER_KEYS = frozenset(
+    {"apiVersion", "kind", "metadata", "extends", "locks", "stack", "slices", "sites", "workloads"}
+)
+# A layer may leave these out; one that sets them to anything else is another kind of file.
+LAYER_IDENTITY = {"apiVersion": "aigrid.dev/v1alpha1", "kind": "Blueprint"}
 
 
 @dataclass
@@ -35,7 +48,14 @@ class SourceFile:
 
 @dataclass
 class Document:
-    """A resolved blueprint: the merged tree plus the files it came from."""
+    """A resolved blueprint: the merged tree plus the files it came from.
+
+    `sources` holds the text a report may quote: the file the user named (their own input,
+    even when it turns out not to be a blueprint), and each file it extends once that has
+    parsed as a blueprint layer. A file that `extends` names but that is not a blueprint
+    (a credential, /etc/passwd) is never quoted, so a hostile blueprint cannot use the
+    report to print it.
+    """
 
     root: YMap
     sources: dict[str, SourceFile] = field(default_factory=dict)
@@ -53,16 +73,94 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def load_document(path: Path) -> Document:
-    document = Document(root=YMap({}, {}, Origin(display_path(path), 1, 1)))
-    document.root = _load_file(path.resolve(), [], document, None, {})
+def find_root(blueprint: Path) -> Path:
+    """Where `extends` may reach by default: the repository holding the blueprint (the
+    nearest folder above it with a `.git`, a folder or a worktree's file), else its folder."""
+    folder = blueprint.parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return folder
+
+
+def load_document(path: Path, root: Path | None = None) -> Document:
+    """Load a blueprint with its bases; `extends` stays inside `root` (default: find_root)."""
+    display = display_path(path)
+    document = Document(root=YMap({}, {}, Origin(display, 1, 1)))
+    try:
+        try:
+            top = Path(os.path.realpath(path, strict=True))
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            raise fail(
+                Code.UNREADABLE_FILE,
+                f"cannot read {display}: {reason}",
+                "check the path",
+                Origin(display, 1, 1),
+            ) from exc
+        fence = Path(os.path.realpath(root)) if root is not None else find_root(top)
+        document.root = _load_file(top, [], document, None, {}, fence)
+    except LoadError as exc:
+        exc.sources = {name: source.text for name, source in document.sources.items()}
+        raise
     return document
 
 
+def _locate(entry: YScalar, folder: Path, fence: Path) -> Path:
+    """The real path of an extends entry, refused if it leaves the root or does not resolve.
+
+    The path as written is checked before the file system is asked anything (so nothing
+    outside the root is even probed), and again once symbolic links are resolved."""
+    written = str(entry.value)
+    outside = (
+        f"extends {written!r} reaches outside the root {fence}",
+        "extend files inside the root, or pass --root with a folder that holds both files",
+    )
+    lexical = Path(os.path.normpath(folder / written))
+    if not lexical.is_relative_to(fence):
+        raise fail(Code.EXTENDS_OUTSIDE_ROOT, *outside, entry.origin, "extends")
+    try:
+        real = Path(os.path.realpath(lexical, strict=True))
+    except ValueError as exc:
+        raise fail(
+            Code.INVALID_VALUE, f"extends {written!r} is not a file path: {exc}", "fix the path", entry.origin
+        ) from exc
+    except OSError as exc:
+        problem = "is a symbolic link loop" if exc.errno == errno.ELOOP else f"not found ({exc.strerror})"
+        raise fail(
+            Code.EXTENDS_MISSING,
+            f"extended file {written} {problem}",
+            "fix the path (relative to this file)",
+            entry.origin,
+            "extends",
+        ) from exc
+    if not real.is_relative_to(fence):
+        outside = (f"{outside[0]} through a symbolic link", outside[1])
+        raise fail(Code.EXTENDS_OUTSIDE_ROOT, *outside, entry.origin, "extends")
+    return real
+
+
+def _not_a_layer(display: str, why: str, via: Origin) -> LoadError:
+    return fail(
+        Code.NOT_A_BLUEPRINT,
+        f"extended file {display} is not a blueprint layer: {why}",
+        f"extend blueprint files only; a layer's top level has keys from: {', '.join(sorted(LAYER_KEYS))}",
+        via,
+        "extends",
+    )
+
+
 def _load_file(
-    path: Path, chain: list[Path], document: Document, via: Origin | None, loaded: dict[Path, YMap]
+    path: Path,
+    chain: list[Path],
+    document: Document,
+    via: Origin | None,
+    loaded: dict[Path, YMap],
+    fence: Path,
 ) -> YMap:
-    """Resolve one file and its bases; `loaded` shares a base reached twice (a diamond)."""
+    """Resolve one file and its bases; `loaded` shares a base reached twice (a diamond).
+
+    Recursion is bounded by MAX_EXTENDS_DEPTH, so no chain can exhaust Python's stack."""
     display = display_path(path)
     if path in loaded:
         return loaded[path]
@@ -75,17 +173,23 @@ def _load_file(
             "remove one of the extends entries in the cycle",
             via,
         )
-    if via is not None and not path.is_file():
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        assert via is not None
         raise fail(
-            Code.EXTENDS_MISSING,
-            f"extended file not found: {display}",
-            "fix the path (relative to this file)",
+            Code.EXTENDS_CYCLE,
+            f"extends chain from {display_path(chain[0])} is more than {MAX_EXTENDS_DEPTH} files deep",
+            "flatten the layers: base, carrier, region and site need four",
             via,
+            "extends",
         )
-    text = read_text(path, display)
-    document.sources[display] = SourceFile(display, hashlib.sha256(text.encode()).hexdigest(), text)
+    text = read_text(path, display, via)
+    source = SourceFile(display, hashlib.sha256(text.encode()).hexdigest(), text)
+    if via is None:
+        document.sources[display] = source
     root = parse_yaml(text, display)
     start = Origin(display, 1, 1)
+    if via is not None and not isinstance(root, YMap):
+        raise _not_a_layer(display, "it is empty" if root is None else "its top level is not a mapping", via)
     if root is None:
         raise fail(
             Code.NOT_A_BLUEPRINT, "empty file: no blueprint document", "start from a shipped example", start
@@ -97,11 +201,18 @@ def _load_file(
             "a blueprint starts with `apiVersion:` and `kind:`",
             root.origin,
         )
+    if via is not None:
+        if LAYER_KEYS.isdisjoint(root.items):
+            raise _not_a_layer(display, "none of its top-level keys is a blueprint key", via)
+        for key, wanted in LAYER_IDENTITY.items():
+            node = root.items.get(key)
+            if node is not None and not (isinstance(node, YScalar) and node.value == wanted):
+                raise _not_a_layer(display, f"its {key} is not {wanted}", via)
+        document.sources[display] = source
     resolved: YMap | None = None
     for entry in _extends_entries(root):
-        base = _load_file(
-            (path.parent / entry.value).resolve(), [*chain, path], document, entry.origin, loaded
-        )
+        target = _locate(entry, path.parent, fence)
+        base = _load_file(target, [*chain, path], document, entry.origin, loaded, fence)
         resolved = base if resolved is None else _merge_layer(resolved, base)
     if resolved is None:
         settled = settle(root, "")

@@ -4,10 +4,17 @@ The tree is built straight from libyaml's event stream with an explicit stack, w
 keeps one pass over the file and lets us stop early: nesting depth, alias expansion
 and duplicate keys are checked as events arrive, before libyaml or Python recursion
 can be driven into the ground by a hostile file.
+
+Plain values are read the way YAML 1.1 (PyYAML, Ansible) and YAML 1.2 agree on, or
+refused: `0220` is octal 144 to one and 220 to the other, `yes` is true to one and text
+to the other, and a blueprint must not mean two things depending on who reads it.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -36,31 +43,91 @@ _TYPED_TAGS = {
 # Timestamps stay the text that was written: a blueprint has no date fields, and a
 # quietly converted date would only surface later as a confusing type error.
 _AS_TEXT = {_STR, "tag:yaml.org,2002:timestamp"}
-# First characters of plain scalars that YAML 1.1 may read as something other than text.
+# First characters of plain scalars that YAML 1.1 or 1.2 may read as something other than text.
 _MAYBE_TYPED = frozenset("-+.~0123456789nNtTfFyYoO<=")
+# Of those, the ones that start a text value (to YAML 1.1) that YAML 1.2 reads as a number,
+# or a YAML 1.1 boolean that PyYAML leaves as text (`y`, `n`, `yEs`).
+_TEXT_SUSPECT = frozenset("-+.0123456789nNyYoO")
+_BOOLEAN_WORDS = {"y": True, "yes": True, "on": True, "n": False, "no": False, "off": False}
+_BOOLEANS = frozenset({"true", "True", "TRUE", "false", "False", "FALSE"})
+# Numbers both YAML versions read alike: decimal, no leading zero, no `_`, exponent signed.
+_PLAIN_NUMBER = re.compile(
+    r"[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][-+][0-9]+)?|\.[0-9]+(?:[eE][-+][0-9]+)?"
+)
+# YAML 1.2 core schema numbers (to catch those YAML 1.1 reads as text).
+_CORE_NUMBER = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+_INT, _FLOAT, _BOOL = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"
+_OPEN_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+)
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def fail(code: Code, message: str, hint: str, origin: Origin, path: str = "") -> LoadError:
     return LoadError([Diagnostic(code, message, hint, path, origin.file, origin.line, origin.column)])
 
 
-def read_text(path: Path, display: str) -> str:
-    """Read a blueprint file as UTF-8 text, with the size and content checks first."""
-    start = Origin(display, 1, 1)
+def check_file(info: os.stat_result, display: str, at: Origin) -> None:
+    """Refuse what is not a regular file under the size limit, from its stat alone."""
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _FILE_KINDS if test(info.st_mode)), "a special file")
+        raise fail(
+            Code.UNREADABLE_FILE,
+            f"{display} is {kind}, not a regular file",
+            "blueprints are regular YAML files; pass or extend one",
+            at,
+        )
+    if info.st_size > MAX_FILE_BYTES:
+        raise fail(
+            Code.UNREADABLE_FILE,
+            f"file is {info.st_size / 2**20:.1f} MiB, over the {MAX_FILE_BYTES // 2**20} MiB limit",
+            "split the grid into layered files with `extends`",
+            at,
+        )
+
+
+def read_text(path: Path, display: str, at: Origin | None = None) -> str:
+    """Read a blueprint file as UTF-8 text; problems with the file as a whole are reported `at`.
+
+    `path` must be resolved (no symlinks): it is opened without following one, so a link
+    swapped in since cannot redirect the read. Only a regular file is opened (opening a
+    FIFO blocks until a writer comes; a device never ends): stat decides before the open,
+    and fstat again after it, in case the path was swapped in between. The read stops one
+    byte past the size limit whatever the size said.
+    """
+    start = at or Origin(display, 1, 1)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise fail(
-                Code.UNREADABLE_FILE,
-                f"file is {size / 2**20:.1f} MiB, over the {MAX_FILE_BYTES // 2**20} MiB limit",
-                "split the grid into layered files with `extends`",
-                start,
-            )
-        data = path.read_bytes()
+        check_file(path.stat(), display, start)
+        fd = os.open(path, _OPEN_FLAGS)
+        try:
+            info = os.fstat(fd)
+            check_file(info, display, start)
+            data = _read_bounded(fd, info.st_size)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise fail(
-            Code.UNREADABLE_FILE, f"cannot read file: {exc.strerror}", "check the path and permissions", start
+            Code.UNREADABLE_FILE,
+            f"cannot read {display}: {exc.strerror}",
+            "check the path and permissions",
+            start,
         ) from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise fail(
+            Code.UNREADABLE_FILE,
+            f"file grew past the {MAX_FILE_BYTES // 2**20} MiB limit while being read",
+            "split the grid into layered files with `extends`",
+            start,
+        )
     if b"\x00" in data:
         raise fail(Code.UNREADABLE_FILE, "file is binary, not YAML text", "pass a YAML blueprint file", start)
     try:
@@ -75,19 +142,91 @@ def read_text(path: Path, display: str) -> str:
         ) from exc
 
 
+def _read_bounded(fd: int, size: int) -> bytes:
+    """At most MAX_FILE_BYTES + 1 bytes: one read for a file whose size held, more if it grew."""
+    chunks: list[bytes] = []
+    left = MAX_FILE_BYTES + 1
+    want = size + 1
+    while left > 0:
+        chunk = os.read(fd, min(want, left))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+        want = 1 << 20
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 def _origin(mark: Any, file: str) -> Origin:
     return Origin(file, mark.line + 1, mark.column + 1)
 
 
-def _scalar(event: Any, file: str) -> Any:
+def _number_text(number: float) -> str:
+    if isinstance(number, int) or (number.is_integer() and abs(number) < 1e16):
+        return str(int(number))
+    return repr(number)
+
+
+def _readings(value: str, tag: str) -> tuple[str, str | None]:
+    """For a refused plain value: how YAML versions read it, and what to write if clear."""
+    if tag == _BOOL or (tag not in (_INT, _FLOAT) and value.lower() in _BOOLEAN_WORDS):
+        meant = "true" if _BOOLEAN_WORDS[value.lower()] else "false"
+        return f"some YAML readers (1.1) take it as the boolean {meant}, others as text", meant
+    if tag not in (_INT, _FLOAT):
+        number: float = int(value, 0) if value.startswith("0o") else float(value)
+        if value.lstrip("+-").isdigit():
+            number = int(value, 10)
+        return f"YAML 1.2 reads it as the number {_number_text(number)}, YAML 1.1 as text", _number_text(
+            number
+        )
+    if "inf" in value.lower() or "nan" in value.lower():
+        return "YAML reads it as infinity or not-a-number, which no blueprint value is", None
+    result = SafeConstructor.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, value))
+    unsigned = value.lstrip("+-")
+    if ":" in value:
+        return f"YAML 1.1 reads it as the base-60 number {_number_text(result)}, YAML 1.2 as text", None
+    if unsigned[:2].lower() in ("0x", "0b"):
+        base = "hexadecimal" if unsigned[1] in "xX" else "binary"
+        return f"YAML 1.1 reads it as the {base} number {result}", str(result)
+    if "_" in value:
+        return f"YAML 1.1 reads it as {_number_text(result)} (dropping the `_`), YAML 1.2 as text", (
+            _number_text(result)
+        )
+    if tag == _INT:
+        decimal = int(value, 10)
+        return f"YAML 1.1 reads it as the octal number {result}, YAML 1.2 as {decimal}", str(decimal)
+    return "YAML versions read this form of number differently", _number_text(result)
+
+
+def _ambiguous(event: Any, file: str, value: str, tag: str) -> LoadError:
+    reason, meant = _readings(value, tag)
+    quoted = f"quote it: '{value}'"
+    return fail(
+        Code.AMBIGUOUS_SCALAR,
+        f"ambiguous value {value!r}: {reason}",
+        f"write {meant}, or {quoted}" if meant is not None else quoted,
+        _origin(event.start_mark, file),
+    )
+
+
+def _scalar(event: Any, file: str, is_key: bool = False) -> Any:
     value: str = event.value
     tag = event.tag
+    plain = False
     if tag in (None, "!"):
         plain = event.implicit[0]
         if not plain or not value or value[0] not in _MAYBE_TYPED:
             return value
         tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
     if tag in _AS_TEXT:
+        # Keys are left alone here: a key YAML 1.1 does not read as text is refused in _add.
+        if (
+            plain
+            and not is_key
+            and value[0] in _TEXT_SUSPECT
+            and (_CORE_NUMBER.fullmatch(value) or (len(value) <= 3 and value.lower() in _BOOLEAN_WORDS))
+        ):
+            raise _ambiguous(event, file, value, tag)
         return value
     if tag == "tag:yaml.org,2002:merge":
         raise fail(
@@ -103,6 +242,18 @@ def _scalar(event: Any, file: str) -> Any:
             "remove the tag; blueprints hold plain values",
             _origin(event.start_mark, file),
         )
+    if not plain and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) != tag:  # type: ignore[no-untyped-call]
+        raise fail(
+            Code.UNSUPPORTED_YAML,
+            f"YAML tag {tag!r} does not fit the value {value!r}",
+            "remove the tag; blueprints hold plain values",
+            _origin(event.start_mark, file),
+        )
+    if not is_key and (
+        (tag == _BOOL and value not in _BOOLEANS)
+        or (tag in (_INT, _FLOAT) and not _PLAIN_NUMBER.fullmatch(value))
+    ):
+        raise _ambiguous(event, file, value, tag)
     result = SafeConstructor.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, value))
     if isinstance(result, bool) or result is None:
         return result
@@ -201,7 +352,8 @@ def _build(loader: Any, file: str) -> YNode | None:
             if event.tag is None and event.implicit[0] and (not value or value[0] not in _MAYBE_TYPED):
                 node = YScalar(value, origin)
             else:
-                node = YScalar(_scalar(event, file), origin)
+                is_key = bool(stack) and type(stack[-1].items) is dict and stack[-1].key is None
+                node = YScalar(_scalar(event, file, is_key), origin)
             if event.anchor:
                 anchors[event.anchor] = (node, 1)
             if not stack:

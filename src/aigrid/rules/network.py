@@ -117,14 +117,14 @@ def sst_valid(ctx: Context) -> Iterable[Finding]:
 def sd_valid(ctx: Context) -> Iterable[Finding]:
     """The SD is 24 bits, written as 6 hex digits. A bare number is refused: the classic
     field failure is one side entering the SD in decimal and the other in hex, so the
-    slices silently never match. `0x`-prefixed hex is accepted and normalised."""
+    slices silently never match. Quoted `0x`-prefixed hex ('0x2B') is accepted and normalised."""
     for index, slice_ in enumerate(ctx.blueprint.slices):
         sd = slice_.snssai.sd
         if sd is not None and not _SD.match(sd):
             yield Finding(
                 ("slices", index, "snssai", "sd"),
                 f"SD {sd!r} of slice {slice_.name} is not 6 hex digits",
-                "write it as a quoted 6-digit hex string such as '0000A1' (or 0x0000A1)",
+                "write it as a quoted 6-digit hex string such as '0000A1' (or '0xA1')",
             )
 
 

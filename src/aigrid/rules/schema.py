@@ -1,7 +1,7 @@
 """AG0xx: reading, layering and the shape of a blueprint.
 
-AG001-AG013 are raised by the loader and the models (they stop validation of that
-file); AG014-AG016 are checks over a well-formed blueprint.
+AG001-AG013, AG019 and AG020 are raised by the loader and the models (they stop
+validation of that file); AG014-AG016 are checks over a well-formed blueprint.
 """
 
 from __future__ import annotations
@@ -46,10 +46,12 @@ for _rule in (
     Rule(
         Code.UNREADABLE_FILE,
         "The file cannot be read as UTF-8 YAML text under the size limit",
-        "(a binary file, a file over 64 MiB)",
+        "(a binary file, a file over 64 MiB, a FIFO, /dev/zero)",
         "apiVersion: aigrid.dev/v1alpha1",
-        explanation="Only regular UTF-8 text files up to 64 MiB are read: binary data, other encodings, "
-        "devices and files that cannot be opened are refused before parsing.",
+        explanation="Only regular UTF-8 text files up to 64 MiB are read: directories, FIFOs, devices "
+        "and sockets are refused without being opened (so a FIFO cannot block and /dev/zero cannot"
+        " exhaust memory), the read stops at the limit even if the file grows, and binary data, "
+        "other encodings and files that cannot be opened are refused before parsing.",
     ),
     Rule(
         Code.UNSUPPORTED_YAML,
@@ -65,15 +67,17 @@ for _rule in (
         "A file named in `extends` does not exist",
         "extends: [../base/stak.yaml]",
         "extends: [../base/stack.yaml]",
-        explanation="`extends` paths are relative to the file that names them; the file must exist.",
+        explanation="`extends` paths are relative to the file that names them; the file must exist "
+        "(a symbolic link that loops or dangles does not).",
     ),
     Rule(
         Code.EXTENDS_CYCLE,
-        "`extends` files form a cycle",
+        "`extends` files form a cycle or too deep a chain",
         "# a.yaml\nextends: [b.yaml]\n# b.yaml\nextends: [a.yaml]",
         "# b.yaml\nextends: [base.yaml]",
         explanation="Layering must end at a base: a file that extends itself, directly or through others,"
-        " has no resolved value.",
+        " has no resolved value. A chain of more than 32 files (base, carrier, region, site need "
+        "four) is refused too, so a generated or hostile chain cannot exhaust the loader.",
     ),
     Rule(
         Code.LOCKED_FIELD,
@@ -100,7 +104,10 @@ for _rule in (
         "- just\n- a list",
         "apiVersion: aigrid.dev/v1alpha1\nkind: Blueprint",
         explanation="A blueprint file is a YAML mapping with `apiVersion: aigrid.dev/v1alpha1` and `kind:"
-        " Blueprint` (a layer file may omit them when it is only extended).",
+        " Blueprint` (a layer file may omit them when it is only extended). A file named in "
+        "`extends` must be such a layer: a mapping with at least one blueprint key, and aigrid's "
+        "apiVersion and kind if it sets them. Anything else (a credential, a Kubernetes manifest)"
+        " is refused at the `extends` entry, and nothing of it is merged or quoted.",
     ),
     Rule(
         Code.INVALID_VALUE,
@@ -129,6 +136,30 @@ for _rule in (
         "cuda:\n  version: 13.0.2",
         explanation="A required field is missing after layering: set it in this file or in a base it "
         "extends.",
+    ),
+    Rule(
+        Code.EXTENDS_OUTSIDE_ROOT,
+        "`extends` reaches outside the blueprint root",
+        "extends: [../../../etc/passwd]",
+        "extends: [../base/stack.yaml]",
+        explanation="`extends` may only name files inside the root: the repository that holds the "
+        "blueprint (the nearest folder above it with a `.git`), else the blueprint's own folder, "
+        "or the folder given with `--root`. The path is checked as written and again with "
+        "symbolic links resolved, before the file is opened, so a blueprint cannot make aigrid "
+        "read, or quote in a report, a file such as a credential elsewhere on the machine. "
+        "Absolute paths inside the root are fine.",
+    ),
+    Rule(
+        Code.AMBIGUOUS_SCALAR,
+        "An unquoted value reads differently in YAML 1.1 and YAML 1.2",
+        "vlan: 0220        # octal 144 to YAML 1.1, 220 to YAML 1.2\nsst: yes\nwindow: 1:30",
+        "vlan: 220\nsst: 1\nwindow: '1:30'",
+        explanation="YAML 1.1 (PyYAML, Ansible) and YAML 1.2 read some plain values differently: a "
+        "leading zero is octal to one and decimal to the other, `yes`/`no`/`on`/`off`/`y`/`n` are "
+        "booleans to one and text to the other, `1:30` is the base-60 number 90, `1_000` and "
+        "`1e9` are numbers to one and text to the other. Such values, and `0x`/`0o`/`0b` numbers,"
+        " `.inf` and `.nan`, are refused: write the plain decimal number, `true` or `false`, "
+        "or quote the value if it is text.",
     ),
 ):
     register(_rule)
