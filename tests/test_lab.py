@@ -54,8 +54,9 @@ FRESH: dict[str, dict[str, str]] = {}
 def kernel_view(state: lab.LabState, host: lab.LabHost) -> dict[str, str]:
     """Loaded modules, the NVIDIA module's banner and the boot id, as the host sees them."""
     script = (
-        "cut -d' ' -f1 /proc/modules | grep -x -e nouveau -e nvidia | tr '\\n' ' '; echo; "
-        "cat /proc/driver/nvidia/version 2>/dev/null | head -n 1; echo; cat /run/aigrid-lab/boot_id"
+        "cut -d' ' -f1 /run/aigrid-lab/modules | grep -x -e nouveau -e nvidia | tr '\\n' ' '; echo; "
+        "cat /run/aigrid-lab/proc-driver/nvidia/version 2>/dev/null | head -n 1; echo; "
+        "cat /run/aigrid-lab/boot_id"
     )
     proc = subprocess.run(
         lab.ssh_command(state, host, script), capture_output=True, text=True, timeout=30, check=False

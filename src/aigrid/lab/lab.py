@@ -276,6 +276,9 @@ def standin_overrides() -> dict[str, object]:
         "nvidia_driver_reboot_command": "/usr/local/sbin/aigrid-lab-reboot",
         "nvidia_driver_boot_time_command": "cat /run/aigrid-lab/boot_id",
         "nvidia_driver_reboot_timeout": 120,
+        # STAND-IN kernel view written by the emulated boot (see standins.EMULATED_BOOT).
+        "nvidia_driver_modules_file": "/run/aigrid-lab/modules",
+        "nvidia_driver_version_file": "/run/aigrid-lab/proc-driver/nvidia/version",
     }
 
 

@@ -155,7 +155,8 @@ def install_tools(root: Path) -> None:
 # - the nvidia module loads only at a boot with nouveau gone and a driver package installed;
 #   /proc/driver/nvidia/version then names its version and flavour;
 # - each boot has a new boot id.
-# /proc/modules and /proc/driver are replaced by these files for the host (bind mounts).
+# The lab's hosts read them from /run/aigrid-lab (the roles' nvidia_driver_modules_file and
+# nvidia_driver_version_file): the machine's kernel may lack /proc/modules altogether.
 EMULATED_BOOT = r"""#!/bin/sh
 # STAND-IN (aigrid lab): the kernel's view of a GPU node at boot. Not a real boot.
 set -eu
@@ -163,7 +164,7 @@ R=$1
 state=$R/run/aigrid-lab
 mkdir -p "$state/proc-driver"
 cat /proc/sys/kernel/random/uuid > "$state/boot_id"
-cp /proc/modules "$state/modules"
+cp /proc/modules "$state/modules" 2>/dev/null || : > "$state/modules"
 if [ "${GPUS:-0}" = 1 ]; then
     blacklist=$(grep -ls '^blacklist nouveau' "$R"/etc/modprobe.d/*.conf 2>/dev/null | head -n 1 || true)
     stamp=$R/boot/aigrid-lab-initramfs
@@ -184,6 +185,4 @@ if [ "${GPUS:-0}" = 1 ]; then
         done
     fi
 fi
-mount --bind "$state/modules" "$R/proc/modules"
-mount --bind "$state/proc-driver" "$R/proc/driver"
 """
