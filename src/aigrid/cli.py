@@ -35,6 +35,7 @@ from aigrid.output import OutputError
 from aigrid.plan import build_plan
 from aigrid.report import render_json, render_junit, render_sarif, render_text
 from aigrid.rules.registry import all_rules
+from aigrid.suppress import WaiverError, Waivers, parse_codes
 from aigrid.validate import Result, validate_file
 
 EXIT_OK, EXIT_INVALID, EXIT_MISUSE = 0, 1, 2
@@ -110,12 +111,30 @@ def validate(
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
     ] = None,
     root: RootOption = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option("--ignore", help="Waive these warnings: codes or prefixes, e.g. AG402 or AG4."),
+    ] = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option("--select", help="Report only these warnings: codes or prefixes (errors always)."),
+    ] = None,
 ) -> None:
     """Check blueprints: schema, version compatibility, network, capacity, latency, secrets.
 
+    Warnings can be waived with --ignore/--select or a `# aigrid: ignore[CODE] reason` comment;
+    waived findings stay in the JSON and SARIF reports as suppressed. Errors cannot be waived.
     Exit status: 0 valid (warnings allowed unless --strict), 1 invalid, 2 misuse.
     """
-    results = [validate_file(path, root) for path in files]
+    try:
+        waivers = Waivers(
+            ignore=parse_codes(ignore or [], "--ignore", warnings_only=True),
+            select=parse_codes(select or [], "--select", warnings_only=False),
+        )
+    except WaiverError as exc:
+        err.print(f"aigrid: {exc}")
+        raise typer.Exit(EXIT_MISUSE) from exc
+    results = [validate_file(path, root, waivers) for path in files]
     if fmt is Format.text and output is None:
         render_text(results, out, strict)
     else:

@@ -77,9 +77,10 @@ def render_text(results: Sequence[Result], console: Console, strict: bool = Fals
                 console.print(Text(f"      hint: {diagnostic.hint}", style="cyan"))
     files = len(results)
     failing = sum(not r.valid(strict) for r in results)
+    waived = sum(len(r.suppressed) for r in results)
     summary = (
         f"{files} file{'s' if files != 1 else ''} checked: {errors} error{'s' if errors != 1 else ''}, "
-        f"{warnings} warning{'s' if warnings != 1 else ''}"
+        f"{warnings} warning{'s' if warnings != 1 else ''}" + (f" ({waived} suppressed)" if waived else "")
     )
     style = "red" if failing else "green"
     console.print(Text(summary + (f"; {failing} invalid" if failing else ""), style=style))
@@ -87,7 +88,12 @@ def render_text(results: Sequence[Result], console: Console, strict: bool = Fals
 
 def render_json(results: Sequence[Result], strict: bool = False) -> str:
     diagnostics = [d.to_dict() for r in results for d in r.diagnostics]
-    payload = {"valid": all(r.valid(strict) for r in results), "diagnostics": diagnostics}
+    payload: dict[str, Any] = {"valid": all(r.valid(strict) for r in results), "diagnostics": diagnostics}
+    suppressed = [
+        {**d.to_dict(), "suppression": waiver.to_dict()} for r in results for d, waiver in r.suppressed
+    ]
+    if suppressed:
+        payload["suppressed"] = suppressed
     return json.dumps(payload, indent=2, sort_keys=False)
 
 
@@ -109,7 +115,9 @@ def render_sarif(results: Sequence[Result]) -> str:
     ]
     sarif_results: list[dict[str, Any]] = []
     for result in results:
-        for d in result.diagnostics:
+        # SARIF 2.1.0 3.27.23: a waived result stays in the log, with its suppression.
+        findings = [(d, None) for d in result.diagnostics] + list(result.suppressed)
+        for d, waiver in findings:
             text = d.message + (f". Hint: {d.hint}" if d.hint else "")
             entry: dict[str, Any] = {
                 "ruleId": d.code,
@@ -126,6 +134,8 @@ def render_sarif(results: Sequence[Result]) -> str:
                     }
                 ],
             }
+            if waiver is not None:
+                entry["suppressions"] = [waiver.to_dict()]
             sarif_results.append(entry)
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

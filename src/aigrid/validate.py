@@ -14,6 +14,7 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from aigrid import suppress
 from aigrid.catalog import catalog
 from aigrid.diagnostics import Code, Diagnostic, LoadError, Severity
 from aigrid.load.layers import Document, load_document
@@ -21,6 +22,7 @@ from aigrid.load.nodes import Origin, YMap, YNode, YSeq
 from aigrid.load.paths import Loc, PathSyntaxError, deepest, format_loc, parse_path, select
 from aigrid.model.blueprint import API_VERSION, Blueprint
 from aigrid.rules import registry
+from aigrid.suppress import Suppression, Waivers
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Result:
     blueprint: Blueprint | None = None
     # The text a report may quote, by display name; see Document.sources for what is in it.
     sources: dict[str, str] = field(default_factory=dict)
+    # Warnings waived (--ignore/--select or an inline comment), with how and why.
+    suppressed: list[tuple[Diagnostic, Suppression]] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -55,13 +59,15 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def validate_file(path: Path, root: Path | None = None) -> Result:
-    """Validate one blueprint; its `extends` stay inside `root` (default: its repository)."""
+def validate_file(path: Path, root: Path | None = None, waivers: Waivers | None = None) -> Result:
+    """Validate one blueprint; its `extends` stay inside `root` (default: its repository).
+
+    Warnings waived by `waivers` or by `# aigrid: ignore[...]` comments move to `suppressed`."""
     with _no_gc():
-        return _validate(path, root)
+        return _validate(path, root, waivers or Waivers())
 
 
-def _validate(path: Path, root: Path | None) -> Result:
+def _validate(path: Path, root: Path | None, waivers: Waivers) -> Result:
     result = Result(file=str(path))
     try:
         document = load_document(path, root)
@@ -76,6 +82,7 @@ def _validate(path: Path, root: Path | None) -> Result:
     result.blueprint = blueprint
     if blueprint is not None:
         diagnostics = check_locks(document) + check_rules(document, blueprint)
+    diagnostics, result.suppressed = suppress.apply(diagnostics, result.sources, document.path, waivers)
     result.diagnostics = sorted(diagnostics, key=lambda d: d.sort_key)
     return result
 

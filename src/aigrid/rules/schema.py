@@ -161,6 +161,23 @@ for _rule in (
         " `.inf` and `.nan`, are refused: write the plain decimal number, `true` or `false`, "
         "or quote the value if it is text.",
     ),
+    Rule(
+        Code.INVALID_SUPPRESSION,
+        "A suppression comment names no warning, or gives no reason",
+        "vlan: 210  # aigrid: ignore[AG402]",
+        "apt: http://mirror.lab  # aigrid: ignore[AG402] mirror only reachable on the lab VLAN",
+        explanation="`# aigrid: ignore[CODE] reason` waives a warning on its line (or, alone on a line, "
+        "on the next one). It must name aigrid warning codes and say why: errors cannot be waived, "
+        "since compile cannot go on with them.",
+    ),
+    Rule(
+        Code.UNUSED_SUPPRESSION,
+        "A suppression comment matches no finding",
+        "vlan: 210  # aigrid: ignore[AG402] old mirror",
+        "vlan: 210",
+        explanation="A waiver that no longer waives anything hides the next real finding on that line; "
+        "remove it. Only the file being validated is checked for these, not the bases it extends.",
+    ),
 ):
     register(_rule)
 
