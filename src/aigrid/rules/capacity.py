@@ -1,4 +1,4 @@
-"""AG3xx: whether each workload can run where it may run, within its latency target."""
+"""Capacity and latency rules (AG3xx): can each workload run where it may, within its latency target."""
 
 from __future__ import annotations
 

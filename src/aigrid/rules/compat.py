@@ -1,4 +1,4 @@
-"""AG1xx: whether the pinned NVIDIA and Kubernetes versions work together and with the GPUs."""
+"""Compatibility rules (AG1xx): whether the pinned NVIDIA and Kubernetes versions fit the GPUs."""
 
 from __future__ import annotations
 

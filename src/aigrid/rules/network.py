@@ -1,4 +1,4 @@
-"""AG2xx: 5G slices and their transport: S-NSSAI, 5QI, VLANs, addresses, bitrates."""
+"""Network rules (AG2xx): 5G slices and their transport: S-NSSAI, 5QI, VLANs, addresses, bitrates."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""AG5xx: what `aigrid verify-node` finds when a node's observed GPU facts contradict its
+"""Node rules (AG5xx): what `aigrid verify-node` finds when a node's observed GPU facts contradict its
 blueprint. These codes have no blueprint check: `aigrid.facts.verify` raises them from the
 facts a node reports; they are registered here so they are documented like every other code.
 """

@@ -1,4 +1,4 @@
-"""AG0xx: reading, layering and the shape of a blueprint.
+"""Schema rules (AG0xx): reading, layering and the shape of a blueprint.
 
 AG001-AG013, AG019 and AG020 are raised by the loader and the models (they stop
 validation of that file); AG014-AG016 are checks over a well-formed blueprint.

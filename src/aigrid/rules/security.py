@@ -1,4 +1,4 @@
-"""AG4xx: secrets stay references, package sources are trustworthy."""
+"""Security rules (AG4xx): secrets stay references, package sources are trustworthy."""
 
 from __future__ import annotations
 
