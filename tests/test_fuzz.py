@@ -1,4 +1,5 @@
-"""Mutated blueprints never crash the validator: every outcome is diagnostics, not a traceback."""
+"""Mutated blueprints never crash the validator (every outcome is diagnostics, not a traceback),
+and every mutant that validates also compiles."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aigrid import layout
+from aigrid.catalog import catalog
+from aigrid.compile import render_all
+from aigrid.plan import build_plan
 from aigrid.validate import validate_file
 from conftest import BLUEPRINTS
 
@@ -76,6 +81,10 @@ def test_mutated_blueprints_give_diagnostics_not_tracebacks(tmp_path: Path, text
     result = validate_file(path)
     for diagnostic in result.diagnostics:
         assert diagnostic.code.startswith("AG") and diagnostic.line >= 1 and diagnostic.message
+    if result.blueprint is not None and not result.errors:
+        # Whatever validates compiles: every target renders without an exception.
+        files = render_all(result, build_plan(result.blueprint, catalog()))
+        assert files[layout.LOCK]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -54,11 +54,17 @@ def compile_blueprint(path: Path, out: Path, root: Path | None = None) -> Compil
     if result.blueprint is None or result.errors:
         return Compiled(result)
     plan = build_plan(result.blueprint, catalog())
+    files = render_all(result, plan)
+    write_tree(out, files)
+    return Compiled(result, plan, len(files))
+
+
+def render_all(result: Result, plan: Plan) -> dict[str, bytes]:
+    """Every file of the compiled directory, by path, in memory."""
     files = ansible.render(plan)
     files |= manifests.render(plan)
     files |= verify.render(plan)
     files |= pulumi.render(plan)
     files |= readme.render(plan)
     files[layout.LOCK] = lock_file(result, plan)
-    write_tree(out, files)
-    return Compiled(result, plan, len(files))
+    return files

@@ -140,6 +140,8 @@ class OperatingSystem(_Row):
     docker_repo: str
     docker_suite: str
     network_backend: Literal["netplan", "networkd"]
+    cuda_arches: list[str]
+    gpu_operator_driver: bool
     source: str
 
 

@@ -453,3 +453,48 @@ def containerd_installable(ctx: Context) -> Iterable[Finding]:
             f"containerd {text} is not a release aigrid's container_runtime role can configure",
             f"pin containerd {installable}",
         )
+
+
+@rule(
+    Code.GPU_OPERATOR_DRIVER_UNSUPPORTED_OS,
+    "The GPU Operator is to install the driver on an OS it has no driver containers for",
+    bad="stack:\n  os: debian-12\n  driver: {version: 580.126.20, install: operator}",
+    good="stack:\n  os: debian-12\n  driver: {version: 580.126.20, install: host}",
+)
+def operator_driver_os(ctx: Context) -> Iterable[Finding]:
+    """With `install: operator` the GPU Operator runs the driver in a container built for the
+    node's OS. NVIDIA publishes those for Ubuntu and RHEL only (GPU Operator platform support;
+    NVIDIA/gpu-driver-container): on Debian the driver pod would never start. Install the
+    driver on the host there."""
+    stack = ctx.blueprint.stack
+    if stack.driver.install == "operator" and not ctx.catalog.systems[stack.os].gpu_operator_driver:
+        yield Finding(
+            ("stack", "driver", "install"),
+            f"the GPU Operator has no driver containers for {stack.os}",
+            "set stack.driver.install to host (or run the nodes on Ubuntu)",
+        )
+
+
+@rule(
+    Code.NO_ARM_REPOSITORY,
+    "An Arm-only GPU on an OS whose CUDA repository has no Arm server packages",
+    bad="stack:\n  os: debian-12\nsites:\n  - nodes:\n      - gpus: {model: GH200-96GB, count: 1}",
+    good="stack:\n  os: ubuntu-24.04\nsites:\n  - nodes:\n      - gpus: {model: GH200-96GB, count: 1}",
+)
+def arm_repository(ctx: Context) -> Iterable[Finding]:
+    """Grace superchips (GH200, GB200) are Arm (aarch64) servers: their driver and CUDA come
+    from the `sbsa` repository, which NVIDIA publishes for Ubuntu but not for Debian 12 (CUDA
+    Installation Guide, supported distributions)."""
+    os = ctx.blueprint.stack.os
+    if "aarch64" in ctx.catalog.systems[os].cuda_arches:
+        return
+    for site_index, site in enumerate(ctx.blueprint.sites):
+        for node_index, node in enumerate(site.nodes):
+            gpu = ctx.catalog.gpus.get(node.gpus.model) if node.gpus else None
+            if gpu is not None and gpu.form_factor == "superchip":
+                yield Finding(
+                    ("sites", site_index, "nodes", node_index, "gpus", "model"),
+                    f"node {node.hostname}: {gpu.model} is an Arm server, and NVIDIA's CUDA repository "
+                    f"has no Arm server (sbsa) packages for {os}",
+                    "run Grace nodes on Ubuntu 22.04 or 24.04",
+                )
