@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BLUEPRINTS, ROOT, run_aigrid
+from conftest import BLUEPRINTS, ROOT, load_vars, run_aigrid
 
 SHIPPED = sorted([*BLUEPRINTS.glob("examples/*.yaml"), *BLUEPRINTS.glob("carriers/*/*.yaml")])
 
@@ -66,18 +66,22 @@ def test_inventory_groups(compiled: Path) -> None:
     assert "site_me_sgp_tower_07" in groups["tier_far_edge"]["children"]
 
 
+def syntax_check(out: Path) -> None:
+    proc = subprocess.run(
+        ["ansible-playbook", "--syntax-check", "site.yml"],
+        cwd=out / "ansible",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, (out, proc.stdout + proc.stderr)
+
+
 def test_syntax_check_every_shipped_blueprint(tmp_path: Path) -> None:
     for blueprint in SHIPPED:
         out = tmp_path / blueprint.stem
         assert compile_to(out, blueprint).returncode == 0, blueprint
-        proc = subprocess.run(
-            ["ansible-playbook", "--syntax-check", "site.yml"],
-            cwd=out / "ansible",
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert proc.returncode == 0, (blueprint, proc.stdout + proc.stderr)
+        syntax_check(out)
 
 
 def test_ansible_lint_production_on_roles_and_output(compiled: Path) -> None:
@@ -137,3 +141,24 @@ def test_compile_killed_midway_leaves_the_previous_output(compiled: Path, tmp_pa
     # The next compile removes what the killed ones left beside the output.
     assert compile_to(out).returncode == 0
     assert not list(tmp_path.glob(".aigrid-tmp-*"))
+
+
+def test_a_590_branch_blueprint_compiles_to_the_same_procedure(tmp_path: Path) -> None:
+    """From branch 590 NVIDIA's Ubuntu packages drop the branch suffix; the pinning package
+    keeps it, so the procedure is the same with the branch's own lock."""
+    text = (BLUEPRINTS / "examples" / "invalid" / "AG116-containerd-not-installable.yaml").read_text()
+    text = (
+        text.replace("containerRuntime: {version: 1.6.33}  # <- AG116", "containerRuntime: {version: 2.3.1}")
+        .replace("driver: {version: 580.126.20,", "driver: {version: 590.48.01,")
+        .replace("  cuda: {version: 13.0.2}\n  tensorrt: {version: 10.14.1}\n", "  cuda: {version: 13.1.1}\n")
+    )
+    blueprint = tmp_path / "r590.yaml"
+    blueprint.write_text(text)
+    out = tmp_path / "out"
+    proc = compile_to(out, blueprint)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    gpu = load_vars(out / "ansible" / "group_vars" / "gpu_nodes.yml")
+    assert gpu["nvidia_driver_pinning_package"] == "nvidia-driver-pinning-590"
+    assert gpu["nvidia_driver_packages"] == ["nvidia-open"]
+    assert gpu["nvidia_driver_package_version"] == "590.48.01-*"
+    syntax_check(out)

@@ -134,7 +134,8 @@ TOOLS = {
     "usr/local/sbin/aigrid-lab-reboot": (
         "#!/bin/sh\n"
         "# STAND-IN for reboot (aigrid lab): the host's init (sshd) ends and the lab boots it again.\n"
-        "(sleep 1; kill -TERM 1) >/dev/null 2>&1 &\n"
+        # In its own session: Ansible runs it on a pty, whose hangup would end it otherwise.
+        "setsid -f sh -c 'sleep 1; kill -TERM 1' </dev/null >/dev/null 2>&1\n"
     ),
 }
 
