@@ -45,6 +45,41 @@ def test_help_is_available_for_every_command(command: list[str]) -> None:
     assert "Usage:" in proc.stdout
 
 
+COMMANDS = (
+    "compile",
+    "bringup",
+    "preview",
+    "up",
+    "verify",
+    "validate",
+    "explain",
+    "schema",
+    "rules",
+    "catalog",
+    "facts",
+    "verify-node",
+    "smoke",
+    "lab",
+)
+
+
+def test_top_level_help_describes_what_aigrid_does_now_and_lists_every_command() -> None:
+    proc = run_aigrid("--help", columns=200)
+    assert proc.returncode == 0
+    assert "soon" not in proc.stdout
+    listed = {line.split()[1] for line in proc.stdout.splitlines() if line.startswith("│ ")}
+    assert set(COMMANDS) <= listed, set(COMMANDS) - listed
+
+
+def test_compile_help_names_everything_compile_writes() -> None:
+    from aigrid import layout
+
+    proc = run_aigrid("compile", "--help", columns=200)
+    assert proc.returncode == 0
+    for written in (*layout.TOP_LEVEL, layout.README):
+        assert written in proc.stdout, written
+
+
 def test_catalog_lists_gpus() -> None:
     proc = run_aigrid("catalog", columns=200)
     assert proc.returncode == 0 and "H100-SXM-80GB" in proc.stdout and "1g.10gb" in proc.stdout

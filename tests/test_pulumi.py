@@ -222,3 +222,13 @@ def test_preview_without_the_pulumi_cli_says_how_to_get_it(tmp_path: Path) -> No
     assert proc.returncode == 2
     assert "the Pulumi CLI is not installed" in proc.stderr
     assert f"cd {out}/pulumi && pulumi preview -s lab-edge-01" in proc.stderr.replace("\n", "")
+
+
+def test_a_stack_the_compile_did_not_write_is_refused_before_pulumi_runs(tmp_path: Path) -> None:
+    from aigrid import pulumi_run
+
+    with pytest.raises(pulumi_run.PulumiError, match="has no stack nope; compile the blueprint first"):
+        pulumi_run.up(tmp_path, "nope", on_output=print)
+    proc = run_aigrid("preview", str(tmp_path), "--stack", "nope")
+    assert proc.returncode == 2
+    assert f"aigrid: {tmp_path}/pulumi has no stack nope" in proc.stderr.replace("\n", "")

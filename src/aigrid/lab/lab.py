@@ -29,6 +29,7 @@ from aigrid.plan import SitePlan
 PREFIX = "fd00:ed"
 REPO_IN_HOST = "/srv/aigrid-standins/"
 STATE = "lab.json"
+INVENTORY = "inventory.yml"  # what `aigrid bringup --inventory` is given
 
 
 class LabError(Exception):
@@ -296,7 +297,7 @@ def write_inventory(state: LabState) -> Path:
         "network_slice_parent_interface": "eth0",
     }
     hosts = {host.hostname: {"ansible_host": host.address, **common} for host in state.hosts}
-    path = Path(state.directory, "inventory.yml")
+    path = Path(state.directory, INVENTORY)
     path.write_text(
         "# Written by aigrid lab up: pass to aigrid bringup --inventory.\n"
         + yaml.safe_dump({"all": {"hosts": hosts}}, sort_keys=False)

@@ -1,0 +1,118 @@
+"""The `aigrid` command line: the app, its global options and what every command shares.
+
+The commands live in one module per group (validate, build, node, lab); they are registered at
+the bottom of this module, in the order `aigrid --help` lists them, so importing `aigrid.cli`
+gives the whole command line.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from aigrid import __version__
+from aigrid.model.blueprint import Blueprint
+from aigrid.report import render_text
+from aigrid.validate import Result, validate_file
+
+EXIT_OK, EXIT_INVALID, EXIT_MISUSE = 0, 1, 2
+EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h)
+
+app = typer.Typer(
+    name="aigrid",
+    help="Declarative blueprints for carrier GPU AI grids: validate them, explain where values come from, "
+    "compile them into Ansible, Pulumi stacks and Kubernetes manifests, bring the hosts up and verify "
+    "them, rehearse on an emulated lab site, and check a GPU node's facts against its blueprint.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+_state = {"debug": False}
+
+ExistingFile = Annotated[
+    Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="A blueprint YAML file.")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+RootOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--root",
+        exists=True,
+        file_okay=False,
+        help="Folder that `extends` may not leave (default: the blueprint's git repository, else its "
+        "folder).",
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"aigrid {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show Python tracebacks for internal errors.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def reject_invalid(result: Result, note: str | None = None) -> NoReturn:
+    """Print an invalid blueprint's diagnostics (and `note`) to stderr and exit 1."""
+    render_text([result], err)
+    if note:
+        err.print(f"aigrid: {note}")
+    raise typer.Exit(EXIT_INVALID)
+
+
+def valid_blueprint(file: Path) -> Blueprint:
+    """The blueprint in `file`, validated; an invalid one ends the command (see `reject_invalid`)."""
+    result = validate_file(file)
+    if result.blueprint is None or not result.valid():
+        reject_invalid(result)
+    return result.blueprint
+
+
+def main() -> None:
+    try:
+        app()
+    except Exception as exc:
+        if _state["debug"]:
+            raise
+        err.print(
+            f"aigrid: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback, "
+            "and please report it)"
+        )
+        sys.exit(EXIT_INTERNAL)
+
+
+# The command modules use the names above, so they are imported once those exist.
+from aigrid.cli import build, lab, node, validate  # noqa: E402
+
+app.command()(validate.validate)
+app.command("compile")(build.compile_command)
+app.command()(build.bringup)
+app.command()(build.preview)
+app.command()(build.up)
+app.command("verify")(build.verify_command)
+app.command("explain")(validate.explain_command)
+app.command()(validate.schema)
+app.command()(validate.rules)
+app.command("catalog")(validate.catalog_command)
+app.command()(node.facts)
+app.command("verify-node")(node.verify_node_command)
+app.command("smoke")(node.smoke_command)
+app.add_typer(lab.app, name="lab")

@@ -1,0 +1,205 @@
+"""Commands on a compiled grid: compile, bringup, preview, up, verify."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.live import Live
+from rich.table import Column, Table
+from rich.text import Text
+
+from aigrid import layout, pulumi_run
+from aigrid.bringup import BringupError, HostState, Outcome
+from aigrid.bringup import run as run_bringup
+from aigrid.cli import EXIT_INVALID, EXIT_MISUSE, EXIT_OK, ExistingFile, RootOption, err, out, reject_invalid
+from aigrid.compile import compile_blueprint
+from aigrid.output import OutputError
+from aigrid.report import render_text
+
+CompiledDir = Annotated[
+    Path, typer.Argument(exists=True, file_okay=False, help="A directory aigrid compile wrote.")
+]
+ExtraInventory = Annotated[
+    list[Path] | None,
+    typer.Option("--inventory", "-i", exists=True, help="Extra inventory applied after the compiled one."),
+]
+StackOption = Annotated[str, typer.Option("--stack", "-s", help="The site whose stack to run.")]
+
+
+def compile_command(
+    file: ExistingFile,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output directory (replaced as a whole).")],
+    root: RootOption = None,
+) -> None:
+    """Compile a blueprint into ansible/, manifests/, pulumi/, verify/, README.md and aigrid.lock.json.
+
+    ansible/: inventory, group and host vars, site.yml and the roles. manifests/: the Kubernetes
+    objects of each site, for GitOps. pulumi/: the Pulumi project, with one stack per site.
+    verify/: the testinfra suite and what it expects of each node. README.md: how to use the
+    output. aigrid.lock.json: the resolved versions and the digests of the input files.
+
+    Validates first and writes nothing when the blueprint is invalid. The output directory is
+    replaced atomically: a failed or interrupted compile leaves the previous output untouched.
+    Exit status: 0 written, 1 invalid blueprint, 2 misuse (e.g. an output directory aigrid did not make).
+    """
+    try:
+        compiled = compile_blueprint(file, out_dir, root)
+    except OutputError as exc:
+        err.print(f"aigrid: {exc}")
+        raise typer.Exit(EXIT_MISUSE) from exc
+    if compiled.plan is None:
+        reject_invalid(compiled.result, f"{file} is invalid; nothing was written to {out_dir}")
+    if compiled.result.diagnostics:
+        render_text([compiled.result], err)
+    plan = compiled.plan
+    out.print(
+        f"compiled {file} -> {out_dir}: {len(plan.sites)} sites, {len(plan.nodes)} nodes, "
+        f"{compiled.files} files ({', '.join(layout.TOP_LEVEL)})"
+    )
+
+
+def bringup(
+    directory: CompiledDir,
+    check: Annotated[bool, typer.Option("--check", help="Dry run: report what would change.")] = False,
+    limit: Annotated[
+        str | None, typer.Option("--limit", help="Only these hosts or groups (e.g. site_nw_nyc_fe_01).")
+    ] = None,
+    inventory: ExtraInventory = None,
+    no_hardware_checks: Annotated[
+        bool,
+        typer.Option(
+            "--no-hardware-checks",
+            help="Skip GPU, nouveau, Secure Boot and header checks (hosts without GPUs).",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
+) -> None:
+    """Run the compiled playbook against the inventory, with live per-host progress and a summary.
+
+    Exit status: 0 all hosts converged, 1 a host failed or was unreachable, 2 misuse.
+    """
+    extravars: dict[str, object] = {"aigrid_hardware_checks": False} if no_hardware_checks else {}
+    if no_hardware_checks and not as_json:
+        err.print(
+            Text(
+                "hardware checks are OFF (--no-hardware-checks): GPUs, nouveau, Secure Boot and kernel "
+                "headers will not be checked",
+                style="yellow",
+            )
+        )
+    try:
+        outcome = _run_bringup(directory, check, limit, inventory or [], extravars, live=not as_json)
+    except BringupError as exc:
+        err.print(f"aigrid: {exc}")
+        raise typer.Exit(EXIT_MISUSE) from exc
+    if as_json:
+        payload = {
+            "rc": outcome.rc,
+            "status": outcome.status,
+            "check": check,
+            "hosts": outcome.hosts,
+            "failed_hosts": outcome.failed_hosts,
+            "messages": outcome.messages,
+            "hardware_checks": not no_hardware_checks,
+        }
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        table = Table("host", "ok", "changed", "failed", "unreachable", "skipped", title="bring-up summary")
+        for host, counts in outcome.hosts.items():
+            style = (
+                "red"
+                if counts["failed"] or counts["unreachable"]
+                else ("yellow" if counts["changed"] else "green")
+            )
+            table.add_row(
+                Text(host, style=style),
+                *(str(counts[k]) for k in ("ok", "changed", "failed", "unreachable", "skipped")),
+            )
+        out.print(table)
+        for host, messages in outcome.messages.items():
+            for message in messages:
+                out.print(Text(f"{host}: {message}", style="red"))
+    raise typer.Exit(EXIT_INVALID if outcome.failed_hosts or outcome.rc != 0 else EXIT_OK)
+
+
+def _run_bringup(
+    directory: Path,
+    check: bool,
+    limit: str | None,
+    inventory: list[Path],
+    extravars: dict[str, object],
+    live: bool,
+) -> Outcome:
+    if not live or not out.is_terminal:
+        return run_bringup(directory, check, limit, inventory, extravars)
+
+    def table(states: dict[str, HostState]) -> Table:
+        view = Table("host", "current task", "ok", "changed", "failed")
+        for host, state in sorted(states.items()):
+            view.add_row(host, Text(state.task), str(state.ok), str(state.changed), str(state.failed))
+        return view
+
+    with Live(table({}), console=out, refresh_per_second=4) as display:
+        return run_bringup(
+            directory,
+            check,
+            limit,
+            inventory,
+            extravars,
+            on_event=lambda states: display.update(table(states)),
+        )
+
+
+def preview(directory: CompiledDir, stack: StackOption) -> None:
+    """Pulumi preview of one site's stack (needs the Pulumi CLI; exit 2 without it)."""
+    try:
+        result = pulumi_run.preview(directory, stack, on_output=out.print)
+    except pulumi_run.PulumiError as exc:
+        err.print(f"aigrid: {exc}")
+        raise typer.Exit(EXIT_MISUSE) from exc
+    out.print(f"preview of {stack}: {result.change_summary}")
+
+
+def up(directory: CompiledDir, stack: StackOption) -> None:
+    """Pulumi up of one site's stack (needs the Pulumi CLI; exit 2 without it)."""
+    try:
+        result = pulumi_run.up(directory, stack, on_output=out.print)
+    except pulumi_run.PulumiError as exc:
+        err.print(f"aigrid: {exc}")
+        raise typer.Exit(EXIT_MISUSE) from exc
+    out.print(f"up {stack}: {result.summary.result}, {result.summary.resource_changes}")
+
+
+def verify_command(
+    directory: CompiledDir,
+    site: Annotated[str | None, typer.Option("--site", help="Only this site's nodes.")] = None,
+    inventory: ExtraInventory = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Also write a JUnit XML report here.")] = None,
+) -> None:
+    """Run the compiled testinfra suite (DIR/verify) against the nodes and print a per-node table.
+
+    Exit status: 0 every node passed, 1 a check failed, 2 misuse.
+    """
+    from aigrid.verify.run import VerifyError
+    from aigrid.verify.run import run as run_verify
+
+    try:
+        results = run_verify(directory, site, inventory or [], junit)
+    except VerifyError as exc:
+        err.print(f"aigrid: {exc}")
+        raise typer.Exit(EXIT_MISUSE) from exc
+    table = Table("node", "passed", "failed", "skipped", Column("failed checks", overflow="fold"))
+    for node, result in results.items():
+        table.add_row(
+            Text(node, style="red" if result.failed else "green"),
+            str(result.passed),
+            str(result.failed),
+            str(result.skipped),
+            ", ".join(result.failures),
+        )
+    out.print(table)
+    raise typer.Exit(EXIT_INVALID if any(r.failed for r in results.values()) or not results else EXIT_OK)
