@@ -276,7 +276,7 @@ def standin_overrides() -> dict[str, object]:
         # STAND-IN reboot: the lab boots the host again and gives each boot a new id.
         "nvidia_driver_reboot_command": "/usr/local/sbin/aigrid-lab-reboot",
         "nvidia_driver_boot_time_command": "cat /run/aigrid-lab/boot_id",
-        "nvidia_driver_reboot_timeout": 120,
+        "nvidia_driver_reboot_timeout": 300,
         # STAND-IN kernel view written by the emulated boot (see standins.EMULATED_BOOT).
         "nvidia_driver_modules_file": "/run/aigrid-lab/modules",
         "nvidia_driver_version_file": "/run/aigrid-lab/proc-driver/nvidia/version",
