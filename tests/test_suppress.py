@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from aigrid import suppress
 from conftest import BLUEPRINTS, run_aigrid
 
 INSECURE = BLUEPRINTS / "examples" / "invalid" / "AG402-insecure-mirror.yaml"
@@ -113,3 +114,84 @@ def test_sarif_reports_waived_findings_as_suppressions(tmp_path: Path) -> None:
 def test_text_summary_counts_what_was_waived() -> None:
     proc = run_aigrid("validate", "--ignore", "AG402", str(INSECURE))
     assert proc.returncode == 0 and "(1 suppressed)" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'description: "see # aigrid: ignore[AG402] x"\n',
+        "description: 'it''s # aigrid: ignore[AG402] x'\n",
+        'description: "first line\n  # aigrid: ignore[AG402] inside the quotes"\n',
+        "description: |\n  # aigrid: ignore[AG402] inside a block scalar\n  more\n",
+        "description: a#aigrid: ignore[AG402] x\n",
+    ],
+)
+def test_only_real_comments_are_read(text: str) -> None:
+    assert suppress.comments("bp.yaml", text) == []
+
+
+def test_a_real_comment_after_a_quoted_hash_is_read() -> None:
+    [comment] = suppress.comments("bp.yaml", 'description: "a # b"  # aigrid: ignore[AG402] lab\n')
+    assert (comment.line, comment.column, comment.codes, comment.reason) == (1, 23, ("AG402",), "lab")
+
+
+def test_a_misspelt_suppression_is_an_error_not_ignored(tmp_path: Path) -> None:
+    path = variant(tmp_path, "    apt: http://mirror.example.net/ubuntu  # aigrid: ignroe[AG402] lab-only")
+    rc, report = validate(str(path))
+    assert rc == 1 and sorted(codes(report)) == ["AG017", "AG402"]
+
+
+def test_each_code_of_a_suppression_must_match(tmp_path: Path) -> None:
+    path = variant(
+        tmp_path, "    apt: http://mirror.example.net/ubuntu  # aigrid: ignore[AG402, AG208] lab-only"
+    )
+    rc, report = validate(str(path))
+    assert rc == 1 and codes(report) == ["AG018"] and codes(report, "suppressed") == ["AG402"]
+    assert "AG208" in report["diagnostics"][0]["message"]  # type: ignore[index]
+    assert "AG402" not in report["diagnostics"][0]["message"]  # type: ignore[index]
+
+
+def test_a_comment_waives_before_the_command_line(tmp_path: Path) -> None:
+    path = variant(
+        tmp_path, "    apt: http://mirror.example.net/ubuntu  # aigrid: ignore[AG402] lab-only mirror"
+    )
+    rc, report = validate("--ignore", "AG402", str(path))
+    assert rc == 0 and codes(report) == []
+    assert report["suppressed"][0]["suppression"]["kind"] == "inSource"  # type: ignore[index]
+
+
+def test_unused_suppressions_can_be_waived_on_the_command_line() -> None:
+    unused = BLUEPRINTS / "examples" / "invalid" / "AG018-unused-suppression.yaml"
+    rc, report = validate("--ignore", "AG018", str(unused))
+    assert rc == 0 and codes(report) == [] and codes(report, "suppressed") == ["AG018"]
+
+
+def test_no_unused_suppression_when_the_rules_did_not_run(tmp_path: Path) -> None:
+    path = variant(
+        tmp_path,
+        "    apt: http://mirror.example.net/ubuntu  # aigrid: ignore[AG402] lab-only\n    nosuchfield: 1",
+    )
+    rc, report = validate(str(path))
+    assert rc == 1 and codes(report) == ["AG012"]
+
+
+def test_an_ignored_prefix_waives_only_the_warnings_under_it() -> None:
+    error = BLUEPRINTS / "examples" / "invalid" / "AG101-driver-below-cuda-minimum.yaml"
+    rc, report = validate("--ignore", "AG1", str(error))
+    assert rc == 1 and codes(report) == ["AG101"] and "suppressed" not in report
+
+
+def test_junit_leaves_waived_findings_out() -> None:
+    proc = run_aigrid("validate", "--format", "junit", "--ignore", "AG402", str(INSECURE))
+    assert proc.returncode == 0 and "testcase classname" in proc.stdout and "AG402:" not in proc.stdout
+    assert 'name="AG402' not in proc.stdout and 'name="valid"' in proc.stdout
+
+
+def test_compile_prints_only_the_warnings_not_waived(tmp_path: Path) -> None:
+    plain = run_aigrid("compile", str(INSECURE), "--out", str(tmp_path / "plain"))
+    assert plain.returncode == 0 and "AG402" in plain.stderr
+    path = variant(
+        tmp_path, "    apt: http://mirror.example.net/ubuntu  # aigrid: ignore[AG402] lab-only mirror"
+    )
+    waived = run_aigrid("compile", str(path), "--out", str(tmp_path / "waived"))
+    assert waived.returncode == 0 and "AG402" not in waived.stderr and waived.stderr == ""

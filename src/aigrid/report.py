@@ -159,7 +159,10 @@ def render_sarif(results: Sequence[Result]) -> str:
 
 
 def render_junit(results: Sequence[Result], strict: bool = False) -> str:
-    """One test suite per file; one test case per finding (or one passing case when clean)."""
+    """One test suite per file; one test case per finding (or one passing case when clean).
+
+    Waived findings are left out: JUnit has no waiver, and a skipped case would read as a check
+    that did not run."""
     suites = ET.Element("testsuites", name="aigrid validate")
     total = failed = 0
     for result in results:

@@ -82,7 +82,9 @@ def _validate(path: Path, root: Path | None, waivers: Waivers) -> Result:
     result.blueprint = blueprint
     if blueprint is not None:
         diagnostics = check_locks(document) + check_rules(document, blueprint)
-    diagnostics, result.suppressed = suppress.apply(diagnostics, result.sources, document.path, waivers)
+    diagnostics, result.suppressed = suppress.apply(
+        diagnostics, result.sources, document.path, waivers, rules_ran=blueprint is not None
+    )
     result.diagnostics = sorted(diagnostics, key=lambda d: d.sort_key)
     return result
 

@@ -168,7 +168,9 @@ for _rule in (
         "apt: http://mirror.lab  # aigrid: ignore[AG402] mirror only reachable on the lab VLAN",
         explanation="`# aigrid: ignore[CODE] reason` waives a warning on its line (or, alone on a line, "
         "on the next one). It must name aigrid warning codes and say why: errors cannot be waived, "
-        "since compile cannot go on with them.",
+        "since compile cannot go on with them. Any other `# aigrid:` comment is refused too, so a "
+        "misspelt suppression is not silently ignored. A `#` inside a value (quoted, block or plain "
+        "scalar) is text, not a comment.",
     ),
     Rule(
         Code.UNUSED_SUPPRESSION,
@@ -176,7 +178,8 @@ for _rule in (
         "vlan: 210  # aigrid: ignore[AG402] old mirror",
         "vlan: 210",
         explanation="A waiver that no longer waives anything hides the next real finding on that line; "
-        "remove it. Only the file being validated is checked for these, not the bases it extends.",
+        "remove it (or the code of it that matches nothing). Only the file being validated is checked "
+        "for these, not the bases it extends, and only when the rules ran (not after a schema error).",
     ),
 ):
     register(_rule)
