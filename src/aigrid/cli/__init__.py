@@ -70,6 +70,12 @@ def main_options(
     _state["debug"] = debug
 
 
+def fail(exc: Exception, code: int) -> NoReturn:
+    """Say what went wrong in one line (`aigrid: ...`) and exit with `code`."""
+    err.print(f"aigrid: {exc}")
+    raise typer.Exit(code) from exc
+
+
 def reject_invalid(result: Result, note: str | None = None) -> NoReturn:
     """Print an invalid blueprint's diagnostics (and `note`) to stderr and exit 1."""
     render_text([result], err)

@@ -15,7 +15,17 @@ from rich.text import Text
 from aigrid import layout, pulumi_run
 from aigrid.bringup import BringupError, HostState, Outcome
 from aigrid.bringup import run as run_bringup
-from aigrid.cli import EXIT_INVALID, EXIT_MISUSE, EXIT_OK, ExistingFile, RootOption, err, out, reject_invalid
+from aigrid.cli import (
+    EXIT_INVALID,
+    EXIT_MISUSE,
+    EXIT_OK,
+    ExistingFile,
+    RootOption,
+    err,
+    fail,
+    out,
+    reject_invalid,
+)
 from aigrid.compile import compile_blueprint
 from aigrid.output import OutputError
 from aigrid.report import render_text
@@ -49,8 +59,7 @@ def compile_command(
     try:
         compiled = compile_blueprint(file, out_dir, root)
     except OutputError as exc:
-        err.print(f"aigrid: {exc}")
-        raise typer.Exit(EXIT_MISUSE) from exc
+        fail(exc, EXIT_MISUSE)
     if compiled.plan is None:
         reject_invalid(compiled.result, f"{file} is invalid; nothing was written to {out_dir}")
     if compiled.result.diagnostics:
@@ -94,8 +103,7 @@ def bringup(
     try:
         outcome = _run_bringup(directory, check, limit, inventory or [], extravars, live=not as_json)
     except BringupError as exc:
-        err.print(f"aigrid: {exc}")
-        raise typer.Exit(EXIT_MISUSE) from exc
+        fail(exc, EXIT_MISUSE)
     if as_json:
         payload = {
             "rc": outcome.rc,
@@ -159,8 +167,7 @@ def preview(directory: CompiledDir, stack: StackOption) -> None:
     try:
         result = pulumi_run.preview(directory, stack, on_output=out.print)
     except pulumi_run.PulumiError as exc:
-        err.print(f"aigrid: {exc}")
-        raise typer.Exit(EXIT_MISUSE) from exc
+        fail(exc, EXIT_MISUSE)
     out.print(f"preview of {stack}: {result.change_summary}")
 
 
@@ -169,8 +176,7 @@ def up(directory: CompiledDir, stack: StackOption) -> None:
     try:
         result = pulumi_run.up(directory, stack, on_output=out.print)
     except pulumi_run.PulumiError as exc:
-        err.print(f"aigrid: {exc}")
-        raise typer.Exit(EXIT_MISUSE) from exc
+        fail(exc, EXIT_MISUSE)
     out.print(f"up {stack}: {result.summary.result}, {result.summary.resource_changes}")
 
 
@@ -190,8 +196,7 @@ def verify_command(
     try:
         results = run_verify(directory, site, inventory or [], junit)
     except VerifyError as exc:
-        err.print(f"aigrid: {exc}")
-        raise typer.Exit(EXIT_MISUSE) from exc
+        fail(exc, EXIT_MISUSE)
     table = Table("node", "passed", "failed", "skipped", Column("failed checks", overflow="fold"))
     for node, result in results.items():
         table.add_row(

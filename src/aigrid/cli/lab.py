@@ -11,7 +11,17 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from aigrid.cli import EXIT_INVALID, EXIT_MISUSE, EXIT_OK, AsJson, ExistingFile, err, out, reject_invalid
+from aigrid.cli import (
+    EXIT_INVALID,
+    EXIT_MISUSE,
+    EXIT_OK,
+    AsJson,
+    ExistingFile,
+    err,
+    fail,
+    out,
+    reject_invalid,
+)
 
 app: typer.Typer = typer.Typer(
     help="An emulated edge site on this machine (network namespaces, overlay root "
@@ -36,8 +46,7 @@ def lab_up(
     except InvalidBlueprint as exc:
         reject_invalid(exc.result)
     except UnknownSite as exc:
-        err.print(f"aigrid: {exc}")
-        raise typer.Exit(EXIT_MISUSE) from exc
+        fail(exc, EXIT_MISUSE)
     except RolledBack as exc:
         err.print(f"aigrid: lab up failed and was rolled back: {exc}")
         raise typer.Exit(EXIT_INVALID) from exc
@@ -85,8 +94,7 @@ def lab_start(
     try:
         host = lab.start_host(directory, hostname)
     except lab.LabError as exc:
-        err.print(f"aigrid: {exc}")
-        raise typer.Exit(EXIT_INVALID) from exc
+        fail(exc, EXIT_INVALID)
     out.print(Text(f"{host.hostname}: up again, sshd pid {host.pid}"))
 
 

@@ -12,7 +12,17 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from aigrid.catalog import catalog
-from aigrid.cli import EXIT_INVALID, EXIT_MISUSE, EXIT_OK, AsJson, ExistingFile, err, out, valid_blueprint
+from aigrid.cli import (
+    EXIT_INVALID,
+    EXIT_MISUSE,
+    EXIT_OK,
+    AsJson,
+    ExistingFile,
+    err,
+    fail,
+    out,
+    valid_blueprint,
+)
 from aigrid.diagnostics import Severity
 from aigrid.facts.gather import CaptureSource, LiveSource, NoDriver, Source, gather
 from aigrid.facts.model import NodeFacts
@@ -134,8 +144,7 @@ def smoke_command(
     try:
         result = smoke(method)  # type: ignore[arg-type]
     except NoCuda as exc:
-        err.print(f"aigrid: {exc}")
-        raise typer.Exit(EXIT_MISUSE) from exc
+        fail(exc, EXIT_MISUSE)
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
     else:

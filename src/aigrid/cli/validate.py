@@ -16,7 +16,7 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from aigrid.catalog import catalog
-from aigrid.cli import EXIT_INVALID, EXIT_MISUSE, EXIT_OK, AsJson, ExistingFile, RootOption, err, out
+from aigrid.cli import EXIT_INVALID, EXIT_MISUSE, EXIT_OK, AsJson, ExistingFile, RootOption, err, fail, out
 from aigrid.diagnostics import LoadError
 from aigrid.explain import UnknownPath, explain
 from aigrid.load.layers import load_document
@@ -72,8 +72,7 @@ def validate(
             select=parse_codes(select or [], "--select", warnings_only=False),
         )
     except WaiverError as exc:
-        err.print(f"aigrid: {exc}")
-        raise typer.Exit(EXIT_MISUSE) from exc
+        fail(exc, EXIT_MISUSE)
     results = [validate_file(path, root, waivers) for path in files]
     if fmt is Format.text and output is None:
         render_text(results, out, strict)
