@@ -18,6 +18,7 @@ from aigrid.validate import validate_file
 from conftest import BLUEPRINTS, run_aigrid
 
 H100 = Path(__file__).resolve().parent / "fixtures" / "gpu-node-h100"
+H200 = Path(__file__).resolve().parent / "fixtures" / "gpu-node-h200"  # saved by `aigrid facts --save`
 
 
 def test_xml_capture() -> None:
@@ -67,11 +68,27 @@ def test_text_captures() -> None:
     assert parse.parse_os_release(host["os-release"]) == ("ubuntu", "24.04")
 
 
-def test_lgip_matches_the_catalog_mig_geometry() -> None:
-    """The catalog's 80GB family must offer exactly what the real H100 offers."""
-    offered = parse.parse_mig_lgip(parse.sections((H100 / "misc.txt").read_text())["mig -lgip"])[0]
-    family = catalog().mig_families["gh100-80gb"]
-    assert {name: profile.max for name, profile in family.profiles.items()} == offered
+@pytest.mark.parametrize(("capture", "family"), [(H100, "gh100-80gb"), (H200, "gh100-141gb")])
+def test_lgip_matches_the_catalog_mig_geometry(capture: Path, family: str) -> None:
+    """The catalog's MIG family must offer exactly what the real GPU offers."""
+    offered = parse.parse_mig_lgip(parse.sections((capture / "misc.txt").read_text())["mig -lgip"])[0]
+    profiles = catalog().mig_families[family].profiles
+    assert {name: profile.max for name, profile in profiles.items()} == offered
+
+
+@pytest.mark.parametrize("use_nvml", [True, False])
+def test_the_real_h200_capture_maps_to_the_catalog(use_nvml: bool) -> None:
+    facts = gather(CaptureSource(H200), use_nvml=use_nvml)
+    [gpu] = facts.gpus
+    assert (gpu.name, gpu.pci_device_id, gpu.catalog_model) == ("NVIDIA H200", "2335", "H200-141GB")
+    assert gpu.memory_mib == 143771 and gpu.mig_mode == "disabled"
+    observed = (facts.driver_version, facts.kernel_modules, facts.cuda_toolkit)
+    assert observed == ("580.159.04", "open", "13.0.88")
+    proc = run_aigrid(
+        "verify-node", "blueprints/examples/gpu-node-h200.yaml", "--node", "h200-node-01", "--from", str(H200)
+    )
+    assert proc.returncode == 0, proc.stdout  # matches; the newer 580 patch is a warning (AG509)
+    assert "AG509" in proc.stdout
 
 
 def test_proprietary_banner() -> None:
@@ -209,6 +226,51 @@ def test_verify_node_cli_exit_codes(tmp_path: Path) -> None:
         str(tmp_path),
     )
     assert none.returncode == 2
+
+
+def test_a_saved_capture_reads_back_as_the_same_facts(tmp_path: Path) -> None:
+    saved = tmp_path / "capture"
+    proc = run_aigrid("facts", "--from", str(H100), "--save", str(saved), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "capture written to" in proc.stderr
+    original, again = gather(CaptureSource(H100)), gather(CaptureSource(saved))
+    assert again.model_dump(exclude={"source"}) == original.model_dump(exclude={"source"})
+    assert again.gpus[0].mig_profiles and again.kernel_modules == "open" and again.cuda_toolkit
+
+
+def test_a_capture_never_overwrites_another(tmp_path: Path) -> None:
+    (tmp_path / "nvml.json").write_text("{}")
+    proc = run_aigrid("facts", "--from", str(H100), "--save", str(tmp_path))
+    assert proc.returncode == 2 and "not empty" in proc.stderr
+    assert (tmp_path / "nvml.json").read_text() == "{}"
+
+
+def test_node_commands_run_without_ansible_installed() -> None:
+    """GPU nodes run facts/verify-node/smoke with only aigrid's light dependencies: the CLI
+    must not import Ansible before a command needs it."""
+    import subprocess
+    import sys
+
+    blocker = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('ansible', 'ansible_runner'):\n"
+        "            raise ImportError('blocked: ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "sys.argv = ['aigrid', 'verify-node', sys.argv[1], '--node', 'h100-node-01', '--from', sys.argv[2]]\n"
+        "from aigrid.cli import main\n"
+        "main()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", blocker, str(BLUEPRINTS / "examples/gpu-node-h100.yaml"), str(H100)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "matches" in proc.stdout
 
 
 def _driver_present() -> bool:

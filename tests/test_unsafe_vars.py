@@ -91,3 +91,49 @@ def test_the_same_vars_without_unsafe_would_run_the_lookup(tmp_path: Path) -> No
     }
     _run_vars(tmp_path, files, plan.sites[0].nodes[0].hostname)
     assert marker.exists()
+
+
+def _ansible_reads(out: Path, hostname: str) -> dict[str, object]:
+    """The variables of HOSTNAME as Ansible itself loads them from the compiled files."""
+    ansible_dir = out / layout.ANSIBLE
+    inventory = str(out / layout.INVENTORY)
+    proc = subprocess.run(
+        ["ansible-inventory", "-i", inventory, "--playbook-dir", str(ansible_dir), "--host", hostname],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded: dict[str, object] = json.loads(proc.stdout)
+    return loaded
+
+
+def test_ansible_reads_every_compiled_variable_as_written(tmp_path: Path) -> None:
+    """A PCI id ('2330'), a version ('1.30') or a mode ('0755') reaches the roles as the
+    string it is: the preflight GPU check compares PCI ids as strings, and on a real H200
+    it failed while ansible-core turned the `!unsafe` id into an integer."""
+    result = validate_file(BLUEPRINTS / "examples" / "multi-carrier-grid.yaml")
+    assert result.blueprint is not None
+    plan = build_plan(result.blueprint, catalog())
+    node = next(n for site in plan.sites for n in site.nodes if n.gpu_pci_device_ids)
+    labels = {**node.labels, "release": "1.30", "mode": "0755", "ok": "yes"}
+    planted = node.model_copy(update={"labels": labels})
+    site = next(s for s in plan.sites if node in s.nodes)
+    nodes = [planted if n is node else n for n in site.nodes]
+    plan = plan.model_copy(
+        update={"sites": [s.model_copy(update={"nodes": nodes}) if s is site else s for s in plan.sites]}
+    )
+    out = tmp_path / "out"
+    for relative, content in ansible.render(plan).items():
+        if "/roles/" not in relative:
+            (out / relative).parent.mkdir(parents=True, exist_ok=True)
+            (out / relative).write_bytes(content)
+    written: dict[str, object] = {}
+    files = (layout.group_vars("all"), layout.group_vars("gpu_nodes"), layout.host_vars(node.hostname))
+    for relative in files:
+        if (out / relative).exists():
+            written.update(load_vars(out / relative))
+    loaded = _ansible_reads(out, node.hostname)
+    assert {name: loaded.get(name) for name in written} == written
+    assert all(isinstance(pci, str) for pci in loaded["preflight_gpu_pci_ids"])  # type: ignore[attr-defined]

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ansible_runner
-
 from aigrid import layout
 
 STAT_KEYS = {
@@ -91,6 +89,10 @@ def run(
             if on_event is not None:
                 on_event(states)
         return True  # keep the event: ansible-runner drops events a handler rejects
+
+    # Imported here: the node commands (facts, verify-node, smoke) run on GPU nodes that need
+    # aigrid's CLI without Ansible installed.
+    import ansible_runner
 
     inventory = [str(directory / layout.INVENTORY), *(str(p.resolve()) for p in inventories or [])]
     # The runner's artifacts (events, stats) live in the private directory: read them inside.

@@ -204,7 +204,7 @@ def verify_command(
             str(result.passed),
             str(result.failed),
             str(result.skipped),
-            ", ".join(result.failures),
+            "\n".join(result.failures),
         )
     out.print(table)
     raise typer.Exit(EXIT_INVALID if any(r.failed for r in results.values()) or not results else EXIT_OK)

@@ -24,7 +24,15 @@ from aigrid.cli import (
     valid_blueprint,
 )
 from aigrid.diagnostics import Severity
-from aigrid.facts.gather import CaptureSource, LiveSource, NoDriver, Source, gather
+from aigrid.facts.gather import (
+    CaptureExists,
+    CaptureSource,
+    LiveSource,
+    NoDriver,
+    Source,
+    gather,
+    save_capture,
+)
 from aigrid.facts.model import NodeFacts
 from aigrid.facts.smoke import NoCuda, smoke
 from aigrid.facts.verify import find_node, verify_node
@@ -41,8 +49,12 @@ FromDir = Annotated[
 NoNvml = Annotated[bool, typer.Option("--no-nvml", help="Skip NVML; use nvidia-smi only.")]
 
 
+def _source(source_dir: Path | None) -> Source:
+    return CaptureSource(source_dir) if source_dir else LiveSource()
+
+
 def _gather(source_dir: Path | None, no_nvml: bool) -> NodeFacts:
-    source: Source = CaptureSource(source_dir) if source_dir else LiveSource()
+    source = _source(source_dir)
     try:
         return gather(source, use_nvml=not no_nvml)
     except NoDriver as exc:
@@ -50,12 +62,30 @@ def _gather(source_dir: Path | None, no_nvml: bool) -> NodeFacts:
         raise typer.Exit(EXIT_MISUSE) from exc
 
 
-def facts(as_json: AsJson = False, source_dir: FromDir = None, no_nvml: NoNvml = False) -> None:
+def facts(
+    as_json: AsJson = False,
+    source_dir: FromDir = None,
+    no_nvml: NoNvml = False,
+    save: Annotated[
+        Path | None,
+        typer.Option(
+            "--save",
+            file_okay=False,
+            help="Also write the raw outputs to this new (or empty) directory, for --from elsewhere.",
+        ),
+    ] = None,
+) -> None:
     """Print this node's GPU facts (NVML, else nvidia-smi): models, driver, CUDA, MIG, modules.
 
-    Exit status: 0, or 2 when no NVIDIA driver answers.
+    Exit status: 0, or 2 when no NVIDIA driver answers or --save names a non-empty directory.
     """
     node = _gather(source_dir, no_nvml)
+    if save is not None:
+        try:
+            written = save_capture(_source(source_dir), save)
+        except (CaptureExists, OSError) as exc:
+            fail(exc, EXIT_MISUSE)
+        err.print(f"capture written to {save}: {', '.join(written)}")
     if as_json:
         sys.stdout.write(node.model_dump_json(indent=2) + "\n")
         return

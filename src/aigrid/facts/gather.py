@@ -166,12 +166,46 @@ class CaptureSource:
         return self._host.get("os-release")
 
     def kernel(self) -> str | None:
-        uname = (self._host.get("uname") or "").split()
-        return uname[2] if len(uname) > 2 else None
+        return self._uname(2)
 
     def hostname(self) -> str | None:
-        uname = (self._host.get("uname") or "").split()
-        return uname[1] if len(uname) > 1 else None
+        return self._uname(1)
+
+    def _uname(self, field: int) -> str | None:
+        fields = (self._host.get("uname") or "").split()
+        value = fields[field] if len(fields) > field else "-"
+        return None if value == "-" else value
+
+
+class CaptureExists(RuntimeError):
+    """The capture directory already holds files: a capture never overwrites another."""
+
+
+def save_capture(source: Source, directory: Path) -> list[str]:
+    """Write what SOURCE answers in the layout `CaptureSource` reads, so a node captured
+    on site can be verified elsewhere (`--from`). Returns the files written."""
+    if directory.exists() and any(directory.iterdir()):
+        raise CaptureExists(f"{directory} is not empty; a capture goes into a new or empty directory")
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def section(name: str, text: str | None) -> str:
+        return f"## {name}\n{text}" if text else ""
+
+    uname = f"Linux {source.hostname() or '-'} {source.kernel() or '-'}"  # `uname -a`'s first fields
+    files = {
+        "nvml.json": source.nvml(),
+        "nvidia-smi-q.xml": source.smi_xml(),
+        "nvidia-smi-query.csv": source.smi_csv(),
+        "proc-driver-nvidia-version.txt": source.proc_version(),
+        "misc.txt": section("mig -lgip", source.mig_lgip()) + section("nvcc", source.nvcc()),
+        "host.txt": section("uname", uname + "\n") + section("os-release", source.os_release()),
+    }
+    written = []
+    for name, text in files.items():
+        if text:
+            (directory / name).write_text(text, encoding="utf-8")
+            written.append(name)
+    return written
 
 
 def gather(source: Source, use_nvml: bool = True) -> NodeFacts:

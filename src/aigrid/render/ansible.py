@@ -64,10 +64,17 @@ _Dumper.add_representer(Unsafe, _unsafe)
 
 
 def as_data(value: Any) -> Any:
-    """Every string inside `value`, mapping keys included (Ansible templates keys too), as Unsafe."""
+    """Every string inside `value` that could hold a template, mapping keys included (Ansible
+    templates keys too), as Unsafe.
+
+    Only strings with a `{` are marked: every Jinja delimiter (`{{`, `{%`, `{#`) starts with
+    one, so the others cannot be templated. Marking them would change their type: ansible-core
+    2.19 resolves a `!unsafe` scalar as if it were unquoted, so `!unsafe '2330'` (a PCI id)
+    loads as the integer 2330, `'1.30'` as 1.3 and `'0755'` as 493 (seen on a real H200 node,
+    where the GPU check then failed). Plain strings are quoted by the dumper where needed.
+    """
     if isinstance(value, str):
-        # Ansible loads `!unsafe ''` as None; an empty string holds no template anyway.
-        return Unsafe(value) if value else value
+        return Unsafe(value) if "{" in value else value
     if isinstance(value, dict):
         return {as_data(key): as_data(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -46,13 +47,18 @@ def merged_inventory(directory: Path, extra: list[Path]) -> dict[str, Any]:
 def run(
     directory: Path, site: str | None, inventories: list[Path], junit: Path | None
 ) -> dict[str, NodeResult]:
-    suite = directory / layout.VERIFY
+    # Absolute: pytest runs inside the suite, where relative paths would resolve twice.
+    suite = (directory / layout.VERIFY).resolve()
     if not (directory / layout.VERIFY_SUITE).is_file():
         raise VerifyError(f"{directory} has no {layout.VERIFY}/ suite: compile a blueprint into it first")
+    if site is not None:
+        sites = sorted({node["site"] for node in _expectations(directory)["nodes"]})
+        if site not in sites:
+            raise VerifyError(f"{directory} has no site {site!r} (sites: {', '.join(sites) or 'none'})")
     with tempfile.TemporaryDirectory(prefix="aigrid-verify-") as work:
         inventory = Path(work, "inventory.yml")
         inventory.write_text(yaml.safe_dump(merged_inventory(directory, inventories)))
-        report = junit or Path(work, "junit.xml")
+        report = junit.resolve() if junit else Path(work, "junit.xml")
         command = [
             sys.executable,
             "-m",
@@ -76,15 +82,32 @@ def run(
         return _per_node(report)
 
 
+def _reason(problem: ET.Element) -> str:
+    """The first line of a failed check's message, without the exception's class name."""
+    first = (problem.get("message") or problem.text or "").strip().splitlines()[:1]
+    text = first[0] if first else "failed"
+    return text.split(": ", 1)[1] if text.startswith(("AssertionError: ", "RuntimeError: ")) else text
+
+
+def _expectations(directory: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads((directory / layout.EXPECTATIONS).read_text())
+    except (OSError, ValueError) as exc:
+        raise VerifyError(f"{directory} has no readable {layout.EXPECTATIONS}: {exc}") from exc
+    return data
+
+
 def _per_node(report: Path) -> dict[str, NodeResult]:
     results: dict[str, NodeResult] = defaultdict(NodeResult)
     for case in ET.parse(report).getroot().iter("testcase"):
         name = case.get("name", "")
         node = name[name.find("[") + 1 : name.rfind("]")] if "[" in name else "?"
         result = results[node]
-        if case.find("failure") is not None or case.find("error") is not None:
+        problem = case.find("failure")
+        problem = case.find("error") if problem is None else problem
+        if problem is not None:
             result.failed += 1
-            result.failures = (*result.failures, name.split("[")[0])
+            result.failures = (*result.failures, f"{name.split('[')[0]}: {_reason(problem)}")
         elif case.find("skipped") is not None:
             result.skipped += 1
         else:

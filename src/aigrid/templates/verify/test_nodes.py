@@ -30,10 +30,18 @@ def host(node: dict[str, Any], request: pytest.FixtureRequest) -> Any:
     return testinfra.get_host(f"ansible://{node['hostname']}?ansible_inventory={inventory}")
 
 
+def _content(host: Any, path: str, written_by: str) -> str:
+    """The text of a file the roles write; a clear failure when it is missing."""
+    file = host.file(path)
+    assert file.exists, f"{path} is missing (the {written_by} role writes it: has bring-up run?)"
+    text: str = file.content_string
+    return text
+
+
 def test_packages_pinned_and_held(host: Any, node: dict[str, Any]) -> None:
     for name, version in node["packages"].items():
         package = host.package(name)
-        assert package.is_installed, name
+        assert package.is_installed, f"{name} is not installed"
         assert re.fullmatch(
             version.replace(".", r"\.").replace("*", ".*").replace("+", r"\+"), package.version
         ), f"{name} {package.version} is not the pinned {version}"
@@ -41,7 +49,7 @@ def test_packages_pinned_and_held(host: Any, node: dict[str, Any]) -> None:
 
 
 def test_containerd_config(host: Any, node: dict[str, Any]) -> None:
-    text = host.file("/etc/containerd/config.toml").content_string
+    text = _content(host, "/etc/containerd/config.toml", "container_runtime")
     config = tomllib.loads(text)
     assert config["version"] == node["containerd_config_version"]
     if host.exists("containerd"):
@@ -51,16 +59,18 @@ def test_containerd_config(host: Any, node: dict[str, Any]) -> None:
         if node["gpus"]:
             assert "nvidia-container-runtime" in dumped
     if node["gpus"]:
-        dropin = tomllib.loads(host.file("/etc/containerd/conf.d/99-nvidia.toml").content_string)
+        dropin = tomllib.loads(
+            _content(host, "/etc/containerd/conf.d/99-nvidia.toml", "nvidia_container_toolkit")
+        )
         assert dropin["version"] == node["containerd_config_version"]
 
 
 def test_kernel_settings_files(host: Any, node: dict[str, Any]) -> None:
-    modules = host.file("/etc/modules-load.d/aigrid-kubernetes.conf").content_string.split()
+    modules = _content(host, "/etc/modules-load.d/aigrid-kubernetes.conf", "kubernetes_node").split()
     assert {"overlay", "br_netfilter"} <= set(modules)
-    sysctls = host.file("/etc/sysctl.d/90-aigrid-kubernetes.conf").content_string
+    sysctls = _content(host, "/etc/sysctl.d/90-aigrid-kubernetes.conf", "kubernetes_node")
     assert "net.ipv4.ip_forward = 1" in sysctls
-    kubelet = host.file("/etc/default/kubelet").content_string
+    kubelet = _content(host, "/etc/default/kubelet", "kubernetes_node")
     for key, value in node["labels"].items():
         assert f"{key}={value}" in kubelet
 
@@ -72,13 +82,13 @@ def test_slice_interfaces_config(host: Any, node: dict[str, Any]) -> None:
         if netplan.exists:
             assert f"id: {slice_['vlan']}" in netplan.content_string
         else:
-            assert f"Id={slice_['vlan']}" in networkd.content_string
+            assert f"Id={slice_['vlan']}" in _content(host, networkd.path, "network_slice")
 
 
 def test_slice_shaping_classes(host: Any, node: dict[str, Any]) -> None:
     if not node["slices"]:
         pytest.skip("the node carries no slices")
-    shape = host.file("/etc/aigrid/slices/shape.sh").content_string
+    shape = _content(host, "/etc/aigrid/slices/shape.sh", "network_slice")
     parent = re.search(r"^dev=(\S+)$", shape, re.MULTILINE)
     for slice_ in node["slices"]:
         device = parent.group(1) if parent else slice_["interface"]
@@ -115,7 +125,9 @@ def test_gpus_match_the_blueprint(host: Any, node: dict[str, Any]) -> None:
     if not host.exists("nvidia-smi"):
         pytest.skip("no NVIDIA driver on this node (a lab host, or the driver is not installed yet)")
     names = host.check_output("nvidia-smi --query-gpu=name --format=csv,noheader").splitlines()
-    assert len(names) == node["gpus"]["count"]
-    assert set(names) <= set(node["gpus"]["product_names"])
+    assert len(names) == node["gpus"]["count"], f"nvidia-smi lists {len(names)} GPU(s)"
+    assert set(names) <= set(node["gpus"]["product_names"]), f"nvidia-smi names {sorted(set(names))}"
     driver = host.check_output("nvidia-smi --query-gpu=driver_version --format=csv,noheader").splitlines()
-    assert set(driver) == {node["driver_version"]}
+    assert set(driver) == {node["driver_version"]}, (
+        f"driver {sorted(set(driver))}, pinned {node['driver_version']}"
+    )

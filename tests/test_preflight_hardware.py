@@ -1,0 +1,90 @@
+"""The preflight hardware checks run for real (ansible-playbook, local connection) on the
+compiled variables of a single-H200 node, against a STAND-IN sysfs PCI tree and module list
+laid out as the kernel lays them out (a real H200 answers 0x2335 at 0000:00:06.0)."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import BLUEPRINTS, run_aigrid
+
+PLAYBOOK = """\
+- name: Preflight hardware checks
+  hosts: gpu_nodes
+  gather_facts: true
+  tasks:
+    - name: Run them
+      ansible.builtin.include_role:
+        name: preflight
+        tasks_from: hardware.yml
+"""
+
+
+def _sysfs(root: Path, devices: dict[str, tuple[str, str, str]]) -> Path:
+    """A STAND-IN /sys/bus/pci/devices: address -> (vendor, class, device) files."""
+    for address, (vendor, klass, device) in devices.items():
+        entry = root / address
+        entry.mkdir(parents=True)
+        for name, value in (("vendor", vendor), ("class", klass), ("device", device)):
+            (entry / name).write_text(value + "\n")
+    return root
+
+
+@pytest.fixture
+def compiled(tmp_path: Path) -> Path:
+    proc = run_aigrid("compile", str(BLUEPRINTS / "examples/gpu-node-h200.yaml"), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    ansible_dir = tmp_path / "out" / "ansible"
+    (ansible_dir / "hardware.yml").write_text(PLAYBOOK)
+    (ansible_dir / "local.yml").write_text(
+        "all:\n  hosts:\n    h200-node-01:\n"
+        f"      ansible_connection: local\n      ansible_python_interpreter: {sys.executable}\n"
+    )
+    return ansible_dir
+
+
+def _preflight(ansible_dir: Path, pci: Path, modules: str) -> subprocess.CompletedProcess[str]:
+    (ansible_dir / "modules").write_text(modules)
+    extra = {"preflight_pci_devices_dir": str(pci), "preflight_modules_file": str(ansible_dir / "modules")}
+    inventories = ["-i", "inventory/hosts.yml", "-i", "local.yml"]
+    return subprocess.run(
+        ["ansible-playbook", *inventories, "hardware.yml", "-e", json.dumps(extra)],
+        cwd=ansible_dir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+H200 = {"0000:00:06.0": ("0x10de", "0x030200", "0x2335")}
+BRIDGE = {"0000:00:01.0": ("0x10de", "0x068000", "0x22a3")}  # an NVSwitch-like bridge, not a GPU
+
+
+def test_the_declared_h200_passes_and_missing_headers_are_reported(compiled: Path, tmp_path: Path) -> None:
+    proc = _preflight(compiled, _sysfs(tmp_path / "pci", {**H200, **BRIDGE}), "nvidia 1 0 - Live 0x0\n")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    kernel_headers = Path("/lib/modules") / platform.release() / "build"
+    if not kernel_headers.exists():
+        assert "the nvidia_driver role installs linux-headers-" in proc.stdout
+
+
+def test_an_h100_where_the_blueprint_declares_an_h200_fails_naming_both(
+    compiled: Path, tmp_path: Path
+) -> None:
+    h100 = {"0000:00:06.0": ("0x10de", "0x030200", "0x2330")}
+    proc = _preflight(compiled, _sysfs(tmp_path / "pci", h100), "")
+    assert proc.returncode != 0
+    assert "found 1 NVIDIA GPU(s) 2330" in proc.stdout and "H200-141GB (PCI ids 2335)" in proc.stdout
+
+
+def test_nouveau_on_a_fresh_server_is_reported_not_refused(compiled: Path, tmp_path: Path) -> None:
+    proc = _preflight(compiled, _sysfs(tmp_path / "pci", H200), "nouveau 2916352 0 - Live 0x0\n")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "nouveau is loaded; the nvidia_driver role will blacklist it" in proc.stdout
