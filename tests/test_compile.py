@@ -162,3 +162,20 @@ def test_a_590_branch_blueprint_compiles_to_the_same_procedure(tmp_path: Path) -
     assert gpu["nvidia_driver_packages"] == ["nvidia-open"]
     assert gpu["nvidia_driver_package_version"] == "590.48.01-*"
     syntax_check(out)
+
+
+def test_an_arm_grace_site_compiles_to_the_sbsa_procedure(tmp_path: Path) -> None:
+    """GH200 servers are Arm: their nodes accept only aarch64 at preflight, and the driver and
+    CUDA come from NVIDIA's sbsa repository (the toolkit from its arm64 one)."""
+    out = tmp_path / "out"
+    proc = compile_to(out, BLUEPRINTS / "examples" / "gh200-edge-site.yaml")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for hostname in ("gh200-cp-01", "gh200-node-02"):
+        assert load_vars(out / "ansible" / "host_vars" / f"{hostname}.yml")["preflight_architectures"] == [
+            "aarch64"
+        ]
+    gpu = load_vars(out / "ansible" / "group_vars" / "gpu_nodes.yml")
+    assert gpu["nvidia_driver_repo_uris"]["aarch64"].endswith("/ubuntu2404/sbsa/")
+    assert gpu["cuda_runtime_repo_uris"]["aarch64"].endswith("/ubuntu2404/sbsa/")
+    assert gpu["nvidia_container_toolkit_repo_uris"]["aarch64"].endswith("/deb/arm64")
+    syntax_check(out)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,34 @@ def test_gpu_nodes_rebooted_once_into_the_pinned_driver(converged: dict[str, Any
             assert now["boot"] != FRESH[host.hostname]["boot"], f"{host.hostname} never rebooted"
         else:
             assert now["modules"] == "" and now["boot"] == FRESH[host.hostname]["boot"]
+
+
+def test_gpu_nodes_have_a_cdi_spec_from_nvidia_ctk_after_the_reboot(
+    converged: dict[str, Any], site_lab: Any
+) -> None:
+    """nvidia-ctk (a STAND-IN that refuses without a loaded driver, as the real one does) wrote
+    the containerd drop-in and, once the rebooted node had its driver, the CDI spec."""
+    _, _, state = site_lab
+    for host in state.hosts:
+        listed = subprocess.run(
+            lab.ssh_command(state, host, "nvidia-ctk", "cdi", "list"),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        dropin = subprocess.run(
+            lab.ssh_command(state, host, "cat", "/etc/containerd/conf.d/99-nvidia.toml"),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if host.gpus:
+            assert "nvidia.com/gpu=all" in listed.stdout.split(), (host.hostname, listed.stderr)
+            runtime = tomllib.loads(dropin.stdout)["plugins"]["io.containerd.cri.v1.runtime"]
+            assert runtime["enable_cdi"] is True
+            assert runtime["containerd"]["default_runtime_name"] == "nvidia"
+        else:
+            assert listed.returncode != 0 and dropin.returncode != 0  # no toolkit on a CPU node
 
 
 def test_second_converge_changes_nothing(converged: dict[str, Any]) -> None:

@@ -65,3 +65,13 @@ def test_an_nvswitch_board_gets_fabric_manager_at_the_driver_version() -> None:
         "version": f"{plan.stack.driver.version}-*",
     }
     assert fabric[0]["units"] == ["nvidia-fabricmanager"]
+
+
+def test_the_host_toolkit_finds_the_gpu_operators_driver_root() -> None:
+    """With the driver in the GPU Operator's container the host toolkit must look under
+    /run/nvidia/driver (GPU Operator docs); with the driver on the host, under /."""
+    result = validate_file(BLUEPRINTS / "carriers" / "aurora" / "grid.yaml")
+    assert result.blueprint is not None and result.blueprint.stack.driver.install == "operator"
+    operator = build_plan(result.blueprint, catalog())
+    assert gpu_vars(operator)["nvidia_container_toolkit_driver_root"] == "/run/nvidia/driver"
+    assert gpu_vars(_plan("lab-edge-site"))["nvidia_container_toolkit_driver_root"] == "/"

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from aigrid.catalog import Catalog, major_minor, version
+from aigrid.catalog import Catalog, GpuModel, major_minor, version
 from aigrid.model.blueprint import Blueprint, Mirrors, Node, Site, Slice
 from aigrid.placement import Placements, mig_layout
 
@@ -71,6 +71,8 @@ class NodePlan(_Plan):
     gpu_pci_device_ids: list[str]
     # Fabric services the board needs (stack.driver.fabric names them): empty for most nodes.
     fabric_services: list[str]
+    # The CPU architectures the node's hardware allows (a Grace superchip is Arm only).
+    cpu_architectures: list[str]
     mig_config: str | None
     mig_layout: dict[str, int] | None
     slices: list[NodeSlice]
@@ -179,6 +181,9 @@ class ContainerToolkitPlan(_Plan):
     version: str
     cdi: bool
     packages: PackageSet
+    # Where the toolkit finds the driver: the host's root, or the GPU Operator's driver
+    # container root (GPU Operator docs, "Pre-installed NVIDIA Container Toolkit").
+    driver_root: str
 
 
 class KubernetesPlan(_Plan):
@@ -298,6 +303,14 @@ def _mirrors(mirrors: Mirrors | None) -> MirrorsPlan:
     )
 
 
+def _cpu_architectures(catalog: Catalog, gpu: GpuModel | None) -> list[str]:
+    form = catalog.form_factors.get(gpu.form_factor) if gpu else None
+    return list(form.cpu_architectures) if form and form.cpu_architectures else list(ARCHITECTURES)
+
+
+# The GPU Operator's driver container mounts the driver here on the host.
+OPERATOR_DRIVER_ROOT = "/run/nvidia/driver"
+
 # CPU architectures a node may have (Ansible's architecture fact).
 ARCHITECTURES = ("x86_64", "aarch64")
 
@@ -392,6 +405,7 @@ def _stack(bp: Blueprint, catalog: Catalog) -> StackPlan:
             version=stack.container_toolkit.version,
             cdi=stack.container_toolkit.cdi,
             packages=_packages(catalog, "container_toolkit", version=stack.container_toolkit.version),
+            driver_root=OPERATOR_DRIVER_ROOT if stack.driver.install == "operator" else "/",
         ),
         kubernetes=KubernetesPlan(
             distribution=stack.kubernetes.distribution,
@@ -494,6 +508,7 @@ def _node(
         gpu_product_names=list(gpu.product_names) if gpu else [],
         gpu_pci_device_ids=list(gpu.pci_device_ids) if gpu else [],
         fabric_services=catalog.fabric(gpus.model, gpus.count) if gpus else [],
+        cpu_architectures=_cpu_architectures(catalog, gpu),
         mig_config=mig_config,
         mig_layout=layout,
         slices=node_slices,

@@ -44,6 +44,8 @@ class GpuModel(_Row):
 class FormFactor(_Row):
     form_factor: str
     max_per_node: int | None = None
+    # The CPU architectures (Ansible's fact) such a server can have; None: any aigrid supports.
+    cpu_architectures: list[str] | None = None
     source: str
 
 

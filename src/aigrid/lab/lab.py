@@ -280,6 +280,7 @@ def standin_overrides() -> dict[str, object]:
         # STAND-IN kernel view written by the emulated boot (see standins.EMULATED_BOOT).
         "nvidia_driver_modules_file": "/run/aigrid-lab/modules",
         "nvidia_driver_version_file": "/run/aigrid-lab/proc-driver/nvidia/version",
+        "nvidia_container_toolkit_driver_version_file": "/run/aigrid-lab/proc-driver/nvidia/version",
     }
 
 

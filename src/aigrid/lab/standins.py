@@ -55,7 +55,144 @@ def _files(name: str) -> dict[str, str]:
     """Files a stand-in installs besides its marker, where the procedure depends on them."""
     if name.startswith("nvidia-driver-pinning-"):
         return {"etc/apt/preferences.d/nvidia-driver-pin": _pinning_preferences(name)}
+    if name == "nvidia-container-toolkit-base":  # the real package ships nvidia-ctk
+        return {"usr/bin/nvidia-ctk": NVIDIA_CTK}
     return {}
+
+
+# STAND-IN of nvidia-ctk (NVIDIA Container Toolkit CLI), for the subcommands the
+# nvidia_container_toolkit role runs, behaving as the real one does where the procedure
+# depends on it (NVIDIA/nvidia-container-toolkit, pkg/config/engine/containerd and cmd/nvidia-ctk):
+# - `runtime configure --runtime=containerd --config=C --drop-in-config=D`: writes the `nvidia`
+#   runtime into D in C's config version (2: io.containerd.grpc.v1.cri, 3: cri.v1.runtime), its
+#   options copied from C's runc runtime with BinaryName set; --set-as-default and
+#   --cdi.enabled as the real flags; and rewrites C with `<dir of D>/*.toml` imported;
+# - `cdi generate --output=F`: fails while no NVIDIA driver is loaded (the real one cannot
+#   open NVML), else writes a spec with one device per GPU and `all`;
+# - `cdi list`: the devices of the specs in /etc/cdi and /var/run/cdi;
+# - `config [--set K=V --in-place]`: /etc/nvidia-container-runtime/config.toml.
+NVIDIA_CTK = r'''#!/usr/bin/python3
+"""STAND-IN for nvidia-ctk (aigrid lab and tests): not NVIDIA's tool."""
+import glob, os, re, sys, tomllib
+
+args = sys.argv[1:]
+def opt(name, default=None):
+    for a in args:
+        if a.startswith(f"--{name}="):
+            return a.split("=", 1)[1]
+    return default if default is not None else ("true" if f"--{name}" in args else None)
+
+def die(message):
+    sys.stderr.write(f"nvidia-ctk (STAND-IN): {message}\n")
+    sys.exit(1)
+
+def toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(i) for i in v) + "]"
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+def toml_dump(data, path=()):
+    plain = [(k, v) for k, v in data.items() if not isinstance(v, dict)]
+    tables = [(k, v) for k, v in data.items() if isinstance(v, dict)]
+    lines = []
+    if path and plain:
+        lines.append("[" + ".".join(f"'{p}'" if "." in p else p for p in path) + "]")
+    lines += [f"{k} = {toml_value(v)}" for k, v in plain]
+    for k, v in tables:
+        lines += toml_dump(v, (*path, k))
+    return lines
+
+def runtime_configure():
+    if opt("runtime") != "containerd":
+        die("only --runtime=containerd is stood in")
+    config_path, dropin_path = opt("config"), opt("drop-in-config")
+    with open(config_path, "rb") as f:
+        top = tomllib.load(f)
+    version = top.get("version", 2)
+    cri = "io.containerd.cri.v1.runtime" if version >= 3 else "io.containerd.grpc.v1.cri"
+    runc = top.get("plugins", {}).get(cri, {}).get("containerd", {}).get("runtimes", {}).get("runc", {})
+    nvidia = {"runtime_type": runc.get("runtime_type", "io.containerd.runc.v2"),
+              "options": {**runc.get("options", {}), "BinaryName": "/usr/bin/nvidia-container-runtime"}}
+    table = {"containerd": {"runtimes": {"nvidia": nvidia}}}
+    if opt("set-as-default") == "true":
+        table["containerd"] = {"default_runtime_name": "nvidia", **table["containerd"]}
+    if opt("cdi.enabled") == "true":
+        table = {"enable_cdi": True, **table}
+    dropin = {"version": version, "plugins": {cri: table}}
+    with open(dropin_path, "w") as f:
+        f.write("\n".join(toml_dump(dropin)) + "\n")
+    wanted = os.path.dirname(dropin_path) + "/*.toml"
+    text = open(config_path).read()
+    if wanted not in top.get("imports", []):
+        imports = [*top.get("imports", []), wanted]
+        text = re.sub(r"(?m)^imports = .*\n", "", text)
+        text = f"imports = {toml_value(imports)}\n" + text
+    with open(config_path, "w") as f:
+        f.write(text)
+    print(f"Wrote updated config to {dropin_path}")
+
+def driver_version():
+    for path in ("/proc/driver/nvidia/version", "/run/aigrid-lab/proc-driver/nvidia/version"):
+        if os.path.exists(path):
+            return open(path).read()
+    return None
+
+def cdi_generate():
+    if driver_version() is None:
+        die("failed to initialize NVML: ERROR_LIBRARY_NOT_FOUND (no NVIDIA driver loaded)")
+    output = opt("output", "/var/run/cdi/nvidia.yaml")
+    os.makedirs(os.path.dirname(output), exist_ok=True)
+    with open(output, "w") as f:
+        f.write("# STAND-IN CDI spec (aigrid lab)\ncdiVersion: 0.5.0\nkind: nvidia.com/gpu\ndevices:\n"
+                "- name: \"0\"\n  containerEdits:\n    deviceNodes:\n    - path: /dev/nvidia0\n"
+                "- name: all\n  containerEdits:\n    deviceNodes:\n    - path: /dev/nvidia0\n"
+                "containerEdits:\n  deviceNodes:\n  - path: /dev/nvidiactl\n")
+    print(f"Generated CDI spec with file path {output}")
+
+def cdi_list():
+    for spec in sorted(glob.glob("/etc/cdi/*.yaml") + glob.glob("/var/run/cdi/*.yaml")):
+        text = open(spec).read()
+        kind = re.search(r"(?m)^kind: (\S+)", text).group(1)
+        for name in re.findall(r'(?m)^- name: "?([^"\n]+)"?', text):
+            print(f"{kind}={name}")
+
+CONFIG = "/etc/nvidia-container-runtime/config.toml"
+
+def config():
+    text = open(CONFIG).read() if os.path.exists(CONFIG) else "[nvidia-container-cli]\n"
+    setting = opt("set")
+    if setting is None:
+        sys.stdout.write(text)
+        return
+    key, value = setting.split("=", 1)
+    section, name = key.split(".", 1)
+    line = f'{name} = "{value}"'
+    body = re.sub(rf'(?m)^#?\s*{re.escape(name)} = .*$', "", text)
+    body = body.replace(f"[{section}]\n", f"[{section}]\n{line}\n", 1)
+    if "--in-place" in args:
+        os.makedirs(os.path.dirname(CONFIG), exist_ok=True)
+        open(CONFIG, "w").write(body)
+    else:
+        sys.stdout.write(body)
+
+words = [a for a in args if not a.startswith("-")]
+if args[:1] == ["--version"]:
+    print("NVIDIA Container Toolkit CLI version 1.19.1 (STAND-IN, aigrid lab)")
+elif words[:2] == ["runtime", "configure"]:
+    runtime_configure()
+elif words[:2] == ["cdi", "generate"]:
+    cdi_generate()
+elif words[:2] == ["cdi", "list"]:
+    cdi_list()
+elif words[:1] == ["config"]:
+    config()
+else:
+    die(f"subcommand not stood in: {' '.join(args)}")
+'''
 
 
 def headers_package() -> str:
@@ -75,6 +212,8 @@ def build_deb(workdir: Path, name: str, version: str) -> Path:
     for relative, content in _files(name).items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(content)
+        if content.startswith("#!"):
+            (root / relative).chmod(0o755)
     (root / "DEBIAN" / "control").write_text(
         f"Package: {name}\nVersion: {version}\nArchitecture: all\n"
         "Maintainer: aigrid tests <tests@aigrid.invalid>\n"

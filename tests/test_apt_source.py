@@ -1,0 +1,115 @@
+"""The apt_source role against a repository already defined outside aigrid (cuda-keyring on
+cloud and DGX images): apt refuses two definitions of one repository with different
+options, so the role must use the existing one. Runs the role for real (ansible-playbook,
+local connection) on a scratch apt directory, and real apt-get to read the result."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+URI = "https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2404/x86_64/"
+# What cuda-keyring installs (CUDA Installation Guide, "Network Repo Installation for Ubuntu").
+CUDA_KEYRING_LIST = f"deb [signed-by=/usr/share/keyrings/cuda-archive-keyring.gpg] {URI} /\n"
+OURS = f"Types: deb\nURIs: {URI}\nSuites: /\nTrusted: yes\n"
+
+PLAYBOOK = """\
+- name: One repository
+  hosts: all
+  gather_facts: false
+  roles: [apt_source]
+"""
+
+
+def _apt_dir(tmp_path: Path, files: dict[str, str]) -> Path:
+    apt = tmp_path / "apt"
+    (apt / "sources.list.d").mkdir(parents=True)
+    (apt / "keyrings").mkdir()
+    for name, text in files.items():
+        (apt / "sources.list.d" / name).write_text(text)
+    return apt
+
+
+def _defined_elsewhere(apt: Path, uri: str = URI) -> list[str]:
+    script = ROOT / "roles" / "apt_source" / "files" / "defined-elsewhere.sh"
+    proc = subprocess.run(["sh", str(script), uri, str(apt)], capture_output=True, text=True, check=True)
+    return [Path(line).name for line in proc.stdout.splitlines()]
+
+
+def _apt_reads(apt: Path, tmp_path: Path) -> str:
+    """What apt says reading APT's source list (the fetch itself fails offline; not asserted)."""
+    lists = tmp_path / "lists"
+    (lists / "partial").mkdir(parents=True, exist_ok=True)
+    options = {
+        "Dir::Etc::SourceList": "/dev/null",
+        "Dir::Etc::SourceParts": f"{apt}/sources.list.d",
+        "Dir::State::Lists": str(lists),
+        "Acquire::Retries": "0",
+        "Acquire::http::Timeout": "2",
+        "Acquire::https::Timeout": "2",
+    }
+    settings = [arg for name, value in options.items() for arg in ("-o", f"{name}={value}")]
+    proc = subprocess.run(
+        ["apt-get", *settings, "--print-uris", "update"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("files", "found"),
+    [
+        ({"cuda-ubuntu2404-x86_64.list": CUDA_KEYRING_LIST}, ["cuda-ubuntu2404-x86_64.list"]),
+        ({"cuda.list": CUDA_KEYRING_LIST.replace(f"{URI} /", f"{URI.rstrip('/')} /")}, ["cuda.list"]),
+        ({"cuda.sources": OURS.replace("Trusted: yes", "Signed-By: /k.gpg")}, ["cuda.sources"]),
+        ({"cuda.list": "# " + CUDA_KEYRING_LIST}, []),
+        ({"aigrid-cuda.sources": OURS}, []),
+        ({"other.list": CUDA_KEYRING_LIST.replace("x86_64", "sbsa")}, []),
+    ],
+)
+def test_finds_a_definition_made_outside_aigrid(
+    tmp_path: Path, files: dict[str, str], found: list[str]
+) -> None:
+    assert _defined_elsewhere(_apt_dir(tmp_path, files)) == found
+
+
+@pytest.mark.skipif(
+    subprocess.run(["which", "apt-get"], capture_output=True).returncode != 0, reason="no apt"
+)
+def test_the_role_uses_cuda_keyrings_definition_instead_of_adding_a_conflicting_one(tmp_path: Path) -> None:
+    apt = _apt_dir(tmp_path, {"cuda-ubuntu2404-x86_64.list": CUDA_KEYRING_LIST, "aigrid-cuda.sources": OURS})
+    # The state an earlier aigrid left on such a node: apt refuses to read its sources at all.
+    assert "Conflicting values set for option" in _apt_reads(apt, tmp_path)
+    playbook = tmp_path / "apt.yml"
+    playbook.write_text(PLAYBOOK)
+    extra = {
+        "apt_source_name": "aigrid-cuda",
+        "apt_source_uri": URI,
+        "apt_source_key_url": URI + "3bf863cc.pub",
+        "apt_source_dir": str(apt),
+        "ansible_python_interpreter": sys.executable,
+    }
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook), "-e", json.dumps(extra)],
+        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "is already defined in" in proc.stdout and "cuda-ubuntu2404-x86_64.list" in proc.stdout
+    assert sorted(p.name for p in (apt / "sources.list.d").iterdir()) == ["cuda-ubuntu2404-x86_64.list"]
+    assert not list((apt / "keyrings").iterdir())  # no second key fetched
+    read = _apt_reads(apt, tmp_path)
+    assert "Conflicting values" not in read and "could not be read" not in read, read
