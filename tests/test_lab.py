@@ -9,6 +9,7 @@ only flows between them on the lab's own bridge, never to any other address.
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -56,7 +57,8 @@ def kernel_view(state: lab.LabState, host: lab.LabHost) -> dict[str, str]:
     """Loaded modules, the NVIDIA module's banner and the boot id, as the host sees them."""
     script = (
         "cut -d' ' -f1 /run/aigrid-lab/modules | grep -x -e nouveau -e nvidia | tr '\\n' ' '; echo; "
-        "cat /run/aigrid-lab/proc-driver/nvidia/version 2>/dev/null | head -n 1; echo; "
+        # One line whether or not the module is loaded (the banner ends in its own newline).
+        'printf "%s\\n" "$(head -n 1 /run/aigrid-lab/proc-driver/nvidia/version 2>/dev/null)"; '
         "cat /run/aigrid-lab/boot_id"
     )
     proc = subprocess.run(
@@ -319,6 +321,58 @@ def test_unreachable_host_fails_alone_and_recovers(converged: dict[str, Any], si
     proc, again, _ = bringup(out, labdir)
     assert proc.returncode == 0, again["messages"]
     assert all(h["changed"] == 0 for name, h in again["hosts"].items() if name != victim.hostname)
+
+
+# STAND-IN kubectl for the rollout test: records what it was asked, with the time; not Kubernetes.
+KUBECTL_STANDIN = """#!/bin/sh
+# STAND-IN kubectl (aigrid lab test): records drain and uncordon requests.
+echo "$(date +%s.%N) $*" >> /var/log/aigrid-kubectl.log
+"""
+
+
+def test_a_driver_change_on_clustered_nodes_rolls_out_one_node_at_a_time(
+    converged: dict[str, Any], site_lab: Any, tmp_path: Path
+) -> None:
+    """The site now serves a cluster (kubelet kubeconfigs on the nodes; kubectl, a STAND-IN, on
+    the control plane) and the pinned driver moves to the next 580 release: each GPU node is
+    drained, upgraded, rebooted into the new driver and uncordoned before the next one starts."""
+    out, labdir, state = site_lab
+
+    def ssh(host: Any, script: str) -> str:
+        proc = subprocess.run(
+            lab.ssh_command(state, host, script), capture_output=True, text=True, timeout=60, check=True
+        )
+        return proc.stdout
+
+    control = next(host for host in state.hosts if not host.gpus)
+    gpus = [host for host in state.hosts if host.gpus]
+    for host in state.hosts:
+        ssh(host, "mkdir -p /etc/kubernetes && touch /etc/kubernetes/kubelet.conf")
+    ssh(
+        control,
+        f"touch /etc/kubernetes/admin.conf && cat > /usr/local/bin/kubectl <<'EOF'\n{KUBECTL_STANDIN}EOF\n"
+        "chmod 755 /usr/local/bin/kubectl",
+    )
+    before = {host.hostname: kernel_view(state, host)["boot"] for host in gpus}
+    # What a recompile with the next 580 release pinned writes (the base blueprint locks it).
+    upgraded = tmp_path / "out"
+    shutil.copytree(out, upgraded)
+    gpu_vars = upgraded / "ansible" / "group_vars" / "gpu_nodes.yml"
+    gpu_vars.write_text(gpu_vars.read_text().replace("580.126.20", "580.159.04"))
+
+    proc, summary, _ = bringup(upgraded, labdir)
+    assert proc.returncode == 0, json.dumps(summary["messages"], indent=1)
+    requests = [line.split() for line in ssh(control, "cat /var/log/aigrid-kubectl.log").splitlines()]
+    verbs = [([word for word in words[1:] if not word.startswith("--")]) for words in requests]
+    # Strictly one node at a time: drain A, uncordon A, drain B, uncordon B, ...
+    assert [verb for verb, _ in verbs] == ["drain", "uncordon"] * len(gpus), verbs
+    drained = [node for verb, node in verbs if verb == "drain"]
+    assert [node for verb, node in verbs if verb == "uncordon"] == drained
+    assert sorted(drained) == sorted(host.hostname for host in gpus)  # never the control plane
+    for host in gpus:
+        now = kernel_view(state, host)
+        assert "  580.159.04  " in now["banner"], (host.hostname, now)
+        assert now["boot"] != before[host.hostname]
 
 
 def test_lab_down_leaves_nothing(tmp_path: Path) -> None:

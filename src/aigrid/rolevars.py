@@ -115,6 +115,12 @@ def host_vars(node: NodePlan, plan: Plan) -> dict[str, Any]:
         "kubernetes_node_taints": [GPU_TAINT] if node.gpu_model and node.role != "control-plane" else [],
         "network_slice_slices": [s.model_dump() for s in node.slices],
     }
+    if node.gpu_model:
+        # kubectl drains from the site's first control-plane node (the node itself when none).
+        site = next(site for site in plan.sites if site.name == node.site)
+        control = [n.hostname for n in site.nodes if n.role == "control-plane"]
+        data["nvidia_driver_drain_host"] = control[0] if control else node.hostname
+        data["nvidia_driver_node_name"] = node.hostname
     if node.fabric_services:
         services = [plan.stack.driver.fabric[name] for name in node.fabric_services]
         data["nvidia_driver_fabric"] = [service.model_dump() for service in services]

@@ -273,7 +273,10 @@ TOOLS = {
     "usr/local/sbin/aigrid-lab-reboot": (
         "#!/bin/sh\n"
         "# STAND-IN for reboot (aigrid lab): the host's init (sshd) ends and the lab boots it again.\n"
-        # In its own session: Ansible runs it on a pty, whose hangup would end it otherwise.
+        # In its own session: Ansible runs it on a pty, whose hangup would end it otherwise. HUP
+        # is ignored first: `setsid -f` returns before its child has left the pty's process
+        # group, and a hangup in between ended the child, so the host sometimes never rebooted.
+        "trap '' HUP\n"
         "setsid -f sh -c 'sleep 1; kill -TERM 1' </dev/null >/dev/null 2>&1\n"
     ),
 }
