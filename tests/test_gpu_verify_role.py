@@ -81,3 +81,15 @@ def test_operator_mode_defers_to_the_cluster(tmp_path: Path) -> None:
     proc = run_role(tmp_path, ["this would fail"], **L4, gpu_verify_driver_install="operator")
     assert proc.returncode == 0, proc.stdout
     assert "DEFERRED" in proc.stdout
+
+
+def test_a_gpu_of_another_model_fails(tmp_path: Path) -> None:
+    proc = run_role(tmp_path, ["NVIDIA H100 80GB HBM3, 580.126.20, [N/A]"], **L4)
+    assert proc.returncode != 0 and "1 x NVIDIA L4" in proc.stdout
+
+
+def test_a_model_without_a_catalog_name_is_not_checked_by_name(tmp_path: Path) -> None:
+    """The catalog lists no nvidia-smi name it cannot source (GB300): any name passes."""
+    rows = ["NVIDIA GB300, 580.126.20, Disabled"]
+    proc = run_role(tmp_path, rows, gpu_verify_gpu_count=1, gpu_verify_product_names=[])
+    assert proc.returncode == 0, proc.stdout

@@ -34,8 +34,8 @@ def codes(path: Path) -> list[str]:
         ("gh100-80gb", {"3g.40gb": 2, "1g.10gb": 1}, False),
         ("gh100-80gb", {"1g.10gb+me": 2}, False),
         ("gh100-80gb", {"7g.80gb": 1, "1g.10gb": 1}, False),
-        ("a30-24gb", {"2g.12gb": 1, "1g.6gb": 2}, True),
-        ("a30-24gb", {"2g.12gb": 2, "1g.6gb": 1}, False),
+        ("ga100-24gb", {"2g.12gb": 1, "1g.6gb": 2}, True),
+        ("ga100-24gb", {"2g.12gb": 2, "1g.6gb": 1}, False),
     ],
 )
 def test_mig_layouts_are_placed_not_summed(family: str, layout: dict[str, int], fits: bool) -> None:

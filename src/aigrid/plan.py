@@ -504,7 +504,7 @@ def _node(
         address=str(node.address),
         gpu_model=gpus.model if gpus else None,
         gpu_count=gpus.count if gpus else 0,
-        gpu_product_label=gpu.product_names[0].replace(" ", "-") if gpu else None,
+        gpu_product_label=gpu.product_names[0].replace(" ", "-") if gpu and gpu.product_names else None,
         gpu_product_names=list(gpu.product_names) if gpu else [],
         gpu_pci_device_ids=list(gpu.pci_device_ids) if gpu else [],
         fabric_services=catalog.fabric(gpus.model, gpus.count) if gpus else [],

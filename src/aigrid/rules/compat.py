@@ -237,8 +237,8 @@ def mig_layout_fits(ctx: Context) -> Iterable[Finding]:
 )
 def mig_on_non_mig_gpu(ctx: Context) -> Iterable[Finding]:
     """MIG exists only on the listed data-centre GPUs (A30, A100, H100, H200, GH200, B200,
-    GB200, RTX PRO 6000). Compute capability 8.0 or newer is not enough: A10, L4 and
-    L40S have none."""
+    GB200, B300, GB300, RTX PRO 6000). Compute capability 8.0 or newer is not enough: A10,
+    L4 and L40S have none."""
     for i, j, node, gpu in _gpu_nodes(ctx):
         if node.gpus is not None and node.gpus.mig is not None and not gpu.mig_capable:
             yield Finding(
@@ -482,9 +482,9 @@ def operator_driver_os(ctx: Context) -> Iterable[Finding]:
     good="stack:\n  os: ubuntu-24.04\nsites:\n  - nodes:\n      - gpus: {model: GH200-96GB, count: 1}",
 )
 def arm_repository(ctx: Context) -> Iterable[Finding]:
-    """Grace superchips (GH200, GB200) are Arm (aarch64) servers: their driver and CUDA come
-    from the `sbsa` repository, which NVIDIA publishes for Ubuntu but not for Debian 12 (CUDA
-    Installation Guide, supported distributions)."""
+    """Grace superchips (GH200, GB200, GB300) are Arm (aarch64) servers: their driver and
+    CUDA come from the `sbsa` repository, which NVIDIA publishes for Ubuntu but not for
+    Debian 12 (CUDA Installation Guide, supported distributions)."""
     os = ctx.blueprint.stack.os
     if "aarch64" in ctx.catalog.systems[os].cuda_arches:
         return

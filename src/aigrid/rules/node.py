@@ -14,7 +14,7 @@ for _rule in (
     Rule(
         Code.NODE_GPU_MODEL,
         "GPU model differs from the blueprint",
-        NODE + "{model: A100-SXM4-80GB, count: 8}\n# the node reports H100 80GB HBM3 (PCI id 2330)",
+        NODE + "{model: A100-80GB, count: 8}\n# the node reports H100 80GB HBM3 (PCI id 2330)",
         NODE + "{model: H100-SXM-80GB, count: 8}",
         explanation="Each GPU is mapped to the catalog by PCI device id, falling back to its product name; "
         "a node whose GPUs map to another model than the one declared has other hardware than planned.",
