@@ -65,3 +65,14 @@ def test_an_nvswitch_board_gets_fabric_manager_at_the_driver_version() -> None:
         "version": f"{plan.stack.driver.version}-*",
     }
     assert fabric[0]["units"] == ["nvidia-fabricmanager"]
+
+
+def test_nodes_get_the_blueprints_slice_interface() -> None:
+    """The role has no default for it: the site's interface, or the node's own where it has one."""
+    plan = _plan("multi-carrier-grid")
+    parent = {node.hostname: host_vars(node, plan)["network_slice_parent_interface"] for node in plan.nodes}
+    assert parent["nw-ash-rdc-01-gpu01"] == "bond0"  # the regional site's bond
+    assert parent["nw-ash-rdc-01-cp"] == "eno1"  # the node's own overrides it
+    assert parent["me-sgp-tower-07-n1"] == "eno1"  # a far-edge tower site
+    lab = _plan("lab-edge-site")
+    assert {host_vars(node, lab)["network_slice_parent_interface"] for node in lab.nodes} == {"eth0"}

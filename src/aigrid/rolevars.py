@@ -114,6 +114,8 @@ def host_vars(node: NodePlan, plan: Plan) -> dict[str, Any]:
         "kubernetes_node_taints": [GPU_TAINT] if node.gpu_model and node.role != "control-plane" else [],
         "network_slice_slices": [s.model_dump() for s in node.slices],
     }
+    if node.slice_interface is not None:
+        data["network_slice_parent_interface"] = node.slice_interface
     if node.fabric_services:
         services = [plan.stack.driver.fabric[name] for name in node.fabric_services]
         data["nvidia_driver_fabric"] = [service.model_dump() for service in services]
