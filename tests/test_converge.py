@@ -201,7 +201,8 @@ def test_kubernetes_prerequisites(host: testinfra.host.Host) -> None:
 def test_slice_configuration(host: testinfra.host.Host) -> None:
     netplan = yaml.safe_load(host.file("/etc/netplan/60-aigrid-slices.yaml").content_string)
     vlans = netplan["network"]["vlans"]
-    assert vlans["vlan210"]["id"] == 210 and vlans["vlan210"]["link"] == "eth0"
+    assert vlans["vlan210"]["id"] == 210 and vlans["vlan210"]["link"] == "eth0"  # the blueprint's
+    assert netplan["network"]["ethernets"] == {"eth0": {}}  # netplan defines what the VLANs link to
     assert vlans["vlan210"]["addresses"] == ["2001:db8:ed:210::b/64"]
     shape = host.file("/etc/aigrid/slices/shape.sh").content_string
     assert "classid 1:10 htb rate 10000000bit ceil 20000000bit" in shape  # lab-urllc: 10/20 Mbps

@@ -380,3 +380,34 @@ def test_mig_layout_name_must_be_a_label_value(write) -> None:  # type: ignore[n
     gpus = "gpus: {model: H100-SXM-80GB, count: 1, mig: {layout: all-1g.10gb+me}}"
     path, message = only_error(write, ("gpus: {model: L40S, count: 2}", gpus))
     assert path.endswith("gpus.mig.layout") and "node label value" in message
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "eth/0",
+        "bond 0",
+        "..",
+        ".",
+        "a" * 16,
+        "eno1:1",
+        "-eno1",
+        "eno1\\nVLAN=x",
+        '\'{{ lookup("pipe", "id") }}\'',
+    ],
+)
+def test_slice_interface_is_a_linux_interface_name(write, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Linux interface names are at most 15 bytes without '/', ':' or whitespace; the name
+    lands in netplan, a systemd-networkd file name and the shaping script."""
+    path, message = only_error(
+        write, ("    network: {sliceInterface: eno1}\n", f"    network: {{sliceInterface: {name}}}\n")
+    )
+    assert path == "sites[edge-01].network.sliceInterface"
+    assert "Linux network interface name" in message
+
+
+@pytest.mark.parametrize(
+    "name", ["eno1", "ens1f0", "enp65s0f1np1", "bond0", "br-slices", "eth0.100", "a" * 15]
+)
+def test_real_interface_names_are_accepted(write, name: str) -> None:  # type: ignore[no-untyped-def]
+    valid(write, ("    network: {sliceInterface: eno1}\n", f"    network: {{sliceInterface: {name}}}\n"))

@@ -75,3 +75,14 @@ def test_the_host_toolkit_finds_the_gpu_operators_driver_root() -> None:
     operator = build_plan(result.blueprint, catalog())
     assert gpu_vars(operator)["nvidia_container_toolkit_driver_root"] == "/run/nvidia/driver"
     assert gpu_vars(_plan("lab-edge-site"))["nvidia_container_toolkit_driver_root"] == "/"
+
+
+def test_nodes_get_the_blueprints_slice_interface() -> None:
+    """The role has no default for it: the site's interface, or the node's own where it has one."""
+    plan = _plan("multi-carrier-grid")
+    parent = {node.hostname: host_vars(node, plan)["network_slice_parent_interface"] for node in plan.nodes}
+    assert parent["nw-ash-rdc-01-gpu01"] == "bond0"  # the regional site's bond
+    assert parent["nw-ash-rdc-01-cp"] == "eno1"  # the node's own overrides it
+    assert parent["me-sgp-tower-07-n1"] == "eno1"  # a far-edge tower site
+    lab = _plan("lab-edge-site")
+    assert {host_vars(node, lab)["network_slice_parent_interface"] for node in lab.nodes} == {"eth0"}

@@ -99,6 +99,7 @@ def test_latency_uses_the_best_eligible_site(write) -> None:  # type: ignore[no-
     closer = (
         "workloads:\n",
         "  - name: edge-02\n    tier: far-edge\n    region: lab\n    rtt: 1ms\n    slices: [embb]\n"
+        "    network: {sliceInterface: eno1}\n"
         "    nodes:\n      - {hostname: edge-02-gpu, role: control-plane, address: 192.0.2.20,"
         " gpus: {model: L4, count: 1}}\n"
         "workloads:\n",
@@ -110,6 +111,7 @@ def test_site_without_the_requested_gpu_is_not_eligible_for_latency(write) -> No
     closer_without_gpu = (
         "workloads:\n",
         "  - name: edge-02\n    tier: far-edge\n    region: lab\n    rtt: 1ms\n    slices: [embb]\n"
+        "    network: {sliceInterface: eno1}\n"
         "    nodes:\n      - {hostname: edge-02-cp, role: control-plane, address: 192.0.2.20}\nworkloads:\n",
     )
     assert codes(variant(write, "AG301-latency-slo-unreachable.yaml", closer_without_gpu)) == ["AG301"]
@@ -339,6 +341,7 @@ def test_joint_capacity_uses_the_replicas_placed_per_site(write) -> None:  # typ
         (
             "workloads:\n",
             "  - name: edge-02\n    tier: edge\n    region: lab\n    rtt: 2ms\n    slices: [embb]\n"
+            "    network: {sliceInterface: eno1}\n"
             "    nodes:\n      - {hostname: edge-02-gpu, role: control-plane, address: 192.0.2.20,"
             " gpus: {model: L4, count: 1}}\nworkloads:\n",
         ),
@@ -423,3 +426,25 @@ def test_a_lock_must_name_an_item_that_exists(write) -> None:  # type: ignore[no
     )
     [diagnostic] = validate_file(write("locks.yaml", text), root=Path(BLUEPRINTS.anchor)).diagnostics
     assert diagnostic.code == "AG009" and "sites has no item [nw-nyc-fe-99]" in diagnostic.message
+
+
+def test_a_node_may_name_its_own_slice_interface_where_the_site_names_none(write) -> None:  # type: ignore[no-untyped-def]
+    """sliceInterface on a node overrides the site's; without the site's, every node needs one."""
+    source = "AG218-slice-interface-missing.yaml"
+    cp = "        address: 192.0.2.10\n"
+    gpu = "        gpus: {model: L40S, count: 2}\n"
+    own = "        network: {sliceInterface: ens1f0}\n"
+    assert codes(variant(write, source, (cp, cp + own), (gpu, gpu + own))) == []
+    path = variant(write, source, (cp, cp + own))
+    [diagnostic] = validate_file(path).diagnostics
+    assert diagnostic.code == "AG218" and diagnostic.path == "sites[edge-01].nodes[edge-01-gpu01]"
+    assert "node edge-01-gpu01 of site edge-01 has no interface" in diagnostic.message
+
+
+def test_a_site_without_slices_needs_no_slice_interface(write) -> None:  # type: ignore[no-untyped-def]
+    path = variant(
+        write,
+        "AG218-slice-interface-missing.yaml",
+        ("    slices: [embb]  # <- AG218\n", ""),
+    )
+    assert "AG218" not in codes(path)

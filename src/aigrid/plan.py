@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from aigrid.catalog import Catalog, GpuModel, major_minor, version
-from aigrid.model.blueprint import Blueprint, Mirrors, Node, Site, Slice
+from aigrid.model.blueprint import Blueprint, Mirrors, Node, Site, Slice, slice_interface
 from aigrid.placement import Placements, mig_layout
 
 # From this driver branch on, the fabric packages carry no branch suffix.
@@ -76,6 +76,9 @@ class NodePlan(_Plan):
     mig_config: str | None
     mig_layout: dict[str, int] | None
     slices: list[NodeSlice]
+    # The interface the slice VLANs ride on (the node's network.sliceInterface, else its
+    # site's); validation insists on one where the node carries slices.
+    slice_interface: str | None
     labels: dict[str, str]
 
 
@@ -512,6 +515,7 @@ def _node(
         mig_config=mig_config,
         mig_layout=layout,
         slices=node_slices,
+        slice_interface=slice_interface(site, node),
         labels=dict(sorted(labels.items())),
     )
 

@@ -121,6 +121,8 @@ def host_vars(node: NodePlan, plan: Plan) -> dict[str, Any]:
         control = [n.hostname for n in site.nodes if n.role == "control-plane"]
         data["nvidia_driver_drain_host"] = control[0] if control else node.hostname
         data["nvidia_driver_node_name"] = node.hostname
+    if node.slice_interface is not None:
+        data["network_slice_parent_interface"] = node.slice_interface
     if node.fabric_services:
         services = [plan.stack.driver.fabric[name] for name in node.fabric_services]
         data["nvidia_driver_fabric"] = [service.model_dump() for service in services]

@@ -292,10 +292,11 @@ def write_inventory(state: LabState) -> Path:
         "ansible_user": "root",
         "ansible_ssh_private_key_file": str(Path(state.directory, "id_ed25519")),
         "ansible_ssh_common_args": f"{proxy} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
-        # No 802.1Q here: slices are shaped on eth0 by destination network.
+        # No 802.1Q here: slices are shaped on the hosts' one interface, eth0, by destination
+        # network. The blueprint names eth0 (network.sliceInterface), and the compiled host
+        # variables it lands in outrank this inventory's.
         "network_slice_shape_on": "parent",
         "network_slice_backend": "networkd",
-        "network_slice_parent_interface": "eth0",
     }
     hosts = {host.hostname: {"ansible_host": host.address, **common} for host in state.hosts}
     path = Path(state.directory, INVENTORY)

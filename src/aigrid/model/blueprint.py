@@ -32,6 +32,7 @@ from aigrid.model.grammar import (
     GpuModelName,
     Hostname,
     ImageRef,
+    InterfaceName,
     LabelKey,
     LabelValue,
     MigLayoutName,
@@ -235,12 +236,23 @@ IpAddress = Annotated[
 ]
 
 
+class Network(Spec):
+    """How a site's or a node's host networking carries the slices."""
+
+    slice_interface: InterfaceName | None = Field(
+        default=None,
+        description="The interface the slice VLANs ride on (a NIC such as eno1 or a bond such as bond0); "
+        "a node's own overrides its site's",
+    )
+
+
 class Node(Spec):
     hostname: Hostname
     role: Literal["control-plane", "worker"] = "worker"
     address: IpAddress
     gpus: Gpus | None = None
     labels: dict[NodeLabelKey, LabelValue] = Field(default_factory=dict)
+    network: Network | None = Field(default=None, description="Overrides the site's for this node")
 
 
 Tier = Literal["far-edge", "edge", "regional", "core"]
@@ -254,10 +266,19 @@ class Site(Spec):
     location: Location | None = None
     rtt: Milliseconds = Field(description="Round-trip time from the radio area the site serves")
     slices: list[Name] = Field(default_factory=list)
+    network: Network | None = Field(default=None, description="Defaults for the site's nodes")
     kubeconfig: SecretText | None = Field(
         default=None, description="A secret reference to the cluster's kubeconfig"
     )
     nodes: list[Node] = Field(default_factory=list)
+
+
+def slice_interface(site: Site, node: Node) -> str | None:
+    """The interface a node's slice VLANs ride on: the node's own, else its site's."""
+    for network in (node.network, site.network):
+        if network is not None and network.slice_interface is not None:
+            return network.slice_interface
+    return None
 
 
 class ModelRef(Spec):

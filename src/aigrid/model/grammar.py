@@ -34,6 +34,11 @@ _USERNAME = re.compile(r"^[A-Za-z0-9._@$+-]{1,256}$")
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 _MODEL_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _GPU_MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,61}[A-Za-z0-9]$")
+# A Linux interface name (dev_valid_name: at most IFNAMSIZ-1 = 15 bytes, no '/', ':' or
+# whitespace, not '.' or '..'), narrowed to what udev and the installers name NICs, bonds and
+# bridges (eno1, ens1f0, enp65s0f1, bond0, br-slices): it becomes a netplan key, a
+# systemd-networkd file name and an argument of tc and ip.
+_INTERFACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")
 _MIG_PROFILE = re.compile(r"^[1-9][0-9]?g\.[1-9][0-9]{0,3}gb([+-][a-z]+(\.[a-z]+)*)?$")
 # OCI distribution reference grammar (distribution/reference, regexp.go), without the
 # IPv6 registry form.
@@ -270,6 +275,15 @@ def gpu_model(value: str) -> str:
     return value
 
 
+def interface_name(value: str) -> str:
+    if not _INTERFACE.fullmatch(value):
+        raise ValueError(
+            "expected a Linux network interface name such as eno1, ens1f0 or bond0: 1-15 letters, "
+            "digits, '_', '.' and '-', starting with a letter or digit"
+        )
+    return value
+
+
 def mig_profile(value: str) -> str:
     if not _MIG_PROFILE.fullmatch(value):
         raise ValueError("expected a MIG profile such as 1g.10gb or 1g.10gb+me")
@@ -354,6 +368,12 @@ ModelVersion = Annotated[
 GpuModelName = Annotated[
     str, AfterValidator(gpu_model), WithJsonSchema({"type": "string", "pattern": _GPU_MODEL.pattern})
 ]
+InterfaceName = Annotated[
+    str,
+    AfterValidator(interface_name),
+    WithJsonSchema({"type": "string", "pattern": _INTERFACE.pattern, "examples": ["bond0", "eno1"]}),
+]
+"""A network interface of a node: the parent of its slice VLANs."""
 MigProfile = Annotated[
     str, AfterValidator(mig_profile), WithJsonSchema({"type": "string", "pattern": _MIG_PROFILE.pattern})
 ]

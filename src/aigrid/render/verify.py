@@ -25,6 +25,7 @@ def expectations(plan: Plan) -> dict[str, Any]:
                 "containerd_config_version": plan.stack.container_runtime.config_version,
                 "labels": host["kubernetes_node_labels"],
                 "slices": host["network_slice_slices"],
+                "slice_interface": host.get("network_slice_parent_interface"),
                 "gpus": {
                     "count": node.gpu_count,
                     "model": node.gpu_model,

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from aigrid.diagnostics import Severity
+from aigrid.model.blueprint import slice_interface
 from aigrid.model.units import format_bitrate
 from aigrid.plan import FIRST_NODE_HOST
 from aigrid.rules.codes import Code
@@ -402,3 +403,36 @@ def default_route_slice(ctx: Context) -> Iterable[Finding]:
                     f"slice {slice_.name}'s {family} range {net} is the whole address space",
                     "give the slice its own range",
                 )
+
+
+@rule(
+    Code.SLICE_INTERFACE_MISSING,
+    "A node of a site that carries slices has no interface for their VLANs",
+    bad="sites:\n  - name: edge-01\n    slices: [embb]\n    nodes: [{hostname: gpu01, address: 192.0.2.11}]",
+    good="sites:\n  - name: edge-01\n    slices: [embb]\n"
+    "    network: {sliceInterface: eno1}   # or on each node\n"
+    "    nodes: [{hostname: gpu01, address: 192.0.2.11}]",
+)
+def slice_interface_missing(ctx: Context) -> Iterable[Finding]:
+    """Each slice is a VLAN on one of the node's interfaces, and servers name theirs after
+    the hardware (eno1, ens1f0, enp65s0f1) or bond them (bond0): there is no name that would
+    be right everywhere. `network.sliceInterface` on the site names it for all of its nodes;
+    on a node it overrides the site's."""
+    for i, site in enumerate(ctx.blueprint.sites):
+        if not site.slices:
+            continue
+        missing = [(j, node) for j, node in enumerate(site.nodes) if slice_interface(site, node) is None]
+        if missing and len(missing) == len(site.nodes):
+            yield Finding(
+                ("sites", i, "slices"),
+                f"site {site.name} carries slices but names no interface for their VLANs",
+                "set network.sliceInterface on the site (e.g. bond0 or eno1), or on each node",
+            )
+            continue
+        for j, node in missing:
+            yield Finding(
+                ("sites", i, "nodes", j),
+                f"node {node.hostname} of site {site.name} has no interface for the slice VLANs, and the "
+                "site names none",
+                "set network.sliceInterface on the node, or on the site for all of its nodes",
+            )

@@ -81,8 +81,13 @@ def test_slice_interfaces_config(host: Any, node: dict[str, Any]) -> None:
         networkd = host.file(f"/etc/systemd/network/20-aigrid-{slice_['interface']}.netdev")
         if netplan.exists:
             assert f"id: {slice_['vlan']}" in netplan.content_string
+            link = re.escape(node["slice_interface"])
+            assert re.search(rf'^\s+link: "?{link}"?$', netplan.content_string, re.MULTILINE), slice_["name"]
         else:
             assert f"Id={slice_['vlan']}" in _content(host, networkd.path, "network_slice")
+            # On the parent's unit, ours or a drop-in beside the node's own.
+            attached = host.run("grep -rqx -- %s /etc/systemd/network", f"VLAN={slice_['interface']}")
+            assert attached.rc == 0, f"no systemd-networkd unit puts {slice_['interface']} on its parent"
 
 
 def test_slice_shaping_classes(host: Any, node: dict[str, Any]) -> None:

@@ -1,0 +1,171 @@
+"""The network_slice role's files, rendered by Ansible itself from the role's templates, and
+its refusal to run without the interface the slice VLANs ride on (ansible-playbook, local
+connection; nothing is written outside the test's directory)."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conftest import ROOT
+
+ROLE = ROOT / "roles" / "network_slice"
+TEMPLATES = ("netplan.yaml.j2", "parent.network.j2", "parent-vlans.conf.j2")
+SLICES = [
+    {
+        "name": "urllc",
+        "vlan": 210,
+        "interface": "vlan210",
+        "ipv4": None,
+        "ipv6": "2001:db8:ed:210::a/64",
+        "ipv4_network": None,
+        "ipv6_network": "2001:db8:ed:210::/64",
+        "dscp": 46,
+        "guaranteed_bps": 10000000,
+        "maximum_bps": 20000000,
+    },
+    {
+        "name": "embb",
+        "vlan": 220,
+        "interface": "vlan220",
+        "ipv4": "198.51.100.10/26",
+        "ipv6": None,
+        "ipv4_network": "198.51.100.0/26",
+        "ipv6_network": None,
+        "dscp": 34,
+        "guaranteed_bps": None,
+        "maximum_bps": 50000000,
+    },
+]
+
+
+def playbook(tmp_path: Path, text: str, **variables: object) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "play.yml"
+    path.write_text(text)
+    extra = {"ansible_python_interpreter": sys.executable, "network_slice_slices": SLICES, **variables}
+    return subprocess.run(
+        ["ansible-playbook", "-i", "localhost,", "-c", "local", str(path), "-e", json.dumps(extra)],
+        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def render(tmp_path: Path, **variables: object) -> dict[str, str]:
+    """Each of the role's network templates as Ansible's template module writes it."""
+    out = tmp_path / "out"
+    out.mkdir()
+    play = f"""\
+- name: Render the network_slice templates
+  hosts: all
+  gather_facts: false
+  vars_files: [{ROLE / "defaults" / "main.yml"}]
+  tasks:
+    - name: Render
+      ansible.builtin.template:
+        src: "{ROLE / "templates"}/{{{{ item }}}}"
+        dest: "{out}/{{{{ item }}}}"
+        mode: "0644"
+      loop: {json.dumps(list(TEMPLATES))}
+"""
+    proc = playbook(tmp_path, play, **variables)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return {name: (out / name).read_text() for name in TEMPLATES}
+
+
+def ini(text: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string(text)
+    return parser
+
+
+def vlan_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("VLAN=")]
+
+
+def test_the_role_has_no_default_interface() -> None:
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())
+    options = specs["argument_specs"]["main"]["options"]
+    assert defaults["network_slice_parent_interface"] == ""
+    assert options["network_slice_parent_interface"]["default"] == ""
+    assert set(defaults) == set(options)
+
+
+def test_netplan_defines_the_ethernet_its_vlans_link_to(tmp_path: Path) -> None:
+    """netplan refuses a VLAN whose link no netplan file defines (netplan(5), vlans: link)."""
+    network: dict[str, Any] = yaml.safe_load(
+        render(tmp_path, network_slice_parent_interface="ens1f0")["netplan.yaml.j2"]
+    )["network"]
+    assert network["ethernets"] == {"ens1f0": {}}  # defined, with nothing that overrides the node's own
+    assert {name: vlan["link"] for name, vlan in network["vlans"].items()} == {
+        "vlan210": "ens1f0",
+        "vlan220": "ens1f0",
+    }
+    assert network["vlans"]["vlan220"] == {"id": 220, "link": "ens1f0", "addresses": ["198.51.100.10/26"]}
+
+
+def test_netplan_leaves_a_bond_to_the_nodes_own_configuration(tmp_path: Path) -> None:
+    network = yaml.safe_load(render(tmp_path, network_slice_parent_interface="bond0")["netplan.yaml.j2"])[
+        "network"
+    ]
+    assert "ethernets" not in network and "bonds" not in network
+    assert {vlan["link"] for vlan in network["vlans"].values()} == {"bond0"}
+
+
+def test_netplan_quotes_an_interface_yaml_would_read_as_another_type(tmp_path: Path) -> None:
+    network = yaml.safe_load(render(tmp_path, network_slice_parent_interface="on")["netplan.yaml.j2"])[
+        "network"
+    ]
+    assert network["ethernets"] == {"on": {}} and network["vlans"]["vlan210"]["link"] == "on"
+
+
+def test_networkd_parent_unit_only_adds_vlans_and_keeps_the_addresses(tmp_path: Path) -> None:
+    """Debian 12: ifupdown configures the parent; systemd-networkd only creates the VLANs on it."""
+    files = render(tmp_path, network_slice_parent_interface="eno1")
+    unit = ini(files["parent.network.j2"])
+    assert dict(unit["Match"]) == {"Name": "eno1"}
+    assert unit["Network"]["KeepConfiguration"] == "static"
+    assert not {"Address", "DHCP", "Gateway", "DNS"} & set(unit["Network"])
+    assert vlan_lines(files["parent.network.j2"]) == ["VLAN=vlan210", "VLAN=vlan220"]
+
+
+def test_networkd_drop_in_joins_the_parents_own_unit(tmp_path: Path) -> None:
+    """A drop-in has no [Match]: it only adds VLAN= to the unit that configures the parent."""
+    files = render(
+        tmp_path, network_slice_parent_interface="eno1", network_slice_parent_network_file="50-eno1.network"
+    )
+    assert ini(files["parent-vlans.conf.j2"]).sections() == ["Network"]
+    assert vlan_lines(files["parent-vlans.conf.j2"]) == ["VLAN=vlan210", "VLAN=vlan220"]
+
+
+def test_networkd_tasks_write_a_drop_in_and_start_the_daemon() -> None:
+    tasks = yaml.safe_load((ROLE / "tasks" / "main.yml").read_text())
+    by_name = {task["name"]: task for task in tasks}
+    drop_in = by_name["Attach the VLANs to the parent's own unit (systemd-networkd drop-in)"]
+    assert drop_in["ansible.builtin.template"]["dest"] == (
+        "/etc/systemd/network/{{ network_slice_parent_network_file }}.d/60-aigrid-slices.conf"
+    )
+    daemon = by_name["Run systemd-networkd"]
+    assert daemon["ansible.builtin.systemd_service"]["enabled"] is True
+    assert "ansible_facts['service_mgr'] == 'systemd'" in daemon["when"]
+
+
+def test_the_role_refuses_slices_without_an_interface(tmp_path: Path) -> None:
+    """It stops at its first task, before it installs or writes anything."""
+    play = "- name: Slices\n  hosts: all\n  gather_facts: false\n  roles: [network_slice]\n"
+    proc = playbook(tmp_path, play, network_slice_apply=False)
+    assert proc.returncode != 0
+    assert "network_slice_parent_interface is unset" in proc.stdout
+    assert "sites[].network.sliceInterface" in proc.stdout
+    assert "Install the tools" not in proc.stdout
