@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -28,6 +29,25 @@ def run_aigrid(
         timeout=timeout,
         check=False,
         env=env,
+    )
+
+
+def run_local_playbook(
+    playbook: Path, extra: dict[str, object], path: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook against this machine (local connection, this Python) with the shipped
+    roles and EXTRA as extra variables; PATH puts stand-in commands first."""
+    env = {**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles")}
+    if path is not None:
+        env["PATH"] = f"{path}:{env['PATH']}"
+    variables = {"ansible_python_interpreter": sys.executable, **extra}
+    return subprocess.run(
+        ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook), "-e", json.dumps(variables)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 

@@ -5,15 +5,12 @@ local connection) on a scratch apt directory, and real apt-get to read the resul
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_local_playbook
 
 URI = "https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2404/x86_64/"
 # What cuda-keyring installs (CUDA Installation Guide, "Network Repo Installation for Ubuntu").
@@ -97,16 +94,8 @@ def test_the_role_uses_cuda_keyrings_definition_instead_of_adding_a_conflicting_
         "apt_source_uri": URI,
         "apt_source_key_url": URI + "3bf863cc.pub",
         "apt_source_dir": str(apt),
-        "ansible_python_interpreter": sys.executable,
     }
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook), "-e", json.dumps(extra)],
-        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles")},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    proc = run_local_playbook(playbook, extra)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "is already defined in" in proc.stdout and "cuda-ubuntu2404-x86_64.list" in proc.stdout
     assert sorted(p.name for p in (apt / "sources.list.d").iterdir()) == ["cuda-ubuntu2404-x86_64.list"]

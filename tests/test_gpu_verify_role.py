@@ -3,15 +3,12 @@ nvidia-smi and nvidia-ctk commands that print what real GPUs print."""
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import run_local_playbook
 
 PLAYBOOK = """\
 - name: Verify the GPUs
@@ -35,21 +32,9 @@ def run_role(tmp_path: Path, smi_rows: list[str], **variables: object) -> subpro
         "gpu_verify_node_name": "gpu01",
         "gpu_verify_blueprint_path": "sites[s].nodes[gpu01]",
         "gpu_verify_driver_version": "580.126.20",
-        "ansible_python_interpreter": sys.executable,
         **variables,
     }
-    return subprocess.run(
-        ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook), "-e", json.dumps(extra)],
-        env={
-            **os.environ,
-            "PATH": f"{bin_dir}:{os.environ['PATH']}",
-            "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
-        },
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_local_playbook(playbook, extra, path=bin_dir)
 
 
 L4 = {"gpu_verify_gpu_count": 1, "gpu_verify_product_names": ["NVIDIA L4"]}

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import configparser
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, run_local_playbook
 
 ROLE = ROOT / "roles" / "network_slice"
 TEMPLATES = ("netplan.yaml.j2", "parent.network.j2", "parent-vlans.conf.j2")
@@ -49,15 +47,7 @@ SLICES = [
 def playbook(tmp_path: Path, text: str, **variables: object) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "play.yml"
     path.write_text(text)
-    extra = {"ansible_python_interpreter": sys.executable, "network_slice_slices": SLICES, **variables}
-    return subprocess.run(
-        ["ansible-playbook", "-i", "localhost,", "-c", "local", str(path), "-e", json.dumps(extra)],
-        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles")},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_local_playbook(path, {"network_slice_slices": SLICES, **variables})
 
 
 def render(tmp_path: Path, **variables: object) -> dict[str, str]:
