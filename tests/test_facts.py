@@ -319,3 +319,29 @@ def test_check_script_stops_cleanly_without_a_driver_or_passes_with_one() -> Non
     else:
         assert proc.returncode == 2, proc.stdout + proc.stderr
         assert "no NVIDIA driver answered" in proc.stderr
+
+
+def test_facts_and_their_saved_capture_come_from_one_reading(tmp_path: Path) -> None:
+    """`aigrid facts --save` asks the node each question once: what it shows is what it saves."""
+    from collections import Counter
+
+    from aigrid.facts.gather import Recorded, save_capture
+
+    asked: Counter[str] = Counter()
+    capture = CaptureSource(H100)
+
+    class Counting:
+        name = "counting"
+
+        def __getattr__(self, question: str) -> object:
+            def answer() -> str | None:
+                asked[question] += 1
+                result: str | None = getattr(capture, question)()
+                return result
+
+            return answer
+
+    recorded = Recorded(Counting())  # type: ignore[arg-type]
+    gather(recorded)
+    save_capture(recorded, tmp_path / "capture")
+    assert asked and max(asked.values()) == 1, asked

@@ -29,6 +29,7 @@ from aigrid.facts.gather import (
     CaptureSource,
     LiveSource,
     NoDriver,
+    Recorded,
     Source,
     gather,
     save_capture,
@@ -53,8 +54,7 @@ def _source(source_dir: Path | None) -> Source:
     return CaptureSource(source_dir) if source_dir else LiveSource()
 
 
-def _gather(source_dir: Path | None, no_nvml: bool) -> NodeFacts:
-    source = _source(source_dir)
+def _gather(source: Source, no_nvml: bool) -> NodeFacts:
     try:
         return gather(source, use_nvml=not no_nvml)
     except NoDriver as exc:
@@ -79,10 +79,11 @@ def facts(
 
     Exit status: 0, or 2 when no NVIDIA driver answers or --save names a non-empty directory.
     """
-    node = _gather(source_dir, no_nvml)
+    source = Recorded(_source(source_dir))
+    node = _gather(source, no_nvml)
     if save is not None:
         try:
-            written = save_capture(_source(source_dir), save)
+            written = save_capture(source, save)
         except (CaptureExists, OSError) as exc:
             fail(exc, EXIT_MISUSE)
         err.print(f"capture written to {save}: {', '.join(written)}")
@@ -129,7 +130,7 @@ def verify_node_command(
     if find_node(blueprint, node) is None:
         err.print(f"aigrid: no node {node!r} in {file}")
         raise typer.Exit(EXIT_MISUSE)
-    observed = _gather(source_dir, no_nvml)
+    observed = _gather(_source(source_dir), no_nvml)
     mismatches = verify_node(blueprint, node, observed, catalog())
     failed = any(m.severity is Severity.ERROR for m in mismatches)
     if as_json:

@@ -177,6 +177,48 @@ class CaptureSource:
         return None if value == "-" else value
 
 
+class Recorded:
+    """Asks SOURCE each question once and keeps the answer, so the facts shown and the capture
+    saved beside them (`aigrid facts --save`) come from one reading of the node."""
+
+    def __init__(self, source: Source) -> None:
+        self._source = source
+        self.name = source.name
+        self._answers: dict[str, str | None] = {}
+
+    def _ask(self, question: str) -> str | None:
+        if question not in self._answers:
+            self._answers[question] = getattr(self._source, question)()
+        return self._answers[question]
+
+    def nvml(self) -> str | None:
+        return self._ask("nvml")
+
+    def smi_xml(self) -> str | None:
+        return self._ask("smi_xml")
+
+    def smi_csv(self) -> str | None:
+        return self._ask("smi_csv")
+
+    def mig_lgip(self) -> str | None:
+        return self._ask("mig_lgip")
+
+    def proc_version(self) -> str | None:
+        return self._ask("proc_version")
+
+    def nvcc(self) -> str | None:
+        return self._ask("nvcc")
+
+    def os_release(self) -> str | None:
+        return self._ask("os_release")
+
+    def kernel(self) -> str | None:
+        return self._ask("kernel")
+
+    def hostname(self) -> str | None:
+        return self._ask("hostname")
+
+
 class CaptureExists(RuntimeError):
     """The capture directory already holds files: a capture never overwrites another."""
 
