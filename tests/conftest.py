@@ -51,6 +51,30 @@ def run_local_playbook(
     )
 
 
+def apt_reads(apt: Path, lists: Path) -> str:
+    """What real apt-get says reading the sources under apt directory `apt` (sources.list and
+    sources.list.d), with the URIs it would fetch; the fetch itself fails offline."""
+    (lists / "partial").mkdir(parents=True, exist_ok=True)
+    sources_list = apt / "sources.list"
+    options = {
+        "Dir::Etc::SourceList": str(sources_list) if sources_list.exists() else "/dev/null",
+        "Dir::Etc::SourceParts": f"{apt}/sources.list.d",
+        "Dir::State::Lists": str(lists),
+        "Acquire::Retries": "0",
+        "Acquire::http::Timeout": "2",
+        "Acquire::https::Timeout": "2",
+    }
+    settings = [arg for name, value in options.items() for arg in ("-o", f"{name}={value}")]
+    proc = subprocess.run(
+        ["apt-get", *settings, "--print-uris", "update"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return proc.stdout + proc.stderr
+
+
 @pytest.fixture
 def write(tmp_path: Path):
     def _write(name: str, text: str) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_local_playbook
+from conftest import ROOT, apt_reads, run_local_playbook
 
 URI = "https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2404/x86_64/"
 # What cuda-keyring installs (CUDA Installation Guide, "Network Repo Installation for Ubuntu").
@@ -41,26 +41,7 @@ def _defined_elsewhere(apt: Path, uri: str = URI) -> list[str]:
 
 
 def _apt_reads(apt: Path, tmp_path: Path) -> str:
-    """What apt says reading APT's source list (the fetch itself fails offline; not asserted)."""
-    lists = tmp_path / "lists"
-    (lists / "partial").mkdir(parents=True, exist_ok=True)
-    options = {
-        "Dir::Etc::SourceList": "/dev/null",
-        "Dir::Etc::SourceParts": f"{apt}/sources.list.d",
-        "Dir::State::Lists": str(lists),
-        "Acquire::Retries": "0",
-        "Acquire::http::Timeout": "2",
-        "Acquire::https::Timeout": "2",
-    }
-    settings = [arg for name, value in options.items() for arg in ("-o", f"{name}={value}")]
-    proc = subprocess.run(
-        ["apt-get", *settings, "--print-uris", "update"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    return proc.stdout + proc.stderr
+    return apt_reads(apt, tmp_path / "lists")
 
 
 @pytest.mark.parametrize(

@@ -18,11 +18,18 @@ PLAYBOOK = """\
 """
 
 
-def run_role(tmp_path: Path, smi_rows: list[str], **variables: object) -> subprocess.CompletedProcess[str]:
+def run_role(
+    tmp_path: Path, smi_rows: list[str], fabric_rows: tuple[str, ...] = (), **variables: object
+) -> subprocess.CompletedProcess[str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
-    rows = "\n".join(smi_rows)
-    (bin_dir / "nvidia-smi").write_text(f"#!/bin/sh\n# STAND-IN nvidia-smi\ncat <<'EOF'\n{rows}\nEOF\n")
+    rows, fabric = "\n".join(smi_rows), "\n".join(fabric_rows)
+    # Answers the fabric query with fabric_rows, every other query with smi_rows.
+    (bin_dir / "nvidia-smi").write_text(
+        '#!/bin/sh\n# STAND-IN nvidia-smi\ncase "$*" in\n'
+        f"  *fabric.state*) cat <<'EOF'\n{fabric}\nEOF\n  ;;\n"
+        f"  *) cat <<'EOF'\n{rows}\nEOF\n  ;;\nesac\n"
+    )
     (bin_dir / "nvidia-ctk").write_text("#!/bin/sh\n# STAND-IN nvidia-ctk\necho nvidia.com/gpu=all\n")
     for tool in ("nvidia-smi", "nvidia-ctk"):
         (bin_dir / tool).chmod(0o755)
@@ -77,4 +84,35 @@ def test_a_model_without_a_catalog_name_is_not_checked_by_name(tmp_path: Path) -
     """The catalog lists no nvidia-smi name it cannot source (GB300): any name passes."""
     rows = ["NVIDIA GB300, 580.126.20, Disabled"]
     proc = run_role(tmp_path, rows, gpu_verify_gpu_count=1, gpu_verify_product_names=[])
+    assert proc.returncode == 0, proc.stdout
+
+
+H100_SXM8 = {"gpu_verify_gpu_count": 2, "gpu_verify_product_names": ["NVIDIA H100 80GB HBM3"]}
+SXM_ROWS = ["NVIDIA H100 80GB HBM3, 580.126.20, Disabled"] * 2
+
+
+def test_an_nvswitch_board_whose_gpus_have_not_joined_the_fabric_fails(tmp_path: Path) -> None:
+    """Fabric Manager not running: the GPUs stay 'In Progress' and CUDA would not initialise."""
+    fabric = ("In Progress, N/A", "In Progress, N/A")
+    proc = run_role(tmp_path, SXM_ROWS, fabric, **H100_SXM8, gpu_verify_fabric=True)
+    assert proc.returncode != 0
+    assert "system not yet initialized" in proc.stdout and "nvidia-fabricmanager" in proc.stdout
+
+
+def test_an_nvswitch_board_with_one_gpu_still_registering_fails(tmp_path: Path) -> None:
+    fabric = ("Completed, Success", "In Progress, N/A")
+    proc = run_role(tmp_path, SXM_ROWS, fabric, **H100_SXM8, gpu_verify_fabric=True)
+    assert proc.returncode != 0 and "In Progress" in proc.stdout
+
+
+def test_an_nvswitch_board_registered_with_the_fabric_passes(tmp_path: Path) -> None:
+    fabric = ("Completed, Success", "Completed, Success")
+    proc = run_role(tmp_path, SXM_ROWS, fabric, **H100_SXM8, gpu_verify_fabric=True)
+    assert proc.returncode == 0, proc.stdout
+    assert "joined the NVLink fabric" in proc.stdout
+
+
+def test_a_board_without_nvswitch_is_not_asked_about_the_fabric(tmp_path: Path) -> None:
+    """PCIe cards report the fabric as N/A; only NVLink-switched boards are checked."""
+    proc = run_role(tmp_path, ["NVIDIA L4, 580.126.20, [N/A]"], ("[N/A], [N/A]",), **L4)
     assert proc.returncode == 0, proc.stdout

@@ -144,6 +144,8 @@ class DriverPlan(_Plan):
     packages: PackageSet
     # The kernel headers package, with {kernel} for the node's running kernel.
     headers_package: str
+    # Components of the OS's own archive to enable first (Debian 12: contrib).
+    archive_components: list[str]
     # Every fabric service by name, resolved for this branch; nodes name the ones they need.
     fabric: dict[str, FabricPlan]
 
@@ -374,6 +376,7 @@ def _stack(bp: Blueprint, catalog: Catalog) -> StackPlan:
                 version=drivers.version.format(version=stack.driver.version),
             ),
             headers_package=drivers.headers,
+            archive_components=list(system.archive_components),
             fabric=_fabric(catalog, branch, stack.driver.version),
         ),
         cuda=CudaPlan(

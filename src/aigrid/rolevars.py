@@ -66,6 +66,7 @@ def gpu_vars(plan: Plan) -> dict[str, Any]:
         **_package_vars("nvidia_driver", stack.driver.packages),
         "nvidia_driver_pinning_package": stack.driver.pinning_package,
         "nvidia_driver_headers_package": stack.driver.headers_package,
+        "nvidia_driver_archive_components": stack.driver.archive_components,
         "cuda_runtime_version": stack.cuda.release,
         "cuda_runtime_package_suffix": stack.cuda.package_suffix,
         "cuda_runtime_repo_uris": cuda.uris,
@@ -134,6 +135,7 @@ def host_vars(node: NodePlan, plan: Plan) -> dict[str, Any]:
                 "gpu_verify_gpu_count": node.gpu_count,
                 "gpu_verify_product_names": list(node.gpu_product_names),
                 "gpu_verify_mig": node.mig_config is not None,
+                "gpu_verify_fabric": bool(node.fabric_services),
             }
         )
     return data

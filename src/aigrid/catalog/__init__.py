@@ -144,6 +144,8 @@ class OperatingSystem(_Row):
     network_backend: Literal["netplan", "networkd"]
     cuda_arches: list[str]
     gpu_operator_driver: bool
+    # Components of the OS's own archive the NVIDIA driver packages need enabled.
+    archive_components: list[str]
     source: str
 
 
