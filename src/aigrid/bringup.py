@@ -69,6 +69,9 @@ def run(
     on_event: Callable[[dict[str, HostState]], None] | None = None,
 ) -> Outcome:
     """Run DIR/ansible/site.yml; `inventories` are added after the compiled one (they win)."""
+    # ansible-runner runs from a private directory: every path it gets must be absolute, or
+    # the compiled inventory silently fails to load and no host is in any group.
+    directory = directory.resolve()
     project = directory / layout.ANSIBLE
     if not (directory / layout.PLAYBOOK).is_file():
         raise BringupError(f"{directory} has no {layout.PLAYBOOK}: compile a blueprint into it first")
