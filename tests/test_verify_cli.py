@@ -37,3 +37,13 @@ def test_an_unknown_site_is_misuse_not_success(compiled: Path) -> None:
     proc = run_aigrid("verify", "out", "--site", "nosuch", cwd=compiled)
     assert proc.returncode == 2
     assert "no site 'nosuch'" in proc.stderr and "lab-h100" in proc.stderr
+
+
+def test_verify_needs_nothing_beyond_the_readme_install() -> None:
+    """`aigrid verify` runs pytest-testinfra: the plain install (no dev extra) must bring it."""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    runtime = {Requirement(r).name for r in requires("aigrid") or [] if "extra ==" not in r}
+    assert {"pytest", "pytest-testinfra"} <= runtime

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -47,6 +48,10 @@ def merged_inventory(directory: Path, extra: list[Path]) -> dict[str, Any]:
 def run(
     directory: Path, site: str | None, inventories: list[Path], junit: Path | None
 ) -> dict[str, NodeResult]:
+    for module, package in (("pytest", "pytest"), ("testinfra", "pytest-testinfra")):
+        if importlib.util.find_spec(module) is None:
+            missing = f"aigrid verify needs {package} (aigrid's install brings it)"
+            raise VerifyError(f"{missing}: pip install {package}")
     # Absolute: pytest runs inside the suite, where relative paths would resolve twice.
     suite = (directory / layout.VERIFY).resolve()
     if not (directory / layout.VERIFY_SUITE).is_file():
