@@ -16,6 +16,20 @@ BLUEPRINTS = ROOT / "blueprints"
 DATA = Path(__file__).resolve().parent / "data"
 
 
+# The lab and converge files take most of the suite's time and mostly wait on hosts: first in
+# the order, so with two xdist workers (pyproject addopts) they start at once, side by side,
+# while the other worker runs the rest. A stable sort: the rest keep pytest's order.
+FIRST = ("test_lab.py", "test_converge.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return FIRST.index(name) if name in FIRST else len(FIRST)
+
+    items.sort(key=rank)
+
+
 def run_aigrid(
     *args: str, cwd: Path = ROOT, columns: int = 100, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:

@@ -3,10 +3,13 @@ reuse): a tarball to unpack for chroot tests, and an unpacked directory lab host
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 CACHE = Path(os.environ.get("AIGRID_LAB_CACHE", "/var/cache/aigrid-lab"))
@@ -26,11 +29,27 @@ def why_not_available() -> str | None:
     return None
 
 
+@contextmanager
+def _cache_lock() -> Iterator[None]:
+    """One builder at a time: test workers and labs started side by side share the cache."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def base_tarball() -> Path:
     """Build the base once; later runs and tests unpack the cached tarball."""
     if TARBALL.exists():
         return TARBALL
-    CACHE.mkdir(parents=True, exist_ok=True)
+    with _cache_lock():
+        return TARBALL if TARBALL.exists() else _build_tarball()
+
+
+def _build_tarball() -> Path:
     build = CACHE / "build"
     shutil.rmtree(build, ignore_errors=True)
     subprocess.run(
@@ -60,6 +79,12 @@ def base_dir() -> Path:
     """The unpacked base that lab hosts overlay (read-only lower layer)."""
     if (BASE_DIR / "usr/sbin/sshd").exists():
         return BASE_DIR
+    base_tarball()  # outside the lock below: it takes the lock itself
+    with _cache_lock():
+        return BASE_DIR if (BASE_DIR / "usr/sbin/sshd").exists() else _unpack_base()
+
+
+def _unpack_base() -> Path:
     partial = BASE_DIR.with_name(BASE_DIR.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     unpack(partial)
