@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from rich.console import Console
 from rich.text import Text
 
 from aigrid import __version__
 from aigrid.diagnostics import Diagnostic, Severity
-from aigrid.rules.registry import all_rules
+from aigrid.docs import rule_anchor, rule_markdown, rule_text
+from aigrid.load.layers import repository_root
+from aigrid.project import urls
+from aigrid.rules.registry import Rule, all_rules
 from aigrid.validate import Result
 
 FORMATS = ("text", "json", "sarif", "junit")
-DOCS_URI = "https://github.com/aigrid/aigrid/blob/main/docs/rules.md"
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SRCROOT = "%SRCROOT%"
 _PRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow"}
 
@@ -97,22 +104,46 @@ def render_json(results: Sequence[Result], strict: bool = False) -> str:
     return json.dumps(payload, indent=2, sort_keys=False)
 
 
-def render_sarif(results: Sequence[Result]) -> str:
+def sarif_base(blueprint: Path) -> Path:
+    """SARIF's %SRCROOT% by default: the git repository holding the blueprint (as for
+    `--root`), else the working directory."""
+    return repository_root(Path(os.path.realpath(blueprint))) or Path.cwd()
+
+
+def _artifact_location(file: str, base: Path) -> dict[str, str]:
+    """A diagnostic's file relative to %SRCROOT%, or an absolute file URI outside it.
+
+    Diagnostics name files as the user would type them, relative to the working directory;
+    the report must not depend on where aigrid ran, so it never carries a `../` path."""
+    path = Path(file).resolve()
+    if path.is_relative_to(base):
+        return {"uri": quote(path.relative_to(base).as_posix()), "uriBaseId": SRCROOT}
+    return {"uri": path.as_uri()}
+
+
+def _sarif_rule(rule: Rule) -> dict[str, Any]:
+    properties: dict[str, Any] = {"tags": [rule.group]}
+    if rule.security_severity is not None:
+        # GitHub code scanning: a security rule's score as a string, and "security" among its tags.
+        properties["security-severity"] = f"{rule.security_severity:.1f}"
+        properties["tags"] = ["security", f"external/cwe/cwe-{rule.cwe}"]
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rule.doc},
+        "helpUri": f"{urls().rules_reference}#{rule_anchor(rule)}",
+        "help": {"text": rule_text(rule), "markdown": rule_markdown(rule)},
+        "defaultConfiguration": {"level": rule.severity.value},
+        "properties": properties,
+    }
+
+
+def render_sarif(results: Sequence[Result], base: Path) -> str:
+    """SARIF 2.1.0; file URIs are relative to `base` (%SRCROOT%), or absolute outside it."""
+    base = Path(os.path.realpath(base))
     rules = all_rules()
     index = {rule.code: i for i, rule in enumerate(rules)}
-    driver_rules = [
-        {
-            "id": rule.code,
-            "name": rule.name,
-            "shortDescription": {"text": rule.title},
-            "fullDescription": {"text": rule.doc or rule.title},
-            "helpUri": f"{DOCS_URI}#{rule.code.lower()}",
-            "help": {"text": f"{rule.doc}\n\nBad:\n{rule.bad}\n\nGood:\n{rule.good}"},
-            "defaultConfiguration": {"level": rule.severity.value},
-            "properties": {"tags": [rule.group]},
-        }
-        for rule in rules
-    ]
     sarif_results: list[dict[str, Any]] = []
     for result in results:
         # SARIF 2.1.0 3.27.23: a waived result stays in the log, with its suppression.
@@ -127,7 +158,7 @@ def render_sarif(results: Sequence[Result]) -> str:
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": d.file, "uriBaseId": "%SRCROOT%"},
+                            "artifactLocation": _artifact_location(d.file, base),
                             "region": {"startLine": d.line, "startColumn": d.column},
                         },
                         **({"logicalLocations": [{"fullyQualifiedName": d.path}]} if d.path else {}),
@@ -137,8 +168,9 @@ def render_sarif(results: Sequence[Result]) -> str:
             if waiver is not None:
                 entry["suppressions"] = [waiver.to_dict()]
             sarif_results.append(entry)
+    base_uri = base.as_uri().removesuffix("/") + "/"  # 3.14.14: a base URI ends with a slash.
     log = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [
             {
@@ -146,10 +178,11 @@ def render_sarif(results: Sequence[Result]) -> str:
                     "driver": {
                         "name": "aigrid",
                         "version": __version__,
-                        "informationUri": DOCS_URI,
-                        "rules": driver_rules,
+                        "informationUri": urls().homepage,
+                        "rules": [_sarif_rule(rule) for rule in rules],
                     }
                 },
+                "originalUriBaseIds": {SRCROOT: {"uri": base_uri}},
                 "columnKind": "unicodeCodePoints",
                 "results": sarif_results,
             }

@@ -22,7 +22,7 @@ from aigrid.explain import UnknownPath, explain
 from aigrid.load.layers import load_document
 from aigrid.load.paths import PathSyntaxError
 from aigrid.model.blueprint import json_schema
-from aigrid.report import render_json, render_junit, render_sarif, render_text
+from aigrid.report import render_json, render_junit, render_sarif, render_text, sarif_base
 from aigrid.rules.registry import all_rules
 from aigrid.suppress import WaiverError, Waivers, parse_codes
 from aigrid.validate import Result, validate_file
@@ -59,6 +59,16 @@ def validate(
         list[str] | None,
         typer.Option("--select", help="Report only these warnings: codes or prefixes (errors always)."),
     ] = None,
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            "--base",
+            exists=True,
+            file_okay=False,
+            help="SARIF only: file URIs are relative to DIR, %SRCROOT% (default: the git repository "
+            "holding the first file, else the current directory); files outside it get absolute URIs.",
+        ),
+    ] = None,
 ) -> None:
     """Check blueprints: schema, version compatibility, network, capacity, latency, secrets.
 
@@ -73,13 +83,15 @@ def validate(
         )
     except WaiverError as exc:
         fail(exc, EXIT_MISUSE)
+    if base is not None and fmt is not Format.sarif:
+        fail(ValueError("--base applies to --format sarif only"), EXIT_MISUSE)
     results = [validate_file(path, root, waivers) for path in files]
     if fmt is Format.text and output is None:
         render_text(results, out, strict)
     else:
         text = {
             Format.json: lambda: render_json(results, strict),
-            Format.sarif: lambda: render_sarif(results),
+            Format.sarif: lambda: render_sarif(results, base or sarif_base(files[0])),
             Format.junit: lambda: render_junit(results, strict),
             Format.text: lambda: _text_report(results, strict),
         }[fmt]()

@@ -73,14 +73,20 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def find_root(blueprint: Path) -> Path:
-    """Where `extends` may reach by default: the repository holding the blueprint (the
-    nearest folder above it with a `.git`, a folder or a worktree's file), else its folder."""
-    folder = blueprint.parent
+def repository_root(path: Path) -> Path | None:
+    """The top of the git repository holding `path`: the nearest folder above it with a
+    `.git` (a folder, or the file of a worktree or submodule); None outside any repository."""
+    folder = path.parent
     for candidate in (folder, *folder.parents):
         if (candidate / ".git").exists():
             return candidate
-    return folder
+    return None
+
+
+def find_root(blueprint: Path) -> Path:
+    """Where `extends` may reach by default: the repository holding the blueprint, else its
+    folder."""
+    return repository_root(blueprint) or blueprint.parent
 
 
 def load_document(path: Path, root: Path | None = None) -> Document:

@@ -53,6 +53,10 @@ class Rule:
     check: Check | None = field(default=None, compare=False)
     # For codes without a check (loader, models, verify-node), the explanation itself.
     explanation: str = ""
+    # Security rules (AG4xx) only: a CVSS-style score from 0.1 to 10.0, which GitHub code
+    # scanning maps to low/medium/high/critical, and the CWE weakness the finding is.
+    security_severity: float | None = None
+    cwe: int | None = None
 
     @property
     def name(self) -> str:
@@ -68,7 +72,9 @@ class Rule:
 
     @property
     def doc(self) -> str:
-        return (self.check.__doc__ or "").strip() if self.check else self.explanation
+        """The explanation as one paragraph: what is wrong, why it matters, how to fix it."""
+        text = (self.check.__doc__ or "") if self.check else self.explanation
+        return " ".join(text.split())
 
 
 _RULES: dict[Code, Rule] = {}
@@ -77,15 +83,37 @@ _RULES: dict[Code, Rule] = {}
 def register(rule: Rule) -> Rule:
     if rule.code in _RULES:
         raise ValueError(f"rule code {rule.code} registered twice")
+    security = rule.group == "security"
+    scored = rule.security_severity is not None and 0 < rule.security_severity <= 10
+    if security != scored or security != (rule.cwe is not None):
+        raise ValueError(f"rule {rule.code}: security rules, and only they, need a security severity and CWE")
     _RULES[rule.code] = rule
     return rule
 
 
-def rule(code: Code, title: str, bad: str, good: str) -> Callable[[Check], Check]:
+def rule(
+    code: Code,
+    title: str,
+    bad: str,
+    good: str,
+    *,
+    security_severity: float | None = None,
+    cwe: int | None = None,
+) -> Callable[[Check], Check]:
     """Register a check function as a rule; its docstring is the rule's explanation."""
 
     def decorate(check: Check) -> Check:
-        register(Rule(code, title, bad.strip("\n"), good.strip("\n"), check))
+        register(
+            Rule(
+                code,
+                title,
+                bad.strip("\n"),
+                good.strip("\n"),
+                check,
+                security_severity=security_severity,
+                cwe=cwe,
+            )
+        )
         return check
 
     return decorate

@@ -24,7 +24,8 @@ for _rule in (
         "sites:\n  - name: a\n    tier: edge",
         explanation="The loader could not parse the file as YAML; the position is where the parser gave "
         "up, which is often just after the real mistake (a wrong indent, an unclosed quote or"
-        " bracket).",
+        " bracket). Look at that line and the one before it: align the key with its siblings, "
+        "close the quote or bracket, and indent with spaces (YAML does not allow tabs).",
     ),
     Rule(
         Code.DUPLICATE_KEY,
@@ -33,7 +34,8 @@ for _rule in (
         "driver:\n  version: 580.126.20",
         explanation="YAML parsers differ on which of two equal keys wins, and most keep the last "
         "silently; a blueprint that sets a key twice means two things at once, so it is "
-        "refused.",
+        "refused. Keep the value you mean and delete the other line; to change a value that a "
+        "base file sets, set it in the overlay that `extends` the base.",
     ),
     Rule(
         Code.ALIAS_EXPANSION,
@@ -41,7 +43,8 @@ for _rule in (
         "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n...",
         "# write values out, or share them through `extends`",
         explanation="Aliases that refer to aliases grow exponentially (the 'billion laughs' attack); "
-        "expansion stops at 100,000 nodes so a hostile file cannot exhaust memory.",
+        "expansion stops at 100,000 nodes so a hostile file cannot exhaust memory. Write the "
+        "values out, or share common settings through a base file named in `extends`.",
     ),
     Rule(
         Code.UNREADABLE_FILE,
@@ -51,7 +54,9 @@ for _rule in (
         explanation="Only regular UTF-8 text files up to 64 MiB are read: directories, FIFOs, devices "
         "and sockets are refused without being opened (so a FIFO cannot block and /dev/zero cannot"
         " exhaust memory), the read stops at the limit even if the file grows, and binary data, "
-        "other encodings and files that cannot be opened are refused before parsing.",
+        "other encodings and files that cannot be opened are refused before parsing. Name the "
+        "blueprint file itself, saved as UTF-8 text (`iconv -f LATIN1 -t UTF-8` converts an "
+        "older file), and check that the user running aigrid may read it.",
     ),
     Rule(
         Code.UNSUPPORTED_YAML,
@@ -60,7 +65,8 @@ for _rule in (
         "stack:\n  os: ubuntu-24.04",
         explanation="Blueprints are plain data: explicit tags (which could construct objects), merge keys"
         " (`<<`), several documents in one file and nesting deeper than 64 levels are "
-        "refused.",
+        "refused. Write the values out instead of a tag or merge key, share settings through "
+        "`extends`, and keep one blueprint per file.",
     ),
     Rule(
         Code.EXTENDS_MISSING,
@@ -68,7 +74,8 @@ for _rule in (
         "extends: [../base/stak.yaml]",
         "extends: [../base/stack.yaml]",
         explanation="`extends` paths are relative to the file that names them; the file must exist "
-        "(a symbolic link that loops or dangles does not).",
+        "(a symbolic link that loops or dangles does not). Correct the path, counting from the "
+        "folder of the file that names it (not from the working directory), or restore the file.",
     ),
     Rule(
         Code.EXTENDS_CYCLE,
@@ -77,7 +84,9 @@ for _rule in (
         "# b.yaml\nextends: [base.yaml]",
         explanation="Layering must end at a base: a file that extends itself, directly or through others,"
         " has no resolved value. A chain of more than 32 files (base, carrier, region, site need "
-        "four) is refused too, so a generated or hostile chain cannot exhaust the loader.",
+        "four) is refused too, so a generated or hostile chain cannot exhaust the loader. Remove"
+        " the `extends` entry that leads back to a file already in the chain, so every chain ends"
+        " at the base.",
     ),
     Rule(
         Code.LOCKED_FIELD,
@@ -86,7 +95,9 @@ for _rule in (
         "# change it in the base that locks it, or leave it out",
         explanation="A base blueprint may lock fields (`locks:`) that carriers must not change, such as "
         "the driver branch of the standard stack; an overlay that sets a locked field to "
-        "another value is refused, naming the lock.",
+        "another value is refused, naming the lock. Leave the field out of the overlay so it "
+        "keeps the base's value; if the grid needs another value, change it in the base that "
+        "locks it, for every carrier at once.",
     ),
     Rule(
         Code.MERGE_DIRECTIVE,
@@ -96,7 +107,9 @@ for _rule in (
         explanation="Overlays merge by name; `$patch: delete` removes a named item and `$patch: replace` "
         "replaces a mapping or list whole. Any other directive is an error, and so is a lock path "
         "that does not parse or names nothing: a field the schema does not have (stack.drivr.version) "
-        "or an item the resolved blueprint does not have, since such a lock would protect nothing.",
+        "or an item the resolved blueprint does not have, since such a lock would protect nothing. "
+        "Spell the directive `delete` or `replace`, and lock only paths that exist after "
+        "layering.",
     ),
     Rule(
         Code.NOT_A_BLUEPRINT,
@@ -107,7 +120,9 @@ for _rule in (
         " Blueprint` (a layer file may omit them when it is only extended). A file named in "
         "`extends` must be such a layer: a mapping with at least one blueprint key, and aigrid's "
         "apiVersion and kind if it sets them. Anything else (a credential, a Kubernetes manifest)"
-        " is refused at the `extends` entry, and nothing of it is merged or quoted.",
+        " is refused at the `extends` entry, and nothing of it is merged or quoted. Give a "
+        "blueprint those two header lines, and remove from `extends` any file that is not a "
+        "blueprint layer.",
     ),
     Rule(
         Code.INVALID_VALUE,
@@ -119,7 +134,8 @@ for _rule in (
         "at most 10s and 10Tbps), versions are dotted numbers (no `latest`), names are DNS labels, "
         "host names RFC 1123, URLs have an allowed scheme, a host and no credentials, labels, image "
         "references and environment variable names follow Kubernetes and OCI, and no text carries "
-        "control characters.",
+        "control characters. The message and hint name the form expected: write the value that "
+        "way, with its unit.",
     ),
     Rule(
         Code.UNKNOWN_FIELD,
@@ -127,7 +143,8 @@ for _rule in (
         "driver:\n  kernelModule: open",
         "driver:\n  kernelModules: open",
         explanation="Models forbid unknown keys, so a typo is an error instead of a setting silently "
-        "ignored; the hint names the closest known key.",
+        "ignored; the hint names the closest known key. Rename the key to that one, or remove it;"
+        " docs/blueprint.md lists every field a blueprint may set.",
     ),
     Rule(
         Code.MISSING_FIELD,
@@ -135,7 +152,7 @@ for _rule in (
         "cuda: {}",
         "cuda:\n  version: 13.0.2",
         explanation="A required field is missing after layering: set it in this file or in a base it "
-        "extends.",
+        "extends. The message names the field; docs/blueprint.md gives its type.",
     ),
     Rule(
         Code.EXTENDS_OUTSIDE_ROOT,

@@ -57,6 +57,9 @@ def _mirror_urls(ctx: Context) -> Iterator[tuple[Loc, str]]:
     "A password, token or key is written in plain text",
     bad="credentials:\n  password: hunter2",
     good="credentials:\n  password: secret://mirrors/apt-password",
+    # High: anyone who can read the repository or a compiled output holds the credential.
+    security_severity=7.5,
+    cwe=798,  # Use of Hard-coded Credentials
 )
 def plaintext_secrets(ctx: Context) -> Iterable[Finding]:
     """Blueprints live in Git and compiled output is shared; secrets must be references
@@ -87,6 +90,9 @@ def plaintext_secrets(ctx: Context) -> Iterable[Finding]:
     "A package mirror is reached over plain HTTP",
     bad="mirrors:\n  apt: http://mirror.example.net/ubuntu",
     good="mirrors:\n  apt: https://mirror.example.net/ubuntu",
+    # Medium: needs a position on the network path, but then swaps charts or packages.
+    security_severity=5.9,
+    cwe=494,  # Download of Code Without Integrity Check
 )
 def insecure_mirrors(ctx: Context) -> Iterable[Finding]:
     """apt verifies signatures, but Helm charts and pip packages over HTTP can be swapped in
@@ -105,6 +111,9 @@ def insecure_mirrors(ctx: Context) -> Iterable[Finding]:
     "secret://mirrors/apt}",
     good="mirrors:\n  apt: https://mirror.example.net/ubuntu\n  credentials: {username: aigrid, password: "
     "secret://mirrors/apt}",
+    # High: every node sends the mirror credential in clear text on each package fetch.
+    security_severity=7.5,
+    cwe=523,  # Unprotected Transport of Credentials
 )
 def credentials_over_http(ctx: Context) -> Iterable[Finding]:
     """`stack.mirrors.credentials` are presented to the mirrors; over plain HTTP anyone on the
