@@ -33,7 +33,7 @@ def why_not_available() -> str | None:
 def _cache_lock() -> Iterator[None]:
     """One builder at a time: test workers and labs started side by side share the cache."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / ".lock", "w") as lock:
+    with (CACHE / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
