@@ -55,9 +55,55 @@ class BringupError(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class TaskResult:
+    """One task's result on one host, as the run reports it."""
+
+    host: str
+    task: str
+    status: str  # ok, changed, skipped, failed, failed (ignored), unreachable
+    message: str = ""
+
+
+# ansible-runner's events that carry a task's result on a host (a loop's items come as
+# runner_item_on_* first; the task's own result follows as one of these).
+RESULT_EVENTS = {
+    "runner_on_ok": "ok",
+    "runner_on_failed": "failed",
+    "runner_on_unreachable": "unreachable",
+    "runner_on_skipped": "skipped",
+}
+
+
 def _message(result: dict[str, Any]) -> str:
     text = result.get("msg") or result.get("stderr") or result.get("reason") or ""
     return " ".join(str(text).split())[:400]
+
+
+def task_result(event: dict[str, Any]) -> TaskResult | None:
+    """The task result an ansible-runner event reports for one host; None for other events."""
+    data = event.get("event_data") or {}
+    status = RESULT_EVENTS.get(event.get("event", ""))
+    host = data.get("host")
+    if status is None or not host:
+        return None
+    outcome = data.get("res") or {}
+    if status == "ok" and outcome.get("changed"):
+        status = "changed"
+    message = ""
+    if status in ("failed", "unreachable"):
+        message = _message(outcome)
+        if status == "failed" and data.get("ignore_errors"):
+            status = "failed (ignored)"
+    task = str(data.get("task", ""))
+    role = data.get("role")
+    return TaskResult(str(host), f"{role} : {task}" if role else task, status, message)
+
+
+def progress_line(result: TaskResult) -> str:
+    """One line per task result: `HOST: STATUS: ROLE : TASK[: MESSAGE]`, for logs (CI)."""
+    line = f"{result.host}: {result.status}: {result.task}"
+    return f"{line}: {result.message}" if result.message else line
 
 
 def run(
@@ -67,8 +113,12 @@ def run(
     inventories: list[Path] | None = None,
     extravars: dict[str, Any] | None = None,
     on_event: Callable[[dict[str, HostState]], None] | None = None,
+    on_result: Callable[[TaskResult], None] | None = None,
 ) -> Outcome:
-    """Run DIR/ansible/site.yml; `inventories` are added after the compiled one (they win)."""
+    """Run DIR/ansible/site.yml; `inventories` are added after the compiled one (they win).
+
+    `on_event` gets every host's state after each event (a live table); `on_result` each
+    task's result on each host as it arrives (a log)."""
     # ansible-runner runs from a private directory: every path it gets must be absolute, or
     # the compiled inventory silently fails to load and no host is in any group.
     directory = directory.resolve()
@@ -91,6 +141,8 @@ def run(
                 state.messages.append(f"{data.get('task', '')}: {_message(data.get('res', {}))}")
             if on_event is not None:
                 on_event(states)
+        if on_result is not None and (result := task_result(event)) is not None:
+            on_result(result)
         return True  # keep the event: ansible-runner drops events a handler rejects
 
     # Imported here: the node commands (facts, verify-node, smoke) run on GPU nodes that need

@@ -34,7 +34,7 @@ VERIFY_PYTEST_INI = f"{VERIFY}/pytest.ini"
 EXPECTATIONS = f"{VERIFY}/expectations.json"
 
 # What a compile writes at the top of DIR, as the success line names it.
-TOP_LEVEL = (f"{ANSIBLE}/", f"{MANIFESTS}/", f"{PULUMI}/", f"{VERIFY}/", LOCK)
+TOP_LEVEL = (f"{ANSIBLE}/", f"{MANIFESTS}/", f"{PULUMI}/", f"{VERIFY}/", README, LOCK)
 
 
 def group_vars(group: str) -> str:

@@ -47,8 +47,21 @@ def check_target(target: Path) -> None:
 
 
 def write_tree(target: Path, files: dict[str, bytes]) -> None:
-    """Replace `target` with exactly `files` (relative path -> content), atomically."""
-    check_target(target)
+    """Replace `target` with exactly `files` (relative path -> content), atomically.
+
+    Raises OutputError when the target is not aigrid's to replace or cannot be written (its
+    folder is a file, read-only, full)."""
+    try:
+        check_target(target)
+        _replace(target, files)
+    except OSError as exc:
+        existing = next((folder for folder in target.absolute().parents if folder.exists()), None)
+        blocked = existing is not None and not existing.is_dir()
+        why = f"{existing} is not a directory" if blocked else exc.strerror or str(exc)
+        raise OutputError(f"cannot write {target}: {why}") from exc
+
+
+def _replace(target: Path, files: dict[str, bytes]) -> None:
     parent = target.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     for stale in parent.glob(f"{TMP_PREFIX}{target.name}-*"):

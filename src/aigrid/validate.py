@@ -17,7 +17,7 @@ from pydantic_core import ErrorDetails
 from aigrid import suppress
 from aigrid.catalog import catalog
 from aigrid.diagnostics import Code, Diagnostic, LoadError, Severity
-from aigrid.load.layers import Document, load_document
+from aigrid.load.layers import STDIN_NAME, Document, load_document
 from aigrid.load.nodes import Origin, YMap, YNode, YSeq
 from aigrid.load.paths import Loc, PathSyntaxError, deepest, format_loc, parse_path, select
 from aigrid.model.blueprint import API_VERSION, Blueprint
@@ -59,18 +59,21 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def validate_file(path: Path, root: Path | None = None, waivers: Waivers | None = None) -> Result:
+def validate_file(
+    path: Path, root: Path | None = None, waivers: Waivers | None = None, data: bytes | None = None
+) -> Result:
     """Validate one blueprint; its `extends` stay inside `root` (default: its repository).
 
-    Warnings waived by `waivers` or by `# aigrid: ignore[...]` comments move to `suppressed`."""
+    Warnings waived by `waivers` or by `# aigrid: ignore[...]` comments move to `suppressed`.
+    With `data` the blueprint is that text (standard input), named `<stdin>`; see load_document."""
     with _no_gc():
-        return _validate(path, root, waivers or Waivers())
+        return _validate(path, root, waivers or Waivers(), data)
 
 
-def _validate(path: Path, root: Path | None, waivers: Waivers) -> Result:
-    result = Result(file=str(path))
+def _validate(path: Path, root: Path | None, waivers: Waivers, data: bytes | None) -> Result:
+    result = Result(file=STDIN_NAME if data is not None else str(path))
     try:
-        document = load_document(path, root)
+        document = load_document(path, root, data)
     except LoadError as exc:
         result.diagnostics = exc.diagnostics
         result.sources = exc.sources

@@ -13,6 +13,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from aigrid import __version__
 from aigrid.model.blueprint import Blueprint
@@ -28,7 +29,7 @@ app = typer.Typer(
     "compile them into Ansible, Pulumi stacks and Kubernetes manifests, bring the hosts up and verify "
     "them, rehearse on an emulated lab site, and check a GPU node's facts against its blueprint.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -71,9 +72,46 @@ def main_options(
 
 
 def fail(exc: Exception, code: int) -> NoReturn:
-    """Say what went wrong in one line (`aigrid: ...`) and exit with `code`."""
-    err.print(f"aigrid: {exc}")
+    """Say what went wrong in one line (`aigrid: ...`) and exit with `code`.
+
+    The message is plain text: a blueprint path such as `sites[nw-nyc-fe-01]` is not markup."""
+    err.print(Text(f"aigrid: {exc}"))
     raise typer.Exit(code) from exc
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a report the user asked for (`-o FILE`); a path that cannot be written ends the
+    command with exit 2 and one line naming it, not an internal error."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(OutputPathError(path, output_problem(path) or exc.strerror or str(exc)), EXIT_MISUSE)
+
+
+def check_output(path: Path | None, create_folders: bool = False) -> None:
+    """Before any work: end the command (exit 2) when `path` can never be written as a file.
+    `create_folders`: the writer makes missing folders itself (pytest's --junitxml does)."""
+    if path is not None and (problem := output_problem(path, create_folders)):
+        fail(OutputPathError(path, problem), EXIT_MISUSE)
+
+
+def output_problem(path: Path, create_folders: bool = False) -> str | None:
+    """Why `path` cannot be written as an output file, or None when nothing says so yet."""
+    if path.is_dir():
+        return "it is a directory; name a file"
+    folder = path.parent
+    while create_folders and not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.exists():
+        return f"its folder {folder} does not exist; create it first"
+    if not folder.is_dir():
+        return f"{folder} is not a directory"
+    return None
+
+
+class OutputPathError(Exception):
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(f"cannot write {path}: {why}")
 
 
 def reject_invalid(result: Result, note: str | None = None) -> NoReturn:
@@ -94,7 +132,9 @@ def valid_blueprint(file: Path) -> Blueprint:
 
 def main() -> None:
     try:
-        app()
+        # The program's name is `aigrid` however it was started (`python3 -m aigrid` too), so
+        # usage lines and shell completion name the command people type.
+        app(prog_name="aigrid")
     except Exception as exc:
         if _state["debug"]:
             raise

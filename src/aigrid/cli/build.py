@@ -13,7 +13,7 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from aigrid import layout, pulumi_run
-from aigrid.bringup import BringupError, HostState, Outcome
+from aigrid.bringup import BringupError, HostState, Outcome, progress_line
 from aigrid.bringup import run as run_bringup
 from aigrid.cli import (
     EXIT_INVALID,
@@ -21,6 +21,7 @@ from aigrid.cli import (
     EXIT_OK,
     ExistingFile,
     RootOption,
+    check_output,
     err,
     fail,
     out,
@@ -89,6 +90,9 @@ def bringup(
 ) -> None:
     """Run the compiled playbook against the inventory, with live per-host progress and a summary.
 
+    On a terminal the progress is a live table; otherwise (CI, a log file) one line per task
+    result per host as it arrives: HOST: ok|changed|skipped|failed|unreachable: ROLE : TASK.
+    With --json those lines go to stderr and stdout holds only the JSON summary.
     Exit status: 0 all hosts converged, 1 a host failed or was unreachable, 2 misuse.
     """
     extravars: dict[str, object] = {"aigrid_hardware_checks": False} if no_hardware_checks else {}
@@ -101,7 +105,7 @@ def bringup(
             )
         )
     try:
-        outcome = _run_bringup(directory, check, limit, inventory or [], extravars, live=not as_json)
+        outcome = _run_bringup(directory, check, limit, inventory or [], extravars, as_json)
     except BringupError as exc:
         fail(exc, EXIT_MISUSE)
     if as_json:
@@ -140,10 +144,18 @@ def _run_bringup(
     limit: str | None,
     inventory: list[Path],
     extravars: dict[str, object],
-    live: bool,
+    as_json: bool,
 ) -> Outcome:
-    if not live or not out.is_terminal:
-        return run_bringup(directory, check, limit, inventory, extravars)
+    if as_json or not out.is_terminal:
+        log = err if as_json else out
+        return run_bringup(
+            directory,
+            check,
+            limit,
+            inventory,
+            extravars,
+            on_result=lambda result: log.print(Text(progress_line(result))),
+        )
 
     def table(states: dict[str, HostState]) -> Table:
         view = Table("host", "current task", "ok", "changed", "failed")
@@ -193,6 +205,7 @@ def verify_command(
     from aigrid.verify.run import VerifyError
     from aigrid.verify.run import run as run_verify
 
+    check_output(junit, create_folders=True)
     try:
         results = run_verify(directory, site, inventory or [], junit)
     except VerifyError as exc:

@@ -16,11 +16,25 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from aigrid.catalog import catalog
-from aigrid.cli import EXIT_INVALID, EXIT_MISUSE, EXIT_OK, AsJson, ExistingFile, RootOption, err, fail, out
+from aigrid.cli import (
+    EXIT_INVALID,
+    EXIT_MISUSE,
+    EXIT_OK,
+    AsJson,
+    ExistingFile,
+    RootOption,
+    check_output,
+    err,
+    fail,
+    out,
+    write_output,
+)
 from aigrid.diagnostics import LoadError
 from aigrid.explain import UnknownPath, explain
+from aigrid.inputs import STDIN, InputError, expand
 from aigrid.load.layers import load_document
 from aigrid.load.paths import PathSyntaxError
+from aigrid.load.yamlsrc import MAX_FILE_BYTES
 from aigrid.model.blueprint import json_schema
 from aigrid.report import render_json, render_junit, render_sarif, render_text, sarif_base
 from aigrid.rules.registry import all_rules
@@ -37,12 +51,14 @@ class Format(StrEnum):
 
 def validate(
     files: Annotated[
-        list[Path],
+        list[str],
         typer.Argument(
-            exists=True,
-            dir_okay=False,
-            readable=True,
-            help="Blueprint files to validate (each resolved with its extends).",
+            metavar="FILE|DIR|-",
+            help="Blueprint files to validate (each resolved with its extends); a folder stands for "
+            "the blueprints under it that no other file there extends (its layers are checked "
+            "through them); - reads one blueprint from standard input (named <stdin>, its extends "
+            "relative to the working directory).",
+            show_default=False,
         ),
     ],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
@@ -74,18 +90,26 @@ def validate(
 
     Warnings can be waived with --ignore/--select or a `# aigrid: ignore[CODE] reason` comment;
     waived findings stay in the JSON and SARIF reports as suppressed. Errors cannot be waived.
-    Exit status: 0 valid (warnings allowed unless --strict), 1 invalid, 2 misuse.
+    Exit status: 0 valid (warnings allowed unless --strict), 1 invalid, 2 misuse (a path that
+    does not exist, a folder without blueprints, an --output that cannot be written).
     """
     try:
         waivers = Waivers(
             ignore=parse_codes(ignore or [], "--ignore", warnings_only=True),
             select=parse_codes(select or [], "--select", warnings_only=False),
         )
-    except WaiverError as exc:
+        paths = expand(files)
+    except (WaiverError, InputError) as exc:
         fail(exc, EXIT_MISUSE)
     if base is not None and fmt is not Format.sarif:
         fail(ValueError("--base applies to --format sarif only"), EXIT_MISUSE)
-    results = [validate_file(path, root, waivers) for path in files]
+    check_output(output)
+    results = [
+        validate_file(Path(STDIN), root, waivers, _read_stdin())
+        if path is None
+        else validate_file(path, root, waivers)
+        for path in paths
+    ]
     if fmt is Format.text and output is None:
         render_text(results, out, strict)
     else:
@@ -95,11 +119,17 @@ def validate(
             Format.junit: lambda: render_junit(results, strict),
             Format.text: lambda: _text_report(results, strict),
         }[fmt]()
+        text = text if text.endswith("\n") else text + "\n"
         if output is None:
-            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+            sys.stdout.write(text)
         else:
-            output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+            write_output(output, text)
     raise typer.Exit(EXIT_OK if all(r.valid(strict) for r in results) else EXIT_INVALID)
+
+
+def _read_stdin() -> bytes:
+    """Standard input, at most one byte past the size limit (the loader refuses more)."""
+    return sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
 
 
 def _text_report(results: list[Result], strict: bool) -> str:
@@ -113,24 +143,26 @@ def explain_command(
     path: Annotated[
         str,
         typer.Argument(
-            help="A blueprint path, e.g. stack.driver.version or 'sites[nyc-fe-01].nodes[gpu01].gpus'."
+            help="A blueprint path: keys joined by dots, list items by name (or index) in brackets, "
+            "e.g. stack.driver.version or 'sites\\[NAME].nodes\\[HOST].gpus'.",
         ),
     ],
     as_json: AsJson = False,
 ) -> None:
-    """Show the resolved value at PATH and the chain of files:lines that set it, base to leaf."""
     try:
         document = load_document(file)
         explanation = explain(document, path)
     except LoadError as exc:
         for d in exc.diagnostics:
-            err.print(f"{d.file}:{d.line}:{d.column}: error {d.code}: {d.message} (hint: {d.hint})")
+            err.print(Text(f"{d.file}:{d.line}:{d.column}: error {d.code}: {d.message} (hint: {d.hint})"))
         raise typer.Exit(EXIT_INVALID) from exc
     except PathSyntaxError as exc:
-        err.print(f"error: {exc}; write a path such as stack.driver.version or sites[NAME].nodes[HOST].gpus")
+        err.print(
+            Text(f"error: {exc}; write a path such as stack.driver.version or sites[NAME].nodes[HOST].gpus")
+        )
         raise typer.Exit(EXIT_MISUSE) from exc
     except UnknownPath as exc:
-        err.print(f"error: nothing is set at {path} in {file} (after layering)")
+        err.print(Text(f"error: nothing is set at {path} in {file} (after layering){_alternatives(exc)}"))
         raise typer.Exit(EXIT_INVALID) from exc
     if as_json:
         sys.stdout.write(json.dumps(explanation.to_dict(), indent=2) + "\n")
@@ -143,6 +175,30 @@ def explain_command(
         out.print(
             Text(f"  {number}. {layer.origin.file}:{layer.origin.line}{winner}: {_inline(layer.value)}")
         )
+
+
+# The help's example, a command that works as shown (brackets escaped for rich's markup); one
+# line, so that a wide terminal shows it whole.
+EXPLAIN_EXAMPLE = (
+    "aigrid explain blueprints/examples/multi-carrier-grid.yaml "
+    "'sites\\[nw-nwk-co-01].nodes\\[nw-nwk-co-01-gpu01].gpus'"
+)
+explain_command.__doc__ = f"""Show the resolved value at PATH and the files:lines that set it, base to leaf.
+
+    Example: {EXPLAIN_EXAMPLE}
+
+    A path that is not set gets the paths that are, close to it ("did you mean").
+    Exit status: 0 shown, 1 nothing set at PATH (or an invalid blueprint), 2 a malformed PATH.
+    """
+
+
+def _alternatives(unknown: UnknownPath) -> str:
+    if unknown.suggestions:
+        return f"; did you mean {' or '.join(unknown.suggestions)}?"
+    if not unknown.available:
+        return f"; {unknown.known} has nothing below it"
+    shown = ", ".join(unknown.available[:12]) + (", ..." if len(unknown.available) > 12 else "")
+    return f"; {f'under {unknown.known} ' if unknown.known else ''}the blueprint sets {shown}"
 
 
 def _inline(value: object) -> str:
@@ -158,21 +214,42 @@ def schema(
     ] = None,
 ) -> None:
     """Print the blueprint JSON Schema (generated from the models), for editors and CI."""
+    check_output(output)
     text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)
 
 
 def rules(
     as_markdown: Annotated[bool, typer.Option("--markdown", help="The rule reference as Markdown.")] = False,
+    as_json: AsJson = False,
 ) -> None:
-    """List the validation rules with their codes, severities and titles."""
+    """List the validation rules with their codes, severities and titles.
+
+    --json: {"rules": [{"code", "name", "severity", "group", "title", "doc"}]}, in code order.
+    """
+    if as_markdown and as_json:
+        fail(ValueError("--markdown and --json are two formats; choose one"), EXIT_MISUSE)
     if as_markdown:
         from aigrid.docs import rules_markdown
 
         sys.stdout.write(rules_markdown())
+        return
+    if as_json:
+        listed = [
+            {
+                "code": str(rule.code),
+                "name": rule.name,
+                "severity": rule.severity.value,
+                "group": rule.group,
+                "title": rule.title,
+                "doc": rule.doc,
+            }
+            for rule in all_rules()
+        ]
+        sys.stdout.write(json.dumps({"rules": listed}, indent=2) + "\n")
         return
     table = Table("code", "name", "severity", "group", "title")
     for rule in all_rules():
@@ -180,8 +257,23 @@ def rules(
     out.print(table)
 
 
-def catalog_command() -> None:
-    """List the GPU models the catalog knows, with their MIG support and requirements."""
+def catalog_command(as_json: AsJson = False) -> None:
+    """List the GPU models the catalog knows, with their MIG support and requirements.
+
+    --json: {"gpus": [...]}, each GPU with every catalog field (model, architecture,
+    compute_capability, memory_gib, form_factor, open_kernel_modules_required, min_driver,
+    product_names, pci_device_ids, source, ...) and mig_profiles, the names of its MIG profiles.
+    """
+    if as_json:
+        gpus = [
+            {
+                **gpu.model_dump(mode="json"),
+                "mig_profiles": list(family.profiles) if (family := catalog().mig_family(gpu)) else [],
+            }
+            for gpu in catalog().gpus.values()
+        ]
+        sys.stdout.write(json.dumps({"gpus": gpus}, indent=2) + "\n")
+        return
     table = Table(
         "model",
         "architecture",

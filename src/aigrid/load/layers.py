@@ -27,7 +27,7 @@ from pathlib import Path
 from aigrid.diagnostics import Code, LoadError
 from aigrid.load.nodes import Origin, YMap, YNode, YScalar, YSeq
 from aigrid.load.paths import PathSyntaxError, item_name, parse_path, resolve
-from aigrid.load.yamlsrc import DIRECTIVE_KEY, fail, parse_yaml, read_text
+from aigrid.load.yamlsrc import DIRECTIVE_KEY, decode_text, fail, parse_yaml, read_text
 
 DIRECTIVES = ("replace", "delete")
 MAX_EXTENDS_DEPTH = 32
@@ -37,6 +37,8 @@ LAYER_KEYS = frozenset(
 )
 # A layer may leave these out; one that sets them to anything else is another kind of file.
 LAYER_IDENTITY = {"apiVersion": "aigrid.dev/v1alpha1", "kind": "Blueprint"}
+# How reports name a blueprint read from standard input (`aigrid validate -`).
+STDIN_NAME = "<stdin>"
 
 
 @dataclass
@@ -89,13 +91,27 @@ def find_root(blueprint: Path) -> Path:
     return repository_root(blueprint) or blueprint.parent
 
 
-def load_document(path: Path, root: Path | None = None) -> Document:
-    """Load a blueprint with its bases; `extends` stays inside `root` (default: find_root)."""
-    display = display_path(path)
+def load_document(path: Path, root: Path | None = None, data: bytes | None = None) -> Document:
+    """Load a blueprint with its bases; `extends` stays inside `root` (default: find_root).
+
+    With `data` (standard input, already read), `path` is ignored: the blueprint is named
+    STDIN_NAME and stands in the working directory, so its relative `extends` resolve against
+    that directory and `root` defaults to the working directory's repository, else itself."""
+    if data is not None:
+        return _load_top(Path.cwd() / STDIN_NAME, root, data)
+    return _load_top(path, root, None)
+
+
+def _load_top(path: Path, root: Path | None, data: bytes | None) -> Document:
+    display = STDIN_NAME if data is not None else display_path(path)
     document = Document(root=YMap({}, {}, Origin(display, 1, 1)))
     try:
         try:
-            top = Path(os.path.realpath(path, strict=True))
+            top = (
+                Path(os.path.realpath(path.parent, strict=True)) / path.name
+                if data is not None
+                else Path(os.path.realpath(path, strict=True))
+            )
         except (OSError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else str(exc)
             raise fail(
@@ -105,7 +121,7 @@ def load_document(path: Path, root: Path | None = None) -> Document:
                 Origin(display, 1, 1),
             ) from exc
         fence = Path(os.path.realpath(root)) if root is not None else find_root(top)
-        document.root = _load_file(top, [], document, None, {}, fence)
+        document.root = _load_file(top, [], document, None, {}, fence, data)
     except LoadError as exc:
         exc.sources = {name: source.text for name, source in document.sources.items()}
         raise
@@ -163,11 +179,13 @@ def _load_file(
     via: Origin | None,
     loaded: dict[Path, YMap],
     fence: Path,
+    data: bytes | None = None,
 ) -> YMap:
     """Resolve one file and its bases; `loaded` shares a base reached twice (a diamond).
 
+    `data` is the top file's content when it was read already (standard input).
     Recursion is bounded by MAX_EXTENDS_DEPTH, so no chain can exhaust Python's stack."""
-    display = display_path(path)
+    display = STDIN_NAME if data is not None else display_path(path)
     if path in loaded:
         return loaded[path]
     if path in chain:
@@ -188,7 +206,7 @@ def _load_file(
             via,
             "extends",
         )
-    text = read_text(path, display, via)
+    text = decode_text(data, display) if data is not None else read_text(path, display, via)
     source = SourceFile(display, hashlib.sha256(text.encode()).hexdigest(), text)
     if via is None:
         document.sources[display] = source
@@ -228,6 +246,29 @@ def _load_file(
         resolved = _merge_layer(resolved, root)
     loaded[path] = resolved
     return resolved
+
+
+def extended_files(path: Path, within: Path) -> list[Path]:
+    """The files inside the folder `within` that the blueprint `path` names in `extends` (real
+    paths), read leniently: a file that cannot be read or parsed, or an entry that is not a
+    path, names nothing here; validating the file reports it. Entries that leave `within` as
+    written are not looked up at all, so nothing outside it is probed."""
+    try:
+        real = Path(os.path.realpath(path, strict=True))
+        display = display_path(real)
+        root = parse_yaml(read_text(real, display), display)
+        entries = _extends_entries(root) if isinstance(root, YMap) else []
+    except (LoadError, OSError, ValueError):
+        return []
+    found = []
+    for entry in entries:
+        lexical = Path(os.path.normpath(real.parent / str(entry.value)))
+        if lexical.is_relative_to(within):
+            try:
+                found.append(Path(os.path.realpath(lexical)))
+            except (OSError, ValueError):
+                continue
+    return found
 
 
 def _extends_entries(root: YMap) -> list[YScalar]:

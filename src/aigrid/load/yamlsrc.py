@@ -128,6 +128,22 @@ def read_text(path: Path, display: str, at: Origin | None = None) -> str:
             "split the grid into layered files with `extends`",
             start,
         )
+    return decode_text(data, display, start)
+
+
+def decode_text(data: bytes, display: str, at: Origin | None = None) -> str:
+    """Blueprint bytes as text: at most MAX_FILE_BYTES of UTF-8 without NUL bytes.
+
+    Used for a file's content once read, and for standard input (`aigrid validate -`), which
+    the caller reads with the same bound (MAX_FILE_BYTES + 1 bytes at most)."""
+    start = at or Origin(display, 1, 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise fail(
+            Code.UNREADABLE_FILE,
+            f"input is over the {MAX_FILE_BYTES // 2**20} MiB limit",
+            "split the grid into layered files with `extends`",
+            start,
+        )
     if b"\x00" in data:
         raise fail(Code.UNREADABLE_FILE, "file is binary, not YAML text", "pass a YAML blueprint file", start)
     try:
