@@ -115,7 +115,7 @@ def validate(
     else:
         text = {
             Format.json: lambda: render_json(results, strict),
-            Format.sarif: lambda: render_sarif(results, base or sarif_base(files[0])),
+            Format.sarif: lambda: render_sarif(results, base or sarif_base(Path(files[0]))),
             Format.junit: lambda: render_junit(results, strict),
             Format.text: lambda: _text_report(results, strict),
         }[fmt]()
