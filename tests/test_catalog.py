@@ -180,3 +180,21 @@ def test_the_shipped_a100_names_keep_their_meaning() -> None:
     node = _plan_with("A100-80GB", 1)
     assert node.gpu_product_names == ["NVIDIA A100-SXM4-80GB"] and node.gpu_pci_device_ids == ["20B2"]
     assert node.labels["aigrid.dev/gpu-model"] == "A100-80GB"
+
+
+def test_every_mig_gpu_has_a_pci_id_for_mig_parteds_device_filter() -> None:
+    """Per-model mig-parted entries are selected by PCI device id: a MIG GPU without one
+    would get an entry that applies to every GPU of its node."""
+    for gpu in catalog().gpus.values():
+        if gpu.mig_capable:
+            assert gpu.pci_device_ids, gpu.model
+            assert all(len(pci) == 4 and int(pci, 16) >= 0 for pci in gpu.pci_device_ids), gpu.model
+
+
+def test_runtimes_name_known_model_stores_and_fillable_args() -> None:
+    data = catalog()
+    for runtime in data.runtimes.values():
+        assert set(runtime.model_repository_schemes) <= set(data.model_stores), runtime.runtime
+        for arg in runtime.args:
+            arg.format(model_repository="s3://bucket/path", port=8000)
+        assert runtime.startup_seconds > 0 and runtime.run_as_user > 0
