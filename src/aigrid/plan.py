@@ -297,6 +297,16 @@ class Plan(_Plan):
         return next((site for site in self.sites if site.name == name), None)
 
 
+def can_hold(node: NodePlan, workload: WorkloadPlan) -> bool:
+    """Whether `node` offers the GPU resource one replica of `workload` requests, as placement
+    counts capacity (placement.NodeGpus): a MIG profile of its layout, or enough whole GPUs
+    on a node not partitioned into MIG devices."""
+    if workload.mig_profile is not None:
+        return bool((node.mig_layout or {}).get(workload.mig_profile))
+    whole = node.gpu_model is not None and node.mig_config is None
+    return whole and node.gpu_count >= (workload.gpu_count or 1)
+
+
 def _major_minor(text: str) -> tuple[int, int]:
     """Major and minor of a version the validator has already accepted."""
     parsed = major_minor(text)

@@ -3,7 +3,7 @@ GitOps manifests and the Pulumi stack, so the two can never disagree.
 
 Per site: a system namespace and one namespace per slice; the GPU Operator (a Flux
 HelmRelease in manifests, a helm Release in Pulumi, same chart version and values) with a
-mig-parted config built from the nodes' MIG layouts; per slice a Multus
+mig-parted config built from the nodes' MIG layouts (per GPU model, by PCI id); per slice a Multus
 NetworkAttachmentDefinition on the slice's VLAN, a ResourceQuota on GPUs and MIG devices, a
 PriorityClass ordered by the 5QI priority and a NetworkPolicy; per workload placed on the
 site a Deployment and a Service.
@@ -91,13 +91,14 @@ def mig_parted_config(site: SitePlan) -> dict[str, Any]:
     configs: dict[str, dict[tuple[str, ...], Any]] = {}
     for node in site.nodes:
         if node.mig_config and node.mig_layout:
+            # Every MIG GPU of the catalog has a PCI id (tests/test_catalog.py).
             filters = tuple(mig_device_filter(pci) for pci in node.gpu_pci_device_ids)
-            # A model without a PCI id in the catalog (none today) gets an unfiltered entry.
-            entry: dict[str, Any] = {"device-filter": list(filters)} if filters else {}
-            entry["devices"] = "all"
-            entry["mig-enabled"] = True
-            entry["mig-devices"] = dict(sorted(node.mig_layout.items()))
-            configs.setdefault(node.mig_config, {})[filters] = entry
+            configs.setdefault(node.mig_config, {})[filters] = {
+                "device-filter": list(filters),
+                "devices": "all",
+                "mig-enabled": True,
+                "mig-devices": dict(sorted(node.mig_layout.items())),
+            }
     resolved: dict[str, Any] = {name: [by[f] for f in sorted(by)] for name, by in configs.items()}
     resolved["all-disabled"] = [{"devices": "all", "mig-enabled": False}]
     return {"version": "v1", "mig-configs": dict(sorted(resolved.items()))}

@@ -17,6 +17,7 @@ from aigrid.plan import (
     Plan,
     SitePlan,
     WorkloadPlan,
+    can_hold,
 )
 
 GPU_TAINT_KEY = "nvidia.com/gpu"
@@ -59,13 +60,8 @@ def node_affinity(site: SitePlan, workload: WorkloadPlan) -> dict[str, Any]:
     mig_configs = sorted({node.mig_config for node in site.nodes if node.mig_config})
     models: dict[str | None, set[str]] = {}
     for node in site.nodes:
-        if node.gpu_model is None:
-            continue
-        if workload.mig_profile is None:
-            if node.mig_config is None and node.gpu_count >= (workload.gpu_count or 1):
-                models.setdefault(None, set()).add(node.gpu_model)
-        elif node.mig_config and (node.mig_layout or {}).get(workload.mig_profile):
-            models.setdefault(node.mig_config, set()).add(node.gpu_model)
+        if node.gpu_model is not None and can_hold(node, workload):
+            models.setdefault(node.mig_config if workload.mig_profile else None, set()).add(node.gpu_model)
     assert models, f"placement put {workload.name} on {site.name}, where no node can hold it"
     terms = []
     for config in sorted(models, key=lambda c: c or ""):
