@@ -167,15 +167,34 @@ def _plan_with(model: str, count: int) -> NodePlan:
     return next(node for node in plan.nodes if node.gpu_model)
 
 
-def test_a_model_without_a_sourced_product_name_gets_no_product_label() -> None:
-    """GB300 has no nvidia-smi name from a real system: no nvidia.com/gpu.product selector,
-    and the verify checks skip the name instead of failing on any name."""
+def test_a_model_without_a_sourced_product_name_keeps_its_pci_id() -> None:
+    """GB300 has no nvidia-smi name from a real system: the verify checks skip the name
+    instead of failing on any name, and the PCI id still identifies it."""
     node = _plan_with("GB300", 4)
-    assert node.gpu_product_names == [] and node.gpu_product_label is None
+    assert node.gpu_product_names == []
     assert node.gpu_pci_device_ids == ["31C2"]
 
 
 def test_the_shipped_a100_names_keep_their_meaning() -> None:
-    """Blueprints say A100-80GB: it stays the SXM4 board, with the label it always had."""
+    """Blueprints say A100-80GB: it stays the SXM4 board."""
     node = _plan_with("A100-80GB", 1)
-    assert node.gpu_product_label == "NVIDIA-A100-SXM4-80GB" and node.gpu_pci_device_ids == ["20B2"]
+    assert node.gpu_product_names == ["NVIDIA A100-SXM4-80GB"] and node.gpu_pci_device_ids == ["20B2"]
+    assert node.labels["aigrid.dev/gpu-model"] == "A100-80GB"
+
+
+def test_every_mig_gpu_has_a_pci_id_for_mig_parteds_device_filter() -> None:
+    """Per-model mig-parted entries are selected by PCI device id: a MIG GPU without one
+    would get an entry that applies to every GPU of its node."""
+    for gpu in catalog().gpus.values():
+        if gpu.mig_capable:
+            assert gpu.pci_device_ids, gpu.model
+            assert all(len(pci) == 4 and int(pci, 16) >= 0 for pci in gpu.pci_device_ids), gpu.model
+
+
+def test_runtimes_name_known_model_stores_and_fillable_args() -> None:
+    data = catalog()
+    for runtime in data.runtimes.values():
+        assert set(runtime.model_repository_schemes) <= set(data.model_stores), runtime.runtime
+        for arg in runtime.args:
+            arg.format(model_repository="s3://bucket/path", port=8000)
+        assert runtime.startup_seconds > 0 and runtime.run_as_user > 0

@@ -168,10 +168,27 @@ def test_model_repository_urls(write, repository: str) -> None:  # type: ignore[
 
 
 @pytest.mark.parametrize(
-    "repository", ["s3://bucket/detector", "gs://bucket/detector", "https://models.example.net/detector"]
+    "repository",
+    [
+        "s3://bucket/detector",
+        "gs://bucket/detector",
+        "as://account/container/detector",
+        "pvc://models/detector/3",
+    ],
 )
 def test_model_repository_schemes(write, repository: str) -> None:  # type: ignore[no-untyped-def]
     valid(write, (MODEL, f"model: {{name: detector, repository: {repository}}}"))
+
+
+@pytest.mark.parametrize(
+    "repository",
+    ["pvc://Models/detector", "pvc://models:80/detector", "s3://bucket/../detector", "gs://b/x?y=1"],
+)
+def test_model_repository_claims_and_paths(write, repository: str) -> None:  # type: ignore[no-untyped-def]
+    """A claim is a Kubernetes name; no path climbs out of the repository (a subPath with
+    `..` is refused by the API server, and a Triton path with one reads elsewhere)."""
+    path, _ = only_error(write, (MODEL, f"model: {{name: detector, repository: {repository}}}"))
+    assert path == "workloads[detector].model.repository"
 
 
 @pytest.mark.parametrize(

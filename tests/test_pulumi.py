@@ -7,6 +7,8 @@ manifests' objects (one builder), and runs every policy against every mocked res
 
 from __future__ import annotations
 
+import json
+import runpy
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+from pulumi.runtime import rpc
 from pulumi_policy import (
     PolicyCustomTimeouts,
     PolicyProviderResource,
@@ -21,6 +24,7 @@ from pulumi_policy import (
     ResourceValidationArgs,
 )
 
+from aigrid import layout, stack_keys
 from aigrid.catalog import catalog
 from aigrid.plan import Plan, build_plan
 from aigrid.policies import POLICIES
@@ -119,7 +123,12 @@ def test_gpu_operator_values_follow_the_blueprint() -> None:
     data = created["nw-ash-rdc-01-configmap-gpu-operator-aigrid-mig-parted-config"].inputs["data"]
     config = yaml.safe_load(data["config.yaml"])
     assert config["mig-configs"]["all-balanced"] == [
-        {"devices": "all", "mig-enabled": True, "mig-devices": {"1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1}}
+        {
+            "device-filter": ["0x233010DE"],  # H100 SXM5 80GB
+            "devices": "all",
+            "mig-enabled": True,
+            "mig-devices": {"1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1},
+        }
     ]
     assert config["mig-configs"]["all-disabled"] == [{"devices": "all", "mig-enabled": False}]
 
@@ -232,3 +241,90 @@ def test_a_stack_the_compile_did_not_write_is_refused_before_pulumi_runs(tmp_pat
     proc = run_aigrid("preview", str(tmp_path), "--stack", "nope")
     assert proc.returncode == 2
     assert f"aigrid: {tmp_path}/pulumi has no stack nope" in proc.stderr.replace("\n", "")
+
+
+def secret(value: Any) -> Any:
+    """The plain value of a Pulumi secret as a mocked resource receives it; fails if not secret."""
+    assert value[rpc._special_sig_key] == rpc._special_secret_sig, value
+    return value["value"]
+
+
+def run_program(
+    out: Path, site: str, secrets: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, pulumi.runtime.MockResourceArgs], set[str]]:
+    """Run the compiled program (out/pulumi/__main__.py) as `pulumi up -s SITE` would, under
+    mocks: the config is the compiled Pulumi.<site>.yaml plus `secrets`. Returns the resources
+    and every config key the program asked for."""
+    written = yaml.safe_load((out / layout.stack_config(site)).read_text())["config"]
+    config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in written.items()} | secrets
+    asked: set[str] = set()
+    for method in ("get", "require", "get_secret", "require_secret"):
+        original = getattr(pulumi.Config, method)
+
+        def spy(self: pulumi.Config, key: str, *args: Any, _original: Any = original) -> Any:
+            asked.add(f"{self.name}:{key}")
+            return _original(self, key, *args)
+
+        monkeypatch.setattr(pulumi.Config, method, spy)
+    mocks = Mocks()
+    pulumi.runtime.set_mocks(mocks, project="aigrid-edge-site", stack=site, preview=False)
+    pulumi.runtime.set_all_config(config, list(secrets))
+    monkeypatch.chdir(out / layout.PULUMI)
+
+    @pulumi.runtime.test
+    def program() -> None:
+        runpy.run_path("__main__.py", run_name="__main__")
+
+    try:
+        program()
+    finally:
+        pulumi.runtime.set_all_config({})
+    return {args.name: args for args in mocks.created}, asked
+
+
+def test_the_program_reads_every_key_the_stack_config_sets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    assert run_aigrid("compile", str(EXAMPLES[0]), "--out", str(out)).returncode == 0
+    text = (out / layout.stack_config("nw-nyc-fe-01")).read_text()
+    # The key the stack file tells the operator to set is the one the program reads.
+    command = next(line for line in text.splitlines() if "pulumi config set --secret" in line)
+    key = command.split("--secret ")[1].split()[0]
+    created, asked = run_program(out, "nw-nyc-fe-01", {key: "apiVersion: v1\nkind: Config\n"}, monkeypatch)
+    written = {k for k in yaml.safe_load(text)["config"] if k.startswith(f"{stack_keys.NAMESPACE}:")}
+    assert written and written <= asked, f"written but never read: {written - asked}"
+    assert secret(created["nw-nyc-fe-01-k8s"].inputs["kubeconfig"]) == "apiVersion: v1\nkind: Config\n"
+    assert "secret://northwind/clusters/nw-nyc-fe-01/kubeconfig" in text  # the reference, named
+    assert len(created) > 10
+
+
+def test_an_env_reference_is_read_from_the_environment_of_pulumi_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(BLUEPRINTS / "base", tmp_path / "base")
+    (tmp_path / "examples").mkdir()
+    blueprint = tmp_path / "examples" / "lab.yaml"
+    source = (BLUEPRINTS / "examples" / "lab-edge-site.yaml").read_text()
+    blueprint.write_text(
+        source.replace("    rtt: 4ms\n", "    rtt: 4ms\n    kubeconfig: env://LAB_KUBECONFIG\n")
+    )
+    out = tmp_path / "out"
+    proc = run_aigrid("compile", str(blueprint), "--out", str(out), "--root", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    monkeypatch.setenv("LAB_KUBECONFIG", "apiVersion: v1\nkind: Config\nclusters: []\n")
+    created, _ = run_program(out, "lab-edge-01", {}, monkeypatch)
+    assert (
+        secret(created["lab-edge-01-k8s"].inputs["kubeconfig"])
+        == "apiVersion: v1\nkind: Config\nclusters: []\n"
+    )
+
+
+def test_a_missing_kubeconfig_names_the_reference_and_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    assert run_aigrid("compile", str(EXAMPLES[0]), "--out", str(out)).returncode == 0
+    with pytest.raises(Exception, match="secret://northwind/clusters/nw-nyc-fe-01/kubeconfig") as raised:
+        run_program(out, "nw-nyc-fe-01", {}, monkeypatch)
+    assert f"pulumi config set --secret {stack_keys.qualified(stack_keys.KUBECONFIG)}" in str(raised.value)

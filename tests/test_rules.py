@@ -448,3 +448,35 @@ def test_a_site_without_slices_needs_no_slice_interface(write) -> None:  # type:
         ("    slices: [embb]  # <- AG218\n", ""),
     )
     assert "AG218" not in codes(path)
+
+
+def test_model_store_credentials_are_a_secret_reference(write) -> None:  # type: ignore[no-untyped-def]
+    literal = variant(
+        write,
+        "AG401-plaintext-secret.yaml",
+        ("API_TOKEN: hunter2", "LOG_LEVEL: info"),
+        ("model: {name: detector}", "model: {name: detector, repository: s3://m/d, credentials: AKIA1234}"),
+    )
+    [diagnostic] = validate_file(literal).diagnostics
+    assert diagnostic.code == "AG401" and diagnostic.path == "workloads[detector].model.credentials"
+    reference = variant(
+        write,
+        "AG401-plaintext-secret.yaml",
+        ("API_TOKEN: hunter2", "LOG_LEVEL: info"),
+        (
+            "model: {name: detector}",
+            "model: {name: detector, repository: s3://m/d, credentials: secret://m/s}",
+        ),
+    )
+    assert codes(reference) == []
+
+
+def test_a_custom_image_may_read_an_https_repository(write) -> None:  # type: ignore[no-untyped-def]
+    """AG119 is about what Triton reads; a custom image is given the URL and reads it itself."""
+    path = variant(
+        write,
+        "AG119-model-repository-unreadable.yaml",
+        ("    runtime: triton\n", "    runtime: custom\n    image: registry.example.net/ai/detector:1.0\n"),
+        ("  # <- AG119", ""),
+    )
+    assert codes(path) == []

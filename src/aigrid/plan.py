@@ -6,17 +6,30 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network, IPv6Network
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
-from aigrid.catalog import Catalog, GpuModel, major_minor, version
-from aigrid.model.blueprint import Blueprint, Mirrors, Node, Site, Slice, slice_interface
+from aigrid.catalog import Catalog, GpuModel, Runtime, major_minor, version
+from aigrid.model.blueprint import Blueprint, Mirrors, Node, Site, Slice, Workload, slice_interface
 from aigrid.placement import Placements, mig_layout
 
 # From this driver branch on, the fabric packages carry no branch suffix.
 UNSUFFIXED_FABRIC_BRANCH = 580
 # Slice addresses on nodes start after the first few, which networks keep for gateways.
 FIRST_NODE_HOST = 10
+# Where a model repository on a volume is mounted in a workload's pods.
+MODEL_MOUNT_PATH = "/models"
+# The claim a runtime that needs a model repository reads when the blueprint names none.
+DEFAULT_MODEL_CLAIM = "{workload}-models"
+# Node labels aigrid sets through the kubelet (rolevars.node_labels), which workloads select
+# on: GPU Feature Discovery rewrites its own nvidia.com/gpu.product under the single MIG
+# strategy (GPU Operator docs, gpu-operator-mig.rst), so that label cannot be selected on.
+SITE_LABEL = "aigrid.dev/site"
+GPU_MODEL_LABEL = "aigrid.dev/gpu-model"
+# The MIG configuration the mig-manager applies to the node (GPU Operator docs,
+# gpu-operator-mig.rst: nvidia.com/mig.config).
+MIG_CONFIG_LABEL = "nvidia.com/mig.config"
 
 
 class _Plan(BaseModel):
@@ -65,7 +78,6 @@ class NodePlan(_Plan):
     address: str
     gpu_model: str | None
     gpu_count: int
-    gpu_product_label: str | None
     # What the GPUs report as their product name and PCI device ids (catalog facts).
     gpu_product_names: list[str]
     gpu_pci_device_ids: list[str]
@@ -99,6 +111,26 @@ class ModelPlan(_Plan):
     name: str
     version: str
     repository: str | None
+    # A secret reference naming the Secret with the object store's credentials.
+    credentials: str | None
+
+
+class ModelSourcePlan(_Plan):
+    """How a workload's pods reach its model repository (catalog model_stores)."""
+
+    scheme: str
+    # What the runtime is given: the repository URL, or the path the claim is mounted at.
+    location: str
+    # pvc: the PersistentVolumeClaim mounted read-only at MODEL_MOUNT_PATH, and the path
+    # inside it that is mounted ("" for its root).
+    claim: str | None
+    sub_path: str
+    # The Secret reference (model.credentials) and what the pod reads from it: environment
+    # variables (name -> optional) and a credentials file (its variable and Secret key).
+    credentials: str | None
+    env: dict[str, bool]
+    credentials_file_env: str | None
+    credentials_file_key: str | None
 
 
 class WorkloadPlan(_Plan):
@@ -109,9 +141,18 @@ class WorkloadPlan(_Plan):
     image: str
     port: int
     ready_path: str
+    live_path: str
+    startup_seconds: int
+    # The container's arguments, the model repository and port filled in.
     args: list[str]
     env: dict[str, str]
     model: ModelPlan
+    # None: the runtime takes no repository and the blueprint gives none (a custom image
+    # with its model built in).
+    model_source: ModelSourcePlan | None
+    # The /dev/shm size (a Kubernetes quantity), or None for the runtime's default.
+    shm_size: str | None
+    run_as_user: int
     gpu_count: int | None
     mig_profile: str | None
     replicas: int
@@ -254,6 +295,16 @@ class Plan(_Plan):
 
     def site(self, name: str) -> SitePlan | None:
         return next((site for site in self.sites if site.name == name), None)
+
+
+def can_hold(node: NodePlan, workload: WorkloadPlan) -> bool:
+    """Whether `node` offers the GPU resource one replica of `workload` requests, as placement
+    counts capacity (placement.NodeGpus): a MIG profile of its layout, or enough whole GPUs
+    on a node not partitioned into MIG devices."""
+    if workload.mig_profile is not None:
+        return bool((node.mig_layout or {}).get(workload.mig_profile))
+    whole = node.gpu_model is not None and node.mig_config is None
+    return whole and node.gpu_count >= (workload.gpu_count or 1)
 
 
 def _major_minor(text: str) -> tuple[int, int]:
@@ -495,11 +546,9 @@ def _node(
         for name in site.slices
     ]
     labels = dict(node.labels)
-    labels.update(
-        {"aigrid.dev/site": site.name, "aigrid.dev/tier": site.tier, "aigrid.dev/region": site.region}
-    )
+    labels.update({SITE_LABEL: site.name, "aigrid.dev/tier": site.tier, "aigrid.dev/region": site.region})
     if gpus:
-        labels["aigrid.dev/gpu-model"] = gpus.model
+        labels[GPU_MODEL_LABEL] = gpus.model
     return NodePlan(
         hostname=node.hostname,
         site=site.name,
@@ -510,7 +559,6 @@ def _node(
         address=str(node.address),
         gpu_model=gpus.model if gpus else None,
         gpu_count=gpus.count if gpus else 0,
-        gpu_product_label=gpu.product_names[0].replace(" ", "-") if gpu and gpu.product_names else None,
         gpu_product_names=list(gpu.product_names) if gpu else [],
         gpu_pci_device_ids=list(gpu.pci_device_ids) if gpu else [],
         fabric_services=catalog.fabric(gpus.model, gpus.count) if gpus else [],
@@ -530,6 +578,46 @@ def _mirrored(image: str, mirrors: MirrorsPlan) -> str:
     return f"{mirrors.container_registry}/{image.split('/', 1)[1]}"
 
 
+def _model_source(workload: Workload, runtime: Runtime, catalog: Catalog) -> ModelSourcePlan | None:
+    """Where the workload's model repository is; validation has checked that the runtime
+    can use its scheme (AG119)."""
+    model = workload.model
+    if model.repository is None:
+        if not any("{model_repository}" in arg for arg in runtime.args):
+            return None
+        claim = DEFAULT_MODEL_CLAIM.format(workload=workload.name)
+        return _volume_source(claim, "")
+    parts = urlsplit(model.repository)
+    store = catalog.model_stores[parts.scheme]
+    if store.mount:
+        return _volume_source(parts.netloc, parts.path.strip("/"))
+    credentials = model.credentials
+    file = store.credentials_file if credentials else None
+    return ModelSourcePlan(
+        scheme=parts.scheme,
+        location=model.repository,
+        claim=None,
+        sub_path="",
+        credentials=credentials,
+        env={name: var.optional for name, var in store.env.items()} if credentials else {},
+        credentials_file_env=file.env if file else None,
+        credentials_file_key=file.key if file else None,
+    )
+
+
+def _volume_source(claim: str, sub_path: str) -> ModelSourcePlan:
+    return ModelSourcePlan(
+        scheme="pvc",
+        location=MODEL_MOUNT_PATH,
+        claim=claim,
+        sub_path=sub_path,
+        credentials=None,
+        env={},
+        credentials_file_env=None,
+        credentials_file_key=None,
+    )
+
+
 def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
     """Resolve a valid blueprint; call only after validation passed without errors."""
     placements = Placements(bp, catalog)
@@ -541,20 +629,30 @@ def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
     for workload in bp.workloads:
         within = [bp.sites[i].name for i in placements.serving(workload)]
         runtime = catalog.runtimes[workload.runtime]
+        port = workload.port or runtime.port
+        source = _model_source(workload, runtime, catalog)
+        fields = {"model_repository": source.location if source else "", "port": port}
         workloads.append(
             WorkloadPlan(
                 name=workload.name,
                 runtime=workload.runtime,
                 image=workload.image or _mirrored(runtime.image, stack.mirrors),
-                port=workload.port or runtime.port,
+                port=port,
                 ready_path=runtime.ready_path,
-                args=list(runtime.args),
+                live_path=runtime.live_path,
+                startup_seconds=runtime.startup_seconds,
+                # Catalog templates filled with plan values; a blueprint value is never a template.
+                args=[arg.format(**fields) for arg in runtime.args],
                 env=dict(workload.env),
                 model=ModelPlan(
                     name=workload.model.name,
                     version=workload.model.version,
                     repository=workload.model.repository,
+                    credentials=workload.model.credentials,
                 ),
+                model_source=source,
+                shm_size=runtime.shm_size,
+                run_as_user=runtime.run_as_user,
                 gpu_count=workload.gpu.count,
                 mig_profile=workload.gpu.mig,
                 replicas=workload.replicas,

@@ -7,6 +7,7 @@ to the ambient kubeconfig; stack configs also disable default providers.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ import pulumi_kubernetes as k8s
 from aigrid.catalog import catalog
 from aigrid.plan import Plan, build_plan
 from aigrid.render.k8s_objects import K8sObject, site_objects
+from aigrid.stack_keys import KUBECONFIG, qualified
 from aigrid.validate import validate_file
 
 # (apiVersion, kind) -> typed resource class; anything else is a CustomResource.
@@ -104,6 +106,26 @@ def load_plan(blueprint: str | None, plan_file: str | None) -> Plan:
         where = f" ({first.file}:{first.line}: {first.code} {first.message})" if first else ""
         raise PlanError(f"blueprint {blueprint} is invalid{where}; run aigrid validate")
     return build_plan(result.blueprint, catalog())
+
+
+def site_kubeconfig(config: pulumi.Config, plan: Plan, site: str) -> pulumi.Output[str]:
+    """The site's kubeconfig: the stack's aigrid:kubeconfig secret; else, where the
+    blueprint's reference is env://VAR, that variable of the environment `pulumi up` runs in.
+    A secret://, vault:// or missing reference is resolved by the operator into the secret."""
+    value = config.get_secret(KUBECONFIG)
+    if value is not None:
+        return value
+    site_plan = plan.site(site)
+    reference = site_plan.kubeconfig_ref if site_plan else None
+    set_it = f'run pulumi config set --secret {qualified(KUBECONFIG)} -s {site} "$(cat kubeconfig)"'
+    if reference and reference.startswith("env://"):
+        variable = reference.removeprefix("env://")
+        content = os.environ.get(variable)
+        if content:
+            return pulumi.Output.secret(content)
+        raise PlanError(f"site {site}'s kubeconfig ({reference}): {variable} is not set; set it, or {set_it}")
+    named = f" ({reference})" if reference else ""
+    raise PlanError(f"site {site}'s kubeconfig{named} is not in the stack: {set_it}")
 
 
 def inputs_for(obj: K8sObject) -> dict[str, Any]:

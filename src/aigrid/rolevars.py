@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aigrid.plan import NodePlan, PackageSet, Plan
+from aigrid.plan import MIG_CONFIG_LABEL, NodePlan, PackageSet, Plan
 
 # The one switch for checks that need the GPUs; `aigrid bringup --no-hardware-checks` turns
 # it off for hosts without them, and every run then says so. The roles' own defaults read it
@@ -98,7 +98,7 @@ def node_labels(node: NodePlan) -> dict[str, str]:
     """The kubelet's node labels: the plan's, plus the MIG config the mig-manager applies."""
     labels = dict(node.labels)
     if node.mig_config:
-        labels["nvidia.com/mig.config"] = node.mig_config
+        labels[MIG_CONFIG_LABEL] = node.mig_config
     return dict(sorted(labels.items()))
 
 

@@ -154,7 +154,32 @@ class Runtime(_Row):
     image: str
     port: int
     ready_path: str
+    live_path: str
+    startup_seconds: int
+    # {model_repository} and {port} are filled in by the plan.
     args: list[str]
+    shm_size: str | None
+    run_as_user: int
+    model_repository_schemes: list[str]
+    source: str
+
+
+class StoreVariable(_Row):
+    optional: bool
+
+
+class CredentialsFile(_Row):
+    env: str
+    key: str
+
+
+class ModelStore(_Row):
+    """How a pod reaches a model repository of one URL scheme."""
+
+    scheme: str
+    env: dict[str, StoreVariable] = {}
+    credentials_file: CredentialsFile | None = None
+    mount: bool = False
     source: str
 
 
@@ -273,6 +298,8 @@ class Catalog:
         self.systems = {row["os"]: OperatingSystem.model_validate(row) for row in _load("os.yaml")["systems"]}
         runtimes = _load("runtimes.yaml")
         self.runtimes = {row["runtime"]: Runtime.model_validate(row) for row in runtimes["runtimes"]}
+        stores = runtimes["model_stores"]
+        self.model_stores = {row["scheme"]: ModelStore.model_validate(row) for row in stores}
         self.helm: dict[str, str] = runtimes["helm"]
         packages = _load("packages.yaml")
         self.packages = {row["component"]: PackageRow.model_validate(row) for row in packages["packages"]}

@@ -284,7 +284,16 @@ def slice_interface(site: Site, node: Node) -> str | None:
 class ModelRef(Spec):
     name: ModelName
     version: ModelVersion = "1"
-    repository: ModelRepositoryUrl | None = Field(default=None, description="s3://, gs:// or https:// URL")
+    repository: ModelRepositoryUrl | None = Field(
+        default=None,
+        description="s3://, gs://, as:// (Azure), https:// (custom images only) or pvc://CLAIM/PATH; "
+        "unset, Triton runtimes read the claim WORKLOAD-models",
+    )
+    credentials: SecretText | None = Field(
+        default=None,
+        description="A secret reference naming the Secret with the object store's credentials "
+        "(its keys: the variables the store takes, e.g. AWS_ACCESS_KEY_ID)",
+    )
 
 
 class GpuRequest(Spec):

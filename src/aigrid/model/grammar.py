@@ -26,6 +26,7 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _HOST_LABEL = r"[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?"
 _HOSTNAME_ANY_CASE = re.compile(rf"^{_HOST_LABEL}(\.{_HOST_LABEL})*$")
 _HOSTNAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$")
+_DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _SECRET_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
@@ -179,6 +180,25 @@ def url(*schemes: str) -> Callable[[str], str]:
     return check
 
 
+MODEL_REPOSITORY_SCHEMES = ("s3", "gs", "as", "https", "pvc")
+"""Where a model repository may live: object stores (S3, Google Cloud Storage, Azure
+Storage), HTTPS for custom images, and pvc://<claim>/<path> for a PersistentVolumeClaim."""
+_check_model_url = url(*MODEL_REPOSITORY_SCHEMES)
+
+
+def model_repository(value: str) -> str:
+    _check_model_url(value)
+    parts = urlsplit(value)
+    if ".." in parts.path.split("/") or parts.query:
+        raise ValueError("a model repository path may not contain '..' segments or a ?query")
+    if parts.scheme == "pvc" and (parts.port is not None or not _DNS_SUBDOMAIN.fullmatch(parts.netloc)):
+        raise ValueError(
+            "expected pvc://<claim>/<path>, the claim a lower-case Kubernetes name "
+            "(letters, digits, '-', '.')"
+        )
+    return value
+
+
 def registry(value: str) -> str:
     match = _REGISTRY.fullmatch(value)
     if len(value) > 255 or not match or not _valid_port(match.group("host")):
@@ -330,9 +350,7 @@ NodeLabelKey = Annotated[
 ]
 AptUrl = Annotated[str, AfterValidator(url("https", "http")), _url_schema("https", "http")]
 """apt, Helm and pip mirrors: HTTPS, or HTTP (warned by AG402)."""
-ModelRepositoryUrl = Annotated[
-    str, AfterValidator(url("s3", "gs", "https")), _url_schema("s3", "gs", "https")
-]
+ModelRepositoryUrl = Annotated[str, AfterValidator(model_repository), _url_schema(*MODEL_REPOSITORY_SCHEMES)]
 Registry = Annotated[
     str,
     AfterValidator(registry),

@@ -3,7 +3,7 @@ GitOps manifests and the Pulumi stack, so the two can never disagree.
 
 Per site: a system namespace and one namespace per slice; the GPU Operator (a Flux
 HelmRelease in manifests, a helm Release in Pulumi, same chart version and values) with a
-mig-parted config built from the nodes' MIG layouts; per slice a Multus
+mig-parted config built from the nodes' MIG layouts (per GPU model, by PCI id); per slice a Multus
 NetworkAttachmentDefinition on the slice's VLAN, a ResourceQuota on GPUs and MIG devices, a
 PriorityClass ordered by the 5QI priority and a NetworkPolicy; per workload placed on the
 site a Deployment and a Service.
@@ -12,20 +12,21 @@ site a Deployment and a Service.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
+from ipaddress import ip_interface, ip_network
 from typing import Any
 
 import yaml
 
-from aigrid.model.grammar import SECRET_SCHEMES
 from aigrid.placement import share
-from aigrid.plan import Plan, SitePlan, SlicePlan, WorkloadPlan
+from aigrid.plan import FIRST_NODE_HOST, Plan, SitePlan, SlicePlan, WorkloadPlan
+from aigrid.render.workload_pod import GPU_TAINT_KEY, gpu_resource, pod_spec
 
 SYSTEM_NAMESPACE = "aigrid-system"
+# NVIDIA's PCI vendor id (PCI ID Repository, vendor 10de).
+NVIDIA_PCI_VENDOR = "10DE"
 OPERATOR_NAMESPACE = "gpu-operator"
 MIG_CONFIG_NAME = "aigrid-mig-parted-config"
-GPU_TAINT_KEY = "nvidia.com/gpu"
 # PriorityClass values: 5QI priority 1 is the most important; Kubernetes wants higher values
 # for more important pods (and reserves values above one billion for the system).
 PRIORITY_BASE = 1_000_000
@@ -84,14 +85,30 @@ def _meta(name: str, namespace: str | None, site: SitePlan, **labels: str) -> di
 
 
 def mig_parted_config(site: SitePlan) -> dict[str, Any]:
-    """mig-parted configs: one per custom node layout, plus all-disabled for nodes without."""
-    configs: dict[str, Any] = {"all-disabled": [{"devices": "all", "mig-enabled": False}]}
+    """mig-parted configs: one per MIG layout the site's nodes use, plus all-disabled for
+    the others. A layout named the same on different GPU models (all-balanced on H100 and
+    H200) means different profiles on each: one entry per model, filtered to its PCI ids."""
+    configs: dict[str, dict[tuple[str, ...], Any]] = {}
     for node in site.nodes:
         if node.mig_config and node.mig_layout:
-            configs[node.mig_config] = [
-                {"devices": "all", "mig-enabled": True, "mig-devices": dict(sorted(node.mig_layout.items()))}
-            ]
-    return {"version": "v1", "mig-configs": dict(sorted(configs.items()))}
+            # Every MIG GPU of the catalog has a PCI id (tests/test_catalog.py).
+            filters = tuple(mig_device_filter(pci) for pci in node.gpu_pci_device_ids)
+            configs.setdefault(node.mig_config, {})[filters] = {
+                "device-filter": list(filters),
+                "devices": "all",
+                "mig-enabled": True,
+                "mig-devices": dict(sorted(node.mig_layout.items())),
+            }
+    resolved: dict[str, Any] = {name: [by[f] for f in sorted(by)] for name, by in configs.items()}
+    resolved["all-disabled"] = [{"devices": "all", "mig-enabled": False}]
+    return {"version": "v1", "mig-configs": dict(sorted(resolved.items()))}
+
+
+def mig_device_filter(pci_device_id: str) -> str:
+    """2330 -> 0x233010DE: the PCI device id then NVIDIA's vendor id, the form of mig-parted's
+    device-filter (NVIDIA/mig-parted deployments/systemd/config-default.yaml, e.g.
+    device-filter: ["0x20B010DE", "0x20B110DE"])."""
+    return f"0x{pci_device_id.upper()}{NVIDIA_PCI_VENDOR}"
 
 
 def operator_values(plan: Plan, site: SitePlan) -> dict[str, Any]:
@@ -127,15 +144,6 @@ def _priority(slice_: SlicePlan) -> int:
     return PRIORITY_BASE - slice_.priority * PRIORITY_STEP
 
 
-def _gpu_resource(plan: Plan, workload: WorkloadPlan) -> tuple[str, int]:
-    if workload.mig_profile is None:
-        return "nvidia.com/gpu", workload.gpu_count or 1
-    # With the `single` strategy MIG devices are exposed as nvidia.com/gpu.
-    if plan.stack.gpu_operator.mig_strategy == "mixed":
-        return f"nvidia.com/mig-{workload.mig_profile}", 1
-    return "nvidia.com/gpu", 1
-
-
 def replicas_at(workload: WorkloadPlan, site: str) -> int:
     """Spread a workload's replicas over its sites, closest first."""
     if site not in workload.sites:
@@ -143,73 +151,11 @@ def replicas_at(workload: WorkloadPlan, site: str) -> int:
     return share(workload.replicas, len(workload.sites), workload.sites.index(site))
 
 
-def _node_selector(plan: Plan, site: SitePlan, workload: WorkloadPlan) -> dict[str, str]:
-    models = sorted(
-        {
-            node.gpu_product_label
-            for node in site.nodes
-            if node.gpu_product_label
-            and (workload.mig_profile is None or (node.mig_layout or {}).get(workload.mig_profile))
-        }
-    )
-    selector = {"aigrid.dev/site": site.name}
-    if len(models) == 1:
-        selector["nvidia.com/gpu.product"] = models[0]
-    return selector
-
-
-def secret_key_ref(reference: str) -> dict[str, str] | None:
-    """secret://northwind/huggingface/token -> Secret northwind-huggingface, key token.
-
-    The Secret lives in the workload's namespace, put there by the carrier's secret store
-    (for example External Secrets); the reference never carries the value itself.
-    """
-    for scheme in SECRET_SCHEMES:
-        if reference.startswith(scheme):
-            *path, key = reference.removeprefix(scheme).strip("/").split("/")
-            name = re.sub(r"[^a-z0-9-]+", "-", "-".join(path).lower()).strip("-") or "aigrid"
-            return {"name": name[:253], "key": key}
-    return None
-
-
-def _env_var(name: str, value: str) -> dict[str, Any]:
-    ref = secret_key_ref(value)
-    if ref is None:
-        return {"name": name, "value": value}
-    return {"name": name, "valueFrom": {"secretKeyRef": ref}}
-
-
 def _workload_objects(
     plan: Plan, site: SitePlan, workload: WorkloadPlan, operator_key: str
 ) -> list[K8sObject]:
     namespace = slice_namespace(workload.slice)
-    resource, amount = _gpu_resource(plan, workload)
     labels = {"app.kubernetes.io/name": workload.name, "aigrid.dev/slice": workload.slice}
-    container: dict[str, Any] = {
-        "name": workload.name,
-        "image": workload.image,
-        "ports": [{"name": "http", "containerPort": workload.port}],
-        # The blueprint's own variables first; aigrid's two come last and cannot be overridden.
-        "env": [
-            *(_env_var(name, value) for name, value in sorted(workload.env.items())),
-            {"name": "AIGRID_MODEL", "value": workload.model.name},
-            {"name": "AIGRID_MODEL_VERSION", "value": workload.model.version},
-        ],
-        "resources": {
-            "requests": {"cpu": "2", "memory": "8Gi", resource: str(amount)},
-            "limits": {"cpu": "8", "memory": "32Gi", resource: str(amount)},
-        },
-        "readinessProbe": {"httpGet": {"path": workload.ready_path, "port": "http"}, "periodSeconds": 5},
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-    }
-    if workload.args:
-        container["args"] = list(workload.args)
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -222,13 +168,7 @@ def _workload_objects(
                     "labels": labels,
                     "annotations": {"k8s.v1.cni.cncf.io/networks": f"{namespace}/{workload.slice}"},
                 },
-                "spec": {
-                    "priorityClassName": f"slice-{workload.slice}",
-                    "nodeSelector": _node_selector(plan, site, workload),
-                    "tolerations": [{"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}],
-                    "securityContext": {"runAsNonRoot": True, "fsGroup": 1000},
-                    "containers": [container],
-                },
+                "spec": pod_spec(plan, site, workload),
             },
         },
     }
@@ -250,25 +190,51 @@ def _workload_objects(
     return [K8sObject(deployment, needs), K8sObject(service, (key("Deployment", workload.name, namespace),))]
 
 
+def _ip_ranges(site: SitePlan, slice_: SlicePlan) -> list[dict[str, Any]]:
+    """whereabouts ranges for the slice at this site: pods get addresses from host
+    FIRST_NODE_HOST on (the hosts below are left to gateways, as for the nodes), never one a
+    node holds on the slice. whereabouts' RangeConfiguration (range, range_start, exclude):
+    k8snetworkplumbingwg/whereabouts README, "IPv4 and IPv6 ranges" and "exclude"."""
+    ranges = []
+    for network in (slice_.ipv4, slice_.ipv6):
+        if network is None:
+            continue
+        net = ip_network(network)
+        taken = sorted(
+            {
+                ip_interface(address).ip
+                for node in site.nodes
+                for on_node in node.slices
+                if on_node.name == slice_.name
+                for address in (on_node.ipv4, on_node.ipv6)
+                if address and ip_interface(address).ip in net
+            }
+        )
+        entry: dict[str, Any] = {"range": network, "range_start": str(net.network_address + FIRST_NODE_HOST)}
+        if taken:
+            entry["exclude"] = [f"{address}/{address.max_prefixlen}" for address in taken]
+        ranges.append(entry)
+    return ranges
+
+
 def _slice_objects(
     plan: Plan, site: SitePlan, slice_: SlicePlan, workloads: list[WorkloadPlan]
 ) -> list[K8sObject]:
     namespace = slice_namespace(slice_.name)
     ns_key = key("Namespace", namespace)
-    ranges = [r for r in (slice_.ipv4, slice_.ipv6) if r]
     nad_config = {
         "cniVersion": "1.0.0",
         "name": slice_.name,
         "type": "macvlan",
         "master": slice_.interface,
         "mode": "bridge",
-        "ipam": {"type": "whereabouts", "ipRanges": [{"range": r} for r in ranges]},
+        "ipam": {"type": "whereabouts", "ipRanges": _ip_ranges(site, slice_)},
     }
     quota: dict[str, str] = {}
     for workload in workloads:
         if workload.slice != slice_.name:
             continue
-        resource, amount = _gpu_resource(plan, workload)
+        resource, amount = gpu_resource(plan, workload)
         count = replicas_at(workload, site.name) * amount
         request = f"requests.{resource}"
         quota[request] = str(int(quota.get(request, "0")) + count)

@@ -498,3 +498,32 @@ def arm_repository(ctx: Context) -> Iterable[Finding]:
                     f"has no Arm server (sbsa) packages for {os}",
                     "run Grace nodes on Ubuntu 22.04 or 24.04",
                 )
+
+
+@rule(
+    Code.MODEL_REPOSITORY_UNREADABLE,
+    "The workload's runtime cannot read its model repository's URL scheme",
+    bad="runtime: triton\nmodel: {name: detector, repository: https://models.example/detector}",
+    good="runtime: triton\nmodel: {name: detector, repository: s3://models/detector, "
+    "credentials: secret://models/store}",
+)
+def model_repository_unreadable(ctx: Context) -> Iterable[Finding]:
+    """Triton (and Triton with TensorRT-LLM) reads its model repository from a local path or
+    from S3, Google Cloud Storage and Azure Storage (s3://, gs://, as://): Triton's
+    model_repository.md. It has no HTTPS repository, so the server would exit at start and
+    the pod crash-loop. Put the models in an object store, or on a volume (pvc://<claim>/<path>);
+    a custom image reads an https:// repository itself (AIGRID_MODEL_REPOSITORY)."""
+    for index, workload in enumerate(ctx.blueprint.workloads):
+        repository = workload.model.repository
+        runtime = ctx.catalog.runtimes.get(workload.runtime)
+        if repository is None or runtime is None:
+            continue
+        scheme = repository.partition("://")[0]
+        if scheme not in runtime.model_repository_schemes:
+            readable = ", ".join(f"{s}://" for s in runtime.model_repository_schemes)
+            yield Finding(
+                ("workloads", index, "model", "repository"),
+                f"workload {workload.name}: runtime {workload.runtime} cannot read a model repository "
+                f"from {scheme}://",
+                f"move the models to {readable}",
+            )

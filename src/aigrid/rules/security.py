@@ -32,6 +32,9 @@ def _secret_fields(ctx: Context) -> Iterator[tuple[Loc, str, str]]:
         if site.kubeconfig is not None:
             yield ("sites", index, "kubeconfig"), f"kubeconfig of site {site.name}", site.kubeconfig
     for index, workload in enumerate(ctx.blueprint.workloads):
+        if workload.model.credentials is not None:
+            where = ("workloads", index, "model", "credentials")
+            yield where, f"model credentials of workload {workload.name}", workload.model.credentials
         for key, value in workload.env.items():
             if _SECRET_NAME.search(key):
                 yield ("workloads", index, "env", key), f"env {key} of workload {workload.name}", value
