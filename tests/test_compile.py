@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from aigrid import layout
 from conftest import BLUEPRINTS, ROOT, load_vars, run_aigrid
 
 SHIPPED = sorted([*BLUEPRINTS.glob("examples/*.yaml"), *BLUEPRINTS.glob("carriers/*/*.yaml")])
@@ -87,7 +88,7 @@ def test_syntax_check_every_shipped_blueprint(tmp_path: Path) -> None:
 def test_ansible_lint_production_on_roles_and_output(compiled: Path) -> None:
     for cwd, targets in (
         (ROOT, ["roles/"]),
-        (compiled / "ansible", ["site.yml", "inventory", "group_vars", "host_vars"]),
+        (compiled / "ansible", ["site.yml", "inventory"]),
     ):
         proc = subprocess.run(
             ["ansible-lint", "--offline", "--profile", "production", "--nocolor", *targets],
@@ -157,7 +158,7 @@ def test_a_590_branch_blueprint_compiles_to_the_same_procedure(tmp_path: Path) -
     out = tmp_path / "out"
     proc = compile_to(out, blueprint)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    gpu = load_vars(out / "ansible" / "group_vars" / "gpu_nodes.yml")
+    gpu = load_vars(out / layout.group_vars("gpu_nodes"))
     assert gpu["nvidia_driver_pinning_package"] == "nvidia-driver-pinning-590"
     assert gpu["nvidia_driver_packages"] == ["nvidia-open"]
     assert gpu["nvidia_driver_package_version"] == "590.48.01-*"
@@ -171,10 +172,8 @@ def test_an_arm_grace_site_compiles_to_the_sbsa_procedure(tmp_path: Path) -> Non
     proc = compile_to(out, BLUEPRINTS / "examples" / "gh200-edge-site.yaml")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for hostname in ("gh200-cp-01", "gh200-node-02"):
-        assert load_vars(out / "ansible" / "host_vars" / f"{hostname}.yml")["preflight_architectures"] == [
-            "aarch64"
-        ]
-    gpu = load_vars(out / "ansible" / "group_vars" / "gpu_nodes.yml")
+        assert load_vars(out / layout.host_vars(hostname))["preflight_architectures"] == ["aarch64"]
+    gpu = load_vars(out / layout.group_vars("gpu_nodes"))
     assert gpu["nvidia_driver_repo_uris"]["aarch64"].endswith("/ubuntu2404/sbsa/")
     assert gpu["cuda_runtime_repo_uris"]["aarch64"].endswith("/ubuntu2404/sbsa/")
     assert gpu["nvidia_container_toolkit_repo_uris"]["aarch64"].endswith("/deb/arm64")

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from aigrid import layout
 from aigrid.lab import lab, rootfs
 from conftest import BLUEPRINTS, ROOT, run_aigrid
 
@@ -357,7 +358,7 @@ def test_a_driver_change_on_clustered_nodes_rolls_out_one_node_at_a_time(
     # What a recompile with the next 580 release pinned writes (the base blueprint locks it).
     upgraded = tmp_path / "out"
     shutil.copytree(out, upgraded)
-    gpu_vars = upgraded / "ansible" / "group_vars" / "gpu_nodes.yml"
+    gpu_vars = upgraded / layout.group_vars("gpu_nodes")
     gpu_vars.write_text(gpu_vars.read_text().replace("580.126.20", "580.159.04"))
 
     limit = ",".join(host.hostname for host in [control, *gpus])

@@ -15,6 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from aigrid import layout
 from conftest import BLUEPRINTS, ROOT, load_vars, run_aigrid
 
 SHIPPED = sorted([*BLUEPRINTS.glob("examples/*.yaml"), *BLUEPRINTS.glob("carriers/*/*.yaml")])
@@ -52,7 +53,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Path]:
 @pytest.mark.parametrize("blueprint", SHIPPED, ids=lambda p: p.stem)
 def test_manifests_validate_against_kubernetes_schemas(compiled: dict[Path, Path], blueprint: Path) -> None:
     out = compiled[blueprint]
-    version = load_vars(out / "ansible/group_vars/all.yml")["kubernetes_node_minor"]
+    version = load_vars(out / layout.group_vars("all"))["kubernetes_node_minor"]
     files = sorted((out / "manifests").rglob("*.yaml"))
     kinds: set[str] = set()
     for path in files:

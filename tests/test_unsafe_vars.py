@@ -59,9 +59,9 @@ def _run_vars(tmp_path: Path, files: dict[str, bytes], hostname: str) -> subproc
         names += list(load_vars(out / relative))
     playbook = out / layout.ANSIBLE / "read.yml"
     playbook.write_text(PLAYBOOK)
-    inventory = out / layout.ANSIBLE / "local.yml"
+    inventory = out / layout.INVENTORY_DIR / "local.yml"
     inventory.write_text(yaml.safe_dump({"all": {"hosts": {hostname: {"ansible_connection": "local"}}}}))
-    # The vars sit beside the playbook (group_vars/, host_vars/), where ansible-playbook reads them.
+    # The vars sit beside the inventory (group_vars/, host_vars/), where every entry point reads them.
     return subprocess.run(
         ["ansible-playbook", "-i", str(inventory), str(playbook), "-e", json.dumps({"names": names})],
         cwd=out / layout.ANSIBLE,
@@ -95,10 +95,9 @@ def test_the_same_vars_without_unsafe_would_run_the_lookup(tmp_path: Path) -> No
 
 def _ansible_reads(out: Path, hostname: str) -> dict[str, object]:
     """The variables of HOSTNAME as Ansible itself loads them from the compiled files."""
-    ansible_dir = out / layout.ANSIBLE
     inventory = str(out / layout.INVENTORY)
     proc = subprocess.run(
-        ["ansible-inventory", "-i", inventory, "--playbook-dir", str(ansible_dir), "--host", hostname],
+        ["ansible-inventory", "-i", inventory, "--host", hostname],
         capture_output=True,
         text=True,
         timeout=120,

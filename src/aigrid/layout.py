@@ -14,7 +14,11 @@ README = "README.md"
 
 ANSIBLE = "ansible"
 ANSIBLE_CFG = f"{ANSIBLE}/ansible.cfg"
-INVENTORY = f"{ANSIBLE}/inventory/hosts.yml"
+# The variables sit beside the inventory file, not the playbook, so every Ansible entry point
+# that is given the inventory finds them: ansible-playbook, ad-hoc ansible, ansible-inventory
+# and an AWX/AAP inventory source alike.
+INVENTORY_DIR = f"{ANSIBLE}/inventory"
+INVENTORY = f"{INVENTORY_DIR}/hosts.yml"
 PLAYBOOK = f"{ANSIBLE}/site.yml"
 ROLES = f"{ANSIBLE}/roles"
 FACT_CACHE = ".facts"  # relative to ANSIBLE, where ansible.cfg points it
@@ -38,11 +42,11 @@ TOP_LEVEL = (f"{ANSIBLE}/", f"{MANIFESTS}/", f"{PULUMI}/", f"{VERIFY}/", README,
 
 
 def group_vars(group: str) -> str:
-    return f"{ANSIBLE}/group_vars/{group}.yml"
+    return f"{INVENTORY_DIR}/group_vars/{group}.yml"
 
 
 def host_vars(hostname: str) -> str:
-    return f"{ANSIBLE}/host_vars/{hostname}.yml"
+    return f"{INVENTORY_DIR}/host_vars/{hostname}.yml"
 
 
 def role_file(relative: str) -> str:

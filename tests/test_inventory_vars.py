@@ -1,0 +1,118 @@
+"""The compiled variables sit beside the inventory, so every Ansible entry point given the
+inventory sees them: ansible-inventory, ad-hoc ansible from another directory, an AWX/AAP
+inventory source. A lab inventory passed after the compiled one still adapts the hosts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aigrid import layout
+from aigrid.lab import lab
+from conftest import BLUEPRINTS, load_vars, run_aigrid
+
+GPU_HOST = "lab-gpu01"
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("compiled") / "out"
+    proc = run_aigrid("compile", str(BLUEPRINTS / "examples" / "lab-edge-site.yaml"), "--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+def _ansible(cwd: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """An Ansible command run from CWD, where no ansible.cfg, playbook or vars are."""
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _data(value: Any) -> Any:
+    """A value as ansible-inventory lists it, with `!unsafe` ({"__ansible_unsafe": ...}) unwrapped."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {key: _data(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_data(item) for item in value]
+    return value
+
+
+def _hostvars(cwd: Path, *inventories: Path) -> dict[str, dict[str, Any]]:
+    sources = [arg for path in inventories for arg in ("-i", str(path))]
+    proc = _ansible(cwd, "ansible-inventory", *sources, "--list")
+    assert proc.returncode == 0, proc.stderr
+    hostvars: dict[str, dict[str, Any]] = _data(json.loads(proc.stdout)["_meta"]["hostvars"])
+    return hostvars
+
+
+def test_ansible_inventory_lists_the_compiled_vars_from_anywhere(compiled: Path, tmp_path: Path) -> None:
+    hostvars = _hostvars(tmp_path, compiled / layout.INVENTORY)[GPU_HOST]
+    shared = load_vars(compiled / layout.group_vars("all"))
+    gpu = load_vars(compiled / layout.group_vars("gpu_nodes"))
+    own = load_vars(compiled / layout.host_vars(GPU_HOST))
+    for written in (shared, gpu, own):
+        assert {name: hostvars.get(name) for name in written} == written
+    assert hostvars["ansible_host"] == "2001:db8:ed::11"
+    assert hostvars["gpu_verify_node_name"] == GPU_HOST
+    assert hostvars["nvidia_driver_version"] == gpu["nvidia_driver_version"]
+    assert "nvidia_driver_version" not in _hostvars(tmp_path, compiled / layout.INVENTORY)["lab-cp"]
+
+
+def test_nothing_is_left_beside_the_playbook(compiled: Path) -> None:
+    """Vars beside the playbook would load a second time, at another precedence."""
+    playbook_dir = (compiled / layout.PLAYBOOK).parent
+    assert not (playbook_dir / "group_vars").exists()
+    assert not (playbook_dir / "host_vars").exists()
+
+
+def test_ad_hoc_ansible_from_another_directory_reads_the_vars(compiled: Path, tmp_path: Path) -> None:
+    version = load_vars(compiled / layout.group_vars("gpu_nodes"))["nvidia_driver_version"]
+    proc = _ansible(
+        tmp_path,
+        "ansible",
+        "-i",
+        str(compiled / layout.INVENTORY),
+        GPU_HOST,
+        "-c",
+        "local",
+        "-m",
+        "ansible.builtin.debug",
+        "-a",
+        "var=nvidia_driver_version",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f'"nvidia_driver_version": "{version}"' in proc.stdout
+
+
+def test_a_lab_inventory_given_later_still_wins(compiled: Path, tmp_path: Path) -> None:
+    """The lab's inventory sets host variables in an inventory file; compiled group_vars rank
+    below those, compiled host_vars above (inventory host_vars/*). So no key the lab adapts may
+    be a compiled host variable, and every one of them must reach the hosts as the lab wrote it."""
+    labdir = tmp_path / "lab"
+    labdir.mkdir()
+    hosts = [
+        lab.LabHost(hostname, f"ns-{hostname}", f"fd00::{index}")
+        for index, hostname in enumerate(("lab-cp", "lab-gpu01", "lab-gpu02", "lab-gpu03"), start=10)
+    ]
+    state = lab.LabState(id="t", site="lab-edge-01", hub="hub-t", directory=str(labdir), hosts=hosts)
+    inventory = lab.write_inventory(state)
+    written = lab.yaml.safe_load(inventory.read_text())["all"]["hosts"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    hostvars = _hostvars(elsewhere, compiled / layout.INVENTORY, inventory)
+    for host in hosts:
+        compiled_host = load_vars(compiled / layout.host_vars(host.hostname))
+        assert not set(written[host.hostname]) & set(compiled_host)
+        loaded = hostvars[host.hostname]
+        assert {name: loaded.get(name) for name in written[host.hostname]} == written[host.hostname]
+    # Overrides of compiled group variables, the ones the lab relies on.
+    gpu = hostvars[GPU_HOST]
+    assert gpu["ansible_host"] == "fd00::11"
+    assert gpu["network_slice_backend"] == "networkd"
+    assert gpu["nvidia_driver_headers_package"] == lab.standins.headers_package()
+    assert gpu["container_runtime_repo_suites"] == ["/"]
