@@ -64,6 +64,7 @@ COMMANDS = (
     "facts",
     "verify-node",
     "smoke",
+    "collection",
     "lab",
 )
 

@@ -149,8 +149,8 @@ def roles_dir() -> Traversable:
     return resources.files("aigrid").joinpath("roles")
 
 
-def _role_files() -> dict[str, bytes]:
-    """The shipped roles, copied into the output so it runs on its own (e.g. from a bastion)."""
+def role_sources() -> dict[str, bytes]:
+    """Every file of the shipped roles, by path relative to the roles folder, in name order."""
     files: dict[str, bytes] = {}
 
     def walk(node: Traversable, prefix: str) -> None:
@@ -160,10 +160,15 @@ def _role_files() -> dict[str, bytes]:
             if child.is_dir():
                 walk(child, f"{prefix}{child.name}/")
             else:
-                files[layout.role_file(f"{prefix}{child.name}")] = child.read_bytes()
+                files[f"{prefix}{child.name}"] = child.read_bytes()
 
     walk(roles_dir(), "")
     return files
+
+
+def _role_files() -> dict[str, bytes]:
+    """The shipped roles, copied into the output so it runs on its own (e.g. from a bastion)."""
+    return {layout.role_file(relative): content for relative, content in role_sources().items()}
 
 
 def render(plan: Plan) -> dict[str, bytes]:
