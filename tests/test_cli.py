@@ -33,16 +33,6 @@ def test_rule_reference_is_generated_from_the_registry() -> None:
     )
 
 
-def test_shipped_blueprints_point_editors_at_the_schema() -> None:
-    for path in BLUEPRINTS.glob("**/*.yaml"):
-        if "invalid" in path.parts:
-            continue
-        first = path.read_text().splitlines()[0]
-        assert first.startswith("# yaml-language-server: $schema="), path
-        target = (path.parent / first.split("=", 1)[1]).resolve()
-        assert target == (ROOT / "schema" / "blueprint.schema.json").resolve(), path
-
-
 @pytest.mark.parametrize("command", [[], ["validate"], ["explain"], ["schema"], ["rules"], ["catalog"]])
 def test_help_is_available_for_every_command(command: list[str]) -> None:
     proc = run_aigrid(*command, "--help")

@@ -148,8 +148,10 @@ def blueprint_markdown() -> str:
         "",
         "Generated from the models (`aigrid schema` gives the same as JSON Schema); do not edit by",
         "hand. A blueprint file may leave out what a file it `extends` sets: the fields below are",
-        "required of the resolved blueprint, after layering. Validation rules over these fields are",
-        "in [rules.md](rules.md).",
+        "required of the resolved blueprint, after layering. Layer files (those that extend or are",
+        "extended) are checked by editors against `aigrid schema --layer`",
+        "(schema/blueprint-layer.schema.json): every field optional, `$patch` allowed. Validation",
+        "rules over these fields are in [rules.md](rules.md).",
     ]
     for name, obj in objects.items():
         required = set(obj.get("required", []))

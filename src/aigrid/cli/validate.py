@@ -36,6 +36,7 @@ from aigrid.load.layers import load_document
 from aigrid.load.paths import PathSyntaxError
 from aigrid.load.yamlsrc import MAX_FILE_BYTES
 from aigrid.model.blueprint import json_schema
+from aigrid.model.layer_schema import layer_json_schema
 from aigrid.report import render_json, render_junit, render_sarif, render_text, sarif_base
 from aigrid.rules.registry import all_rules
 from aigrid.suppress import WaiverError, Waivers, parse_codes
@@ -212,10 +213,22 @@ def schema(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the schema to this file.")
     ] = None,
+    layer: Annotated[
+        bool,
+        typer.Option(
+            "--layer",
+            help="The schema of a layer file (one that extends or is extended): every field "
+            "optional, `$patch` allowed.",
+        ),
+    ] = False,
 ) -> None:
-    """Print the blueprint JSON Schema (generated from the models), for editors and CI."""
+    """Print the blueprint JSON Schema (generated from the models), for editors and CI.
+
+    Without --layer: the resolved blueprint (schema/blueprint.schema.json); with it: a file as
+    written before layering (schema/blueprint-layer.schema.json).
+    """
     check_output(output)
-    text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    text = json.dumps(layer_json_schema() if layer else json_schema(), indent=2, sort_keys=True) + "\n"
     if output is None:
         sys.stdout.write(text)
     else:

@@ -80,7 +80,15 @@ def _sd_text(value: Any) -> str:
 SliceDifferentiator = Annotated[
     str,
     BeforeValidator(_sd_text),
-    WithJsonSchema({"type": "string", "pattern": "^[0-9A-Fa-f]{6}$", "examples": ["0000A1"]}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^([0-9A-Fa-f]{6}|0[xX][0-9A-Fa-f]{1,6})$",
+            "examples": ["0000A1"],
+            "description": "6 hex digits, quoted: '0000A1'; a quoted '0x2B' is read as 00002B. "
+            "Unquoted, YAML reads 0x2B or 000001 as a number (AG020)",
+        }
+    ),
 ]
 
 
