@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import runpy
 import shutil
+import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +30,9 @@ from aigrid import layout, stack_keys
 from aigrid.catalog import catalog
 from aigrid.plan import Plan, build_plan
 from aigrid.policies import POLICIES
-from aigrid.pulumi_site import EdgeSite, inputs_for, resource_name
-from aigrid.render.k8s_objects import site_objects
+from aigrid.pulumi_site import EdgeSite, resource_name
+from aigrid.render.k8s_objects import K8sObject, site_objects
+from aigrid.render.pulumi import site_resources
 from aigrid.validate import validate_file
 from conftest import BLUEPRINTS, ROOT, run_aigrid
 
@@ -63,7 +66,10 @@ CASES = [(path, site.name) for path in EXAMPLES for site in plan_of(path).sites]
 def build(plan: Plan, site: str) -> dict[str, pulumi.runtime.MockResourceArgs]:
     mocks = Mocks()
     pulumi.runtime.set_mocks(mocks, project="aigrid-edge-site", stack=site, preview=False)
-    edge = EdgeSite(site, plan, site, kubeconfig=pulumi.Output.secret("apiVersion: v1\nkind: Config\n"))
+    site_plan = plan.site(site)
+    assert site_plan is not None
+    resources = json.loads(json.dumps(site_resources(plan, site_plan)))["resources"]  # as the file has them
+    edge = EdgeSite(site, site, resources, kubeconfig=pulumi.Output.secret("apiVersion: v1\nkind: Config\n"))
 
     @pulumi.runtime.test
     def settle() -> pulumi.Output[list[str]]:
@@ -89,10 +95,17 @@ def test_every_kubernetes_resource_uses_the_site_provider(built: Any) -> None:
             assert args.provider and f"::{site}-k8s::" in args.provider, args.name
 
 
+def inputs_for(obj: K8sObject) -> dict[str, Any]:
+    """What the program should pass to the resource for `obj`: the manifest's fields."""
+    if obj.helm is not None:
+        return dict(obj.helm["values"])
+    return {k: v for k, v in obj.body.items() if k not in ("apiVersion", "kind")}
+
+
 def test_resources_are_the_manifest_objects(built: Any) -> None:
     plan, site, created = built
     for obj in site_objects(plan, site):
-        name = resource_name(site, obj)
+        name = resource_name(site, obj.key)
         if obj.gitops_only:
             assert name not in created
             continue
@@ -209,14 +222,19 @@ def test_policies_fire_on_violating_resources() -> None:
     }
 
 
+TEMPLATES = ("Pulumi.yaml", "__main__.py", "requirements.txt")
+
+
 def test_repository_stack_program_is_the_compiled_one(tmp_path: Path) -> None:
     """stacks/ links to the templates the compile renders: one source, no copy to drift."""
     out = tmp_path / "out"
     assert run_aigrid("compile", str(EXAMPLES[1]), "--out", str(out)).returncode == 0
-    for name in ("Pulumi.yaml", "__main__.py", "requirements.txt"):
+    sources = {name: ROOT / "src" / "aigrid" / "templates" / "pulumi" / name for name in TEMPLATES}
+    sources["edge_site.py"] = ROOT / "src" / "aigrid" / "pulumi_site.py"
+    for name, source in sources.items():
         repository = ROOT / "stacks" / name
         assert repository.is_symlink()
-        assert repository.resolve() == (ROOT / "src" / "aigrid" / "templates" / "pulumi" / name).resolve()
+        assert repository.resolve() == source.resolve()
         assert (out / "pulumi" / name).read_bytes() == repository.read_bytes()
 
 
@@ -270,15 +288,21 @@ def run_program(
     pulumi.runtime.set_mocks(mocks, project="aigrid-edge-site", stack=site, preview=False)
     pulumi.runtime.set_all_config(config, list(secrets))
     monkeypatch.chdir(out / layout.PULUMI)
+    # The compiled project installs pulumi and pulumi-kubernetes only: aigrid is not there.
+    for name in [m for m in sys.modules if m == "aigrid" or m.startswith("aigrid.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.delitem(sys.modules, "edge_site", raising=False)
 
     @pulumi.runtime.test
     def program() -> None:
-        runpy.run_path("__main__.py", run_name="__main__")
+        # As Pulumi's Python host runs it: the project folder, its own folder on sys.path.
+        runpy.run_path(".", run_name="__main__")
 
     try:
         program()
     finally:
         pulumi.runtime.set_all_config({})
+        sys.modules.pop("edge_site", None)
     return {args.name: args for args in mocks.created}, asked
 
 
@@ -328,3 +352,107 @@ def test_a_missing_kubeconfig_names_the_reference_and_the_key(
     with pytest.raises(Exception, match="secret://northwind/clusters/nw-nyc-fe-01/kubeconfig") as raised:
         run_program(out, "nw-nyc-fe-01", {}, monkeypatch)
     assert f"pulumi config set --secret {stack_keys.qualified(stack_keys.KUBECONFIG)}" in str(raised.value)
+
+
+SALT = "v1:Pq7dLZ0kOMU=:v1:4w1rXp3Gk2c5bX9a:8nQ2mKcA0vXzQwJm7lX4YzVb0o8="
+SECRET = "v1:Jk2hTq9xZP4mC1sB:2Wc7Xf3VYpLq0mHn5R8aT1uK9dEo6gSj4bNz"
+
+
+def test_a_recompile_keeps_the_stack_secrets_the_venv_and_the_users_files(tmp_path: Path) -> None:
+    """What `pulumi config set --secret` and the docs' setup leave in DIR/pulumi survives a
+    recompile, also of a changed blueprint; aigrid's own keys and files are updated."""
+    shutil.copytree(BLUEPRINTS / "base", tmp_path / "base")
+    (tmp_path / "examples").mkdir()
+    blueprint = tmp_path / "examples" / "lab.yaml"
+    source = (BLUEPRINTS / "examples" / "lab-edge-site.yaml").read_text()
+    blueprint.write_text(source)
+    out = tmp_path / "out"
+
+    def compile_it() -> None:
+        proc = run_aigrid("compile", str(blueprint), "--out", str(out), "--root", str(tmp_path))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    compile_it()
+    project = out / layout.PULUMI
+    stack = out / layout.stack_config("lab-edge-01")
+    # As the Pulumi CLI leaves the file after `pulumi stack init` (salt first) and
+    # `pulumi config set --secret aigrid:kubeconfig` plus a plain key of the user's:
+    config = yaml.safe_load(stack.read_text())["config"]
+    config |= {"aigrid:kubeconfig": {"secure": SECRET}, "team:owner": "edge-ops", "aigrid:plan": "plan.json"}
+    stack.write_text(yaml.safe_dump({"encryptionsalt": SALT, "config": config}, sort_keys=False))
+    (project / "venv" / "bin").mkdir(parents=True)
+    (project / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (project / "venv" / "bin" / "python").symlink_to("/usr/bin/python3")
+    (project / "notes.md").write_text("ours\n")
+    (project / "sites" / "stray.json").write_text("{}\n")  # aigrid's folder: not kept
+    (out / layout.MANIFESTS / "extra.yaml").write_text("x: 1\n")  # outside pulumi/: aigrid's
+
+    blueprint.write_text(source.replace("name: lab-edge-site", "name: lab-edge-site-renamed", 1))
+    compile_it()
+    compile_it()  # twice: a merged file merges again to the same bytes
+
+    text = stack.read_text()
+    document = yaml.safe_load(text)
+    assert document["encryptionsalt"] == SALT and f"encryptionsalt: {SALT}\n" in text
+    assert document["config"]["aigrid:kubeconfig"] == {"secure": SECRET} and SECRET in text
+    assert document["config"]["team:owner"] == "edge-ops"
+    assert "aigrid:plan" not in document["config"]  # retired aigrid key, dropped
+    assert document["config"]["aigrid:site"] == "lab-edge-01"
+    assert document["config"]["aigrid:resources"] == "sites/lab-edge-01.json"
+    assert "lab-edge-site-renamed" in text  # the header follows the blueprint
+    assert (project / "venv" / "pyvenv.cfg").read_text() == "home = /usr/bin\n"
+    assert (project / "venv" / "bin" / "python").readlink() == Path("/usr/bin/python3")
+    assert (project / "notes.md").read_text() == "ours\n"
+    assert not (project / "sites" / "stray.json").exists()
+    assert not (out / layout.MANIFESTS / "extra.yaml").exists()
+    assert json.loads((project / "plan.json").read_text())["name"] == "lab-edge-site-renamed"
+
+
+def test_an_unreadable_stack_config_stops_the_compile_and_is_left_alone(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_aigrid("compile", str(EXAMPLES[1]), "--out", str(out)).returncode == 0
+    stack = out / layout.stack_config("lab-edge-01")
+    stack.write_text(f"encryptionsalt: {SALT}\nconfig: [unclosed\n")
+    proc = run_aigrid("compile", str(EXAMPLES[1]), "--out", str(out))
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert f"{stack} is not valid YAML" in proc.stderr.replace("\n", "")
+    assert stack.read_text() == f"encryptionsalt: {SALT}\nconfig: [unclosed\n"
+
+
+def test_the_project_settings_name_the_venv_and_pin_installable_requirements(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_aigrid("compile", str(EXAMPLES[1]), "--out", str(out)).returncode == 0
+    project = yaml.safe_load((out / layout.PULUMI_PROJECT).read_text())
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+    requirements = (out / layout.PULUMI_REQUIREMENTS).read_text().split()
+    assert [line.split("==")[0] for line in requirements] == ["pulumi", "pulumi-kubernetes"]
+    # Pinned to the versions the program is tested with here.
+    assert requirements == [f"{name}=={version(name)}" for name in ("pulumi", "pulumi-kubernetes")]
+
+
+def pypi_reachable() -> bool:
+    import urllib.request
+
+    try:
+        urllib.request.urlopen("https://pypi.org/simple/pulumi/", timeout=10).close()
+    except OSError:
+        return False
+    return True
+
+
+def test_the_requirements_resolve_on_pypi_alone(tmp_path: Path) -> None:
+    """`pip install -r requirements.txt` on a fresh machine: PyPI only, no local wheels."""
+    import subprocess
+
+    if not pypi_reachable():
+        pytest.skip("PyPI is not reachable from here")
+    out = tmp_path / "out"
+    assert run_aigrid("compile", str(EXAMPLES[1]), "--out", str(out)).returncode == 0
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--isolated", "--dry-run", "--ignore-installed",
+         "--index-url", "https://pypi.org/simple", "-r", str(out / layout.PULUMI_REQUIREMENTS)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Would install" in proc.stdout, proc.stdout
+    assert f"pulumi_kubernetes-{version('pulumi-kubernetes')}" in proc.stdout

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aigrid import __version__, layout
 from aigrid.catalog import catalog
-from aigrid.output import write_tree
+from aigrid.output import OutputError, check_target, write_tree
 from aigrid.plan import Plan, build_plan
 from aigrid.render import ansible, manifests, pulumi, readme, verify
 from aigrid.validate import Result, validate_file
@@ -55,8 +55,28 @@ def compile_blueprint(path: Path, out: Path, root: Path | None = None) -> Compil
         return Compiled(result)
     plan = build_plan(result.blueprint, catalog())
     files = render_all(result, plan)
-    write_tree(out, files)
+    check_target(out)
+    merge_stack_configs(out, plan, files)
+    write_tree(out, files, keep=layout.user_owned)
     return Compiled(result, plan, len(files))
+
+
+def merge_stack_configs(out: Path, plan: Plan, files: dict[str, bytes]) -> None:
+    """Each stack config of the previous output merged into the compiled one: the Pulumi CLI
+    keeps the stack's secrets and salt there, and the user their own keys."""
+    for site in plan.sites:
+        path = layout.stack_config(site.name)
+        existing = out / path
+        if not existing.is_file():
+            continue
+        try:
+            text = existing.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise OutputError(f"cannot read {existing} to keep its secrets: {exc}") from exc
+        try:
+            files[path] = pulumi.merge_stack_config(text, plan, site, str(existing)).encode()
+        except pulumi.StackConfigError as exc:
+            raise OutputError(str(exc)) from exc
 
 
 def render_all(result: Result, plan: Plan) -> dict[str, bytes]:

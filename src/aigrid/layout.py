@@ -29,7 +29,12 @@ PULUMI = "pulumi"
 PULUMI_PROJECT = f"{PULUMI}/Pulumi.yaml"
 PULUMI_PROGRAM = f"{PULUMI}/__main__.py"
 PULUMI_REQUIREMENTS = f"{PULUMI}/requirements.txt"
+PULUMI_SITE_MODULE = f"{PULUMI}/edge_site.py"
 PLAN = f"{PULUMI}/plan.json"
+PULUMI_SITES = f"{PULUMI}/sites"
+# What a compile owns in PULUMI besides the stack configs (which it merges): everything else
+# there (the virtualenv, Pulumi's state, the user's files) is the user's and survives recompiles.
+PULUMI_OWNED = (PULUMI_PROJECT, PULUMI_PROGRAM, PULUMI_REQUIREMENTS, PULUMI_SITE_MODULE, PLAN)
 
 VERIFY = "verify"
 VERIFY_SUITE = f"{VERIFY}/test_nodes.py"
@@ -67,6 +72,20 @@ def stack_config(site: str) -> str:
 
 def stack_config_name(site: str) -> str:
     return f"Pulumi.{site}.yaml"
+
+
+def site_resources(site: str) -> str:
+    return f"{PULUMI_SITES}/{site}.json"
+
+
+def user_owned(path: str) -> bool:
+    """Whether `path` of an existing compiled directory is the user's, kept by a recompile:
+    anything in PULUMI that aigrid does not own (a stack config that a recompile would write is
+    merged instead; one for a site the blueprint no longer has is kept whole)."""
+    inside = PurePosixPath(path)
+    if PurePosixPath(PULUMI) not in inside.parents:
+        return False
+    return path not in PULUMI_OWNED and PurePosixPath(PULUMI_SITES) not in (inside, *inside.parents)
 
 
 def relative_to(path: str, directory: str) -> str:

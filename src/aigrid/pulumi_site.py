@@ -1,5 +1,11 @@
 """The Pulumi side of a site: one EdgeSite component of typed pulumi-kubernetes resources,
-built from the same objects as the manifests (aigrid.render.k8s_objects).
+built from the site's resource file that `aigrid compile` writes (DIR/pulumi/sites/<site>.json:
+the same objects as the manifests, from aigrid.render.k8s_objects).
+
+The compile copies this module into DIR/pulumi as edge_site.py, so it imports nothing of
+aigrid: the compiled project installs from its pinned requirements.txt alone. The config keys
+below are the ones aigrid.stack_keys names for the compile (a test runs the compiled program
+with the compiled stack config and checks every key is read).
 
 Every resource uses the site's explicit Kubernetes provider, so nothing silently deploys
 to the ambient kubeconfig; stack configs also disable default providers.
@@ -7,20 +13,20 @@ to the ambient kubeconfig; stack configs also disable default providers.
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from aigrid.catalog import catalog
-from aigrid.plan import Plan, build_plan
-from aigrid.render.k8s_objects import K8sObject, site_objects
-from aigrid.stack_keys import KUBECONFIG, qualified
-from aigrid.validate import validate_file
+NAMESPACE = "aigrid"
+SITE = "site"
+RESOURCES = "resources"
+KUBECONFIG = "kubeconfig"
 
 # (apiVersion, kind) -> typed resource class; anything else is a CustomResource.
 TYPED: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] = {
@@ -34,22 +40,32 @@ TYPED: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] = {
 }
 
 
+RECOMPILE = "recompile the blueprint with aigrid compile"
+
+
+class SiteError(Exception):
+    pass
+
+
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def resource_name(site: str, obj: K8sObject) -> str:
-    return f"{site}-{obj.key.replace('/', '-').lower()}"
+def resource_name(site: str, key: str) -> str:
+    return f"{site}-{key.replace('/', '-').lower()}"
 
 
 class EdgeSite(pulumi.ComponentResource):
-    """The cluster layer of one edge site: GPU Operator, slices, workloads."""
+    """The cluster layer of one edge site: GPU Operator, slices, workloads.
+
+    `resources` are the entries of the site's resource file, in dependency order: each has a
+    `key`, the object's `body`, its `dependsOn` keys and, for a Helm release, `helm`."""
 
     def __init__(
         self,
         name: str,
-        plan: Plan,
         site: str,
+        resources: list[Mapping[str, Any]],
         kubeconfig: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -58,19 +74,18 @@ class EdgeSite(pulumi.ComponentResource):
             f"{site}-k8s", kubeconfig=kubeconfig, opts=pulumi.ResourceOptions(parent=self)
         )
         self.resources: dict[str, pulumi.Resource] = {}
-        for obj in site_objects(plan, site):
-            if obj.gitops_only:
-                continue
-            depends = [self.resources[k] for k in obj.depends_on if k in self.resources]
+        for entry in resources:
+            depends = [self.resources[k] for k in entry.get("dependsOn", []) if k in self.resources]
             options = pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=depends)
-            self.resources[obj.key] = self._resource(site, obj, options)
+            self.resources[entry["key"]] = self._resource(site, entry, options)
         self.register_outputs({"resources": len(self.resources)})
 
     @staticmethod
-    def _resource(site: str, obj: K8sObject, options: pulumi.ResourceOptions) -> pulumi.Resource:
-        name = resource_name(site, obj)
-        if obj.helm is not None:
-            helm = obj.helm
+    def _resource(site: str, entry: Mapping[str, Any], options: pulumi.ResourceOptions) -> pulumi.Resource:
+        name = resource_name(site, entry["key"])
+        body: dict[str, Any] = entry["body"]
+        helm = entry.get("helm")
+        if helm is not None:
             return k8s.helm.v3.Release(
                 name,
                 chart=helm["chart"],
@@ -78,58 +93,50 @@ class EdgeSite(pulumi.ComponentResource):
                 namespace=helm["namespace"],
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=helm["repository"]),
                 values=helm["values"],
-                name=obj.name,
+                name=body["metadata"]["name"],
                 opts=options,
             )
-        fields = {k: v for k, v in obj.body.items() if k not in ("apiVersion", "kind")}
-        typed = TYPED.get((obj.api_version, obj.kind))
+        fields = {k: v for k, v in body.items() if k not in ("apiVersion", "kind")}
+        typed = TYPED.get((body["apiVersion"], body["kind"]))
         if typed is None:
             return k8s.apiextensions.CustomResource(
-                name, api_version=obj.api_version, kind=obj.kind, opts=options, **fields
+                name, api_version=body["apiVersion"], kind=body["kind"], opts=options, **fields
             )
         return typed(name, opts=options, **{_snake(k): v for k, v in fields.items()})
 
 
-class PlanError(Exception):
-    pass
+def load_site(path: str) -> dict[str, Any]:
+    """The site's resource file, relative to the Pulumi project."""
+    try:
+        data: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SiteError(f"cannot read {path} ({exc.strerror}): {RECOMPILE}") from exc
+    except ValueError as exc:
+        raise SiteError(f"{path} is not JSON ({exc}): {RECOMPILE}") from exc
+    return data
 
 
-def load_plan(blueprint: str | None, plan_file: str | None) -> Plan:
-    """The plan from a compiled plan.json, or by validating a blueprint."""
-    if plan_file:
-        return Plan.model_validate_json(Path(plan_file).read_text(encoding="utf-8"))
-    if not blueprint:
-        raise PlanError("set aigrid:plan (a compiled plan.json) or aigrid:blueprint (a blueprint file)")
-    result = validate_file(Path(blueprint))
-    if result.blueprint is None or result.errors:
-        first = result.errors[0] if result.errors else None
-        where = f" ({first.file}:{first.line}: {first.code} {first.message})" if first else ""
-        raise PlanError(f"blueprint {blueprint} is invalid{where}; run aigrid validate")
-    return build_plan(result.blueprint, catalog())
-
-
-def site_kubeconfig(config: pulumi.Config, plan: Plan, site: str) -> pulumi.Output[str]:
+def site_kubeconfig(config: pulumi.Config, site: str, reference: str | None) -> pulumi.Output[str]:
     """The site's kubeconfig: the stack's aigrid:kubeconfig secret; else, where the
     blueprint's reference is env://VAR, that variable of the environment `pulumi up` runs in.
     A secret://, vault:// or missing reference is resolved by the operator into the secret."""
     value = config.get_secret(KUBECONFIG)
     if value is not None:
         return value
-    site_plan = plan.site(site)
-    reference = site_plan.kubeconfig_ref if site_plan else None
-    set_it = f'run pulumi config set --secret {qualified(KUBECONFIG)} -s {site} "$(cat kubeconfig)"'
+    set_it = f"run pulumi config set --secret {NAMESPACE}:{KUBECONFIG} -s {site} < KUBECONFIG_FILE"
     if reference and reference.startswith("env://"):
         variable = reference.removeprefix("env://")
         content = os.environ.get(variable)
         if content:
             return pulumi.Output.secret(content)
-        raise PlanError(f"site {site}'s kubeconfig ({reference}): {variable} is not set; set it, or {set_it}")
+        raise SiteError(f"site {site}'s kubeconfig ({reference}): {variable} is not set; set it, or {set_it}")
     named = f" ({reference})" if reference else ""
-    raise PlanError(f"site {site}'s kubeconfig{named} is not in the stack: {set_it}")
+    raise SiteError(f"site {site}'s kubeconfig{named} is not in the stack: {set_it}")
 
 
-def inputs_for(obj: K8sObject) -> dict[str, Any]:
-    """What EdgeSite passes to the resource for `obj` (for comparing with the manifests)."""
-    if obj.helm is not None:
-        return dict(obj.helm["values"])
-    return {k: v for k, v in obj.body.items() if k not in ("apiVersion", "kind")}
+def main() -> None:
+    """The program: the stack's site, its resource file and its kubeconfig, as one EdgeSite."""
+    config = pulumi.Config(NAMESPACE)
+    site = config.require(SITE)
+    data = load_site(config.require(RESOURCES))
+    EdgeSite(site, site, data["resources"], kubeconfig=site_kubeconfig(config, site, data.get("kubeconfig")))

@@ -1,17 +1,20 @@
-"""The keys of a site stack's Pulumi config, named once: the compile writes them
-(aigrid.render.pulumi) and the stack program reads them (aigrid.pulumi_site), so a key one
-side writes is a key the other reads.
+"""The keys of a site stack's Pulumi config, named once for the compile (aigrid.render.pulumi).
+
+The stack program (aigrid.pulumi_site, copied into the compiled project) must not import aigrid,
+so it spells the same keys itself; a test runs the compiled program with the compiled stack
+config and checks that every key written here is read there.
 """
 
 from __future__ import annotations
 
 NAMESPACE = "aigrid"
 SITE = "site"
-# A compiled plan.json, relative to the Pulumi project, or a blueprint to validate instead.
-PLAN = "plan"
-BLUEPRINT = "blueprint"
+# The site's resource file (its Kubernetes objects), relative to the Pulumi project.
+RESOURCES = "resources"
 # The cluster's kubeconfig itself, a Pulumi secret set by the operator: aigrid never writes it.
 KUBECONFIG = "kubeconfig"
+# Keys earlier compiles wrote and no program reads any more; a recompile removes them.
+RETIRED = ("plan", "blueprint")
 
 
 def qualified(key: str) -> str:

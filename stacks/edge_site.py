@@ -1,0 +1,1 @@
+../src/aigrid/pulumi_site.py
