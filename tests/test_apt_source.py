@@ -40,10 +40,6 @@ def _defined_elsewhere(apt: Path, uri: str = URI) -> list[str]:
     return [Path(line).name for line in proc.stdout.splitlines()]
 
 
-def _apt_reads(apt: Path, tmp_path: Path) -> str:
-    return apt_reads(apt, tmp_path / "lists")
-
-
 @pytest.mark.parametrize(
     ("files", "found"),
     [
@@ -67,7 +63,7 @@ def test_finds_a_definition_made_outside_aigrid(
 def test_the_role_uses_cuda_keyrings_definition_instead_of_adding_a_conflicting_one(tmp_path: Path) -> None:
     apt = _apt_dir(tmp_path, {"cuda-ubuntu2404-x86_64.list": CUDA_KEYRING_LIST, "aigrid-cuda.sources": OURS})
     # The state an earlier aigrid left on such a node: apt refuses to read its sources at all.
-    assert "Conflicting values set for option" in _apt_reads(apt, tmp_path)
+    assert "Conflicting values set for option" in apt_reads(apt, tmp_path / "lists")
     playbook = tmp_path / "apt.yml"
     playbook.write_text(PLAYBOOK)
     extra = {
@@ -81,5 +77,5 @@ def test_the_role_uses_cuda_keyrings_definition_instead_of_adding_a_conflicting_
     assert "is already defined in" in proc.stdout and "cuda-ubuntu2404-x86_64.list" in proc.stdout
     assert sorted(p.name for p in (apt / "sources.list.d").iterdir()) == ["cuda-ubuntu2404-x86_64.list"]
     assert not list((apt / "keyrings").iterdir())  # no second key fetched
-    read = _apt_reads(apt, tmp_path)
+    read = apt_reads(apt, tmp_path / "lists")
     assert "Conflicting values" not in read and "could not be read" not in read, read
