@@ -27,6 +27,8 @@ CRD_SCHEMAS = {
     ): "networkattachmentdefinition-k8s.cni.cncf.io-v1.json",
     ("helm.toolkit.fluxcd.io/v2", "HelmRelease"): "helmrelease-helm.toolkit.fluxcd.io-v2.json",
     ("source.toolkit.fluxcd.io/v1", "HelmRepository"): "helmrepository-source.toolkit.fluxcd.io-v1.json",
+    ("operator.tigera.io/v1", "Installation"): "installation-operator.tigera.io-v1.json",
+    ("operator.tigera.io/v1", "APIServer"): "apiserver-operator.tigera.io-v1.json",
 }
 
 
