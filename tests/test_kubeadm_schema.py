@@ -195,6 +195,8 @@ def test_misspelt_or_removed_field_fails(kind: str, edit: Any, where: str) -> No
         ("InitConfiguration", lambda d: d["timeouts"].update(kubeletHealthCheck=240)),
         ("InitConfiguration", lambda d: d["nodeRegistration"]["kubeletExtraArgs"][0].pop("name")),
         ("InitConfiguration", lambda d: d.update(apiVersion="kubeadm.k8s.io/v1beta3")),
+        ("ClusterConfiguration", lambda d: d.update(certificatesDir="pki")),
+        ("ClusterConfiguration", lambda d: d["etcd"]["local"].update(dataDir="var/lib/etcd")),
     ],
 )
 def test_wrong_value_fails(kind: str, edit: Any) -> None:
@@ -210,6 +212,7 @@ def test_wrong_value_fails(kind: str, edit: Any) -> None:
         lambda d: d["discovery"]["bootstrapToken"].pop("apiServerEndpoint"),
         lambda d: d["controlPlane"].update(certificateKey="f" * 63),
         lambda d: d.pop("discovery"),
+        lambda d: d.update(caCertPath="/etc/kubernetes/pki/ca.pem"),
     ],
 )
 def test_invalid_join_configuration_fails(edit: Any) -> None:
