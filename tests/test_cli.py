@@ -72,7 +72,15 @@ def test_compile_help_and_success_line_name_everything_compile_writes(tmp_path: 
     proc = run_aigrid("compile", str(BLUEPRINTS / "examples" / "lab-edge-site.yaml"), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     written = sorted(f"{p.name}/" if p.is_dir() else p.name for p in out.iterdir())
-    assert written == ["README.md", "aigrid.lock.json", "ansible/", "manifests/", "pulumi/", "verify/"]
+    assert written == [
+        ".gitignore",
+        "README.md",
+        "aigrid.lock.json",
+        "ansible/",
+        "manifests/",
+        "pulumi/",
+        "verify/",
+    ]
     named = proc.stdout[proc.stdout.rindex("(") :]
     help_text = run_aigrid("compile", "--help", columns=200).stdout
     for entry in written:

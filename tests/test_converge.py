@@ -43,6 +43,8 @@ def override(root: Path) -> dict[str, object]:
         "network_slice_apply": False,
         # A chroot cannot reboot: the run must report the reboot as pending (the lab reboots).
         "nvidia_driver_allow_reboot": False,
+        # One node on its own, with no control plane to join (the lab forms whole clusters).
+        "kubernetes_cluster_join": False,
     }
     return {"all": {"hosts": {NODE: host}}}
 

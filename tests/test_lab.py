@@ -165,6 +165,111 @@ def test_second_converge_changes_nothing(converged: dict[str, Any]) -> None:
     assert {host: h["changed"] for host, h in summary["hosts"].items()} == dict.fromkeys(summary["hosts"], 0)
 
 
+def host_log(state: lab.LabState, host: lab.LabHost, tool: str) -> list[dict[str, Any]]:
+    """What a STAND-IN Kubernetes tool (kubeadm, kubectl) on the host was asked, in order."""
+    proc = subprocess.run(
+        lab.ssh_command(state, host, f"cat /var/log/aigrid-standins/{tool}.log 2>/dev/null || true"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def verbs(records: list[dict[str, Any]]) -> list[list[str]]:
+    return [words(r) for r in records if "argv" in r]
+
+
+def words(record: dict[str, Any]) -> list[str]:
+    """The command words of a logged call (none for the stand-in's own records)."""
+    return [word for word in record.get("argv", []) if not word.startswith("-")]
+
+
+def test_site_cluster_formed_once_pod_network_first_then_joins(
+    converged: dict[str, Any], site_lab: Any
+) -> None:
+    """With STAND-IN kubeadm and kubectl (the lab runs no kubelet): kubeadm init once on the
+    first control plane; the pod network, then Multus and whereabouts; only then each other node
+    joins, with a token the control plane issued for it and the control plane's CA hash, from a
+    root-only file that is gone afterwards; the admin kubeconfig lands in DIR/credentials.
+    The second converge (in the fixture) ran none of it again."""
+    out, _, state = site_lab
+    control = next(host for host in state.hosts if not host.gpus)
+    workers = [host for host in state.hosts if host.gpus]
+    kubeadm = host_log(state, control, "kubeadm")
+    assert [v for v in verbs(kubeadm) if v[:1] == ["init"]] == [["init"]]
+    inits = [r["init"] for r in kubeadm if "init" in r]
+    assert [i["node"] for i in inits] == [control.hostname]
+    kubectl = host_log(state, control, "kubectl")
+    applied = [r for r in kubectl if words(r)[:1] == ["apply"]]
+    assert [r["argv"][-1].rsplit("/", 1)[1] for r in applied] == [
+        "calico-operator",
+        "calico",
+        "multus",
+        "whereabouts",
+    ]
+    init_time = next(r["time"] for r in kubeadm if words(r)[:1] == ["init"])
+    assert applied[0]["time"] > init_time
+    assert len([r for r in kubeadm if words(r)[:2] == ["token", "create"]]) == len(workers)
+    ca = subprocess.run(
+        lab.ssh_command(state, control, "cat /var/lib/aigrid-standins/kubernetes.json"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    cluster = json.loads(ca)
+    tokens_seen = set()
+    for host in workers:
+        joins = [r["join"] for r in host_log(state, host, "kubeadm") if "join" in r]
+        assert len(joins) == 1, (host.hostname, joins)  # the second converge did not join again
+        join = joins[0]
+        assert join["node"] == host.hostname and not join["control_plane"]
+        assert join["token_sha256"] in cluster["tokens"]  # a token the control plane issued
+        tokens_seen.add(join["token_sha256"])
+        assert join["ca_hashes"] == [cluster["ca_hash"]]
+        assert join["endpoint"] == cluster["endpoint"]
+        assert join["mode"] == "0o600"
+        assert min(r["time"] for r in host_log(state, host, "kubeadm")) > applied[-1]["time"]
+        leftover = subprocess.run(
+            lab.ssh_command(state, host, "ls /etc/kubernetes/aigrid"),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "kubeadm-join.yaml" not in leftover
+    assert len(tokens_seen) == len(workers)  # one token per join
+    kubeconfig = out / layout.site_kubeconfig(SITE)
+    assert kubeconfig.stat().st_mode & 0o777 == 0o600
+    assert cluster["endpoint"] in kubeconfig.read_text()
+    # The second converge compared (kubectl diff) and waited, but applied nothing again.
+    assert len([r for r in kubectl if words(r)[:1] == ["diff"]]) == 2 * len(applied)
+
+
+def test_a_node_new_to_the_cluster_joins_alone(converged: dict[str, Any], site_lab: Any) -> None:
+    """A node that has not joined (here: one whose kubelet kubeconfig was removed, as a node
+    added to the blueprint would be) joins on the next bring-up; joined nodes and the formed
+    control plane are left as they are."""
+    out, labdir, state = site_lab
+    control = next(host for host in state.hosts if not host.gpus)
+    joined, new = [host for host in state.hosts if host.gpus][:2]
+    subprocess.run(lab.ssh_command(state, new, "rm /etc/kubernetes/kubelet.conf"), check=True, timeout=30)
+    before = {host.hostname: len(host_log(state, host, "kubeadm")) for host in (control, joined, new)}
+    proc, summary, _ = bringup(out, labdir, "--limit", ",".join(h.hostname for h in (control, joined, new)))
+    assert proc.returncode == 0, json.dumps(summary["messages"], indent=1)
+    asked = {
+        host.hostname: verbs(host_log(state, host, "kubeadm")[before[host.hostname] :])
+        for host in (control, joined, new)
+    }
+    assert asked[joined.hostname] == []
+    assert asked[new.hostname] == [["join"]]
+    assert asked[control.hostname] == [["token", "create"]]  # its token; no init
+    changed = {name: h["changed"] for name, h in summary["hosts"].items()}
+    # The token is created for the new node (delegated): counted as its change, not the control plane's.
+    assert changed[joined.hostname] == 0 and changed[control.hostname] == 0, changed
+
+
 def probe(state: lab.LabState, host: lab.LabHost, *args: str) -> dict[str, Any]:
     proc = subprocess.run(
         lab.ssh_command(state, host, "python3", "-", *args),
@@ -323,37 +428,18 @@ def test_unreachable_host_fails_alone_and_recovers(converged: dict[str, Any], si
     assert all(h["changed"] == 0 for name, h in again["hosts"].items() if name != victim.hostname)
 
 
-# STAND-IN kubectl for the rollout test: records what it was asked, with the time; not Kubernetes.
-KUBECTL_STANDIN = """#!/bin/sh
-# STAND-IN kubectl (aigrid lab test): records drain and uncordon requests.
-echo "$(date +%s.%N) $*" >> /var/log/aigrid-kubectl.log
-"""
-
-
 def test_a_driver_change_on_clustered_nodes_rolls_out_one_node_at_a_time(
     converged: dict[str, Any], site_lab: Any, tmp_path: Path
 ) -> None:
-    """The site now serves a cluster (kubelet kubeconfigs on the nodes; kubectl, a STAND-IN, on
-    the control plane) and the pinned driver moves to the next 580 release: each GPU node is
-    drained, upgraded, rebooted into the new driver and uncordoned before the next one starts."""
+    """The site serves a cluster (formed by the converge, with the STAND-IN kubeadm and kubectl)
+    and the pinned driver moves to the next 580 release: each GPU node is drained, upgraded,
+    rebooted into the new driver and uncordoned before the next one starts."""
     out, labdir, state = site_lab
-
-    def ssh(host: Any, script: str) -> str:
-        proc = subprocess.run(
-            lab.ssh_command(state, host, script), capture_output=True, text=True, timeout=60, check=True
-        )
-        return proc.stdout
 
     control = next(host for host in state.hosts if not host.gpus)
     # Two GPU nodes show the order (the site's third would only repeat it).
     gpus = [host for host in state.hosts if host.gpus][:2]
-    for host in state.hosts:
-        ssh(host, "mkdir -p /etc/kubernetes && touch /etc/kubernetes/kubelet.conf")
-    ssh(
-        control,
-        f"touch /etc/kubernetes/admin.conf && cat > /usr/local/bin/kubectl <<'EOF'\n{KUBECTL_STANDIN}EOF\n"
-        "chmod 755 /usr/local/bin/kubectl",
-    )
+    asked_before = len(host_log(state, control, "kubectl"))
     before = {host.hostname: kernel_view(state, host)["boot"] for host in gpus}
     # What a recompile with the next 580 release pinned writes (the base blueprint locks it).
     upgraded = tmp_path / "out"
@@ -364,12 +450,12 @@ def test_a_driver_change_on_clustered_nodes_rolls_out_one_node_at_a_time(
     limit = ",".join(host.hostname for host in [control, *gpus])
     proc, summary, _ = bringup(upgraded, labdir, "--limit", limit)
     assert proc.returncode == 0, json.dumps(summary["messages"], indent=1)
-    requests = [line.split() for line in ssh(control, "cat /var/log/aigrid-kubectl.log").splitlines()]
-    verbs = [([word for word in words[1:] if not word.startswith("--")]) for words in requests]
+    asked = verbs(host_log(state, control, "kubectl")[asked_before:])
+    requests = [words for words in asked if words[0] in ("drain", "uncordon")]
     # Strictly one node at a time: drain A, uncordon A, drain B, uncordon B, ...
-    assert [verb for verb, _ in verbs] == ["drain", "uncordon"] * len(gpus), verbs
-    drained = [node for verb, node in verbs if verb == "drain"]
-    assert [node for verb, node in verbs if verb == "uncordon"] == drained
+    assert [verb for verb, _ in requests] == ["drain", "uncordon"] * len(gpus), requests
+    drained = [node for verb, node in requests if verb == "drain"]
+    assert [node for verb, node in requests if verb == "uncordon"] == drained
     assert sorted(drained) == sorted(host.hostname for host in gpus)  # never the control plane
     for host in gpus:
         now = kernel_view(state, host)

@@ -352,6 +352,24 @@ def test_a_missing_kubeconfig_names_the_reference_and_the_key(
     with pytest.raises(Exception, match="secret://northwind/clusters/nw-nyc-fe-01/kubeconfig") as raised:
         run_program(out, "nw-nyc-fe-01", {}, monkeypatch)
     assert f"pulumi config set --secret {stack_keys.qualified(stack_keys.KUBECONFIG)}" in str(raised.value)
+    assert f"aigrid bringup, which fetches it to ../{layout.site_kubeconfig('nw-nyc-fe-01')}" in str(
+        raised.value
+    )
+
+
+def test_the_kubeconfig_bringup_fetched_is_used_when_the_stack_has_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `aigrid bringup` formed the cluster, `pulumi up` needs no extra step: the program
+    reads DIR/credentials/<site>.kubeconfig, as a secret."""
+    out = tmp_path / "out"
+    assert run_aigrid("compile", str(EXAMPLES[0]), "--out", str(out)).returncode == 0
+    fetched = out / layout.site_kubeconfig("nw-nyc-fe-01")
+    fetched.parent.mkdir()
+    fetched.write_text("apiVersion: v1\nkind: Config\nclusters: [fetched]\n")
+    created, _ = run_program(out, "nw-nyc-fe-01", {}, monkeypatch)
+    kubeconfig = created["nw-nyc-fe-01-k8s"].inputs["kubeconfig"]
+    assert secret(kubeconfig) == "apiVersion: v1\nkind: Config\nclusters: [fetched]\n"
 
 
 SALT = "v1:Pq7dLZ0kOMU=:v1:4w1rXp3Gk2c5bX9a:8nQ2mKcA0vXzQwJm7lX4YzVb0o8="

@@ -11,7 +11,7 @@ from aigrid import __version__, layout
 from aigrid.catalog import catalog
 from aigrid.output import OutputError, check_target, write_tree
 from aigrid.plan import Plan, build_plan
-from aigrid.render import ansible, manifests, pulumi, readme, verify
+from aigrid.render import ansible, cluster, manifests, pulumi, readme, verify
 from aigrid.validate import Result, validate_file
 
 
@@ -82,9 +82,12 @@ def merge_stack_configs(out: Path, plan: Plan, files: dict[str, bytes]) -> None:
 def render_all(result: Result, plan: Plan) -> dict[str, bytes]:
     """Every file of the compiled directory, by path, in memory."""
     files = ansible.render(plan)
+    files |= cluster.render(plan)
     files |= manifests.render(plan)
     files |= verify.render(plan)
     files |= pulumi.render(plan)
     files |= readme.render(plan)
+    # Fetched kubeconfigs are credentials: kept out of a repository the output is committed to.
+    files[layout.GITIGNORE] = f"{layout.CREDENTIALS}/\n".encode()
     files[layout.LOCK] = lock_file(result, plan)
     return files

@@ -43,7 +43,7 @@ VERIFY_PYTEST_INI = f"{VERIFY}/pytest.ini"
 EXPECTATIONS = f"{VERIFY}/expectations.json"
 
 # What a compile writes at the top of DIR, as the success line names it.
-TOP_LEVEL = (f"{ANSIBLE}/", f"{MANIFESTS}/", f"{PULUMI}/", f"{VERIFY}/", README, LOCK)
+TOP_LEVEL = (f"{ANSIBLE}/", f"{MANIFESTS}/", f"{PULUMI}/", f"{VERIFY}/", README, ".gitignore", LOCK)
 
 
 def group_vars(group: str) -> str:
@@ -81,8 +81,11 @@ def site_resources(site: str) -> str:
 def user_owned(path: str) -> bool:
     """Whether `path` of an existing compiled directory is the user's, kept by a recompile:
     anything in PULUMI that aigrid does not own (a stack config that a recompile would write is
-    merged instead; one for a site the blueprint no longer has is kept whole)."""
+    merged instead; one for a site the blueprint no longer has is kept whole), and the
+    kubeconfigs bring-up fetched into CREDENTIALS."""
     inside = PurePosixPath(path)
+    if PurePosixPath(CREDENTIALS) in inside.parents:
+        return True
     if PurePosixPath(PULUMI) not in inside.parents:
         return False
     return path not in PULUMI_OWNED and PurePosixPath(PULUMI_SITES) not in (inside, *inside.parents)
@@ -91,3 +94,26 @@ def user_owned(path: str) -> bool:
 def relative_to(path: str, directory: str) -> str:
     """`path` as seen from `directory`, both layout paths (for references inside the output)."""
     return str(PurePosixPath(path).relative_to(directory))
+
+
+# Cluster formation inputs per site (kubeadm configuration, add-on kustomizations), read by the
+# kubernetes_cluster role from beside the playbook.
+CLUSTER = f"{ANSIBLE}/cluster"
+# Where bring-up fetches each site's admin kubeconfig: the operator's, never aigrid's output
+# (a recompile keeps it, DIR/.gitignore keeps it out of commits).
+CREDENTIALS = "credentials"
+GITIGNORE = ".gitignore"
+
+
+def cluster_file(site: str, relative: str) -> str:
+    """A file of one site's cluster formation (the role reads cluster/sites/<site>/)."""
+    return f"{CLUSTER}/sites/{site}/{relative}"
+
+
+def addon_file(addon: str, relative: str) -> str:
+    """A file of an add-on that is the same on every site (the role reads cluster/addons/<addon>/)."""
+    return f"{CLUSTER}/addons/{addon}/{relative}"
+
+
+def site_kubeconfig(site: str) -> str:
+    return f"{CREDENTIALS}/{site}.kubeconfig"

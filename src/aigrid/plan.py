@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
-from aigrid.catalog import Catalog, GpuModel, Runtime, major_minor, version
+from aigrid import cluster_network
+from aigrid.catalog import AddOn, Catalog, CniRelease, GpuModel, Runtime, major_minor, version
 from aigrid.model.blueprint import Blueprint, Mirrors, Node, Site, Slice, Workload, slice_interface
 from aigrid.placement import Placements, mig_layout
 
@@ -94,6 +95,18 @@ class NodePlan(_Plan):
     labels: dict[str, str]
 
 
+class ClusterPlan(_Plan):
+    """How the site's nodes form one Kubernetes cluster (kubeadm)."""
+
+    # `kubeadm init` runs here; the other nodes join through it.
+    first_control_plane: str
+    control_planes: list[str]
+    # The blueprint's stable API endpoint (host[:port]); None: the first control plane's address.
+    endpoint: str | None
+    pod_subnet: str
+    service_subnet: str
+
+
 class SitePlan(_Plan):
     name: str
     carrier: str
@@ -105,6 +118,7 @@ class SitePlan(_Plan):
     slices: list[str]
     nodes: list[NodePlan]
     workloads: list[str]
+    cluster: ClusterPlan
 
 
 class ModelPlan(_Plan):
@@ -237,6 +251,9 @@ class KubernetesPlan(_Plan):
     version: str
     minor: str
     packages: PackageSet
+    # The primary CNI, then the secondary-network add-ons, in the order they are applied.
+    cni: CniRelease
+    addons: list[AddOn]
 
 
 class GpuOperatorPlan(_Plan):
@@ -410,6 +427,10 @@ def _stack(bp: Blueprint, catalog: Catalog) -> StackPlan:
     operator = catalog.operator_release(stack.gpu_operator.version)
     trt = stack.tensorrt
     mirrors = _mirrors(stack.mirrors)
+    cni = catalog.cni_release(
+        stack.kubernetes.cni.plugin, stack.kubernetes.cni.version, f"{k8s_major}.{k8s_minor}"
+    )
+    assert cni is not None, "validation (AG120) admits only catalogued CNI releases"
     system = catalog.systems[stack.os]
     branch = str(driver.major)
     drivers = catalog.drivers[stack.os]
@@ -469,6 +490,8 @@ def _stack(bp: Blueprint, catalog: Catalog) -> StackPlan:
             version=stack.kubernetes.version,
             minor=f"{k8s_major}.{k8s_minor}",
             packages=_packages(catalog, "kubernetes", version=stack.kubernetes.version),
+            cni=cni,
+            addons=list(catalog.addons),
         ),
         gpu_operator=GpuOperatorPlan(
             version=stack.gpu_operator.version,
@@ -618,6 +641,19 @@ def _volume_source(claim: str, sub_path: str) -> ModelSourcePlan:
     )
 
 
+def _cluster(bp: Blueprint, site: Site) -> ClusterPlan:
+    first = cluster_network.first_control_plane(site)
+    assert first is not None, "validation (AG307) insists on a control plane per site"
+    kubernetes = bp.stack.kubernetes
+    return ClusterPlan(
+        first_control_plane=first.hostname,
+        control_planes=[node.hostname for node in site.nodes if node.role == "control-plane"],
+        endpoint=site.control_plane_endpoint,
+        pod_subnet=str(cluster_network.pod_subnet(kubernetes, site)),
+        service_subnet=str(cluster_network.service_subnet(kubernetes, site)),
+    )
+
+
 def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
     """Resolve a valid blueprint; call only after validation passed without errors."""
     placements = Placements(bp, catalog)
@@ -677,6 +713,7 @@ def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
                     for i, node in enumerate(site.nodes)
                 ],
                 workloads=[w.name for w in workloads if site.name in w.sites],
+                cluster=_cluster(bp, site),
             )
         )
     return Plan(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aigrid.plan import MIG_CONFIG_LABEL, NodePlan, PackageSet, Plan
+from aigrid.render import cluster
 
 # The one switch for checks that need the GPUs; `aigrid bringup --no-hardware-checks` turns
 # it off for hosts without them, and every run then says so. The roles' own defaults read it
@@ -47,6 +48,8 @@ def shared_vars(plan: Plan) -> dict[str, Any]:
         "kubernetes_node_repo_uris": kubernetes.uris,
         "kubernetes_node_repo_key_urls": kubernetes.key_urls,
         **_package_vars("kubernetes_node", stack.kubernetes.packages),
+        "kubernetes_cluster_version": stack.kubernetes.version,
+        "kubernetes_cluster_addons": cluster.addon_steps(plan),
         "network_slice_backend": stack.system.network_backend,
     }
 
@@ -122,6 +125,11 @@ def host_vars(node: NodePlan, plan: Plan) -> dict[str, Any]:
         control = [n.hostname for n in site.nodes if n.role == "control-plane"]
         data["nvidia_driver_drain_host"] = control[0] if control else node.hostname
         data["nvidia_driver_node_name"] = node.hostname
+    site_plan = next(site for site in plan.sites if site.name == node.site)
+    data["kubernetes_cluster_site"] = node.site
+    data["kubernetes_cluster_first_control_plane"] = site_plan.cluster.first_control_plane
+    if node.hostname != site_plan.cluster.first_control_plane:
+        data["kubernetes_cluster_join_config"] = cluster.join_config(site_plan, node)
     if node.slice_interface is not None:
         data["network_slice_parent_interface"] = node.slice_interface
     if node.fabric_services:

@@ -129,6 +129,38 @@ class GpuOperatorRelease(_Row):
         return self.kubernetes.get(os, self.kubernetes["default"])
 
 
+class UpstreamManifest(_Row):
+    """One upstream file at a release tag; sha256 where pinned (null: fetched unchecked)."""
+
+    url: str
+    sha256: str | None
+
+
+class MemoryLimit(_Row):
+    daemonset: str
+    container: str
+    limit: str
+
+
+class CniRelease(_Row):
+    plugin: str
+    version: str
+    kubernetes: tuple[str, str]
+    manifests: list[UpstreamManifest]
+    crds: list[str]
+    images: dict[str, str]
+    source: str
+
+
+class AddOn(_Row):
+    name: str
+    version: str
+    manifests: list[UpstreamManifest]
+    images: dict[str, str]
+    memory_limit: MemoryLimit | None
+    source: str
+
+
 class ContainerdConfig(_Row):
     major: int
     config_version: int
@@ -293,6 +325,9 @@ class Catalog:
         self.tensorrt = [TensorRTRelease.model_validate(row) for row in _load("tensorrt.yaml")["releases"]]
         operator = _load("gpu_operator.yaml")["releases"]
         self.gpu_operator = {row["version"]: GpuOperatorRelease.model_validate(row) for row in operator}
+        cluster = _load("cluster.yaml")
+        self.cni = [CniRelease.model_validate(row) for row in cluster["cni"]]
+        self.addons = [AddOn.model_validate(row) for row in cluster["addons"]]
         containerd = _load("containerd.yaml")["config_versions"]
         self.containerd = {row["major"]: ContainerdConfig.model_validate(row) for row in containerd}
         self.systems = {row["os"]: OperatingSystem.model_validate(row) for row in _load("os.yaml")["systems"]}
@@ -355,6 +390,23 @@ class Catalog:
     def operator_release(self, operator: str) -> GpuOperatorRelease | None:
         wanted = version(operator)
         return next((row for row in self.gpu_operator.values() if version(row.version) == wanted), None)
+
+    def cni_release(self, plugin: str, release: str | None, kubernetes_minor: str) -> CniRelease | None:
+        """The CNI release a blueprint pins, or (unpinned) the newest one tested on its
+        Kubernetes minor."""
+        rows = [row for row in self.cni if row.plugin == plugin]
+        if release is not None:
+            return next((row for row in rows if version(row.version) == version(release)), None)
+        minor = major_minor(kubernetes_minor)
+        fits = [
+            row
+            for row in rows
+            if minor is not None
+            and (major_minor(row.kubernetes[0]) or (0, 0))
+            <= minor
+            <= (major_minor(row.kubernetes[1]) or (0, 0))
+        ]
+        return max(fits, key=lambda row: version(row.version) or Version("0"), default=None)
 
     def containerd_config_version(self, major: int) -> int | None:
         row = self.containerd.get(major)

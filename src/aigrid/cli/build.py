@@ -46,12 +46,14 @@ def compile_command(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output directory (replaced as a whole).")],
     root: RootOption = None,
 ) -> None:
-    """Compile a blueprint into ansible/, manifests/, pulumi/, verify/, README.md and aigrid.lock.json.
+    """Compile a blueprint into ansible/, manifests/, pulumi/, verify/, README.md, .gitignore and the lock.
 
-    ansible/: inventory, group and host vars, site.yml and the roles. manifests/: the Kubernetes
+    ansible/: inventory, group and host vars, site.yml, the roles and each site's kubeadm
+    configuration and add-on kustomizations (cluster/). manifests/: the Kubernetes
     objects of each site, for GitOps. pulumi/: the Pulumi project, with one stack per site.
     verify/: the testinfra suite and what it expects of each node. README.md: how to use the
-    output. aigrid.lock.json: the resolved versions and the digests of the input files.
+    output. .gitignore: keeps credentials/ (the kubeconfigs bringup fetches) out of commits.
+    aigrid.lock.json: the resolved versions and the digests of the input files.
 
     Validates first and writes nothing when the blueprint is invalid. The output directory is
     replaced atomically: a failed or interrupted compile leaves the previous output untouched.

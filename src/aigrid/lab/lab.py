@@ -23,7 +23,8 @@ from pathlib import Path
 
 import yaml
 
-from aigrid.lab import rootfs, standins
+from aigrid.catalog import catalog
+from aigrid.lab import kubernetes_standins, rootfs, standins
 from aigrid.plan import SitePlan
 
 PREFIX = "fd00:ed"
@@ -281,7 +282,17 @@ def standin_overrides() -> dict[str, object]:
         "nvidia_driver_modules_file": "/run/aigrid-lab/modules",
         "nvidia_driver_version_file": "/run/aigrid-lab/proc-driver/nvidia/version",
         "nvidia_container_toolkit_driver_version_file": "/run/aigrid-lab/proc-driver/nvidia/version",
+        # STAND-IN upstream add-on manifests, from the kubectl stand-in package (no Internet here).
+        "kubernetes_cluster_manifest_sources": kubernetes_standins.manifest_sources(_upstream_urls()),
     }
+
+
+def _upstream_urls() -> list[str]:
+    cat = catalog()
+    manifests = [m for row in cat.cni for m in row.manifests] + [
+        m for row in cat.addons for m in row.manifests
+    ]
+    return sorted({manifest.url for manifest in manifests})
 
 
 def write_inventory(state: LabState) -> Path:

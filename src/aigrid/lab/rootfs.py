@@ -4,6 +4,7 @@ reuse): a tarball to unpack for chroot tests, and an unpacked directory lab host
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import shutil
 import subprocess
@@ -13,9 +14,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 CACHE = Path(os.environ.get("AIGRID_LAB_CACHE", "/var/cache/aigrid-lab"))
-TARBALL = CACHE / "bookworm-minbase.tar"
-PACKAGES = ["python3", "python3-apt", "sudo", "iproute2", "nftables", "kmod", "procps", "openssh-server"]
-BASE_DIR = CACHE / "bookworm-minbase"
+# python3-yaml: the stand-in kubeadm and kubectl read YAML, as the real ones do.
+PACKAGES = [
+    "python3",
+    "python3-apt",
+    "python3-yaml",
+    "sudo",
+    "iproute2",
+    "nftables",
+    "kmod",
+    "procps",
+    "openssh-server",
+]
+# The cache is named after what it holds: a changed package list builds a new one.
+TARBALL = CACHE / f"bookworm-minbase-{hashlib.sha256(' '.join(PACKAGES).encode()).hexdigest()[:8]}.tar"
+BASE_DIR = CACHE / TARBALL.stem
 MIRROR = "http://deb.debian.org/debian"
 
 

@@ -15,6 +15,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from aigrid.lab import kubernetes_standins
+
 # name -> versions published; the first is what the lab blueprint pins.
 STANDINS: dict[str, list[str]] = {
     "containerd.io": ["2.3.1-1", "2.3.0-1", "2.4.0-1"],
@@ -51,8 +53,14 @@ def _pinning_preferences(name: str) -> str:
     )
 
 
-def _files(name: str) -> dict[str, str]:
+def _files(name: str, version: str) -> dict[str, str]:
     """Files a stand-in installs besides its marker, where the procedure depends on them."""
+    if name == "kubeadm":
+        return {"usr/bin/kubeadm": kubernetes_standins.kubeadm(version)}
+    if name == "kubectl":  # with the stand-ins of the upstream add-on manifests it applies
+        upstream = kubernetes_standins.UPSTREAM
+        files = {f"{kubernetes_standins.UPSTREAM_DIR}/{file}": text for file, text in upstream.items()}
+        return {"usr/bin/kubectl": kubernetes_standins.KUBECTL, **files}
     if name.startswith("nvidia-driver-pinning-"):
         return {"etc/apt/preferences.d/nvidia-driver-pin": _pinning_preferences(name)}
     if name == "nvidia-container-toolkit-base":  # the real package ships nvidia-ctk
@@ -209,7 +217,7 @@ def build_deb(workdir: Path, name: str, version: str) -> Path:
     marker = root / MARKER_DIR / name
     marker.parent.mkdir(parents=True)
     marker.write_text(f"STAND-IN for tests: {name} {version}\n")
-    for relative, content in _files(name).items():
+    for relative, content in _files(name, version).items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(content)
         if content.startswith("#!"):

@@ -26,6 +26,7 @@ from pydantic.alias_generators import to_camel
 
 from aigrid.load.nodes import RawInt
 from aigrid.model.grammar import (
+    ApiEndpoint,
     AptUrl,
     EnvName,
     EnvValue,
@@ -49,6 +50,7 @@ from aigrid.model.grammar import (
 )
 from aigrid.model.units import (
     Bitrate,
+    CniVersion,
     ContainerdVersion,
     CudaVersion,
     DriverVersion,
@@ -135,9 +137,30 @@ class ContainerToolkit(Spec):
     cdi: bool = True
 
 
+class Cni(Spec):
+    """The cluster's primary pod network, installed right after `kubeadm init`."""
+
+    plugin: Literal["calico"] = "calico"
+    version: CniVersion | None = Field(
+        default=None,
+        description="A release in aigrid's catalog; unset, the newest one tested on the Kubernetes minor",
+    )
+
+
 class Kubernetes(Spec):
     distribution: Literal["kubeadm", "k3s", "rke2"] = "kubeadm"
     version: KubernetesVersion
+    cni: Cni = Field(default_factory=Cni)
+    pod_subnet: IPv4Network | IPv6Network | None = Field(
+        default=None,
+        description="Pod addresses of every site's cluster (each site is its own cluster); unset: "
+        "192.168.0.0/16, or fd00:10:244::/56 where the control plane's address is IPv6",
+    )
+    service_subnet: IPv4Network | IPv6Network | None = Field(
+        default=None,
+        description="Service addresses; unset: 10.96.0.0/12, or fd00:10:96::/112 where the control "
+        "plane's address is IPv6. Its family must be the control plane's",
+    )
 
 
 class GpuOperator(Spec):
@@ -277,6 +300,11 @@ class Site(Spec):
     network: Network | None = Field(default=None, description="Defaults for the site's nodes")
     kubeconfig: SecretText | None = Field(
         default=None, description="A secret reference to the cluster's kubeconfig"
+    )
+    control_plane_endpoint: ApiEndpoint | None = Field(
+        default=None,
+        description="A stable host[:port] for the API (a load balancer or virtual IP); needed for more "
+        "than one control-plane node, and only settable when the cluster is first formed",
     )
     nodes: list[Node] = Field(default_factory=list)
 

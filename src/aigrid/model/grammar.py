@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from ipaddress import ip_address
+from ipaddress import IPv6Address, ip_address
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -209,6 +209,29 @@ def registry(value: str) -> str:
     return value
 
 
+def api_endpoint(value: str) -> str:
+    """host[:port] of a cluster's API: a DNS name, an IPv4 address or a [bracketed] IPv6 one."""
+    host, port = value, ""
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        if rest and not rest.startswith(":"):
+            host = ""
+        port = rest[1:]
+        try:
+            IPv6Address(host)
+        except ValueError:
+            host = ""
+    elif value.count(":") == 1:
+        host, _, port = value.partition(":")
+    valid_port = not port or (port.isdigit() and 0 < int(port) <= 65535)
+    if not host or not valid_port or not (_HOSTNAME.fullmatch(host) or value.startswith("[")):
+        raise ValueError(
+            "expected the API endpoint as host[:port]: a DNS name or address reachable by every "
+            "node, IPv6 in brackets, e.g. k8s-api.site.example.net:6443 or [2001:db8::10]:6443"
+        )
+    return value
+
+
 def image(value: str) -> str:
     match = _IMAGE.fullmatch(value)
     if len(value) > 512 or not match or not _valid_port(match.group("host") or ""):
@@ -355,6 +378,11 @@ Registry = Annotated[
     str,
     AfterValidator(registry),
     WithJsonSchema({"type": "string", "examples": ["registry.example.net:5000/mirror"]}),
+]
+ApiEndpoint = Annotated[
+    str,
+    AfterValidator(api_endpoint),
+    WithJsonSchema({"type": "string", "examples": ["k8s-api.nyc.example.net:6443", "[2001:db8::10]:6443"]}),
 ]
 ImageRef = Annotated[
     str,

@@ -115,6 +115,7 @@ KubernetesVersion = Annotated[
     AfterValidator(_dotted("1.34.9", v_prefix=True)),
     _version_schema("1.34.9", v_prefix=True),
 ]
+CniVersion = Annotated[str, _AS_WRITTEN, AfterValidator(_dotted("3.32.1")), _version_schema("3.32.1")]
 GpuOperatorVersion = Annotated[
     str,
     _AS_WRITTEN,

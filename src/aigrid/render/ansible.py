@@ -26,8 +26,14 @@ class Play(NamedTuple):
     title: str
     hosts: str
     role: str
-    # Another entry point of the role (tasks/<name>.yml), run in a play of its own, serially.
+    # Another entry point of the role (tasks/<name>.yml), run in a play of its own.
     tasks_from: str | None = None
+    # Hosts at a time (Ansible's `serial`); None: all at once.
+    serial: int | None = None
+
+
+# Each site's first control plane: where `kubeadm init` runs (kubernetes_cluster init.yml).
+FIRST_CONTROL_PLANE = "first_control_plane"
 
 
 # The order of bring-up: what each play needs is in place before it.
@@ -35,12 +41,25 @@ PLAYS: list[Play] = [
     Play("Preflight checks", "all", "preflight"),
     Play("NVIDIA driver", "gpu_nodes", "nvidia_driver"),
     # A driver change on nodes that serve a cluster: one node at a time (nvidia_driver rollout.yml).
-    Play("NVIDIA driver rollout, one clustered node at a time", "gpu_nodes", "nvidia_driver", "rollout"),
+    Play("NVIDIA driver rollout, one clustered node at a time", "gpu_nodes", "nvidia_driver", "rollout", 1),
     Play("CUDA runtime", "gpu_nodes", "cuda_runtime"),
     Play("TensorRT", "gpu_nodes", "tensorrt"),
     Play("Container runtime", "all", "container_runtime"),
     Play("NVIDIA container toolkit", "gpu_nodes", "nvidia_container_toolkit"),
     Play("Kubernetes node", "all", "kubernetes_node"),
+    # kubeadm init and the pod network before any join (NVIDIA Cloud Native Stack's order);
+    # further control planes join one at a time, as etcd members are added one by one.
+    Play(
+        "Kubernetes cluster: init, pod network and add-ons", FIRST_CONTROL_PLANE, "kubernetes_cluster", "init"
+    ),
+    Play(
+        "Kubernetes cluster: further control planes join, one at a time",
+        f"role_control_plane:!{FIRST_CONTROL_PLANE}",
+        "kubernetes_cluster",
+        "join",
+        1,
+    ),
+    Play("Kubernetes cluster: workers join", "role_worker", "kubernetes_cluster", "join"),
     Play("Network slices", "all", "network_slice"),
     Play("GPU verification", "gpu_nodes", "gpu_verify"),
 ]
@@ -121,6 +140,7 @@ def _inventory(plan: Plan) -> dict[str, Any]:
         }
         for kind, value in (("carrier", site.carrier), ("tier", site.tier), ("region", site.region)):
             children.setdefault(group_name(kind, value), {"children": {}})["children"][site_group] = None
+        member(FIRST_CONTROL_PLANE, site.cluster.first_control_plane)
         for node in site.nodes:
             member(group_name("role", node.role), node.hostname)
             if node.gpu_model:
@@ -131,14 +151,15 @@ def _inventory(plan: Plan) -> dict[str, Any]:
 
 def _playbook(plan: Plan) -> list[dict[str, Any]]:
     plays = []
-    for title, hosts, role, tasks_from in PLAYS:
+    for title, hosts, role, tasks_from, serial in PLAYS:
         if role == "tensorrt" and plan.stack.tensorrt is None:
             continue
         play: dict[str, Any] = {"name": title, "hosts": hosts, "become": True, "gather_facts": True}
+        if serial is not None:
+            play["serial"] = serial
         if tasks_from:
             entry_point = {"name": role, "tasks_from": f"{tasks_from}.yml"}
-            task = {"name": title, "ansible.builtin.import_role": entry_point}
-            play.update({"serial": 1, "tasks": [task]})
+            play["tasks"] = [{"name": title, "ansible.builtin.import_role": entry_point}]
         else:
             play["roles"] = [role]
         plays.append(play)

@@ -100,7 +100,13 @@ def site_resources(plan: Plan, site: SitePlan) -> dict[str, Any]:
         if obj.helm is not None:
             entry["helm"] = obj.helm
         entries.append(entry)
-    return {"site": site.name, "kubeconfig": site.kubeconfig_ref, "resources": entries}
+    return {
+        "site": site.name,
+        "kubeconfig": site.kubeconfig_ref,
+        # Where `aigrid bringup` fetches the formed cluster's admin kubeconfig, from the project.
+        "fetchedKubeconfig": f"../{layout.site_kubeconfig(site.name)}",
+        "resources": entries,
+    }
 
 
 def render(plan: Plan) -> dict[str, bytes]:

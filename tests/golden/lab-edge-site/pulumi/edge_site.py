@@ -116,22 +116,31 @@ def load_site(path: str) -> dict[str, Any]:
     return data
 
 
-def site_kubeconfig(config: pulumi.Config, site: str, reference: str | None) -> pulumi.Output[str]:
+def site_kubeconfig(
+    config: pulumi.Config, site: str, reference: str | None, fetched: str | None = None
+) -> pulumi.Output[str]:
     """The site's kubeconfig: the stack's aigrid:kubeconfig secret; else, where the
-    blueprint's reference is env://VAR, that variable of the environment `pulumi up` runs in.
-    A secret://, vault:// or missing reference is resolved by the operator into the secret."""
+    blueprint's reference is env://VAR, that variable of the environment `pulumi up` runs in;
+    else the file `aigrid bringup` fetched when it formed the cluster. A secret:// or vault://
+    reference is resolved by the operator into the stack's secret."""
     value = config.get_secret(KUBECONFIG)
     if value is not None:
         return value
     set_it = f"run pulumi config set --secret {NAMESPACE}:{KUBECONFIG} -s {site} < KUBECONFIG_FILE"
+    unset = ""
     if reference and reference.startswith("env://"):
         variable = reference.removeprefix("env://")
         content = os.environ.get(variable)
         if content:
             return pulumi.Output.secret(content)
-        raise SiteError(f"site {site}'s kubeconfig ({reference}): {variable} is not set; set it, or {set_it}")
+        unset = f": {variable} is not set; set it, or {set_it}"
+    if fetched and Path(fetched).is_file():
+        return pulumi.Output.secret(Path(fetched).read_text(encoding="utf-8"))
     named = f" ({reference})" if reference else ""
-    raise SiteError(f"site {site}'s kubeconfig{named} is not in the stack: {set_it}")
+    bringup = f", or form the cluster with aigrid bringup, which fetches it to {fetched}" if fetched else ""
+    if unset:
+        raise SiteError(f"site {site}'s kubeconfig{named}{unset}{bringup}")
+    raise SiteError(f"site {site}'s kubeconfig{named} is not in the stack: {set_it}{bringup}")
 
 
 def main() -> None:
@@ -139,4 +148,5 @@ def main() -> None:
     config = pulumi.Config(NAMESPACE)
     site = config.require(SITE)
     data = load_site(config.require(RESOURCES))
-    EdgeSite(site, site, data["resources"], kubeconfig=site_kubeconfig(config, site, data.get("kubeconfig")))
+    kubeconfig = site_kubeconfig(config, site, data.get("kubeconfig"), data.get("fetchedKubeconfig"))
+    EdgeSite(site, site, data["resources"], kubeconfig=kubeconfig)
