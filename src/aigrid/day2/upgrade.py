@@ -17,7 +17,6 @@ still hold each workload's other replicas.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -149,20 +148,22 @@ def _floor(workload: WorkloadState) -> int:
     return max(workload.replicas - MAX_UNAVAILABLE, 0)
 
 
-def _keeps_floors(remaining: list[NodeState], workloads: Iterable[WorkloadState]) -> bool:
-    """Whether `remaining` can hold all but MAX_UNAVAILABLE replicas of every workload, each
-    on its own and all of them together."""
-    workloads = list(workloads)
+def short_of_floor(remaining: list[NodeState], workloads: dict[str, WorkloadState]) -> list[str]:
+    """The workloads whose all-but-MAX_UNAVAILABLE replicas `remaining` cannot hold, each on
+    its own or together with the others asking for the same GPUs or MIG profile."""
     units: Counter[str] = Counter()
     for node in remaining:
         units += _gpu_units(node)
+    short = {name for name, w in workloads.items() if sum(_holds(n, w) for n in remaining) < _floor(w)}
     needed: Counter[str] = Counter()
-    for workload in workloads:
-        if sum(_holds(node, workload) for node in remaining) < _floor(workload):
-            return False
+    for workload in workloads.values():
         unit, amount = _request(workload)
         needed[unit] += _floor(workload) * amount
-    return all(units[unit] >= count for unit, count in needed.items())
+    for name, workload in workloads.items():
+        unit, _ = _request(workload)
+        if units[unit] < needed[unit] and _floor(workload):
+            short.add(name)
+    return sorted(short)
 
 
 class _SitePlanner:
@@ -287,21 +288,25 @@ class _SitePlanner:
         return batches
 
     def _block(self, upgrade: NodeUpgrade) -> None:
+        names = ", ".join(self._short([upgrade]))
         self.blockers.append(
-            f"site {self.new.name}: draining {upgrade.hostname} leaves too few GPUs for all but one replica "
-            "of its workloads there; add capacity at the site or lower their replicas first"
+            f"site {self.new.name}: draining {upgrade.hostname} leaves no room for all but one replica of "
+            f"{names} there; add GPUs at the site or lower the replicas first"
         )
 
-    def _safe(self, batch: list[NodeUpgrade]) -> bool:
+    def _short(self, batch: list[NodeUpgrade]) -> list[str]:
         out = {u.hostname for u in batch if self._drains(u)}
         if not out:
-            return True
+            return []
         remaining = [
             state
             for node in self.old.nodes
             if node.hostname not in out and (state := self._state(node.hostname)) is not None
         ]
-        return _keeps_floors(remaining, self.old.workloads.values())
+        return short_of_floor(remaining, self.old.workloads)
+
+    def _safe(self, batch: list[NodeUpgrade]) -> bool:
+        return not self._short(batch)
 
     def plan(self) -> SiteUpgrade:
         phases: list[Phase] = []
@@ -458,9 +463,10 @@ def plan_upgrade(
 
 
 def skew_violations(plan: UpgradePlan, old: GridState) -> list[str]:
-    """Walk the plan batch by batch and report every point where a kubelet would be newer than
-    an API server of its cluster, more than KUBELET_MAX_SKEW minors older, or the cluster's API
-    servers more than APISERVER_MAX_SKEW apart. An executor runs the plan only when empty."""
+    """Walk the plan batch by batch and report every point where a node skips a minor, a
+    kubelet would be newer than an API server of its cluster or more than KUBELET_MAX_SKEW
+    minors older, or the cluster's API servers are more than APISERVER_MAX_SKEW apart. An
+    executor runs the plan only when this is empty."""
     problems = []
     for wave in plan.waves:
         for site_plan in wave.sites:
@@ -475,7 +481,14 @@ def skew_violations(plan: UpgradePlan, old: GridState) -> list[str]:
                     for upgrade in batch.nodes:
                         if upgrade.kubernetes is None:
                             continue
-                        kubelet[upgrade.hostname] = _minor(upgrade.kubernetes)
+                        before, after = kubelet.get(upgrade.hostname), _minor(upgrade.kubernetes)
+                        if before is not None and after[1] - before[1] > 1:
+                            problems.append(
+                                f"site {site.name}, {phase.title}: {upgrade.hostname} goes from "
+                                f"1.{before[1]} to 1.{after[1]}, skipping a minor (kubeadm upgrades one "
+                                "at a time)"
+                            )
+                        kubelet[upgrade.hostname] = after
                         if upgrade.role == "control-plane":
                             apiserver[upgrade.hostname] = _minor(upgrade.kubernetes)
                     problem = _skew(apiserver, kubelet)

@@ -157,13 +157,14 @@ def _workload_objects(
 ) -> list[K8sObject]:
     namespace = slice_namespace(workload.slice)
     labels = {"app.kubernetes.io/name": workload.name, "aigrid.dev/slice": workload.slice}
+    selector = {"app.kubernetes.io/name": workload.name}
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": _meta(workload.name, namespace, site, **labels),
         "spec": {
             "replicas": replicas_at(workload, site.name),
-            "selector": {"matchLabels": {"app.kubernetes.io/name": workload.name}},
+            "selector": {"matchLabels": selector},
             "template": {
                 "metadata": {
                     "labels": labels,
@@ -188,9 +189,7 @@ def _workload_objects(
         key("NetworkAttachmentDefinition", workload.slice, namespace),
         operator_key,
     )
-    budget = pod_disruption_budget(
-        _meta(workload.name, namespace, site, **labels), deployment["spec"]["selector"]["matchLabels"]
-    )
+    budget = pod_disruption_budget(_meta(workload.name, namespace, site, **labels), selector)
     owned = (key("Deployment", workload.name, namespace),)
     return [K8sObject(deployment, needs), K8sObject(service, owned), K8sObject(budget, owned)]
 
