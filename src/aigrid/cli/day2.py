@@ -90,7 +90,10 @@ def diff_command(
 
 def upgrade_command(
     directory: Annotated[
-        Path, typer.Argument(exists=True, help="The new revision: a directory aigrid compile wrote.")
+        Path,
+        typer.Argument(
+            exists=True, file_okay=False, help="The new revision: a directory aigrid compile wrote."
+        ),
     ],
     from_: Annotated[
         Path,

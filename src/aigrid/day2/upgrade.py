@@ -168,9 +168,15 @@ def short_of_floor(remaining: list[NodeState], workloads: dict[str, WorkloadStat
 
 class _SitePlanner:
     def __init__(
-        self, old: SiteState, new: SiteState, changes: list[Change], hops: list[str], max_unavailable: int
+        self,
+        old: SiteState,
+        new: SiteState,
+        changes: list[Change],
+        hops: list[str],
+        max_unavailable: int,
+        directory: str,
     ) -> None:
-        self.old, self.new = old, new
+        self.old, self.new, self.directory = old, new, directory
         self.hops, self.max_unavailable = hops, max_unavailable
         self.by_node: dict[str, list[Change]] = {}
         for change in changes:
@@ -211,12 +217,19 @@ class _SitePlanner:
             steps.append(Step(action="kubeadm-upgrade", detail=self._kubeadm(node, hop)))
         if applied:
             paths = ", ".join(sorted({c.path for c in applied}))
-            steps.append(Step(action="apply", detail=f"aigrid bringup DIR --limit {node.hostname}: {paths}"))
+            steps.append(
+                Step(
+                    action="apply", detail=f"aigrid bringup {self.directory} --limit {node.hostname}: {paths}"
+                )
+            )
         # Only a change that needs one reboots: a site-wide window drains, it does not reboot.
         if any(change.disruption is Disruption.NODE_REBOOT for change in applied):
             steps.append(Step(action="reboot", detail="reboot, then wait for the node to be Ready"))
         steps.append(
-            Step(action="verify", detail=f"aigrid verify DIR --site {self.new.name} (this node's checks)")
+            Step(
+                action="verify",
+                detail=f"aigrid verify {self.directory} --site {self.new.name} (this node's checks)",
+            )
         )
         if drains:
             steps.append(Step(action="uncordon", detail=f"kubectl uncordon {node.hostname}"))
@@ -239,10 +252,11 @@ class _SitePlanner:
             steps=[
                 Step(
                     action="join",
-                    detail=f"aigrid bringup DIR --limit {node.hostname}: install, join the cluster",
+                    detail=f"aigrid bringup {self.directory} --limit {node.hostname}: install and join",
                 ),
                 Step(
-                    action="verify", detail=f"aigrid verify DIR --site {self.new.name} (this node's checks)"
+                    action="verify",
+                    detail=f"aigrid verify {self.directory} --site {self.new.name} (this node's checks)",
                 ),
             ],
         )
@@ -423,6 +437,7 @@ def _warnings(old: GridState, plans: list[SiteUpgrade]) -> list[str]:
 def plan_upgrade(
     old: GridState, new: GridState, changes: list[Change], old_name: str, new_name: str, max_unavailable: int
 ) -> UpgradePlan:
+    """`new_name` is the new revision's compiled directory, which the steps run from."""
     blockers: list[str] = []
     versions_old = {node.kubernetes for site in old.sites for node in site.nodes}
     versions_new = {node.kubernetes for site in new.sites for node in site.nodes}
@@ -441,9 +456,8 @@ def plan_upgrade(
     for site in touched:
         before = old.site(site.name)
         assert before is not None
-        planner = _SitePlanner(
-            before, site, [c for c in changes if c.site == site.name], hops, max_unavailable
-        )
+        here = [c for c in changes if c.site == site.name]
+        planner = _SitePlanner(before, site, here, hops, max_unavailable, new_name)
         site_plans[site.name] = planner.plan()
         blockers += planner.blockers
     for change in changes:
