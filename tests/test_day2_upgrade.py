@@ -17,8 +17,6 @@ from aigrid.day2.upgrade import (
     Batch,
     NodeUpgrade,
     UpgradePlan,
-    _gpu_units,
-    _request,
     kubernetes_hops,
     plan_upgrade,
     skew_violations,
@@ -109,16 +107,15 @@ def test_a_driver_branch_change_drains_and_reboots_gpu_nodes_only() -> None:
 
 
 def _remaining_keeps_floor(old: GridState, batch: Batch) -> bool:
+    """Counted by hand for the lab site, whose GPUs are all whole and whose one workload asks
+    for one GPU a replica: the GPUs outside the batch hold all but one replica."""
     site = old.sites[0]
+    (workload,) = site.workloads.values()
+    assert workload.gpu_count == 1 and not any(node.mig_layout for node in site.nodes)
     out = {node.hostname for node in batch.nodes}
-    units = sum(
-        (_gpu_units(n) for n in site.nodes if n.hostname not in out), start=type(_gpu_units(site.nodes[0]))()
+    return (
+        sum(n.gpu_count for n in site.nodes if n.hostname not in out) >= workload.replicas - MAX_UNAVAILABLE
     )
-    for workload in site.workloads.values():
-        unit, amount = _request(workload)
-        if units[unit] < (workload.replicas - MAX_UNAVAILABLE) * amount:
-            return False
-    return True
 
 
 @pytest.mark.parametrize("max_unavailable", [1, 2, 3])
@@ -199,6 +196,21 @@ def test_workload_changes_roll_out_after_the_nodes() -> None:
     assert [(r.target, r.changes) for r in site.rollouts] == [
         ("workload robot-vision", ["model", "replicas"])
     ]
+
+
+def test_a_new_site_is_brought_up_and_its_workloads_rolled_out() -> None:
+    lab = _state(LAB)
+    site = lab.sites[0]
+    nodes = [n.model_copy(update={"hostname": n.hostname.replace("lab-", "lab2-")}) for n in site.nodes]
+    second = site.model_copy(update={"name": "lab-edge-02", "nodes": nodes})
+    plan = _plan(lab, lab.model_copy(update={"sites": [site, second]}))
+    (wave,) = plan.waves
+    (upgrade,) = wave.sites
+    assert upgrade.site == "lab-edge-02" and not plan.blockers
+    (phase,) = upgrade.phases
+    assert [b.nodes[0].hostname for b in phase.batches] == [n.hostname for n in nodes]
+    assert all(_actions(b.nodes[0]) == ["join", "verify"] for b in phase.batches)
+    assert [(r.target, r.changes) for r in upgrade.rollouts] == [("workload robot-vision", ["added"])]
 
 
 def test_plan_only_from_a_lock_file(tmp_path: Path) -> None:

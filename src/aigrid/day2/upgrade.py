@@ -246,7 +246,7 @@ class _SitePlanner:
         return NodeUpgrade(
             hostname=node.hostname,
             role=node.role,
-            disruption=highest(self.by_node[node.hostname]).label,
+            disruption=highest(self.by_node.get(node.hostname, [])).label,
             changes=["(added)"],
             kubernetes=node.kubernetes,
             steps=[
@@ -378,6 +378,10 @@ class _SitePlanner:
 
     def _rollouts(self) -> list[Rollout]:
         by_target: dict[str, list[str]] = {}
+        if not self.old.nodes:
+            # A new site: its one change is the site itself; everything placed there starts.
+            for name in self.new.workloads:
+                by_target[f"workload {name}"] = ["added"]
         for change in self.changes:
             if change.scope == "workload" and change.target:
                 what = change.path or ("added" if change.old is None else "removed")
@@ -447,15 +451,11 @@ def plan_upgrade(
             hops = kubernetes_hops(versions_old.pop(), versions_new.pop())
         except ValueError as exc:
             blockers.append(str(exc))
-    touched = [
-        site
-        for site in new.sites
-        if any(change.site == site.name for change in changes) and old.site(site.name) is not None
-    ]
+    touched = [site for site in new.sites if any(change.site == site.name for change in changes)]
     site_plans: dict[str, SiteUpgrade] = {}
     for site in touched:
-        before = old.site(site.name)
-        assert before is not None
+        # A new site is planned as the same site with nothing on it yet: every node joins.
+        before = old.site(site.name) or site.model_copy(update={"nodes": [], "workloads": {}})
         here = [c for c in changes if c.site == site.name]
         planner = _SitePlanner(before, site, here, hops, max_unavailable, new_name)
         site_plans[site.name] = planner.plan()
@@ -485,10 +485,10 @@ def skew_violations(plan: UpgradePlan, old: GridState) -> list[str]:
     for wave in plan.waves:
         for site_plan in wave.sites:
             site = old.site(site_plan.site)
-            assert site is not None
-            kubelet = {node.hostname: _minor(node.kubernetes) for node in site.nodes}
+            nodes = site.nodes if site else []
+            kubelet = {node.hostname: _minor(node.kubernetes) for node in nodes}
             apiserver = {
-                node.hostname: kubelet[node.hostname] for node in site.nodes if node.role == "control-plane"
+                node.hostname: kubelet[node.hostname] for node in nodes if node.role == "control-plane"
             }
             for phase in site_plan.phases:
                 for number, batch in enumerate(phase.batches, 1):
@@ -498,7 +498,7 @@ def skew_violations(plan: UpgradePlan, old: GridState) -> list[str]:
                         before, after = kubelet.get(upgrade.hostname), _minor(upgrade.kubernetes)
                         if before is not None and after[1] - before[1] > 1:
                             problems.append(
-                                f"site {site.name}, {phase.title}: {upgrade.hostname} goes from "
+                                f"site {site_plan.site}, {phase.title}: {upgrade.hostname} goes from "
                                 f"1.{before[1]} to 1.{after[1]}, skipping a minor (kubeadm upgrades one "
                                 "at a time)"
                             )
@@ -507,7 +507,7 @@ def skew_violations(plan: UpgradePlan, old: GridState) -> list[str]:
                             apiserver[upgrade.hostname] = _minor(upgrade.kubernetes)
                     problem = _skew(apiserver, kubelet)
                     if problem:
-                        problems.append(f"site {site.name}, {phase.title}, batch {number}: {problem}")
+                        problems.append(f"site {site_plan.site}, {phase.title}, batch {number}: {problem}")
     return problems
 
 
