@@ -185,16 +185,15 @@ class _SitePlanner:
         self.site_wide = any(change.disruption is Disruption.SITE_WIDE for change in changes)
         self.changes = changes
         self.blockers: list[str] = []
-        # Nodes already through their last batch run the new revision's layout.
+        # Nodes already through a batch of the phase that applies their changes run the new
+        # revision's GPUs and MIG layout; in an earlier Kubernetes step they keep the old ones.
         self.done: set[str] = set()
+        self.applying = False
 
     def _state(self, hostname: str) -> NodeState | None:
-        if hostname in self.done:
+        if hostname in self.done and self.applying:
             return self.new.node(hostname)
         return self.old.node(hostname)
-
-    def _node_class(self, hostname: str) -> Disruption:
-        return highest(self.by_node.get(hostname, []))
 
     def _steps(self, node: NodeState, hop: str | None, last_hop: bool) -> NodeUpgrade:
         """A node that was there before: `hop` is the Kubernetes version this phase brings
@@ -328,7 +327,7 @@ class _SitePlanner:
         changed = [n for n in staying if n.hostname in self.by_node]
         for index, hop in enumerate(self.hops):
             last = index == len(self.hops) - 1 and not self.site_wide
-            self.done = set()
+            self.done, self.applying = set(), last
             upgrades = [self._steps(node, hop, last) for node in staying]
             phases.append(
                 Phase(kind="kubernetes", title=f"Kubernetes {hop}", batches=self._batches(upgrades))
@@ -337,7 +336,7 @@ class _SitePlanner:
             upgrades = [self._steps(node, None, True) for node in changed]
             phases.append(Phase(kind="site-wide", title="site-wide window", batches=[Batch(nodes=upgrades)]))
         elif not self.hops and changed:
-            self.done = set()
+            self.done, self.applying = set(), True
             upgrades = [self._steps(node, None, True) for node in changed]
             phases.append(Phase(kind="nodes", title="nodes", batches=self._batches(upgrades)))
         joining = [self._join(n) for n in self.new.nodes if self.old.node(n.hostname) is None]
