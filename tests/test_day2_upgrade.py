@@ -81,6 +81,23 @@ def test_kubernetes_minor_upgrade_control_planes_first_and_within_skew() -> None
     assert skew_violations(plan, _state(LAB)) == []
 
 
+def test_a_kubernetes_patch_release_goes_control_planes_first_without_drains() -> None:
+    old = _state(LAB)
+    sites = [
+        site.model_copy(
+            update={"nodes": [n.model_copy(update={"kubernetes": "1.34.10"}) for n in site.nodes]}
+        )
+        for site in old.sites
+    ]
+    plan = _plan(old, old.model_copy(update={"sites": sites}))
+    assert plan.kubernetes == ["1.34.10"] and not plan.blockers
+    (phase,) = plan.waves[0].sites[0].phases
+    nodes = [node for batch in phase.batches for node in batch.nodes]
+    assert nodes[0].hostname == "lab-cp"
+    assert "kubeadm upgrade apply v1.34.10" in nodes[0].steps[0].detail
+    assert all(_actions(node) == ["kubeadm-upgrade", "verify"] for node in nodes)
+
+
 def test_the_skew_check_catches_workers_ahead_of_their_control_plane() -> None:
     old = _state(LAB)
     plan = _plan(old, _state(DAY2 / "kubernetes-minor.yaml"))
