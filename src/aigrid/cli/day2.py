@@ -25,13 +25,7 @@ from aigrid.day2.compare import compare, highest
 from aigrid.day2.revision import InvalidBlueprint, Revision, RevisionError, load_revision
 from aigrid.day2.upgrade import plan_upgrade
 
-Revisioned = Annotated[
-    Path,
-    typer.Argument(
-        exists=True,
-        help="A blueprint, a directory aigrid compile wrote, or its aigrid.lock.json.",
-    ),
-]
+REVISION_HELP = "A blueprint, a directory aigrid compile wrote, or its aigrid.lock.json."
 
 
 class DiffFormat(StrEnum):
@@ -55,8 +49,8 @@ def _load(path: Path, root: Path | None) -> Revision:
 
 
 def diff_command(
-    old: Revisioned,
-    new: Revisioned,
+    old: Annotated[Path, typer.Argument(exists=True, metavar="OLD", help=REVISION_HELP)],
+    new: Annotated[Path, typer.Argument(exists=True, metavar="NEW", help=REVISION_HELP)],
     output_format: Annotated[
         DiffFormat, typer.Option("--format", "-f", help="Output format.")
     ] = DiffFormat.text,
@@ -92,13 +86,19 @@ def upgrade_command(
     directory: Annotated[
         Path,
         typer.Argument(
-            exists=True, file_okay=False, help="The new revision: a directory aigrid compile wrote."
+            exists=True,
+            file_okay=False,
+            metavar="DIR",
+            help="The new revision: a directory aigrid compile wrote.",
         ),
     ],
     from_: Annotated[
         Path,
         typer.Option(
-            "--from", exists=True, help="The running revision: its aigrid.lock.json (or compiled directory)."
+            "--from",
+            exists=True,
+            metavar="LOCK",
+            help="The running revision: its aigrid.lock.json (or compiled directory).",
         ),
     ],
     plan_only: Annotated[bool, typer.Option("--plan-only", help="Print the plan; change nothing.")] = False,
