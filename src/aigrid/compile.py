@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aigrid import __version__, layout
 from aigrid.catalog import catalog
+from aigrid.day2.state import STATE_KEY, grid_state
 from aigrid.output import OutputError, check_target, write_tree
 from aigrid.plan import Plan, build_plan
 from aigrid.render import ansible, cluster, manifests, pulumi, readme, verify
@@ -44,6 +45,8 @@ def lock_file(result: Result, plan: Plan) -> bytes:
             }
             for node in plan.nodes
         },
+        # What this revision deploys per site and node, for `aigrid diff` and upgrade plans.
+        STATE_KEY: grid_state(plan).model_dump(mode="json"),
     }
     return (json.dumps(lock, indent=2, sort_keys=True) + "\n").encode()
 

@@ -146,7 +146,7 @@ def main() -> None:
 
 
 # The command modules use the names above, so they are imported once those exist.
-from aigrid.cli import build, collection, lab, node, validate  # noqa: E402
+from aigrid.cli import build, collection, day2, lab, node, validate  # noqa: E402
 
 app.command()(validate.validate)
 app.command("compile")(build.compile_command)
@@ -162,4 +162,6 @@ app.command()(node.facts)
 app.command("verify-node")(node.verify_node_command)
 app.command("smoke")(node.smoke_command)
 app.command("collection")(collection.collection_command)
+app.command("diff")(day2.diff_command)
+app.command("upgrade")(day2.upgrade_command)
 app.add_typer(lab.app, name="lab")

@@ -6,7 +6,7 @@ HelmRelease in manifests, a helm Release in Pulumi, same chart version and value
 mig-parted config built from the nodes' MIG layouts (per GPU model, by PCI id); per slice a Multus
 NetworkAttachmentDefinition on the slice's VLAN, a ResourceQuota on GPUs and MIG devices, a
 PriorityClass ordered by the 5QI priority and a NetworkPolicy; per workload placed on the
-site a Deployment and a Service.
+site a Deployment, a Service and a PodDisruptionBudget.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import yaml
 
 from aigrid.placement import share
 from aigrid.plan import FIRST_NODE_HOST, Plan, SitePlan, SlicePlan, WorkloadPlan
+from aigrid.render.disruption_budget import pod_disruption_budget
 from aigrid.render.workload_pod import GPU_TAINT_KEY, gpu_resource, pod_spec
 
 SYSTEM_NAMESPACE = "aigrid-system"
@@ -156,13 +157,14 @@ def _workload_objects(
 ) -> list[K8sObject]:
     namespace = slice_namespace(workload.slice)
     labels = {"app.kubernetes.io/name": workload.name, "aigrid.dev/slice": workload.slice}
+    selector = {"app.kubernetes.io/name": workload.name}
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": _meta(workload.name, namespace, site, **labels),
         "spec": {
             "replicas": replicas_at(workload, site.name),
-            "selector": {"matchLabels": {"app.kubernetes.io/name": workload.name}},
+            "selector": {"matchLabels": selector},
             "template": {
                 "metadata": {
                     "labels": labels,
@@ -187,7 +189,9 @@ def _workload_objects(
         key("NetworkAttachmentDefinition", workload.slice, namespace),
         operator_key,
     )
-    return [K8sObject(deployment, needs), K8sObject(service, (key("Deployment", workload.name, namespace),))]
+    budget = pod_disruption_budget(_meta(workload.name, namespace, site, **labels), selector)
+    owned = (key("Deployment", workload.name, namespace),)
+    return [K8sObject(deployment, needs), K8sObject(service, owned), K8sObject(budget, owned)]
 
 
 def _ip_ranges(site: SitePlan, slice_: SlicePlan) -> list[dict[str, Any]]:

@@ -1,0 +1,131 @@
+"""Day-2 commands: `diff` (what changes between two revisions, and what applying it takes)
+and `upgrade` (the plan to apply it; for now `--plan-only`)."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aigrid.cli import (
+    EXIT_INVALID,
+    EXIT_MISUSE,
+    EXIT_OK,
+    RootOption,
+    check_output,
+    fail,
+    reject_invalid,
+    write_output,
+)
+from aigrid.day2 import diff_report, upgrade_report
+from aigrid.day2.compare import compare, highest
+from aigrid.day2.revision import InvalidBlueprint, Revision, RevisionError, load_revision
+from aigrid.day2.upgrade import plan_upgrade
+
+REVISION_HELP = "A blueprint, a directory aigrid compile wrote, or its aigrid.lock.json."
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+class PlanFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _load(path: Path, root: Path | None) -> Revision:
+    try:
+        return load_revision(path, root)
+    except InvalidBlueprint as exc:
+        reject_invalid(exc.result, f"{path} is invalid: fix it before comparing")
+    except RevisionError as exc:
+        fail(exc, EXIT_INVALID)
+
+
+def diff_command(
+    old: Annotated[Path, typer.Argument(exists=True, metavar="OLD", help=REVISION_HELP)],
+    new: Annotated[Path, typer.Argument(exists=True, metavar="NEW", help=REVISION_HELP)],
+    output_format: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = DiffFormat.text,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
+    root: RootOption = None,
+) -> None:
+    """The differences between two revisions per site, node and workload, each with what it
+    takes to apply: none, rolling pod restart, node drain, node reboot, control plane first,
+    site-wide disruption.
+
+    Exit status: the most disruptive change's class, so CI can require an approval above a
+    threshold: 0 nothing disruptive (no change, metadata, in place), 3 rolling pod restart,
+    4 node drain, 5 node reboot, 6 control plane first, 7 site-wide; 1 an invalid blueprint or
+    unreadable lock file, 2 misuse.
+    """
+    check_output(output)
+    before, after = _load(old, root), _load(new, root)
+    changes = compare(before.state, after.state)
+    render = {
+        DiffFormat.text: diff_report.render_text,
+        DiffFormat.json: diff_report.render_json,
+        DiffFormat.markdown: diff_report.render_markdown,
+    }[output_format]
+    report = render(before.source, after.source, changes)
+    if output is None:
+        sys.stdout.write(report)
+    else:
+        write_output(output, report)
+    raise typer.Exit(highest(changes).exit_code)
+
+
+def upgrade_command(
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            file_okay=False,
+            metavar="DIR",
+            help="The new revision: a directory aigrid compile wrote.",
+        ),
+    ],
+    from_: Annotated[
+        Path,
+        typer.Option(
+            "--from",
+            exists=True,
+            metavar="LOCK",
+            help="The running revision: its aigrid.lock.json (or compiled directory).",
+        ),
+    ],
+    plan_only: Annotated[bool, typer.Option("--plan-only", help="Print the plan; change nothing.")] = False,
+    max_unavailable: Annotated[
+        int,
+        typer.Option("--max-unavailable", min=1, help="Nodes of one site out of service at once, at most."),
+    ] = 1,
+    output_format: Annotated[
+        PlanFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = PlanFormat.text,
+) -> None:
+    """The upgrade plan from the running revision to DIR: waves of sites that share no
+    workload, per site control planes before workers one Kubernetes minor at a time, node
+    batches that keep every workload's floor, and per node cordon, drain, apply, reboot when
+    needed, verify, uncordon.
+
+    Only --plan-only is implemented: running the plan comes later. Exit status: 0 plan
+    printed, 1 the plan has blockers (or a revision is invalid), 2 misuse.
+    """
+    if not plan_only:
+        fail(
+            RuntimeError("running an upgrade is not implemented yet; use --plan-only to see the plan"),
+            EXIT_MISUSE,
+        )
+    before, after = _load(from_, None), _load(directory, None)
+    changes = compare(before.state, after.state)
+    plan = plan_upgrade(before.state, after.state, changes, before.source, after.source, max_unavailable)
+    render = upgrade_report.render_json if output_format is PlanFormat.json else upgrade_report.render_text
+    sys.stdout.write(render(plan))
+    raise typer.Exit(EXIT_INVALID if plan.blockers else EXIT_OK)
