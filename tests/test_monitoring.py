@@ -398,3 +398,16 @@ def test_monitoring_output_is_deterministic() -> None:
         return yaml.safe_dump([o.body for s in plan.sites for o in site_objects(plan, s.name)])
 
     assert bodies() == bodies()
+
+
+@pytest.mark.parametrize(
+    ("objective", "found"),
+    [(99.0, []), (99.99, []), (93.1, []), (93.0, ["AG601"]), (100.0, ["AG601"]), (0.0, ["AG601"])],
+)
+def test_slo_objective_must_leave_a_usable_budget(write, objective: float, found: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """AG601 at the bounds: 100 leaves no budget; at or below 93.06 the page alert
+    (14.4 times the budget) would need more than every request to be slow."""
+    text = (BLUEPRINTS / "examples" / "invalid" / "AG601-slo-objective-out-of-range.yaml").read_text()
+    path = write("objective.yaml", text.replace("objective: 90}", f"objective: {objective}}}"))
+    result = validate_file(path)
+    assert [d.code for d in result.diagnostics] == found
