@@ -27,7 +27,7 @@ from aigrid.monitoring.dashboard import dashboard
 from aigrid.plan import Plan, SitePlan, WorkloadPlan, build_plan
 from aigrid.render.k8s_objects import operator_values, replicas_at, site_objects, slice_namespace
 from aigrid.validate import validate_file
-from conftest import BLUEPRINTS
+from conftest import BLUEPRINTS, ROOT
 
 SHIPPED = sorted([*BLUEPRINTS.glob("examples/*.yaml"), *BLUEPRINTS.glob("carriers/*/*.yaml")])
 # One synthetic sample a minute for two hours; alerts are evaluated at the end (the longer
@@ -411,3 +411,19 @@ def test_slo_objective_must_leave_a_usable_budget(write, objective: float, found
     path = write("objective.yaml", text.replace("objective: 90}", f"objective: {objective}}}"))
     result = validate_file(path)
     assert [d.code for d in result.diagnostics] == found
+
+
+def test_documented_promtool_check_runs_as_written(tmp_path: Path) -> None:
+    """docs/observability.md's command, run as written, in a copy of the repository's
+    blueprints (a checkout: the .git folder marks the root `extends` stays within)."""
+    text = (ROOT / "docs" / "observability.md").read_text()
+    commands = re.findall(r"```sh\n(.*?)\n```", text, re.S)
+    assert len(commands) == 1 and "promtool check rules" in commands[0]
+    promtool()
+    shutil.copytree(BLUEPRINTS, tmp_path / "blueprints")
+    (tmp_path / ".git").mkdir()
+    proc = subprocess.run(
+        ["bash", "-c", commands[0]], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SUCCESS" in proc.stdout
