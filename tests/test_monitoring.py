@@ -427,3 +427,20 @@ def test_documented_promtool_check_runs_as_written(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SUCCESS" in proc.stdout
+
+
+def test_pulumi_stack_carries_the_same_monitoring_objects_as_the_manifests() -> None:
+    """The golden compile of the lab site: each monitoring object of the manifests is a
+    resource of the site's Pulumi file with the same body (one builder behind both)."""
+    golden = ROOT / "tests" / "golden" / "lab-edge-site"
+    resources = json.loads((golden / "pulumi" / "sites" / "lab-edge-01.json").read_text())["resources"]
+    by_key = {entry["key"]: entry["body"] for entry in resources}
+    names = {
+        "ServiceMonitor/aigrid-system/aigrid-inference": "servicemonitor-aigrid-system-aigrid-inference.yaml",
+        "PrometheusRule/aigrid-system/aigrid": "prometheusrule-aigrid-system-aigrid.yaml",
+        "ConfigMap/aigrid-system/aigrid-dashboard": "configmap-aigrid-system-aigrid-dashboard.yaml",
+        "ConfigMap/gpu-operator/aigrid-dcgm-metrics": "configmap-gpu-operator-aigrid-dcgm-metrics.yaml",
+    }
+    for resource_key, file_name in names.items():
+        manifest = yaml.safe_load((golden / "manifests" / "lab-edge-01" / file_name).read_text())
+        assert by_key[resource_key] == manifest
