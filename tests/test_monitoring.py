@@ -444,3 +444,33 @@ def test_pulumi_stack_carries_the_same_monitoring_objects_as_the_manifests() -> 
     for resource_key, file_name in names.items():
         manifest = yaml.safe_load((golden / "manifests" / "lab-edge-01" / file_name).read_text())
         assert by_key[resource_key] == manifest
+
+
+def test_blueprint_observability_fields_reach_the_objects(write) -> None:  # type: ignore[no-untyped-def]
+    """selectorLabels go on everything the Prometheus selects (the chart's ServiceMonitor
+    through additionalLabels); prometheusNamespace is what the slices let in to scrape."""
+    text = (BLUEPRINTS / "examples" / "invalid" / "AG601-slo-objective-out-of-range.yaml").read_text()
+    text = text.replace("objective: 90}", "objective: 99.5}")
+    text += "observability:\n  prometheusNamespace: observability\n  selectorLabels: {release: kps}\n"
+    path = write("observed.yaml", text)
+    result = validate_file(path)
+    assert result.blueprint is not None and not result.diagnostics
+    plan = build_plan(result.blueprint, catalog())
+    objects = {o.key: o.body for o in site_objects(plan, "edge-01")}
+    for selected in ("ServiceMonitor/aigrid-system/aigrid-inference", "PrometheusRule/aigrid-system/aigrid"):
+        assert objects[selected]["metadata"]["labels"]["release"] == "kps"
+    values = objects["HelmRelease/gpu-operator/gpu-operator"]["spec"]["values"]
+    assert values["dcgmExporter"]["serviceMonitor"]["additionalLabels"] == {"release": "kps"}
+    policy = objects["NetworkPolicy/slice-embb/slice-isolation"]["spec"]["ingress"][1]
+    assert policy["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}}}
+    ]
+    assert policy["ports"] == [{"port": "metrics", "protocol": "TCP"}]
+    burn = next(
+        r
+        for g in objects["PrometheusRule/aigrid-system/aigrid"]["spec"]["groups"]
+        for r in g["rules"]
+        if r.get("alert") == "AigridLatencySloSlowBurn"
+    )
+    # The slow alert's threshold is the budget itself (burn rate 1): 0.5% for 99.5.
+    assert "> 0.005 and" in burn["expr"]
