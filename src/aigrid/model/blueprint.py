@@ -362,7 +362,7 @@ class Observability(Spec):
     )
     selector_labels: dict[LabelKey, LabelValue] = Field(
         default_factory=dict,
-        description="Labels put on aigrid's ServiceMonitors, PrometheusRule and dashboard so the "
+        description="Labels put on aigrid's ServiceMonitors and PrometheusRule so the "
         "Prometheus's serviceMonitorSelector and ruleSelector match them (kube-prometheus-stack: "
         "release: <its release name>)",
     )
