@@ -330,9 +330,9 @@ def test_promtool_unit_test_can_fail(tmp_path: Path) -> None:
     rules = write_rules(tmp_path, plan, sp)
     site = Site(plan, sp)
     tests = unit_tests(site, rules.name)
-    for test in tests["tests"]:
-        for check in test["alert_rule_test"]:
-            check["exp_alerts"] = []
+    tests["tests"] = [t for t in tests["tests"] if t["name"] == "gpu-missing"]
+    for check in tests["tests"][0]["alert_rule_test"]:
+        check["exp_alerts"] = []
     path = tmp_path / "wrong.test.yaml"
     path.write_text(yaml.safe_dump(tests, sort_keys=False))
     proc = subprocess.run(
