@@ -29,6 +29,8 @@ CRD_SCHEMAS = {
     ("source.toolkit.fluxcd.io/v1", "HelmRepository"): "helmrepository-source.toolkit.fluxcd.io-v1.json",
     ("operator.tigera.io/v1", "Installation"): "installation-operator.tigera.io-v1.json",
     ("operator.tigera.io/v1", "APIServer"): "apiserver-operator.tigera.io-v1.json",
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor-monitoring.coreos.com-v1.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrule-monitoring.coreos.com-v1.json",
 }
 
 
@@ -72,7 +74,13 @@ def test_manifests_validate_against_kubernetes_schemas(compiled: dict[Path, Path
             kubernetes_validate.validate(document, version, strict=True)
         kinds.add(document["kind"])
     # Every document went through one of the two; the custom resources are among them.
-    assert {"NetworkAttachmentDefinition", "HelmRelease", "HelmRepository", "Namespace"} <= kinds
+    assert {
+        "NetworkAttachmentDefinition",
+        "HelmRelease",
+        "HelmRepository",
+        "Namespace",
+        "PrometheusRule",
+    } <= kinds
 
 
 def test_invalid_manifest_is_caught_by_the_validator(compiled: dict[Path, Path]) -> None:
@@ -94,6 +102,9 @@ def test_invalid_manifest_is_caught_by_the_validator(compiled: dict[Path, Path])
         ("HelmRelease", lambda d: d["spec"]["install"].update(crds="Replace")),
         ("HelmRelease", lambda d: d["spec"].update(intervall="10m")),
         ("HelmRepository", lambda d: d["spec"].update(interval="hourly")),
+        ("PrometheusRule", lambda d: d["spec"]["groups"][0]["rules"][0].update(four="5m")),
+        ("PrometheusRule", lambda d: d["spec"]["groups"][0]["rules"][0].update({"for": "5 minutes"})),
+        ("ServiceMonitor", lambda d: d["spec"]["endpoints"][0].update(intervall="15s")),
     ],
 )
 def test_invalid_custom_resources_are_caught(compiled: dict[Path, Path], kind: str, edit: Any) -> None:
@@ -127,6 +138,10 @@ def test_workload_env_and_port_reach_the_deployment_and_service(tmp_path: Path) 
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     env = {item["name"]: item["value"] for item in container["env"]}
     assert env["LOG_LEVEL"] == "debug" and env["SHM_SIZE"] == "1g"
-    assert container["ports"] == [{"name": "http", "containerPort": 8443}]
+    # Triton's metrics endpoint keeps its own port (catalog runtimes: metrics_port).
+    assert container["ports"] == [
+        {"name": "http", "containerPort": 8443},
+        {"name": "metrics", "containerPort": 8002},
+    ]
     service = yaml.safe_load(next(out.glob("manifests/*/service-slice-*-robot-vision.yaml")).read_text())
     assert service["spec"]["ports"][0]["port"] == 8443

@@ -297,7 +297,11 @@ def test_triton_listens_where_the_probes_and_the_service_look(tmp_path: Path) ->
     plan = mixed_plan(tmp_path)
     body = deployment(plan, "detector")
     main = container(body)
-    assert main["ports"] == [{"name": "http", "containerPort": 8443}]
+    # Triton's metrics endpoint stays on its own port (catalog runtimes: metrics_port).
+    assert main["ports"] == [
+        {"name": "http", "containerPort": 8443},
+        {"name": "metrics", "containerPort": 8002},
+    ]
     assert arg(body, "--http-port") == "8443"
     assert main["startupProbe"]["httpGet"] == {"path": "/v2/health/live", "port": "http"}
     assert main["livenessProbe"]["httpGet"] == {"path": "/v2/health/live", "port": "http"}
@@ -308,7 +312,10 @@ def test_triton_listens_where_the_probes_and_the_service_look(tmp_path: Path) ->
         startup["periodSeconds"] * startup["failureThreshold"] >= catalog().runtimes["triton"].startup_seconds
     )
     service = next(o.body for _, o in objects(plan, "Service") if o.name == "detector")
-    assert service["spec"]["ports"] == [{"name": "http", "port": 8443, "targetPort": "http"}]
+    assert service["spec"]["ports"] == [
+        {"name": "http", "port": 8443, "targetPort": "http"},
+        {"name": "metrics", "port": 8002, "targetPort": "metrics"},
+    ]
     assert service["spec"]["selector"].items() <= body["spec"]["template"]["metadata"]["labels"].items()
 
 

@@ -172,6 +172,11 @@ class WorkloadPlan(_Plan):
     replicas: int
     slice: str
     sites: list[str]
+    # The latency target, the percent of requests that must meet it, and the runtime's
+    # Prometheus port (None: no metrics endpoint aigrid knows, so no SLO alerts).
+    slo_ms: float
+    objective: float
+    metrics_port: int | None
 
 
 class PackageSet(_Plan):
@@ -298,6 +303,11 @@ class StackPlan(_Plan):
     repositories: dict[str, Repository]
 
 
+class ObservabilityPlan(_Plan):
+    prometheus_namespace: str
+    selector_labels: dict[str, str]
+
+
 class Plan(_Plan):
     name: str
     carrier: str
@@ -305,6 +315,7 @@ class Plan(_Plan):
     slices: list[SlicePlan]
     sites: list[SitePlan]
     workloads: list[WorkloadPlan]
+    observability: ObservabilityPlan
 
     @property
     def nodes(self) -> list[NodePlan]:
@@ -694,6 +705,9 @@ def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
                 replicas=workload.replicas,
                 slice=workload.slice,
                 sites=within,
+                slo_ms=workload.latency.slo,
+                objective=workload.latency.objective,
+                metrics_port=runtime.metrics_port,
             )
         )
     site_plans = []
@@ -723,4 +737,8 @@ def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
         slices=list(slice_plans.values()),
         sites=site_plans,
         workloads=workloads,
+        observability=ObservabilityPlan(
+            prometheus_namespace=bp.observability.prometheus_namespace,
+            selector_labels=dict(sorted(bp.observability.selector_labels.items())),
+        ),
     )

@@ -193,6 +193,8 @@ class Runtime(_Row):
     shm_size: str | None
     run_as_user: int
     model_repository_schemes: list[str]
+    # The port of the runtime's Prometheus endpoint (/metrics); None: it has none aigrid knows.
+    metrics_port: int | None = None
     source: str
 
 

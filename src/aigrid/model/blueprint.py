@@ -346,6 +346,12 @@ class GpuRequest(Spec):
 class Latency(Spec):
     slo: Milliseconds = Field(description="End-to-end latency target")
     inference: Milliseconds = Field(description="Measured inference time on the requested GPU")
+    objective: float = Field(
+        default=99.0,
+        description="Percent of requests that must be served within the SLO; the burn-rate alerts "
+        "spend the rest as the error budget (AG601: above 93.06 and below 100)",
+        json_schema_extra={"examples": [99.0, 99.9]},
+    )
 
 
 class Placement(Spec):
@@ -374,6 +380,22 @@ class Workload(Spec):
         return self
 
 
+class Observability(Spec):
+    """Where each site's Prometheus runs and which labels make it pick up aigrid's objects."""
+
+    prometheus_namespace: Name = Field(
+        default="monitoring",
+        description="The namespace of the site's Prometheus, let through the slices' NetworkPolicy "
+        "to scrape the inference servers",
+    )
+    selector_labels: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict,
+        description="Labels put on aigrid's ServiceMonitors and PrometheusRule so the "
+        "Prometheus's serviceMonitorSelector and ruleSelector match them (kube-prometheus-stack: "
+        "release: <its release name>)",
+    )
+
+
 class Blueprint(Spec):
     api_version: Literal["aigrid.dev/v1alpha1"]
     kind: Literal["Blueprint"]
@@ -384,6 +406,7 @@ class Blueprint(Spec):
     slices: list[Slice] = Field(default_factory=list)
     sites: list[Site] = Field(default_factory=list)
     workloads: list[Workload] = Field(default_factory=list)
+    observability: Observability = Field(default_factory=Observability)
 
 
 def json_schema() -> dict[str, Any]:

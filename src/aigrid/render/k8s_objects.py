@@ -6,7 +6,10 @@ HelmRelease in manifests, a helm Release in Pulumi, same chart version and value
 mig-parted config built from the nodes' MIG layouts (per GPU model, by PCI id); per slice a Multus
 NetworkAttachmentDefinition on the slice's VLAN, a ResourceQuota on GPUs and MIG devices, a
 PriorityClass ordered by the 5QI priority and a NetworkPolicy; per workload placed on the
-site a Deployment, a Service and a PodDisruptionBudget.
+site a Deployment, a Service and a PodDisruptionBudget. Monitoring (Prometheus Operator custom resources, whose CRDs
+the cluster must have): the DCGM exporter's counters and ServiceMonitor through the operator's
+values, a ServiceMonitor for the inference servers' metrics, the site's PrometheusRule and
+the grid's Grafana dashboard (aigrid.monitoring).
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from typing import Any
 
 import yaml
 
+from aigrid.monitoring import dcgm
+from aigrid.monitoring.alerts import rule_groups
+from aigrid.monitoring.dashboard import dashboard
 from aigrid.placement import share
 from aigrid.plan import FIRST_NODE_HOST, Plan, SitePlan, SlicePlan, WorkloadPlan
 from aigrid.render.disruption_budget import pod_disruption_budget
@@ -28,6 +34,15 @@ SYSTEM_NAMESPACE = "aigrid-system"
 NVIDIA_PCI_VENDOR = "10DE"
 OPERATOR_NAMESPACE = "gpu-operator"
 MIG_CONFIG_NAME = "aigrid-mig-parted-config"
+DCGM_METRICS_NAME = "aigrid-dcgm-metrics"
+# Scrape interval of aigrid's ServiceMonitors: DCGM samples every 30 s by default
+# (dcgm-exporter -c 30000), Triton's per-request metrics change on every request.
+SCRAPE_INTERVAL = "15s"
+# Services whose pods serve Prometheus metrics carry this label; the ServiceMonitor selects it.
+METRICS_LABEL = "aigrid.dev/metrics"
+# The Grafana sidecar loads ConfigMaps with this label as dashboards (grafana/helm-charts
+# charts/grafana values.yaml, sidecar.dashboards.label, as kube-prometheus-stack sets it).
+DASHBOARD_LABEL = "grafana_dashboard"
 # PriorityClass values: 5QI priority 1 is the most important; Kubernetes wants higher values
 # for more important pods (and reserves values above one billion for the system).
 PRIORITY_BASE = 1_000_000
@@ -112,6 +127,34 @@ def mig_device_filter(pci_device_id: str) -> str:
     return f"0x{pci_device_id.upper()}{NVIDIA_PCI_VENDOR}"
 
 
+def _site_relabelings(site: SitePlan) -> list[dict[str, Any]]:
+    """Target relabelings that put the site's carrier, site and tier on every scraped series,
+    so one dashboard can tell the sites apart."""
+    return [
+        {"targetLabel": name, "replacement": value, "action": "replace"}
+        for name, value in (("carrier", site.carrier), ("site", site.name), ("tier", site.tier))
+    ]
+
+
+def _dcgm_exporter(plan: Plan, site: SitePlan) -> dict[str, Any]:
+    """The exporter with aigrid's counters (the ConfigMap DCGM_METRICS_NAME) and the chart's
+    ServiceMonitor (GPU Operator values dcgmExporter.config, .env, .serviceMonitor). The
+    ServiceMonitor needs the Prometheus Operator's CRDs on the cluster first, or the operator
+    stays NotReady (docs/observability.md)."""
+    return {
+        "enabled": True,
+        "config": {"name": DCGM_METRICS_NAME},
+        "env": [{"name": "DCGM_EXPORTER_COLLECTORS", "value": dcgm.COLLECTORS_PATH}],
+        "serviceMonitor": {
+            "enabled": True,
+            "interval": SCRAPE_INTERVAL,
+            "honorLabels": False,
+            "additionalLabels": dict(plan.observability.selector_labels),
+            "relabelings": _site_relabelings(site),
+        },
+    }
+
+
 def operator_values(plan: Plan, site: SitePlan) -> dict[str, Any]:
     """GPU Operator Helm values from the blueprint: what the operator owns and how."""
     stack = plan.stack
@@ -122,7 +165,7 @@ def operator_values(plan: Plan, site: SitePlan) -> dict[str, Any]:
         # The toolkit is installed on the host by the nvidia_container_toolkit role.
         "toolkit": {"enabled": False},
         "devicePlugin": {"enabled": True},
-        "dcgmExporter": {"enabled": True},
+        "dcgmExporter": _dcgm_exporter(plan, site),
         "cdi": {"enabled": stack.container_toolkit.cdi},
         "mig": {"strategy": stack.gpu_operator.mig_strategy if uses_mig else "none"},
         "migManager": {"enabled": uses_mig},
@@ -174,14 +217,16 @@ def _workload_objects(
             },
         },
     }
+    ports = [{"name": "http", "port": workload.port, "targetPort": "http"}]
+    service_labels = dict(labels)
+    if workload.metrics_port is not None:
+        ports.append({"name": "metrics", "port": workload.metrics_port, "targetPort": "metrics"})
+        service_labels[METRICS_LABEL] = workload.runtime
     service = {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _meta(workload.name, namespace, site, **labels),
-        "spec": {
-            "selector": {"app.kubernetes.io/name": workload.name},
-            "ports": [{"name": "http", "port": workload.port, "targetPort": "http"}],
-        },
+        "metadata": _meta(workload.name, namespace, site, **service_labels),
+        "spec": {"selector": {"app.kubernetes.io/name": workload.name}, "ports": ports},
     }
     needs = (
         key("Namespace", namespace),
@@ -226,6 +271,7 @@ def _slice_objects(
 ) -> list[K8sObject]:
     namespace = slice_namespace(slice_.name)
     ns_key = key("Namespace", namespace)
+    prometheus = plan.observability.prometheus_namespace
     nad_config = {
         "cniVersion": "1.0.0",
         "name": slice_.name,
@@ -298,7 +344,18 @@ def _slice_objects(
                                     }
                                 },
                             ]
-                        }
+                        },
+                        # The site's Prometheus scrapes the inference servers' metrics port only.
+                        {
+                            "from": [
+                                {
+                                    "namespaceSelector": {
+                                        "matchLabels": {"kubernetes.io/metadata.name": prometheus}
+                                    }
+                                }
+                            ],
+                            "ports": [{"port": "metrics", "protocol": "TCP"}],
+                        },
                     ],
                 },
             },
@@ -327,7 +384,21 @@ def site_objects(plan: Plan, site_name: str) -> list[K8sObject]:
             }
         ),
     ]
-    operator_deps = [key("Namespace", OPERATOR_NAMESPACE)]
+    operator_deps = [
+        key("Namespace", OPERATOR_NAMESPACE),
+        key("ConfigMap", DCGM_METRICS_NAME, OPERATOR_NAMESPACE),
+    ]
+    objects.append(
+        K8sObject(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": _meta(DCGM_METRICS_NAME, OPERATOR_NAMESPACE, site),
+                "data": {dcgm.CONFIG_KEY: dcgm.counters_csv()},
+            },
+            (key("Namespace", OPERATOR_NAMESPACE),),
+        )
+    )
     if values["migManager"]["enabled"]:
         objects.append(
             K8sObject(
@@ -387,4 +458,76 @@ def site_objects(plan: Plan, site_name: str) -> list[K8sObject]:
         objects.extend(_slice_objects(plan, site, slices[name], workloads))
     for workload in workloads:
         objects.extend(_workload_objects(plan, site, workload, release.key))
+    objects.extend(_monitoring_objects(plan, site, workloads))
+    return objects
+
+
+def _monitoring_objects(plan: Plan, site: SitePlan, workloads: list[WorkloadPlan]) -> list[K8sObject]:
+    """The inference servers' ServiceMonitor, the site's PrometheusRule and the grid's
+    dashboard, all in the system namespace; the ServiceMonitor reaches into the slices'."""
+    system = key("Namespace", SYSTEM_NAMESPACE)
+    selected = dict(plan.observability.selector_labels)
+    scraped = sorted((w for w in workloads if w.metrics_port is not None), key=lambda w: w.name)
+    objects = []
+    if scraped:
+        namespaces = sorted({slice_namespace(w.slice) for w in scraped})
+        objects.append(
+            K8sObject(
+                {
+                    "apiVersion": "monitoring.coreos.com/v1",
+                    "kind": "ServiceMonitor",
+                    "metadata": _meta("aigrid-inference", SYSTEM_NAMESPACE, site, **selected),
+                    "spec": {
+                        "namespaceSelector": {"matchNames": namespaces},
+                        "selector": {"matchExpressions": [{"key": METRICS_LABEL, "operator": "Exists"}]},
+                        "endpoints": [
+                            {
+                                "port": "metrics",
+                                "path": "/metrics",
+                                "interval": SCRAPE_INTERVAL,
+                                "relabelings": [
+                                    *_site_relabelings(site),
+                                    {
+                                        "sourceLabels": [
+                                            "__meta_kubernetes_service_label_app_kubernetes_io_name"
+                                        ],
+                                        "targetLabel": "workload",
+                                        "action": "replace",
+                                    },
+                                    {
+                                        "sourceLabels": ["__meta_kubernetes_service_label_aigrid_dev_slice"],
+                                        "targetLabel": "slice",
+                                        "action": "replace",
+                                    },
+                                ],
+                            }
+                        ],
+                    },
+                },
+                (system, *(key("Service", w.name, slice_namespace(w.slice)) for w in scraped)),
+            )
+        )
+    objects.append(
+        K8sObject(
+            {
+                "apiVersion": "monitoring.coreos.com/v1",
+                "kind": "PrometheusRule",
+                "metadata": _meta("aigrid", SYSTEM_NAMESPACE, site, **selected),
+                "spec": {"groups": rule_groups(site, workloads, slice_namespace)},
+            },
+            (system,),
+        )
+    )
+    board = dashboard(plan)
+    objects.append(
+        K8sObject(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": _meta("aigrid-dashboard", SYSTEM_NAMESPACE, site, **{DASHBOARD_LABEL: "1"}),
+                "data": {f"{board['uid']}.json": json.dumps(board, indent=1, sort_keys=True) + "\n"},
+            },
+            (system,),
+        )
+    )
     return objects

@@ -170,7 +170,10 @@ def pod_spec(plan: Plan, site: SitePlan, workload: WorkloadPlan) -> dict[str, An
     container: dict[str, Any] = {
         "name": workload.name,
         "image": workload.image,
-        "ports": [{"name": "http", "containerPort": workload.port}],
+        "ports": [
+            {"name": "http", "containerPort": workload.port},
+            *([{"name": "metrics", "containerPort": workload.metrics_port}] if workload.metrics_port else []),
+        ],
         # The blueprint's own variables first; aigrid's come last (no blueprint variable may
         # start with AIGRID_, so they cannot be overridden).
         "env": [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-GROUP_MODULES = ("schema", "compat", "network", "cluster", "capacity", "security", "node")
+GROUP_MODULES = ("schema", "compat", "network", "cluster", "capacity", "security", "node", "observability")
 
 
 def load_rules() -> None:

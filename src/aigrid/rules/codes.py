@@ -4,7 +4,7 @@ Loader errors, model errors, validation rules and node mismatches all name their
 through `Code`; the rule modules attach each code's title, explanation and examples.
 Codes never change meaning once released. Groups: AG0xx loading and schema, AG1xx
 compatibility, AG2xx network, AG3xx capacity and latency, AG4xx security, AG5xx a node's
-observed state against its blueprint.
+observed state against its blueprint, AG6xx observability (the monitoring aigrid generates).
 """
 
 from __future__ import annotations
@@ -120,6 +120,7 @@ class Code(StrEnum):
     NODE_MIG_PROFILES = ("AG508", E)
     NODE_DRIVER_ABOVE_PIN = ("AG509", W)
     NODE_UNDECLARED_GPUS = ("AG510", E)
+    SLO_OBJECTIVE_OUT_OF_RANGE = ("AG601", E)
 
 
 GROUPS = {
@@ -129,6 +130,7 @@ GROUPS = {
     "AG3": "capacity-latency",
     "AG4": "security",
     "AG5": "node",
+    "AG6": "observability",
 }
 
 
