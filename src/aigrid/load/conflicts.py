@@ -44,7 +44,7 @@ def _disagreements(
         return
     if isinstance(earlier, YMap) and isinstance(later, YMap):
         for key, child in later.items.items():
-            if key in earlier.items and not (not steps and key in NOT_MERGED):
+            if key in earlier.items and (steps or key not in NOT_MERGED):
                 yield from _disagreements(earlier.items[key], child, (*steps, Step(key, False)))
         return
     if isinstance(earlier, YSeq) and isinstance(later, YSeq) and _named(earlier) and _named(later):
