@@ -102,7 +102,8 @@ def parent_conflicts(earlier: YMap, later: YMap, layer: YMap, entry: Origin) -> 
                 Code.CONFLICTING_PARENTS,
                 f"{path} is set differently by two files this one extends: {_place(won)} sets "
                 f"{_shown(won)}, {_place(lost)} sets {_shown(lost)}; the later one wins everywhere",
-                f"set {path} in this file to say which value applies, or keep it out of one parent",
+                f"set {path} in this file to say which value applies, or remove it from the parent "
+                "it should not come from",
                 path,
                 entry.file,
                 entry.line,

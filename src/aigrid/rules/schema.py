@@ -214,8 +214,8 @@ for _rule in (
         "points at the `extends` entry whose value wins. A field only one of them changed (the other "
         "kept a shared base's value) is not reported, nor is one that the extending file sets "
         "itself: setting it there (or `$patch: replace` above it) is how a layer says which value "
-        "it means. Otherwise keep the value out of one parent, so that each carrier's choice stays "
-        "with its own sites.",
+        "it means. A blueprint has one stack for all its sites, so a stack value that must differ "
+        "between carriers belongs in separate blueprints, not in parents of one.",
     ),
 ):
     register(_rule)
