@@ -11,15 +11,24 @@ from typing import Any
 import pytest
 import yaml
 
+from aigrid import tools
+
 ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = ROOT / "blueprints"
 DATA = Path(__file__).resolve().parent / "data"
 
+# The README's test command runs the suite as `.venv/bin/python -m pytest`, the environment
+# never activated: the tools pip installed beside this Python (ansible-playbook, ansible-lint,
+# pre-commit, python3 itself) are then not on PATH. Tests and what they start find them by
+# name, as in an activated shell.
+os.environ["PATH"] = tools.search_path()
+
 
 # The lab and converge files take most of the suite's time and mostly wait on hosts: first in
 # the order, so with two xdist workers (pyproject addopts) they start at once, side by side,
-# while the other worker runs the rest. A stable sort: the rest keep pytest's order.
-FIRST = ("test_lab.py", "test_converge.py")
+# while the other worker runs the rest. The stock-machine run (downloads, then mypy) is the
+# next longest. A stable sort: the rest keep pytest's order.
+FIRST = ("test_lab.py", "test_converge.py", "test_fresh_machine.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

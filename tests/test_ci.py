@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -79,9 +80,19 @@ def environment(venv: Path | None = None, **extra: str) -> dict[str, str]:
 def venv(snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtual environment where the documented install step installed aigrid from the snapshot.
 
-    It sees this Python's packages (--system-site-packages), so pip installs aigrid only."""
+    It sees this Python's packages, so pip installs aigrid only: --system-site-packages for a
+    system Python, and a .pth file naming this environment's site-packages for a virtual
+    environment, whose own packages --system-site-packages does not reach."""
     path = tmp_path_factory.mktemp("venv")
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(path)], check=True)
+    inner = subprocess.run(
+        [str(path / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    outer = dict.fromkeys(sysconfig.get_path(kind) for kind in ("purelib", "platlib"))
+    Path(inner, "outer-environment.pth").write_text("".join(f"{site}\n" for site in outer))
     [step] = [
         s["run"] for s in workflow("jobs")["jobs"]["validate"]["steps"] if "pip install" in s.get("run", "")
     ]

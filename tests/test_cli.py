@@ -103,14 +103,6 @@ def test_readme_rule_table_is_generated_from_the_registry() -> None:
     assert readme_rules_section((ROOT / "README.md").read_text()) == rules_table()
 
 
-def test_ci_runs_the_readme_test_command() -> None:
-    readme = (ROOT / "README.md").read_text()
-    ci = (ROOT / ".ci" / "run").read_text()
-    command = "python3 -m pytest"
-    assert f"python3 -m pip install '.[dev]' && {command}" in readme
-    assert command in ci.splitlines()
-
-
 def test_blueprint_reference_is_generated_from_the_models() -> None:
     from aigrid.docs import blueprint_markdown
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable
@@ -11,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aigrid import layout
+from aigrid import layout, tools
 
 STAT_KEYS = {
     "ok": "ok",
@@ -125,8 +123,8 @@ def run(
     project = directory / layout.ANSIBLE
     if not (directory / layout.PLAYBOOK).is_file():
         raise BringupError(f"{directory} has no {layout.PLAYBOOK}: compile a blueprint into it first")
-    if shutil.which("ansible-playbook") is None:
-        raise BringupError("ansible-playbook is not on PATH; install ansible (pip install ansible)")
+    if tools.which("ansible-playbook") is None:
+        raise BringupError("ansible-playbook is not installed beside aigrid or on PATH; pip install ansible")
     states: dict[str, HostState] = defaultdict(HostState)
 
     def handle(event: dict[str, Any]) -> bool:
@@ -161,7 +159,8 @@ def run(
             limit=limit,
             cmdline="--check --diff" if check else None,
             envvars={
-                "PATH": os.environ.get("PATH", ""),
+                # ansible-runner starts ansible-playbook by name: the one beside aigrid first.
+                "PATH": tools.search_path(),
                 "ANSIBLE_CONFIG": str(directory / layout.ANSIBLE_CFG),
                 "ANSIBLE_FORCE_COLOR": "0",
             },

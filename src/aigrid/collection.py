@@ -8,7 +8,6 @@ of the roles is kept in the repository.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from aigrid import __version__
+from aigrid import __version__, tools
 from aigrid.render.ansible import role_sources
 
 NAMESPACE = "aigrid"
@@ -88,8 +87,9 @@ def artifact_name() -> str:
 def build(out: Path) -> Path:
     """Build the collection artifact into the folder `out` (replacing one of this version);
     returns its path."""
-    if shutil.which("ansible-galaxy") is None:
-        raise CollectionError("ansible-galaxy is not on PATH; install ansible (pip install ansible)")
+    galaxy = tools.which("ansible-galaxy")
+    if galaxy is None:
+        raise CollectionError("ansible-galaxy is not installed beside aigrid or on PATH; pip install ansible")
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="aigrid-collection-") as scratch:
@@ -97,7 +97,7 @@ def build(out: Path) -> Path:
         tree.mkdir()
         assemble(tree)
         proc = subprocess.run(
-            ["ansible-galaxy", "collection", "build", str(tree), "--output-path", str(out), "--force"],
+            [galaxy, "collection", "build", str(tree), "--output-path", str(out), "--force"],
             capture_output=True,
             text=True,
             check=False,

@@ -84,7 +84,7 @@ def _validate(path: Path, root: Path | None, waivers: Waivers, data: bytes | Non
     blueprint, diagnostics = build_model(document)
     result.blueprint = blueprint
     if blueprint is not None:
-        diagnostics = check_locks(document) + check_rules(document, blueprint)
+        diagnostics = check_locks(document) + document.conflicts + check_rules(document, blueprint)
     diagnostics, result.suppressed = suppress.apply(
         diagnostics, result.sources, document.path, waivers, rules_ran=blueprint is not None
     )

@@ -24,7 +24,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aigrid.diagnostics import Code, LoadError
+from aigrid.diagnostics import Code, Diagnostic, LoadError
+from aigrid.load.conflicts import parent_conflicts
 from aigrid.load.nodes import Origin, YMap, YNode, YScalar, YSeq
 from aigrid.load.paths import PathSyntaxError, item_name, parse_path, resolve
 from aigrid.load.yamlsrc import DIRECTIVE_KEY, decode_text, fail, parse_yaml, read_text
@@ -61,6 +62,8 @@ class Document:
 
     root: YMap
     sources: dict[str, SourceFile] = field(default_factory=dict)
+    # AG021 warnings: fields that two files one layer extends set differently.
+    conflicts: list[Diagnostic] = field(default_factory=list)
 
     @property
     def path(self) -> str:
@@ -237,6 +240,8 @@ def _load_file(
     for entry in _extends_entries(root):
         target = _locate(entry, path.parent, fence)
         base = _load_file(target, [*chain, path], document, entry.origin, loaded, fence)
+        if resolved is not None:
+            document.conflicts += parent_conflicts(resolved, base, root, entry.origin)
         resolved = base if resolved is None else _merge_layer(resolved, base)
     if resolved is None:
         settled = settle(root, "")

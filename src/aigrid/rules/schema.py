@@ -1,7 +1,8 @@
 """Schema rules (AG0xx): reading, layering and the shape of a blueprint.
 
 AG001-AG013, AG019 and AG020 are raised by the loader and the models (they stop
-validation of that file); AG014-AG016 are checks over a well-formed blueprint.
+validation of that file); AG014-AG016 are checks over a well-formed blueprint; AG021 is a
+warning the loader collects while it merges (aigrid.load.conflicts).
 """
 
 from __future__ import annotations
@@ -197,6 +198,24 @@ for _rule in (
         explanation="A waiver that no longer waives anything hides the next real finding on that line; "
         "remove it (or the code of it that matches nothing). Only the file being validated is checked "
         "for these, not the bases it extends, and only when the rules ran (not after a schema error).",
+    ),
+    Rule(
+        Code.CONFLICTING_PARENTS,
+        "Two files a blueprint extends set the same field to different values",
+        "# northwind.yaml sets stack.mirrors.apt: https://mirror.northwind.example/apt\n"
+        "# aurora.yaml sets stack.mirrors.apt: https://packages.aurora.example/apt\n"
+        "extends: [northwind.yaml, aurora.yaml]",
+        "extends: [northwind.yaml, aurora.yaml]\nstack:\n  mirrors:\n"
+        "    apt: https://packages.aurora.example/apt  # one mirror for every site, on purpose",
+        explanation="`extends` merges its files left to right, so where two of them set the same field "
+        "to different values the last one wins, for the whole blueprint: a grid that extends "
+        "several carriers' grids would give every carrier's sites the last carrier's mirrors, "
+        "registry or credentials, with nothing said. The warning names both places (file:line) and "
+        "points at the `extends` entry whose value wins. A field only one of them changed (the other "
+        "kept a shared base's value) is not reported, nor is one that the extending file sets "
+        "itself: setting it there (or `$patch: replace` above it) is how a layer says which value "
+        "it means. A blueprint has one stack for all its sites, so a stack value that must differ "
+        "between carriers belongs in separate blueprints, not in parents of one.",
     ),
 ):
     register(_rule)

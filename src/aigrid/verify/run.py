@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -15,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from aigrid import layout
+from aigrid import layout, tools
 
 
 class VerifyError(Exception):
@@ -81,7 +82,9 @@ def run(
         ]
         if site:
             command.append(f"--aigrid-site={site}")
-        proc = subprocess.run(command, cwd=suite, capture_output=True, text=True, check=False)
+        # testinfra's Ansible backend runs ansible-inventory and ansible by name.
+        env = {**os.environ, "PATH": tools.search_path()}
+        proc = subprocess.run(command, cwd=suite, env=env, capture_output=True, text=True, check=False)
         if not report.exists():
             raise VerifyError(f"the verify suite did not run: {(proc.stdout + proc.stderr).strip()[-800:]}")
         return _per_node(report)
