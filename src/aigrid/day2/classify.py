@@ -140,6 +140,18 @@ RULES: dict[Scope, dict[str, RuleFn]] = {
         "gpu_operator": _fixed(
             Disruption.ROLLING_RESTART, "the GPU Operator's daemon sets roll node by node"
         ),
+        # kubeadm cannot change a formed cluster's ranges or add a controlPlaneEndpoint later
+        # (the kubernetes_cluster role refuses): the site's cluster is formed again.
+        "pod_subnet": _fixed(Disruption.SITE_WIDE, "kubeadm cannot change a formed cluster's pod range"),
+        "service_subnet": _fixed(
+            Disruption.SITE_WIDE, "kubeadm cannot change a formed cluster's service range"
+        ),
+        "api_endpoint": _fixed(
+            Disruption.SITE_WIDE,
+            "a formed cluster's API endpoint is fixed in every certificate and kubeconfig",
+        ),
+        "cni": _fixed(Disruption.ROLLING_RESTART, "the pod network's daemon set rolls node by node"),
+        "addons[*]": _fixed(Disruption.ROLLING_RESTART, "the add-on's daemon set rolls node by node"),
     },
     "node": {
         "": _node_presence,

@@ -98,6 +98,12 @@ class SiteState(_State):
     rtt_ms: float
     kubeconfig_ref: str | None
     gpu_operator: str
+    # The cluster as kubeadm formed it, and its networking add-ons (name -> release).
+    pod_subnet: str
+    service_subnet: str
+    api_endpoint: str | None
+    cni: str
+    addons: dict[str, str]
     # In the blueprint's order, which the lock keeps (its keys are sorted, lists are not): the
     # first control plane is where `kubeadm init` ran.
     nodes: list[NodeState]
@@ -197,6 +203,11 @@ def grid_state(plan: Plan) -> GridState:
                 rtt_ms=site.rtt_ms,
                 kubeconfig_ref=site.kubeconfig_ref,
                 gpu_operator=plan.stack.gpu_operator.version.removeprefix("v"),
+                pod_subnet=site.cluster.pod_subnet,
+                service_subnet=site.cluster.service_subnet,
+                api_endpoint=site.cluster.endpoint,
+                cni=f"{plan.stack.kubernetes.cni.plugin} {plan.stack.kubernetes.cni.version}",
+                addons={addon.name: addon.version for addon in plan.stack.kubernetes.addons},
                 nodes=[_node(plan, node) for node in site.nodes],
                 workloads={
                     name: _workload(workloads[name], site)

@@ -6,10 +6,10 @@ HelmRelease in manifests, a helm Release in Pulumi, same chart version and value
 mig-parted config built from the nodes' MIG layouts (per GPU model, by PCI id); per slice a Multus
 NetworkAttachmentDefinition on the slice's VLAN, a ResourceQuota on GPUs and MIG devices, a
 PriorityClass ordered by the 5QI priority and a NetworkPolicy; per workload placed on the
-site a Deployment, a Service and a PodDisruptionBudget. Monitoring (Prometheus Operator custom resources, whose CRDs
-the cluster must have): the DCGM exporter's counters and ServiceMonitor through the operator's
-values, a ServiceMonitor for the inference servers' metrics, the site's PrometheusRule and
-the grid's Grafana dashboard (aigrid.monitoring).
+site a Deployment, a Service and a PodDisruptionBudget. Monitoring (Prometheus Operator custom
+resources, whose CRDs the cluster must have): the DCGM exporter's counters and ServiceMonitor
+through the operator's values, a ServiceMonitor for the inference servers' metrics, the site's
+PrometheusRule and the grid's Grafana dashboard (aigrid.monitoring).
 """
 
 from __future__ import annotations
