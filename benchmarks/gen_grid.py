@@ -47,6 +47,7 @@ def grid(sites: int, nodes: int, slices: int, workloads: int, base: str) -> str:
             f"    region: region-{i % 20}",
             f"    rtt: {rtt}ms",
             f"    slices: [{carried}]",
+            "    network: {sliceInterface: bond0}",
             "    nodes:",
             f"      - hostname: site-{i:05d}-cp",
             "        role: control-plane",

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from aigrid import layout
-from aigrid.plan import Plan
+from aigrid.plan import Plan, SitePlan
 from aigrid.render import templates
 from aigrid.rolevars import gpu_vars, host_vars, shared_vars
 
@@ -173,6 +173,22 @@ def _role_files() -> dict[str, bytes]:
 
 def render(plan: Plan) -> dict[str, bytes]:
     """All files of the Ansible target, by path relative to the output directory."""
+    files = render_grid(plan)
+    for site in plan.sites:
+        files |= render_site(plan, site)
+    return files
+
+
+def render_site(plan: Plan, site: SitePlan) -> dict[str, bytes]:
+    """The files of one site: its nodes' host variables."""
+    return {
+        layout.host_vars(node.hostname): _dump_vars(host_vars(node, plan), plan.name).encode()
+        for node in site.nodes
+    }
+
+
+def render_grid(plan: Plan) -> dict[str, bytes]:
+    """The files every site shares: configuration, inventory, group variables, playbook, roles."""
     files: dict[str, str] = {
         layout.ANSIBLE_CFG: templates.render(
             "ansible/ansible.cfg.j2",
@@ -186,6 +202,4 @@ def render(plan: Plan) -> dict[str, bytes]:
         layout.group_vars("gpu_nodes"): _dump_vars(gpu_vars(plan), plan.name),
         layout.PLAYBOOK: _dump(_playbook(plan), plan.name),
     }
-    for node in plan.nodes:
-        files[layout.host_vars(node.hostname)] = _dump_vars(host_vars(node, plan), plan.name)
     return {path: text.encode() for path, text in files.items()} | _role_files()

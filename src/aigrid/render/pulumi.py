@@ -104,15 +104,37 @@ def site_resources(plan: Plan, site: SitePlan) -> dict[str, Any]:
 
 
 def render(plan: Plan) -> dict[str, bytes]:
+    files = render_grid(plan)
+    for site in plan.sites:
+        files |= render_site(plan, site)
+    return files
+
+
+def grid_plan(plan: Plan) -> str:
+    """The resolved plan without its sites, which each have a file of their own (so a change at
+    one site rewrites that site's files only), as JSON."""
+    grid = json.loads(plan.model_dump_json(exclude={"sites"}))
+    grid["sites"] = [site.name for site in plan.sites]
+    return json.dumps(grid, indent=2) + "\n"
+
+
+def render_grid(plan: Plan) -> dict[str, bytes]:
     program = resources.files("aigrid").joinpath("pulumi_site.py").read_text(encoding="utf-8")
     files = {
         layout.PULUMI_PROJECT: templates.render("pulumi/Pulumi.yaml").decode(),
         layout.PULUMI_PROGRAM: templates.render("pulumi/__main__.py").decode(),
         layout.PULUMI_REQUIREMENTS: templates.render("pulumi/requirements.txt").decode(),
         layout.PULUMI_SITE_MODULE: program,
-        layout.PLAN: plan.model_dump_json(indent=2) + "\n",
+        layout.PLAN: grid_plan(plan),
     }
-    for site in plan.sites:
-        files[layout.stack_config(site.name)] = stack_config(plan, site)
-        files[layout.site_resources(site.name)] = json.dumps(site_resources(plan, site), indent=2) + "\n"
+    return {path: text.encode() for path, text in files.items()}
+
+
+def render_site(plan: Plan, site: SitePlan) -> dict[str, bytes]:
+    """A site's stack config (as a first compile writes it), resources and resolved plan."""
+    files = {
+        layout.stack_config(site.name): stack_config(plan, site),
+        layout.site_resources(site.name): json.dumps(site_resources(plan, site), indent=2) + "\n",
+        layout.site_plan(site.name): site.model_dump_json(indent=2) + "\n",
+    }
     return {path: text.encode() for path, text in files.items()}
