@@ -21,6 +21,7 @@ from aigrid.catalog import catalog
 from aigrid.output import Changes, OutputError, Staging, digest, staged
 from aigrid.plan import Plan, SitePlan, build_plan
 from aigrid.render import ansible, manifests, pulumi, readme, verify
+from aigrid.render.k8s_objects import site_objects
 from aigrid.validate import Result, validate_file
 
 
@@ -164,8 +165,9 @@ def grid_files(plan: Plan) -> Iterator[tuple[str, bytes]]:
 
 def site_files(out: Path, plan: Plan, site: SitePlan) -> Iterator[tuple[str, bytes]]:
     """One site's files, by path, its stack config merged into the previous output's."""
-    files = ansible.render_site(plan, site) | manifests.render_site(plan, site)
-    files |= verify.render_site(plan, site) | pulumi.render_site(plan, site)
+    objects = site_objects(plan, site.name)
+    files = ansible.render_site(plan, site) | manifests.render_site(plan, site, objects)
+    files |= verify.render_site(plan, site) | pulumi.render_site(plan, site, objects)
     _merge_stack_config(out, plan, site, files)
     yield from sorted(files.items())
 

@@ -22,7 +22,7 @@ import yaml
 from aigrid import layout
 from aigrid.plan import Plan, SitePlan
 from aigrid.render import templates
-from aigrid.render.k8s_objects import site_objects
+from aigrid.render.k8s_objects import K8sObject, site_objects
 from aigrid.stack_keys import KUBECONFIG, RESOURCES, RETIRED, SITE, qualified
 
 DISABLE_DEFAULT_PROVIDERS = "pulumi:disable-default-providers"
@@ -55,7 +55,8 @@ def owned_config(site: SitePlan) -> dict[str, Any]:
 
 
 def _dump(document: dict[str, Any]) -> str:
-    return yaml.safe_dump(document, sort_keys=False, width=2**31, allow_unicode=True)
+    # libyaml's emitter (fast); its width is a C int, and no line is to be folded.
+    return yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False, width=2**31 - 1, allow_unicode=True)
 
 
 def stack_config(plan: Plan, site: SitePlan) -> str:
@@ -89,11 +90,11 @@ def merge_stack_config(existing: str, plan: Plan, site: SitePlan, where: str) ->
     return header(plan, site) + _dump({**document, "config": merged})
 
 
-def site_resources(plan: Plan, site: SitePlan) -> dict[str, Any]:
+def site_resources(plan: Plan, site: SitePlan, objects: list[K8sObject] | None = None) -> dict[str, Any]:
     """What the program deploys at `site`: its Kubernetes objects in dependency order (those
     only a GitOps controller needs left out) and the blueprint's reference to its kubeconfig."""
     entries: list[dict[str, Any]] = []
-    for obj in site_objects(plan, site.name):
+    for obj in site_objects(plan, site.name) if objects is None else objects:
         if obj.gitops_only:
             continue
         entry: dict[str, Any] = {"key": obj.key, "body": obj.body, "dependsOn": list(obj.depends_on)}
@@ -130,11 +131,12 @@ def render_grid(plan: Plan) -> dict[str, bytes]:
     return {path: text.encode() for path, text in files.items()}
 
 
-def render_site(plan: Plan, site: SitePlan) -> dict[str, bytes]:
+def render_site(plan: Plan, site: SitePlan, objects: list[K8sObject] | None = None) -> dict[str, bytes]:
     """A site's stack config (as a first compile writes it), resources and resolved plan."""
+    resources = site_resources(plan, site, objects)
     files = {
         layout.stack_config(site.name): stack_config(plan, site),
-        layout.site_resources(site.name): json.dumps(site_resources(plan, site), indent=2) + "\n",
+        layout.site_resources(site.name): json.dumps(resources, indent=2) + "\n",
         layout.site_plan(site.name): site.model_dump_json(indent=2) + "\n",
     }
     return {path: text.encode() for path, text in files.items()}
