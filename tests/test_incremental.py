@@ -85,7 +85,8 @@ def test_one_site_change_rewrites_only_that_sites_files(grid: Path, tmp_path: Pa
     removed = set(before) - set(after)
     assert removed and removed <= site_files  # the objects of the slice it no longer carries
     assert set(after) - set(before) == set()
-    assert f"site {CHANGED_SITE}: 0 added, {len(rewritten) - 1} changed, {len(removed)} removed" in proc.stdout
+    report = f"site {CHANGED_SITE}: 0 added, {len(rewritten) - 1} changed, {len(removed)} removed"
+    assert report in proc.stdout
     assert "site site-00000" not in proc.stdout and "site site-00002" not in proc.stdout
 
     # What the incremental compile left is exactly what a compile from scratch writes.
