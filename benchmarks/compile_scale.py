@@ -9,7 +9,7 @@ For N sites (grids from gen_grid.py) it measures, each in a fresh process:
 - a recompile after one site changed (it stops carrying a slice), against a compile of the
   changed blueprint into a new directory.
 
-    python benchmarks/compile_scale.py [--sizes 1000 10000] [--runs 3]
+    python benchmarks/compile_scale.py [--sizes 1000 10000] [--runs 3] [--workloads 50]
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ def change_one_site(blueprint: Path, site: str) -> None:
     blueprint.write_text("".join(lines), encoding="utf-8")
 
 
-def measure(sites: int, runs: int, work: Path) -> dict[str, float]:
-    grid = write_grid(work / f"grid-{sites}" / "grid.yaml", sites)
+def measure(sites: int, runs: int, work: Path, workloads: int) -> dict[str, float]:
+    grid = write_grid(work / f"grid-{sites}" / "grid.yaml", sites, workloads=workloads)
     out, floor = work / f"out-{sites}", work / f"floor-{sites}"
     full, writes, peaks, again, one, fresh = [], [], [], [], [], []
     sample: dict[str, float] = {}
@@ -124,6 +124,7 @@ def main() -> None:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workloads", type=int, default=50)
     args = parser.parse_args()
     work = Path(__file__).resolve().parent / ".data"
     print(f"python {platform.python_version()}, {platform.machine()}, runs per size: {args.runs} (medians)")
@@ -133,7 +134,7 @@ def main() -> None:
     )  # fmt: skip
     print(" | ".join(columns))
     for sites in args.sizes:
-        r = measure(sites, args.runs, work)
+        r = measure(sites, args.runs, work, args.workloads)
         print(
             f"{sites} | {r['files']:.0f} | {r['mib']:.0f} | {r['compile_s']:.1f} | {r['floor_s']:.1f} | "
             f"{r['compile_s'] / r['floor_s']:.1f} | {r['peak_mib']:.0f} | {r['unchanged_s']:.1f} | "
