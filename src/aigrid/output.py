@@ -135,7 +135,9 @@ class Staging:
 
     def commit(self) -> Changes:
         """Swap the staged output in; nothing at all when no file changed."""
-        self.changes.removed = sorted(set(self.previous) - set(self.digests))
+        gone = set(self.previous) - set(self.digests)
+        # What the user owns is carried over, not removed (a stack config of a retired site).
+        self.changes.removed = sorted(path for path in gone if self.keep is None or not self.keep(path))
         target = self.target
         if target.is_dir() and not self.changes.written and not self.changes.removed:
             shutil.rmtree(self.path)
