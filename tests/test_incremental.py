@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -121,3 +123,28 @@ def test_output_from_before_digests_is_rewritten_whole(grid: Path, tmp_path: Pat
     fresh = tmp_path / "fresh"
     compile_blueprint(grid, fresh)
     assert contents(out) == contents(fresh)
+
+
+@pytest.mark.parametrize("site", [None, "site-00002"])
+def test_verify_suite_collects_nodes_from_per_site_expectations(
+    grid: Path, tmp_path: Path, site: str | None
+) -> None:
+    """The expectations are one file per site; the suite reads all of them, or with
+    --aigrid-site only that site's."""
+    out = tmp_path / "out"
+    assert compile_blueprint(grid, out).plan is not None
+    suite = out / layout.VERIFY
+    options = ["--collect-only", "-q", "-p", "no:cacheprovider", "--aigrid-inventory=unused.yml"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(suite),
+        *options,
+        *([f"--aigrid-site={site}"] if site else []),
+    ]
+    proc = subprocess.run(command, cwd=suite, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    hosts = {line.split("[")[1].rstrip("]") for line in proc.stdout.splitlines() if "[" in line}
+    sites = [site] if site else ["site-00000", "site-00001", "site-00002"]
+    assert hosts == {f"{name}-{node}" for name in sites for node in ("cp", "gpu00", "gpu01")}
