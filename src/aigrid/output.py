@@ -161,19 +161,6 @@ class Staging:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-def write_tree(target: Path, files: dict[str, bytes], keep: Callable[[str], bool] | None = None) -> None:
-    """Replace `target` with `files` (relative path -> content) and, from the previous `target`,
-    every path `keep` says is the user's (relative POSIX path -> bool) that `files` does not
-    name, atomically.
-
-    Raises OutputError when the target is not aigrid's to replace or cannot be written (its
-    folder is a file, read-only, full)."""
-    with staged(target, {}, keep) as staging:
-        for relative, content in sorted(files.items()):
-            staging.put(relative, content)
-        staging.commit()
-
-
 @contextmanager
 def staged(
     target: Path, previous: Mapping[str, str], keep: Callable[[str], bool] | None
