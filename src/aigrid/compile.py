@@ -1,18 +1,28 @@
-"""aigrid compile: validate, plan, render every target, write them atomically with a lock file."""
+"""aigrid compile: validate, plan, render every target site by site, write what changed atomically.
+
+The lock file records, besides the resolved versions, the digest of every file the compile wrote
+and, per site, a digest of everything that site's files are rendered from. A recompile renders
+only the sites whose inputs changed (the others' files are carried over from the previous output
+unread) and rewrites only the files whose content changed.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aigrid import __version__, layout
 from aigrid.catalog import catalog
 from aigrid.day2.state import STATE_KEY, grid_state
-from aigrid.output import OutputError, check_target, write_tree
-from aigrid.plan import Plan, build_plan
+from aigrid.output import Changes, OutputError, Staging, digest, staged
+from aigrid.plan import Plan, SitePlan, build_plan
 from aigrid.render import ansible, cluster, manifests, pulumi, readme, verify
+from aigrid.render.k8s_objects import site_objects
 from aigrid.validate import Result, validate_file
 
 
@@ -21,10 +31,26 @@ class Compiled:
     result: Result
     plan: Plan | None = None
     files: int = 0
+    changes: Changes = field(default_factory=Changes)
+    site_files: dict[str, list[str]] = field(default_factory=dict)
+    # The sites whose files were added, changed or removed.
+    sites: dict[str, Changes] = field(default_factory=dict)
 
 
-def lock_file(result: Result, plan: Plan) -> bytes:
-    """Every resolved version and the inputs' digests, paths relative to the blueprint."""
+@dataclass
+class PreviousLock:
+    """What the lock of an existing output says about the files it wrote."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    site_inputs: dict[str, str] = field(default_factory=dict)
+    site_files: dict[str, list[str]] = field(default_factory=dict)
+
+
+def lock_file(
+    result: Result, plan: Plan, grid_files: dict[str, str], sites: dict[str, dict[str, Any]]
+) -> bytes:
+    """Every resolved version, the inputs' digests (paths relative to the blueprint) and the
+    digest of every file written, grid-wide and per site."""
     assert result.document is not None
     top = Path(result.document.path).resolve().parent
     inputs = [
@@ -45,10 +71,38 @@ def lock_file(result: Result, plan: Plan) -> bytes:
             }
             for node in plan.nodes
         },
+        "files": grid_files,
+        "sites": sites,
         # What this revision deploys per site and node, for `aigrid diff` and upgrade plans.
         STATE_KEY: grid_state(plan).model_dump(mode="json"),
     }
     return (json.dumps(lock, indent=2, sort_keys=True) + "\n").encode()
+
+
+def read_lock(out: Path) -> PreviousLock:
+    """The previous output's file digests; none (everything is written) when its lock is missing,
+    unreadable or from before per-file digests."""
+    path = out / layout.LOCK
+    try:
+        content = path.read_bytes()
+        lock = json.loads(content)
+        previous = PreviousLock(dict(lock["files"]))
+        for site, entry in lock["sites"].items():
+            previous.site_inputs[site] = entry["inputs"]
+            previous.site_files[site] = sorted(entry["files"])
+            previous.files.update(entry["files"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return PreviousLock()
+    previous.files[layout.LOCK] = digest(content)
+    return previous
+
+
+def site_inputs(plan: Plan, site: SitePlan, grid: str) -> str:
+    """A digest of everything a site's files are rendered from: the grid-wide plan (`grid`, the
+    digest of everything but the sites and workloads), the site and the workloads placed there."""
+    placed = [w.model_dump_json() for w in plan.workloads if site.name in w.sites]
+    text = json.dumps([grid, site.model_dump_json(), placed])
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def compile_blueprint(path: Path, out: Path, root: Path | None = None) -> Compiled:
@@ -57,40 +111,103 @@ def compile_blueprint(path: Path, out: Path, root: Path | None = None) -> Compil
     if result.blueprint is None or result.errors:
         return Compiled(result)
     plan = build_plan(result.blueprint, catalog())
-    files = render_all(result, plan)
-    check_target(out)
-    merge_stack_configs(out, plan, files)
-    write_tree(out, files, keep=layout.user_owned)
-    return Compiled(result, plan, len(files))
+    previous = read_lock(out) if (out / layout.LOCK).is_file() else PreviousLock()
+    with staged(out, previous.files, layout.user_owned) as staging:
+        compiled = _write(result, plan, out, previous, staging)
+        compiled.changes = staging.commit()
+    for site, files in compiled.site_files.items():
+        before = previous.site_files.get(site, [])
+        if (changes := _site_changes(compiled.changes, before, files)) is not None:
+            compiled.sites[site] = changes
+    return compiled
 
 
-def merge_stack_configs(out: Path, plan: Plan, files: dict[str, bytes]) -> None:
-    """Each stack config of the previous output merged into the compiled one: the Pulumi CLI
-    keeps the stack's secrets and salt there, and the user their own keys."""
+def _write(result: Result, plan: Plan, out: Path, previous: PreviousLock, staging: Staging) -> Compiled:
+    grid_digest = hashlib.sha256(
+        (__version__ + plan.model_dump_json(exclude={"sites", "workloads"})).encode()
+    ).hexdigest()
+    grid: dict[str, str] = {}
+    for relative, content in grid_files(plan):
+        staging.put(relative, content)
+        grid[relative] = staging.digests[relative]
+    sites: dict[str, dict[str, Any]] = {}
+    site_files_written: dict[str, list[str]] = {}
     for site in plan.sites:
-        path = layout.stack_config(site.name)
-        existing = out / path
-        if not existing.is_file():
-            continue
-        try:
-            text = existing.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise OutputError(f"cannot read {existing} to keep its secrets: {exc}") from exc
-        try:
-            files[path] = pulumi.merge_stack_config(text, plan, site, str(existing)).encode()
-        except pulumi.StackConfigError as exc:
-            raise OutputError(str(exc)) from exc
+        inputs = site_inputs(plan, site, grid_digest)
+        files = previous.site_files.get(site.name, [])
+        if previous.site_inputs.get(site.name) == inputs and staging.reusable(files):
+            staging.reuse(files)
+        else:
+            files = []
+            for relative, content in site_files(out, plan, site):
+                staging.put(relative, content)
+                files.append(relative)
+        sites[site.name] = {"inputs": inputs, "files": {f: staging.digests[f] for f in sorted(files)}}
+        site_files_written[site.name] = files
+    staging.put(layout.LOCK, lock_file(result, plan, grid, sites))
+    return Compiled(result, plan, len(staging.digests), site_files=site_files_written)
+
+
+def _site_changes(changes: Changes, before: list[str], now: list[str]) -> Changes | None:
+    """The part of `changes` that is one site's (`before`: its files in the previous output,
+    `now`: in this one); None when none of them changed."""
+    mine, gone = set(now), sorted(set(before) - set(now))
+    site = Changes(
+        added=[f for f in changes.added if f in mine],
+        changed=[f for f in changes.changed if f in mine],
+        removed=gone,
+    )
+    return site if site.written or site.removed else None
+
+
+def grid_files(plan: Plan) -> Iterator[tuple[str, bytes]]:
+    """The files every site shares, by path."""
+    for render in (
+        ansible.render_grid,
+        cluster.render_grid,
+        verify.render_grid,
+        pulumi.render_grid,
+        readme.render,
+    ):
+        yield from sorted(render(plan).items())
+    # Fetched kubeconfigs are credentials: kept out of a repository the output is committed to.
+    yield layout.GITIGNORE, f"{layout.CREDENTIALS}/\n".encode()
+
+
+def site_files(out: Path, plan: Plan, site: SitePlan) -> Iterator[tuple[str, bytes]]:
+    """One site's files, by path, its stack config merged into the previous output's."""
+    objects = site_objects(plan, site.name)
+    files = ansible.render_site(plan, site) | cluster.render_site(plan, site)
+    files |= manifests.render_site(plan, site, objects)
+    files |= verify.render_site(plan, site) | pulumi.render_site(plan, site, objects)
+    _merge_stack_config(out, plan, site, files)
+    yield from sorted(files.items())
+
+
+def _merge_stack_config(out: Path, plan: Plan, site: SitePlan, files: dict[str, bytes]) -> None:
+    """The site's stack config of the previous output merged into the compiled one: the Pulumi
+    CLI keeps the stack's secrets and salt there, and the user their own keys."""
+    path = layout.stack_config(site.name)
+    existing = out / path
+    if not existing.is_file():
+        return
+    try:
+        text = existing.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutputError(f"cannot read {existing} to keep its secrets: {exc}") from exc
+    try:
+        files[path] = pulumi.merge_stack_config(text, plan, site, str(existing)).encode()
+    except pulumi.StackConfigError as exc:
+        raise OutputError(str(exc)) from exc
 
 
 def render_all(result: Result, plan: Plan) -> dict[str, bytes]:
-    """Every file of the compiled directory, by path, in memory."""
-    files = ansible.render(plan)
-    files |= cluster.render(plan)
-    files |= manifests.render(plan)
-    files |= verify.render(plan)
-    files |= pulumi.render(plan)
-    files |= readme.render(plan)
-    # Fetched kubeconfigs are credentials: kept out of a repository the output is committed to.
-    files[layout.GITIGNORE] = f"{layout.CREDENTIALS}/\n".encode()
-    files[layout.LOCK] = lock_file(result, plan)
+    """Every file of the compiled directory, by path, in memory (for tests of small blueprints)."""
+    files = dict(grid_files(plan))
+    for site in plan.sites:
+        files |= ansible.render_site(plan, site) | cluster.render_site(plan, site)
+        files |= manifests.render_site(plan, site)
+        files |= verify.render_site(plan, site) | pulumi.render_site(plan, site)
+    grid = {relative: digest(content) for relative, content in files.items()}
+    files[layout.LOCK] = lock_file(result, plan, grid, {})
     return files

@@ -32,6 +32,7 @@ PULUMI_REQUIREMENTS = f"{PULUMI}/requirements.txt"
 PULUMI_SITE_MODULE = f"{PULUMI}/edge_site.py"
 PLAN = f"{PULUMI}/plan.json"
 PULUMI_SITES = f"{PULUMI}/sites"
+PULUMI_SITE_PLANS = f"{PULUMI}/plan"
 # What a compile owns in PULUMI besides the stack configs (which it merges): everything else
 # there (the virtualenv, Pulumi's state, the user's files) is the user's and survives recompiles.
 PULUMI_OWNED = (PULUMI_PROJECT, PULUMI_PROGRAM, PULUMI_REQUIREMENTS, PULUMI_SITE_MODULE, PLAN)
@@ -40,7 +41,8 @@ VERIFY = "verify"
 VERIFY_SUITE = f"{VERIFY}/test_nodes.py"
 VERIFY_CONFTEST = f"{VERIFY}/conftest.py"
 VERIFY_PYTEST_INI = f"{VERIFY}/pytest.ini"
-EXPECTATIONS = f"{VERIFY}/expectations.json"
+# One file per site, so a change at one site rewrites that site's expectations only.
+EXPECTATIONS = f"{VERIFY}/expectations"
 
 # What a compile writes at the top of DIR, as the success line names it.
 TOP_LEVEL = (f"{ANSIBLE}/", f"{MANIFESTS}/", f"{PULUMI}/", f"{VERIFY}/", README, ".gitignore", LOCK)
@@ -88,7 +90,16 @@ def user_owned(path: str) -> bool:
         return True
     if PurePosixPath(PULUMI) not in inside.parents:
         return False
-    return path not in PULUMI_OWNED and PurePosixPath(PULUMI_SITES) not in (inside, *inside.parents)
+    owned_folders = {PurePosixPath(PULUMI_SITES), PurePosixPath(PULUMI_SITE_PLANS)}
+    return path not in PULUMI_OWNED and not owned_folders & {inside, *inside.parents}
+
+
+def site_plan(site: str) -> str:
+    return f"{PULUMI_SITE_PLANS}/{site}.json"
+
+
+def expectations(site: str) -> str:
+    return f"{EXPECTATIONS}/{site}.json"
 
 
 def relative_to(path: str, directory: str) -> str:

@@ -1,7 +1,10 @@
-"""Write a compiled output directory all at once, or not at all.
+"""Write a compiled output directory all at once, or not at all, rewriting only what changed.
 
-Everything is written to a temporary directory beside the target, then swapped in with one
-atomic rename (renameat2 RENAME_EXCHANGE where the kernel has it). What the user owns in the
+Everything is staged in a temporary directory beside the target, then swapped in with one
+atomic rename (renameat2 RENAME_EXCHANGE where the kernel has it). A file whose content the
+previous output already holds (its digest in the previous lock, and not modified since that
+lock was written) is hard-linked from there instead of written again, so it keeps its inode and
+modification time; a compile that changes nothing does not swap at all. What the user owns in the
 previous output (`keep`: a virtualenv, their own files) is hard-linked into the temporary
 directory first (copied where links cannot be made), so it survives the swap while the previous
 output stays whole until then. A compile that fails or is killed midway leaves the previous
@@ -11,10 +14,13 @@ output exactly as it was; its leftovers are removed by the next compile.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from aigrid.layout import LOCK as MARKER
@@ -49,21 +55,136 @@ def check_target(target: Path) -> None:
         )
 
 
-def write_tree(target: Path, files: dict[str, bytes], keep: Callable[[str], bool] | None = None) -> None:
-    """Replace `target` with `files` (relative path -> content) and, from the previous `target`,
-    every path `keep` says is the user's (relative POSIX path -> bool) that `files` does not
-    name, atomically.
+def digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
 
-    Raises OutputError when the target is not aigrid's to replace or cannot be written (its
-    folder is a file, read-only, full)."""
-    try:
+
+@dataclass
+class Changes:
+    """What a compile did to each aigrid-owned file, by relative path."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def written(self) -> list[str]:
+        return self.added + self.changed
+
+
+class Staging:
+    """The next output, assembled beside `target` file by file (so a compile never holds every
+    file in memory) and swapped in by `commit`.
+
+    `previous` maps each file of the existing output to its digest as the previous lock
+    recorded it. Such a file that was not modified after the lock (the last file a compile
+    writes) is trusted to still hold that content: `put` links it when the content is the same,
+    and `reuse` links files unseen (a site whose inputs did not change)."""
+
+    def __init__(self, target: Path, previous: Mapping[str, str], keep: Callable[[str], bool] | None) -> None:
         check_target(target)
-        _replace(target, files, keep)
+        self.target, self.keep = target, keep
+        self.previous = dict(previous)
+        self.changes = Changes()
+        self.digests: dict[str, str] = {}
+        lock = target / MARKER
+        self._lock_mtime = lock.stat().st_mtime_ns if previous and lock.is_file() else -1
+        parent = target.resolve().parent
+        parent.mkdir(parents=True, exist_ok=True)
+        for stale in parent.glob(f"{TMP_PREFIX}{target.name}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        self.path = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}-", dir=parent))
+        self._folders: set[Path] = set()
+
+    def _trusted(self, relative: str) -> bool:
+        """Whether the previous output's file still holds what the previous lock says."""
+        try:
+            status = (self.target / relative).stat()
+        except OSError:
+            return False
+        return status.st_mtime_ns <= self._lock_mtime
+
+    def _destination(self, relative: str) -> Path:
+        path = self.path / relative
+        if path.parent not in self._folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(path.parent)
+        return path
+
+    def put(self, relative: str, content: bytes) -> None:
+        sha = digest(content)
+        self.digests[relative] = sha
+        before = self.previous.get(relative)
+        if before == sha and self._trusted(relative):
+            os.link(self.target / relative, self._destination(relative), follow_symlinks=False)
+            self.changes.unchanged += 1
+            return
+        self._destination(relative).write_bytes(content)
+        (self.changes.changed if before is not None else self.changes.added).append(relative)
+
+    def reusable(self, files: Iterable[str]) -> bool:
+        return all(relative in self.previous and self._trusted(relative) for relative in files)
+
+    def reuse(self, files: Iterable[str]) -> None:
+        """Files the previous output holds and `reusable` vouched for, carried over unread."""
+        for relative in files:
+            os.link(self.target / relative, self._destination(relative), follow_symlinks=False)
+            self.digests[relative] = self.previous[relative]
+            self.changes.unchanged += 1
+
+    def commit(self) -> Changes:
+        """Swap the staged output in; nothing at all when no file changed."""
+        gone = set(self.previous) - set(self.digests)
+        # What the user owns is carried over, not removed (a stack config of a retired site).
+        self.changes.removed = sorted(path for path in gone if self.keep is None or not self.keep(path))
+        target = self.target
+        if target.is_dir() and not self.changes.written and not self.changes.removed:
+            shutil.rmtree(self.path)
+            return self.changes
+        if self.keep is not None and target.is_dir():
+            _carry(target, self.path, self.digests, self.keep)
+        self.path.chmod(0o755)
+        if target.exists():
+            if _exchange(self.path, target):
+                shutil.rmtree(self.path)
+                return self.changes
+            old = self.path.with_name(self.path.name + "-old")
+            target.rename(old)
+            self.path.rename(target)
+            shutil.rmtree(old)
+        else:
+            self.path.rename(target)
+        return self.changes
+
+    def abandon(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+@contextmanager
+def staged(
+    target: Path, previous: Mapping[str, str], keep: Callable[[str], bool] | None
+) -> Iterator[Staging]:
+    """A Staging whose OSErrors become OutputErrors and whose leftovers go when it fails."""
+    try:
+        staging = Staging(target, previous, keep)
     except OSError as exc:
-        existing = next((folder for folder in target.absolute().parents if folder.exists()), None)
-        blocked = existing is not None and not existing.is_dir()
-        why = f"{existing} is not a directory" if blocked else exc.strerror or str(exc)
-        raise OutputError(f"cannot write {target}: {why}") from exc
+        raise _output_error(target, exc) from exc
+    try:
+        yield staging
+    except OSError as exc:
+        staging.abandon()
+        raise _output_error(target, exc) from exc
+    except BaseException:
+        staging.abandon()
+        raise
+
+
+def _output_error(target: Path, exc: OSError) -> OutputError:
+    existing = next((folder for folder in target.absolute().parents if folder.exists()), None)
+    blocked = existing is not None and not existing.is_dir()
+    why = f"{existing} is not a directory" if blocked else exc.strerror or str(exc)
+    return OutputError(f"cannot write {target}: {why}")
 
 
 def _link_or_copy(source: str, destination: str) -> None:
@@ -73,7 +194,7 @@ def _link_or_copy(source: str, destination: str) -> None:
         shutil.copy2(source, destination, follow_symlinks=False)
 
 
-def _carry(previous: Path, staging: Path, files: dict[str, bytes], keep: Callable[[str], bool]) -> None:
+def _carry(previous: Path, staging: Path, files: Mapping[str, object], keep: Callable[[str], bool]) -> None:
     """Bring what the user owns in `previous` into `staging`, whole folders at once."""
     for folder, subfolders, names in os.walk(previous):
         here = PurePosixPath(Path(folder).relative_to(previous).as_posix())
@@ -94,32 +215,3 @@ def _carry(previous: Path, staging: Path, files: dict[str, bytes], keep: Callabl
             if keep(relative) and relative not in files:
                 (staging / relative).parent.mkdir(parents=True, exist_ok=True)
                 _link_or_copy(str(Path(folder) / name), str(staging / relative))
-
-
-def _replace(target: Path, files: dict[str, bytes], keep: Callable[[str], bool] | None) -> None:
-    parent = target.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    for stale in parent.glob(f"{TMP_PREFIX}{target.name}-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}-", dir=parent))
-    try:
-        for relative, content in sorted(files.items()):
-            path = staging / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-        if keep is not None and target.is_dir():
-            _carry(target, staging, files, keep)
-        staging.chmod(0o755)
-        if target.exists():
-            if _exchange(staging, target):
-                shutil.rmtree(staging)
-                return
-            old = staging.with_name(staging.name + "-old")
-            target.rename(old)
-            staging.rename(target)
-            shutil.rmtree(old)
-        else:
-            staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise

@@ -306,7 +306,9 @@ def major_minor(text: str) -> tuple[int, int] | None:
 
 
 def _load(name: str) -> Any:
-    return yaml.safe_load(resources.files("aigrid.catalog").joinpath("data", name).read_text("utf-8"))
+    # libyaml's parser: the same safe constructor as yaml.safe_load, at a tenth of its time.
+    text = resources.files("aigrid.catalog").joinpath("data", name).read_text("utf-8")
+    return yaml.load(text, Loader=yaml.CSafeLoader)
 
 
 class Catalog:

@@ -41,6 +41,10 @@ ExtraInventory = Annotated[
 StackOption = Annotated[str, typer.Option("--stack", "-s", help="The site whose stack to run.")]
 
 
+# A recompile names each site it changed, up to this many (a first compile of a grid changes all).
+SITES_SHOWN = 20
+
+
 def compile_command(
     file: ExistingFile,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output directory (replaced as a whole).")],
@@ -57,6 +61,8 @@ def compile_command(
 
     Validates first and writes nothing when the blueprint is invalid. The output directory is
     replaced atomically: a failed or interrupted compile leaves the previous output untouched.
+    A recompile renders only the sites whose inputs changed, rewrites only the files whose
+    content changed (digests in aigrid.lock.json) and names each site it changed.
     Exit status: 0 written, 1 invalid blueprint, 2 misuse (e.g. an output directory aigrid did not make).
     """
     try:
@@ -68,10 +74,20 @@ def compile_command(
     if compiled.result.diagnostics:
         render_text([compiled.result], err)
     plan = compiled.plan
+    changes = compiled.changes
     out.print(
         f"compiled {file} -> {out_dir}: {len(plan.sites)} sites, {len(plan.nodes)} nodes, "
-        f"{compiled.files} files ({', '.join(layout.TOP_LEVEL)})"
+        f"{compiled.files} files ({', '.join(layout.TOP_LEVEL)}); {len(changes.added)} added, "
+        f"{len(changes.changed)} changed, {len(changes.removed)} removed, {changes.unchanged} unchanged",
     )
+    shown = list(compiled.sites.items())
+    for site, change in shown[:SITES_SHOWN]:
+        out.print(
+            f"  site {site}: {len(change.added)} added, {len(change.changed)} changed, "
+            f"{len(change.removed)} removed",
+        )
+    if len(shown) > SITES_SHOWN:
+        out.print(f"  and {len(shown) - SITES_SHOWN} more sites changed")
 
 
 def bringup(

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from aigrid import layout
-from aigrid.plan import Plan
+from aigrid.plan import Plan, SitePlan
 from aigrid.render import templates
 from aigrid.rolevars import gpu_vars, host_vars, shared_vars
 
@@ -113,9 +113,14 @@ def as_data(value: Any) -> Any:
     return value
 
 
-def _dump(data: Any, name: str) -> str:
+class _MappingDumper(yaml.CSafeDumper):
+    """libyaml's emitter, for documents of mappings only (the inventory): it writes them as the
+    Python one does, at a fraction of the cost, but cannot indent a list under its key."""
+
+
+def _dump(data: Any, name: str, dumper: type[yaml.SafeDumper | yaml.CSafeDumper] = _Dumper) -> str:
     body = yaml.dump(
-        data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=120, allow_unicode=True
+        data, Dumper=dumper, sort_keys=False, default_flow_style=False, width=120, allow_unicode=True
     )
     return "---\n" + HEADER.format(name=name) + body
 
@@ -194,6 +199,22 @@ def _role_files() -> dict[str, bytes]:
 
 def render(plan: Plan) -> dict[str, bytes]:
     """All files of the Ansible target, by path relative to the output directory."""
+    files = render_grid(plan)
+    for site in plan.sites:
+        files |= render_site(plan, site)
+    return files
+
+
+def render_site(plan: Plan, site: SitePlan) -> dict[str, bytes]:
+    """The files of one site: its nodes' host variables."""
+    return {
+        layout.host_vars(node.hostname): _dump_vars(host_vars(node, plan), plan.name).encode()
+        for node in site.nodes
+    }
+
+
+def render_grid(plan: Plan) -> dict[str, bytes]:
+    """The files every site shares: configuration, inventory, group variables, playbook, roles."""
     files: dict[str, str] = {
         layout.ANSIBLE_CFG: templates.render(
             "ansible/ansible.cfg.j2",
@@ -202,11 +223,9 @@ def render(plan: Plan) -> dict[str, bytes]:
             roles_path=layout.relative_to(layout.ROLES, layout.ANSIBLE),
             fact_cache=layout.FACT_CACHE,
         ).decode(),
-        layout.INVENTORY: _dump(_inventory(plan), plan.name),
+        layout.INVENTORY: _dump(_inventory(plan), plan.name, _MappingDumper),
         layout.group_vars("all"): _dump_vars(shared_vars(plan), plan.name),
         layout.group_vars("gpu_nodes"): _dump_vars(gpu_vars(plan), plan.name),
         layout.PLAYBOOK: _dump(_playbook(plan), plan.name),
     }
-    for node in plan.nodes:
-        files[layout.host_vars(node.hostname)] = _dump_vars(host_vars(node, plan), plan.name)
     return {path: text.encode() for path, text in files.items()} | _role_files()

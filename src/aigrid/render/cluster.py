@@ -187,13 +187,11 @@ def _dump_docs(docs: list[dict[str, Any]], name: str) -> bytes:
     return (HEADER.format(name=name) + body).encode()
 
 
-def render(plan: Plan) -> dict[str, bytes]:
+def render_grid(plan: Plan) -> dict[str, bytes]:
+    """The add-on kustomizations every site shares."""
     cni = plan.stack.kubernetes.cni
-    files = {
-        layout.addon_file(f"{CNI_ADDON}-operator", "kustomization.yaml"): _dump_docs(
-            [kustomization(cni)], plan.name
-        )
-    }
+    operator = f"{CNI_ADDON}-operator"
+    files = {layout.addon_file(operator, "kustomization.yaml"): _dump_docs([kustomization(cni)], plan.name)}
     for addon in plan.stack.kubernetes.addons:
         files[layout.addon_file(addon.name, "kustomization.yaml")] = _dump_docs(
             [kustomization(addon)], plan.name
@@ -201,22 +199,32 @@ def render(plan: Plan) -> dict[str, bytes]:
         patch = memory_limit_patch(addon)
         if patch is not None:
             files[layout.addon_file(addon.name, MEMORY_PATCH)] = _dump_docs([patch], plan.name)
-    for site in plan.sites:
-        files[layout.cluster_file(site.name, "kubeadm-config.yaml")] = _dump_docs(
+    return files
+
+
+def render_site(plan: Plan, site: SitePlan) -> dict[str, bytes]:
+    """One site's kubeadm configuration and its pod network Installation."""
+    own = f"addons/{CNI_ADDON}"
+    kustomization_body = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": ["installation.yaml"],
+    }
+    return {
+        layout.cluster_file(site.name, "kubeadm-config.yaml"): _dump_docs(
             kubeadm_config(plan, site), plan.name
-        )
-        own = f"addons/{CNI_ADDON}"
-        files[layout.cluster_file(site.name, f"{own}/installation.yaml")] = _dump_docs(
+        ),
+        layout.cluster_file(site.name, f"{own}/installation.yaml"): _dump_docs(
             calico_installation(site), plan.name
-        )
-        files[layout.cluster_file(site.name, f"{own}/kustomization.yaml")] = _dump_docs(
-            [
-                {
-                    "apiVersion": "kustomize.config.k8s.io/v1beta1",
-                    "kind": "Kustomization",
-                    "resources": ["installation.yaml"],
-                }
-            ],
-            plan.name,
-        )
+        ),
+        layout.cluster_file(site.name, f"{own}/kustomization.yaml"): _dump_docs(
+            [kustomization_body], plan.name
+        ),
+    }
+
+
+def render(plan: Plan) -> dict[str, bytes]:
+    files = render_grid(plan)
+    for site in plan.sites:
+        files |= render_site(plan, site)
     return files

@@ -22,7 +22,7 @@ import yaml
 from aigrid import layout
 from aigrid.plan import Plan, SitePlan
 from aigrid.render import templates
-from aigrid.render.k8s_objects import site_objects
+from aigrid.render.k8s_objects import K8sObject, site_objects
 from aigrid.stack_keys import KUBECONFIG, RESOURCES, RETIRED, SITE, qualified
 
 DISABLE_DEFAULT_PROVIDERS = "pulumi:disable-default-providers"
@@ -55,7 +55,8 @@ def owned_config(site: SitePlan) -> dict[str, Any]:
 
 
 def _dump(document: dict[str, Any]) -> str:
-    return yaml.safe_dump(document, sort_keys=False, width=2**31, allow_unicode=True)
+    # libyaml's emitter (fast); its width is a C int, and no line is to be folded.
+    return yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False, width=2**31 - 1, allow_unicode=True)
 
 
 def stack_config(plan: Plan, site: SitePlan) -> str:
@@ -89,11 +90,11 @@ def merge_stack_config(existing: str, plan: Plan, site: SitePlan, where: str) ->
     return header(plan, site) + _dump({**document, "config": merged})
 
 
-def site_resources(plan: Plan, site: SitePlan) -> dict[str, Any]:
+def site_resources(plan: Plan, site: SitePlan, objects: list[K8sObject] | None = None) -> dict[str, Any]:
     """What the program deploys at `site`: its Kubernetes objects in dependency order (those
     only a GitOps controller needs left out) and the blueprint's reference to its kubeconfig."""
     entries: list[dict[str, Any]] = []
-    for obj in site_objects(plan, site.name):
+    for obj in site_objects(plan, site.name) if objects is None else objects:
         if obj.gitops_only:
             continue
         entry: dict[str, Any] = {"key": obj.key, "body": obj.body, "dependsOn": list(obj.depends_on)}
@@ -110,15 +111,38 @@ def site_resources(plan: Plan, site: SitePlan) -> dict[str, Any]:
 
 
 def render(plan: Plan) -> dict[str, bytes]:
+    files = render_grid(plan)
+    for site in plan.sites:
+        files |= render_site(plan, site)
+    return files
+
+
+def grid_plan(plan: Plan) -> str:
+    """The resolved plan without its sites, which each have a file of their own (so a change at
+    one site rewrites that site's files only), as JSON."""
+    grid = json.loads(plan.model_dump_json(exclude={"sites"}))
+    grid["sites"] = [site.name for site in plan.sites]
+    return json.dumps(grid, indent=2) + "\n"
+
+
+def render_grid(plan: Plan) -> dict[str, bytes]:
     program = resources.files("aigrid").joinpath("pulumi_site.py").read_text(encoding="utf-8")
     files = {
         layout.PULUMI_PROJECT: templates.render("pulumi/Pulumi.yaml").decode(),
         layout.PULUMI_PROGRAM: templates.render("pulumi/__main__.py").decode(),
         layout.PULUMI_REQUIREMENTS: templates.render("pulumi/requirements.txt").decode(),
         layout.PULUMI_SITE_MODULE: program,
-        layout.PLAN: plan.model_dump_json(indent=2) + "\n",
+        layout.PLAN: grid_plan(plan),
     }
-    for site in plan.sites:
-        files[layout.stack_config(site.name)] = stack_config(plan, site)
-        files[layout.site_resources(site.name)] = json.dumps(site_resources(plan, site), indent=2) + "\n"
+    return {path: text.encode() for path, text in files.items()}
+
+
+def render_site(plan: Plan, site: SitePlan, objects: list[K8sObject] | None = None) -> dict[str, bytes]:
+    """A site's stack config (as a first compile writes it), resources and resolved plan."""
+    resources = site_resources(plan, site, objects)
+    files = {
+        layout.stack_config(site.name): stack_config(plan, site),
+        layout.site_resources(site.name): json.dumps(resources, indent=2) + "\n",
+        layout.site_plan(site.name): site.model_dump_json(indent=2) + "\n",
+    }
     return {path: text.encode() for path, text in files.items()}

@@ -1,5 +1,5 @@
 """The verification target: DIR/verify/ with the testinfra suite and, per node, what it must
-find there (expectations.json), taken from the same role variables the roles converge to."""
+find there (expectations/<site>.json), taken from the same role variables the roles converge to."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import json
 from typing import Any
 
 from aigrid import layout
-from aigrid.plan import Plan
+from aigrid.plan import Plan, SitePlan
 from aigrid.render import templates
 from aigrid.rolevars import host_vars, node_packages
 
 
-def expectations(plan: Plan) -> dict[str, Any]:
+def expectations(plan: Plan, site: SitePlan) -> dict[str, Any]:
     nodes = []
-    for node in plan.nodes:
+    for node in site.nodes:
         host = host_vars(node, plan)
         packages = {name: pkgs.version for pkgs in node_packages(plan, node) for name in pkgs.names}
         nodes.append(
@@ -36,12 +36,23 @@ def expectations(plan: Plan) -> dict[str, Any]:
                 "driver_version": plan.stack.driver.version,
             }
         )
-    return {"blueprint": plan.name, "nodes": nodes}
+    return {"blueprint": plan.name, "site": site.name, "nodes": nodes}
 
 
 def render(plan: Plan) -> dict[str, bytes]:
+    files = render_grid(plan)
+    for site in plan.sites:
+        files |= render_site(plan, site)
+    return files
+
+
+def render_site(plan: Plan, site: SitePlan) -> dict[str, bytes]:
+    text = json.dumps(expectations(plan, site), indent=2) + "\n"
+    return {layout.expectations(site.name): text.encode()}
+
+
+def render_grid(plan: Plan) -> dict[str, bytes]:
     return {
-        layout.EXPECTATIONS: (json.dumps(expectations(plan), indent=2) + "\n").encode(),
         layout.VERIFY_SUITE: templates.render("verify/test_nodes.py"),
         layout.VERIFY_CONFTEST: templates.render("verify/conftest.py"),
         # Its own pytest root, so a project's pytest settings around DIR do not apply.

@@ -1,4 +1,4 @@
-"""Checks every node of a compiled site against the plan's expectations (expectations.json).
+"""Checks every node of a compiled site against the plan's expectations (expectations/<site>.json).
 
 Copied into DIR/verify/ by `aigrid compile`; run by `aigrid verify` through pytest-testinfra,
 one test per check and node. GPU checks run only where the node declares GPUs and has a
@@ -14,13 +14,15 @@ from typing import Any
 import pytest
 import testinfra
 
-EXPECTED: dict[str, Any] = json.loads((Path(__file__).parent / "expectations.json").read_text())
+EXPECTATIONS = Path(__file__).parent / "expectations"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "node" in metafunc.fixturenames:
         wanted = metafunc.config.getoption("--aigrid-site", default=None)
-        nodes = [n for n in EXPECTED["nodes"] if not wanted or n["site"] == wanted]
+        # One file per site: a run for one site reads only that site's.
+        files = [EXPECTATIONS / f"{wanted}.json"] if wanted else sorted(EXPECTATIONS.glob("*.json"))
+        nodes = [node for file in files for node in json.loads(file.read_text())["nodes"]]
         metafunc.parametrize("node", nodes, ids=[n["hostname"] for n in nodes])
 
 

@@ -1,0 +1,150 @@
+"""Incremental compile: a recompile rewrites only the files whose content changed, atomically."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from aigrid import layout
+from aigrid.compile import compile_blueprint
+from conftest import ROOT, run_aigrid
+
+CHANGED_SITE = "site-00001"
+
+
+def _gen_grid() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("gen_grid", ROOT / "benchmarks" / "gen_grid.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def identities(root: Path) -> dict[str, tuple[int, int]]:
+    """Each file's inode and modification time: a file written again gets a new inode."""
+    found = {}
+    for path in root.rglob("*"):
+        if path.is_file():
+            status = path.stat()
+            found[path.relative_to(root).as_posix()] = (status.st_ino, status.st_mtime_ns)
+    return found
+
+
+def contents(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def grid(tmp_path: Path) -> Path:
+    return Path(_gen_grid().write_grid(tmp_path / "grid" / "grid.yaml", sites=3, nodes=2, workloads=3))
+
+
+def change_one_site(blueprint: Path) -> None:
+    """Site 1 stops carrying one of its slices: only its own files depend on that."""
+    text = blueprint.read_text()
+    lines = text.splitlines(keepends=True)
+    at = lines.index(f"  - name: {CHANGED_SITE}\n")
+    carried = next(i for i in range(at, len(lines)) if lines[i].startswith("    slices: ["))
+    assert lines[carried] == "    slices: [slice-0, slice-1, slice-3, slice-5, slice-7]\n"
+    lines[carried] = "    slices: [slice-0, slice-1, slice-3, slice-5]\n"
+    blueprint.write_text("".join(lines))
+
+
+def test_unchanged_blueprint_writes_nothing(grid: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert compile_blueprint(grid, out).plan is not None
+    before, folder = identities(out), out.stat().st_ino
+    again = compile_blueprint(grid, out)
+    assert not again.changes.written and not again.changes.removed and not again.sites
+    assert again.changes.unchanged == len(before)
+    # Not one file written, and no swap: DIR is the very same directory.
+    assert identities(out) == before
+    assert out.stat().st_ino == folder
+    assert not list(tmp_path.glob(".aigrid-tmp-*"))
+
+
+def test_one_site_change_rewrites_only_that_sites_files(grid: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert compile_blueprint(grid, out).plan is not None
+    before = identities(out)
+    site_files = set(json.loads((out / layout.LOCK).read_text())["sites"][CHANGED_SITE]["files"])
+
+    change_one_site(grid)
+    proc = run_aigrid("compile", str(grid), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    after = identities(out)
+    rewritten = {path for path in after if after[path] != before.get(path)}
+    assert layout.LOCK in rewritten
+    assert rewritten - {layout.LOCK}, "the change rewrote none of the site's files"
+    assert rewritten - {layout.LOCK} <= site_files, sorted(rewritten - site_files)
+    removed = set(before) - set(after)
+    assert removed and removed <= site_files  # the objects of the slice it no longer carries
+    assert set(after) - set(before) == set()
+    report = f"site {CHANGED_SITE}: 0 added, {len(rewritten) - 1} changed, {len(removed)} removed"
+    assert report in proc.stdout
+    assert "site site-00000" not in proc.stdout and "site site-00002" not in proc.stdout
+
+    # What the incremental compile left is exactly what a compile from scratch writes.
+    fresh = tmp_path / "fresh"
+    assert compile_blueprint(grid, fresh).plan is not None
+    assert contents(out) == contents(fresh)
+
+
+def test_file_edited_by_hand_is_written_again(grid: Path, tmp_path: Path) -> None:
+    """A file modified after the lock is not trusted to hold what the lock says."""
+    out = tmp_path / "out"
+    assert compile_blueprint(grid, out).plan is not None
+    host_vars = out / layout.host_vars(f"{CHANGED_SITE}-gpu00")
+    original = host_vars.read_bytes()
+    host_vars.write_bytes(original.replace(b"preflight_gpu_count: 4", b"preflight_gpu_count: 9"))
+    lock = (out / layout.LOCK).stat()
+    os.utime(host_vars, ns=(lock.st_atime_ns, lock.st_mtime_ns + 1_000_000))
+    again = compile_blueprint(grid, out)
+    assert again.changes.changed == [layout.host_vars(f"{CHANGED_SITE}-gpu00")]
+    assert host_vars.read_bytes() == original
+
+
+def test_output_from_before_digests_is_rewritten_whole(grid: Path, tmp_path: Path) -> None:
+    """A lock without file digests (an older aigrid) trusts nothing and rewrites everything."""
+    out = tmp_path / "out"
+    assert compile_blueprint(grid, out).plan is not None
+    lock = json.loads((out / layout.LOCK).read_text())
+    del lock["files"], lock["sites"]
+    (out / layout.LOCK).write_text(json.dumps(lock))
+    again = compile_blueprint(grid, out)
+    assert len(again.changes.added) == again.files and again.changes.unchanged == 0
+    fresh = tmp_path / "fresh"
+    compile_blueprint(grid, fresh)
+    assert contents(out) == contents(fresh)
+
+
+@pytest.mark.parametrize("site", [None, "site-00002"])
+def test_verify_suite_collects_nodes_from_per_site_expectations(
+    grid: Path, tmp_path: Path, site: str | None
+) -> None:
+    """The expectations are one file per site; the suite reads all of them, or with
+    --aigrid-site only that site's."""
+    out = tmp_path / "out"
+    assert compile_blueprint(grid, out).plan is not None
+    suite = out / layout.VERIFY
+    options = ["--collect-only", "-q", "-p", "no:cacheprovider", "--aigrid-inventory=unused.yml"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(suite),
+        *options,
+        *([f"--aigrid-site={site}"] if site else []),
+    ]
+    proc = subprocess.run(command, cwd=suite, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    hosts = {line.split("[")[1].rstrip("]") for line in proc.stdout.splitlines() if "[" in line}
+    sites = [site] if site else ["site-00000", "site-00001", "site-00002"]
+    assert hosts == {f"{name}-{node}" for name in sites for node in ("cp", "gpu00", "gpu01")}
