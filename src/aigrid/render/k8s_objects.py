@@ -18,7 +18,6 @@ from typing import Any
 
 import yaml
 
-from aigrid.placement import share
 from aigrid.plan import FIRST_NODE_HOST, Plan, SitePlan, SlicePlan, WorkloadPlan
 from aigrid.render.workload_pod import GPU_TAINT_KEY, gpu_resource, pod_spec
 
@@ -145,10 +144,8 @@ def _priority(slice_: SlicePlan) -> int:
 
 
 def replicas_at(workload: WorkloadPlan, site: str) -> int:
-    """Spread a workload's replicas over its sites, closest first."""
-    if site not in workload.sites:
-        return 0
-    return share(workload.replicas, len(workload.sites), workload.sites.index(site))
+    """The replicas the placement solver put on `site`."""
+    return workload.placement.get(site, 0)
 
 
 def _workload_objects(

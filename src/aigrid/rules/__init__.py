@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-GROUP_MODULES = ("schema", "compat", "network", "capacity", "security", "node")
+GROUP_MODULES = ("schema", "compat", "network", "capacity", "placement", "security", "node")
 
 
 def load_rules() -> None:
