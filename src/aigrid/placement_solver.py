@@ -32,6 +32,10 @@ from aigrid.placement import Placements
 
 # The objective priorities HiGHS takes (a larger value is optimised first).
 _SHORTFALL, _RESILIENCE, _LATENCY, _SITES, _GPUS, _TIE_BREAK = 6, 5, 4, 3, 2, 1
+# How far a later objective may move an earlier optimum, relative: above what HiGHS's
+# integrality and feasibility tolerances (1e-6, 1e-7) let an optimum drift once its integers
+# are rounded, below any real difference in replicas or milliseconds.
+_HOLD_TOLERANCE = 1e-4
 
 
 def end_to_end_ms(rtt: float, workload: Workload) -> float:
@@ -211,8 +215,6 @@ class _Program:
         highs.setOptionValue("threads", 1)
         highs.setOptionValue("random_seed", 0)
         highs.setOptionValue("mip_rel_gap", 0.0)
-        # Lexicographic, not a weighted blend: each objective is optimised, then held.
-        highs.setOptionValue("blend_multi_objectives", False)
         highs.addCols(
             columns,
             np.zeros(columns),
@@ -239,23 +241,29 @@ class _Program:
                 np.array(self.indices, dtype=np.int32),
                 np.array(self.values),
             )
-        for priority, costs in sorted(self.objectives.items(), reverse=True):
-            objective = highspy.HighsLinearObjective()
-            coefficients = [0.0] * columns
-            for column, value in costs.items():
-                coefficients[column] = value
-            objective.coefficients = coefficients
-            objective.priority = priority
-            objective.weight = 1.0
-            objective.offset = 0.0
-            objective.abs_tolerance = 1e-6
-            objective.rel_tolerance = 0.0
-            highs.addLinearObjective(objective)
-        highs.run()
-        status = highs.getModelStatus()
-        # Every requirement has its slack column, so the program always has a solution.
-        assert status == highspy.HighsModelStatus.kOptimal, highs.modelStatusToString(status)
-        return list(highs.getSolution().col_value)
+        # Lexicographic by hand: optimise one objective, hold it (within a tolerance above
+        # the solver's feasibility tolerance) as a row, go on with the next. HiGHS's own
+        # lexicographic mode, and starting a stage from the last one's solution
+        # (setSolution), declared some of these feasible programs infeasible (HiGHS 1.16).
+        values: list[float] = []
+        for _, costs in sorted(self.objectives.items(), reverse=True):
+            indices = np.array(sorted(costs), dtype=np.int32)
+            highs.changeColsCost(columns, np.arange(columns, dtype=np.int32), np.zeros(columns))
+            highs.changeColsCost(len(indices), indices, np.array([costs[i] for i in indices]))
+            highs.run()
+            status = highs.getModelStatus()
+            # Every requirement has its slack column, so each stage has a solution.
+            assert status == highspy.HighsModelStatus.kOptimal, highs.modelStatusToString(status)
+            values = list(highs.getSolution().col_value)
+            best = highs.getInfo().objective_function_value
+            highs.addRow(
+                -highspy.kHighsInf,
+                best + _HOLD_TOLERANCE * max(1.0, abs(best)),
+                len(indices),
+                indices,
+                np.array([costs[i] for i in indices]),
+            )
+        return values
 
 
 @contextmanager
