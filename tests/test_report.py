@@ -105,7 +105,8 @@ def test_page_opens_offline_in_chromium(tmp_path: Path) -> None:
         located = sum(1 for s in data["sites"] if s["lat"] is not None)
         assert page.locator("#chart-map svg .mark-symbol.role-mark path").count() == located
         bars = page.locator("#chart-latency svg .mark-rect.role-mark path").count()
-        assert bars == 3 * 2 * len(data["workloads"])  # RTT, network, inference; edge and cloud
+        # Per workload and option (edge, cloud): RTT, network and inference bars and an SLO tick.
+        assert bars == (3 + 1) * 2 * len(data["workloads"])
         rows = page.locator("#n-minus-1 tr").all_inner_texts()[1:]
         assert [row.split("\t")[0] for row in rows] == [r["site"] for r in data["n_minus_1"]]
         browser.close()

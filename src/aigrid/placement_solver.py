@@ -32,10 +32,11 @@ from aigrid.placement import Placements
 
 # The objective priorities HiGHS takes (a larger value is optimised first).
 _SHORTFALL, _RESILIENCE, _LATENCY, _SITES, _GPUS, _TIE_BREAK = 6, 5, 4, 3, 2, 1
-# How far a later objective may move an earlier optimum, relative: above what HiGHS's
-# integrality and feasibility tolerances (1e-6, 1e-7) let an optimum drift once its integers
-# are rounded, below any real difference in replicas or milliseconds.
-_HOLD_TOLERANCE = 1e-4
+# How far a later objective may move an earlier optimum, relative: above HiGHS's primal
+# feasibility tolerance (1e-7), below any real difference in replicas or milliseconds.
+_HOLD_TOLERANCE = 1e-6
+# Requests/s below this are the solver's tolerances, not demand left unserved.
+_RATE_EPSILON = 1e-3
 
 
 def end_to_end_ms(rtt: float, workload: Workload) -> float:
@@ -128,11 +129,49 @@ def solve(placements: Placements, resilience: bool | None = None) -> GridPlaceme
     if resilience is None:
         resilience = bp.resilience == "n-1"
     candidates = {w.name: candidate_sites(placements, w) for w in bp.workloads}
+    for group in _groups(bp.workloads, candidates):
+        _keep_closest(placements, group, candidates, resilience)
     result: dict[str, WorkloadPlacement] = {}
     groups = _groups(bp.workloads, candidates)
     for group in groups:
         result.update(_solve_group(placements, group, candidates, resilience))
     return GridPlacement({w.name: result[w.name] for w in bp.workloads}, len(groups))
+
+
+def _keep_closest(
+    placements: Placements, group: list[Workload], candidates: dict[str, list[int]], resilience: bool
+) -> None:
+    """Drop the far candidate sites no optimal placement uses, so large grids stay small programs.
+
+    A workload keeps its closest sites (per demand region, with demand) until they have room
+    for every GPU the group could ask for of its kind, twice over, and a site more than its
+    spread or n-1 needs. Then at least one kept site always has room for one more of its
+    replicas, so a replica on a dropped, farther site could move closer: the latency
+    objective never uses the dropped sites (equal-latency sites are kept in blueprint order).
+    """
+    sites = placements.blueprint.sites
+    asked: dict[str, int] = {}
+    for workload in group:
+        kind = workload.gpu.mig or ""
+        asked[kind] = asked.get(kind, 0) + required_replicas(workload) * (workload.gpu.count or 1)
+    for workload in group:
+        units = workload.gpu.count or 1
+        room_needed = 2 * asked[workload.gpu.mig or ""]
+        spread = (workload.placement.min_sites or 1) + (1 if resilience else 0)
+        scopes: list[tuple[int, ...] | None] = [s.sites for s in sources(placements, workload)] or [None]
+        kept: set[int] = set()
+        for scope in scopes:
+            ordered = sorted(
+                (i for i in candidates[workload.name] if scope is None or i in scope),
+                key=lambda i: (sites[i].rtt, i),
+            )
+            room = 0
+            for count, site in enumerate(ordered):
+                if room >= room_needed and count > spread:
+                    break
+                kept.add(site)
+                room += placements.capacity(workload, site) * units
+        candidates[workload.name] = [i for i in candidates[workload.name] if i in kept]
 
 
 def candidate_sites(placements: Placements, workload: Workload) -> list[int]:
@@ -443,8 +482,8 @@ def _read(
     if resilience_short is not None:
         result.resilience_short = round(values[resilience_short])
     for source, flow, unserved in flows:
-        if values[unserved] > 1e-6:
+        if values[unserved] > _RATE_EPSILON:
             result.unserved[source.label] = round(values[unserved], 3)
-        served = {site: round(values[c], 3) for site, c in sorted(flow.items()) if values[c] > 1e-6}
+        served = {site: round(values[c], 3) for site, c in sorted(flow.items()) if values[c] > _RATE_EPSILON}
         result.served[source.label] = served
     return result
