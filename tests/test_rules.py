@@ -277,24 +277,6 @@ def test_default_route_in_ipv6(write) -> None:  # type: ignore[no-untyped-def]
     assert codes(path) == ["AG217"]
 
 
-@pytest.mark.parametrize(
-    ("requests", "free", "fits"),
-    [
-        ([1, 1, 1], [2, 1], True),
-        ([2, 2, 2], [3, 3], False),
-        ([3, 1], [2, 2], False),
-        ([2, 1, 1], [2, 2], True),
-        ([4, 2, 2], [4, 4], True),
-        ([3, 3, 2], [4, 4], False),
-        ([1], [], False),
-    ],
-)
-def test_whole_gpu_replicas_are_packed_per_node(requests: list[int], free: list[int], fits: bool) -> None:
-    from aigrid.rules.capacity import packs
-
-    assert packs(requests, free) is fits
-
-
 def test_joint_capacity_counts_gpus_per_node_not_per_site(write) -> None:  # type: ignore[no-untyped-def]
     # Two nodes with 3 GPUs each: 6 GPUs, but only two replicas of 2 GPUs fit, not three.
     path = variant(
@@ -331,9 +313,9 @@ def test_joint_capacity_of_mig_instances(write) -> None:  # type: ignore[no-unty
     assert "MIG 1g.10gb" in validate_file(path).diagnostics[0].message
 
 
-def test_joint_capacity_uses_the_replicas_placed_per_site(write) -> None:  # type: ignore[no-untyped-def]
-    # One workload alone: 3 replicas for 3 GPUs, but spread over two sites the closer one,
-    # with one GPU, is given two.
+def test_replicas_fill_the_closer_site_before_the_next(write) -> None:  # type: ignore[no-untyped-def]
+    # One workload alone: 3 replicas for 3 GPUs. The old even spread gave the closer site,
+    # with one GPU, two replicas (AG306); the solver puts one there and two on edge-01.
     path = variant(
         write,
         "AG303-gpu-capacity-exceeded.yaml",
@@ -346,7 +328,14 @@ def test_joint_capacity_uses_the_replicas_placed_per_site(write) -> None:  # typ
             " gpus: {model: L4, count: 1}}\nworkloads:\n",
         ),
     )
-    assert codes(path) == ["AG306"]
+    assert codes(path) == []
+    from aigrid.catalog import catalog
+    from aigrid.plan import build_plan
+
+    result = validate_file(path)
+    assert result.blueprint is not None
+    plan = build_plan(result.blueprint, catalog())
+    assert plan.workloads[0].placement == {"edge-02": 1, "edge-01": 2}
 
 
 def test_three_control_planes_are_fine(write) -> None:  # type: ignore[no-untyped-def]

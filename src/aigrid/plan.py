@@ -14,6 +14,7 @@ from aigrid import cluster_network
 from aigrid.catalog import AddOn, Catalog, CniRelease, GpuModel, Runtime, major_minor, version
 from aigrid.model.blueprint import Blueprint, Mirrors, Node, Site, Slice, Workload, slice_interface
 from aigrid.placement import Placements, mig_layout
+from aigrid.placement_solver import solve
 
 # From this driver branch on, the fabric packages carry no branch suffix.
 UNSUFFIXED_FABRIC_BRANCH = 580
@@ -169,14 +170,17 @@ class WorkloadPlan(_Plan):
     run_as_user: int
     gpu_count: int | None
     mig_profile: str | None
+    # Replicas placed in all (more than asked where demand or n-1 resilience needs them).
     replicas: int
     slice: str
+    # The sites the solver placed replicas on, closest first, and how many on each.
     sites: list[str]
     # The latency target, the percent of requests that must meet it, and the runtime's
     # Prometheus port (None: no metrics endpoint aigrid knows, so no SLO alerts).
     slo_ms: float
     objective: float
     metrics_port: int | None
+    placement: dict[str, int]
 
 
 class PackageSet(_Plan):
@@ -668,13 +672,15 @@ def _cluster(bp: Blueprint, site: Site) -> ClusterPlan:
 def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
     """Resolve a valid blueprint; call only after validation passed without errors."""
     placements = Placements(bp, catalog)
+    solution = solve(placements)
     stack = _stack(bp, catalog)
     default_carrier = bp.metadata.carrier or bp.metadata.name
     slice_plans = {s.name: _slice(s, catalog) for s in bp.slices}
     slices = {s.name: s for s in bp.slices}
     workloads = []
     for workload in bp.workloads:
-        within = [bp.sites[i].name for i in placements.serving(workload)]
+        placed = solution.workloads[workload.name].per_site()
+        order = sorted(placed, key=lambda i: (bp.sites[i].rtt, bp.sites[i].name))
         runtime = catalog.runtimes[workload.runtime]
         port = workload.port or runtime.port
         source = _model_source(workload, runtime, catalog)
@@ -702,9 +708,10 @@ def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
                 run_as_user=runtime.run_as_user,
                 gpu_count=workload.gpu.count,
                 mig_profile=workload.gpu.mig,
-                replicas=workload.replicas,
+                replicas=sum(placed.values()),
                 slice=workload.slice,
-                sites=within,
+                sites=[bp.sites[i].name for i in order],
+                placement={bp.sites[i].name: placed[i] for i in order},
                 slo_ms=workload.latency.slo,
                 objective=workload.latency.objective,
                 metrics_port=runtime.metrics_port,

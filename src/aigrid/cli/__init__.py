@@ -146,7 +146,7 @@ def main() -> None:
 
 
 # The command modules use the names above, so they are imported once those exist.
-from aigrid.cli import build, collection, day2, lab, node, validate  # noqa: E402
+from aigrid.cli import build, collection, day2, lab, node, report, validate  # noqa: E402
 
 app.command()(validate.validate)
 app.command("compile")(build.compile_command)
@@ -154,6 +154,7 @@ app.command()(build.bringup)
 app.command()(build.preview)
 app.command()(build.up)
 app.command("verify")(build.verify_command)
+app.command("report")(report.report_command)
 app.command("explain")(validate.explain_command)
 app.command()(validate.schema)
 app.command()(validate.rules)

@@ -352,12 +352,43 @@ class Latency(Spec):
         "spend the rest as the error budget (AG601: above 93.06 and below 100)",
         json_schema_extra={"examples": [99.0, 99.9]},
     )
+    network: Milliseconds = Field(
+        default=0.0,
+        description="Budget for the transport beyond the site's measured RTT (queuing, jitter); "
+        "counted against the SLO with the RTT and the inference time",
+    )
 
 
 class Placement(Spec):
     sites: list[Name] = Field(default_factory=list)
     tiers: list[Tier] = Field(default_factory=list)
     regions: list[Name] = Field(default_factory=list)
+    min_sites: int | None = Field(
+        default=None, ge=1, le=64, description="Spread the replicas over at least this many sites"
+    )
+
+
+class DemandSource(Spec):
+    """Requests arriving from one region's or one site's radio area."""
+
+    region: Name | None = None
+    site: Name | None = None
+    rate: float = Field(gt=0, le=1e9, description="Requests per second")
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> DemandSource:
+        if (self.region is None) == (self.site is None):
+            raise ValueError("give exactly one of `region` or `site` for where the requests come from")
+        return self
+
+
+class Demand(Spec):
+    """Where a workload's requests come from; the placement sizes its replicas from it."""
+
+    per_replica: float = Field(
+        gt=0, le=1e9, description="Requests per second one replica serves within the SLO"
+    )
+    sources: list[DemandSource] = Field(min_length=1)
 
 
 class Workload(Spec):
@@ -366,7 +397,8 @@ class Workload(Spec):
     image: ImageRef | None = None
     model: ModelRef
     gpu: GpuRequest
-    replicas: int = Field(default=1, ge=1)
+    replicas: int = Field(default=1, ge=1, description="Replicas; with `demand`, the least number")
+    demand: Demand | None = None
     latency: Latency
     slice: Name
     placement: Placement = Field(default_factory=Placement)
@@ -396,6 +428,13 @@ class Observability(Spec):
     )
 
 
+class Cloud(Spec):
+    """The central cloud region the grid is compared with in the report."""
+
+    name: Name
+    rtt: Milliseconds = Field(description="Round-trip time from the radio areas to the region")
+
+
 class Blueprint(Spec):
     api_version: Literal["aigrid.dev/v1alpha1"]
     kind: Literal["Blueprint"]
@@ -407,6 +446,11 @@ class Blueprint(Spec):
     sites: list[Site] = Field(default_factory=list)
     workloads: list[Workload] = Field(default_factory=list)
     observability: Observability = Field(default_factory=Observability)
+    resilience: Literal["none", "n-1"] = Field(
+        default="none",
+        description="n-1: every workload keeps its SLO and its replicas with any one site down",
+    )
+    cloud: Cloud | None = None
 
 
 def json_schema() -> dict[str, Any]:

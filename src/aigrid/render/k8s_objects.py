@@ -24,7 +24,6 @@ import yaml
 from aigrid.monitoring import dcgm
 from aigrid.monitoring.alerts import rule_groups
 from aigrid.monitoring.dashboard import dashboard
-from aigrid.placement import share
 from aigrid.plan import FIRST_NODE_HOST, Plan, SitePlan, SlicePlan, WorkloadPlan
 from aigrid.render.disruption_budget import pod_disruption_budget
 from aigrid.render.workload_pod import GPU_TAINT_KEY, gpu_resource, pod_spec
@@ -189,10 +188,8 @@ def _priority(slice_: SlicePlan) -> int:
 
 
 def replicas_at(workload: WorkloadPlan, site: str) -> int:
-    """Spread a workload's replicas over its sites, closest first."""
-    if site not in workload.sites:
-        return 0
-    return share(workload.replicas, len(workload.sites), workload.sites.index(site))
+    """The replicas the placement solver put on `site`."""
+    return workload.placement.get(site, 0)
 
 
 def _workload_objects(

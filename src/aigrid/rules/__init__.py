@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import importlib
 
-GROUP_MODULES = ("schema", "compat", "network", "cluster", "capacity", "security", "node", "observability")
+GROUP_MODULES = (
+    "schema",
+    "compat",
+    "network",
+    "cluster",
+    "capacity",
+    "placement",
+    "security",
+    "node",
+    "observability",
+)
 
 
 def load_rules() -> None:

@@ -7,13 +7,17 @@ from collections.abc import Iterable
 from aigrid.diagnostics import Severity
 from aigrid.model.blueprint import Workload
 from aigrid.model.units import format_ms
-from aigrid.placement import share
+from aigrid.placement_solver import (
+    candidate_sites,
+    end_to_end_ms,
+    required_replicas,
+    sources,
+    within_slo,
+)
 from aigrid.rules.codes import Code
 from aigrid.rules.registry import Context, Finding, rule
 
 E, W = Severity.ERROR, Severity.WARNING
-# Replicas on one site beyond which the exact packing search is not attempted.
-_EXACT_SEARCH_LIMIT = 200
 
 
 def _request(workload: Workload) -> str:
@@ -33,8 +37,9 @@ def _known_slice(ctx: Context, workload: Workload) -> bool:
     good="latency: {slo: 25ms, inference: 8ms}",
 )
 def latency_reachable(ctx: Context) -> Iterable[Finding]:
-    """A request's latency is at least the site's round-trip time from the radio area plus
-    the model's inference time on its GPU. If that sum exceeds the SLO at every eligible
+    """A request's latency is at least the site's round-trip time from the radio area, plus
+    the workload's network budget (`latency.network`), plus the model's inference time on
+    its GPU. If that sum exceeds the SLO at every eligible
     site, no placement can honour it. Sites are eligible when they match the placement,
     carry the workload's slice and have the GPUs it asks for."""
     for index, workload in enumerate(ctx.blueprint.workloads):
@@ -42,12 +47,14 @@ def latency_reachable(ctx: Context) -> Iterable[Finding]:
         if not sites:
             continue
         best = min(sites, key=lambda site: site.rtt)
-        total = best.rtt + workload.latency.inference
+        total = end_to_end_ms(best.rtt, workload)
+        network = workload.latency.network
         if total > workload.latency.slo:
             yield Finding(
                 ("workloads", index, "latency", "slo"),
                 f"workload {workload.name}: best eligible site {best.name} gives {format_ms(best.rtt)} RTT + "
-                f"{format_ms(workload.latency.inference)} inference = {format_ms(total)}, over the "
+                + (f"{format_ms(network)} network + " if network else "")
+                + f"{format_ms(workload.latency.inference)} inference = {format_ms(total)}, over the "
                 f"{format_ms(workload.latency.slo)} SLO",
                 "place it on closer sites (lower rtt), use a faster GPU, or relax the SLO",
             )
@@ -144,90 +151,57 @@ def some_site_selected(ctx: Context) -> Iterable[Finding]:
     good="# site edge-01: one node with 4 GPUs, or fewer replicas",
 )
 def site_oversubscribed(ctx: Context) -> Iterable[Finding]:
-    """Each workload's replicas are spread over the sites within its latency target, closest
-    first; the capacity rules check each workload on its own, this one checks what all of
-    them place on one site together: every replica needs its whole GPUs on one node, or
-    one instance of its MIG profile. Replicas that do not fit stay Pending."""
-    placements = ctx.placements
-    whole: dict[int, list[tuple[Workload, int]]] = {}
-    mig: dict[int, list[tuple[Workload, int]]] = {}
+    """The placement solver assigns every workload's replicas jointly, so two workloads
+    never count the same GPU: each replica needs its whole GPUs on one node, or one
+    instance of its MIG profile. When each workload would fit on its own but together they
+    do not, some replicas find no GPU (they would stay Pending). The finding names the
+    full sites within the workload's SLO and what the solver put on them."""
+    solution = ctx.placement_solution
+    sites = ctx.blueprint.sites
     for workload in ctx.blueprint.workloads:
-        if _short(ctx, workload):
-            continue  # already reported by gpu-capacity-exceeded or mig-capacity-exceeded
-        serving = placements.serving(workload)
-        for index, site in enumerate(serving):
-            replicas = share(workload.replicas, len(serving), index)
-            if replicas:
-                (mig if workload.gpu.mig is not None else whole).setdefault(site, []).append(
-                    (workload, replicas)
-                )
-    for site, placed in sorted(whole.items()):
-        free = [node.whole for node in placements.node_gpus[site]]
-        requests = [w.gpu.count or 1 for w, replicas in placed for _ in range(replicas)]
-        if not packs(requests, free):
-            yield _oversubscribed(ctx, site, placed, f"{sum(free)} whole GPUs")
-    for site, placed in sorted(mig.items()):
-        for profile in sorted({w.gpu.mig for w, _ in placed if w.gpu.mig}):
-            wanted = [(w, n) for w, n in placed if w.gpu.mig == profile]
-            offered = sum(node.mig[profile] for node in placements.node_gpus[site])
-            if sum(n for _, n in wanted) > offered:
-                yield _oversubscribed(ctx, site, wanted, f"{offered} MIG {profile} instances")
+        placed = solution.workloads[workload.name]
+        full = candidate_sites(ctx.placements, workload)
+        # Sources with no site in reach at all are AG311's.
+        reachable = {s.label for s in sources(ctx.placements, workload) if set(s.sites) & set(full)}
+        unserved = {label: rate for label, rate in placed.unserved.items() if label in reachable}
+        if not (placed.short or unserved) or not full or _alone_short(ctx, workload):
+            continue  # nothing missing, or a per-workload rule (AG303, AG304, AG309) says why
+        used = ", ".join(f"{sites[i].name} ({_site_use(ctx, i)})" for i in full[:5])
+        what = (
+            f"{placed.short} of {placed.required} replicas find no free {_request(workload)}"
+            if placed.short
+            else f"{_rate(sum(unserved.values()))} requests/s from "
+            f"{', '.join(sorted(unserved))} find no replica in their region"
+        )
+        yield Finding(
+            ("sites", full[0], "name"),
+            f"workload {workload.name}: {what}: its sites within the SLO are taken: {used}",
+            "add GPUs to these sites, lower replicas, or place some workloads elsewhere",
+        )
 
 
-def _short(ctx: Context, workload: Workload) -> bool:
-    selected = ctx.placements.selected(workload)
-    return bool(selected) and sum(ctx.placements.capacity(workload, i) for i in selected) < workload.replicas
+def _rate(value: float) -> str:
+    return f"{value:g}"
 
 
-def _oversubscribed(ctx: Context, site: int, placed: list[tuple[Workload, int]], offered: str) -> Finding:
-    name = ctx.blueprint.sites[site].name
-    wanted = ", ".join(f"{w.name} {n} x {_request(w)}" for w, n in placed)
-    return Finding(
-        ("sites", site, "name"),
-        f"site {name} is given {wanted}, more than its {offered} hold",
-        "add GPUs to the site, lower replicas, or place some workloads elsewhere",
-    )
-
-
-def packs(requests: list[int], free: list[int], budget: int = 20_000) -> bool:
-    """Whether replicas needing `requests` whole GPUs each fit on nodes with `free` GPUs,
-    each replica on a single node. First-fit decreasing settles most cases; when it fails,
-    an exact search decides, and past `budget` steps (or very many replicas) the answer
-    gives the benefit of the doubt."""
-    if sum(requests) > sum(free):
-        return False
-    sizes = sorted(requests, reverse=True)
-    bins = sorted(free, reverse=True)
-    for size in sizes:
-        position = next((i for i, room in enumerate(bins) if room >= size), None)
-        if position is None:
-            break
-        bins[position] -= size
-    else:
+def _alone_short(ctx: Context, workload: Workload) -> bool:
+    """Whether the workload lacks room even with the grid to itself (its own rules say so)."""
+    placements = ctx.placements
+    selected = placements.selected(workload)
+    if sum(placements.capacity(workload, i) for i in selected) < workload.replicas:
         return True
-    if len(sizes) > _EXACT_SEARCH_LIMIT:
-        return True
-    steps = 0
-    failed: set[tuple[int, tuple[int, ...]]] = set()
+    within = within_slo(placements, workload)
+    return sum(placements.capacity(workload, i) for i in within) < required_replicas(workload)
 
-    def place(index: int, rooms: tuple[int, ...]) -> bool:
-        nonlocal steps
-        if index == len(sizes):
-            return True
-        steps += 1
-        if (index, rooms) in failed or steps > budget:
-            return steps > budget
-        tried: set[int] = set()
-        for position, room in enumerate(rooms):
-            if room >= sizes[index] and room not in tried:
-                tried.add(room)
-                rest = (*rooms[:position], room - sizes[index], *rooms[position + 1 :])
-                if place(index + 1, tuple(sorted(rest, reverse=True))):
-                    return True
-        failed.add((index, rooms))
-        return False
 
-    return place(0, tuple(sorted(free, reverse=True)))
+def _site_use(ctx: Context, site: int) -> str:
+    """What the solver put on a site, e.g. `detector 2 x 1 GPU, tracker 1 x 1 GPU`."""
+    parts = []
+    for workload in ctx.blueprint.workloads:
+        count = ctx.placement_solution.workloads[workload.name].per_site().get(site, 0)
+        if count:
+            parts.append(f"{workload.name} {count} x {_request(workload)}")
+    return ", ".join(parts) or "nothing that fits"
 
 
 @rule(

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from aigrid.catalog import Catalog
     from aigrid.model.blueprint import Blueprint
     from aigrid.placement import Placements
+    from aigrid.placement_solver import GridPlacement
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,12 @@ class Context:
         from aigrid.placement import Placements
 
         return Placements(self.blueprint, self.catalog)
+
+    @cached_property
+    def placement_solution(self) -> GridPlacement:
+        from aigrid.placement_solver import solve
+
+        return solve(self.placements)
 
 
 Check = Callable[[Context], Iterable[Finding]]

@@ -276,6 +276,7 @@ def unknown_references(ctx: Context) -> Iterable[Finding]:
     bp = ctx.blueprint
     slices = {s.name for s in bp.slices}
     sites = {s.name for s in bp.sites}
+    regions = {s.region for s in bp.sites}
     for i, site in enumerate(bp.sites):
         for j, name in enumerate(site.slices):
             if name not in slices:
@@ -297,6 +298,19 @@ def unknown_references(ctx: Context) -> Iterable[Finding]:
                     ("workloads", i, "placement", "sites", j),
                     f"workload {workload.name} is placed on unknown site {name!r}",
                     _suggest(name, sites),
+                )
+        for j, source in enumerate(workload.demand.sources if workload.demand else []):
+            if source.site is not None and source.site not in sites:
+                yield Finding(
+                    ("workloads", i, "demand", "sources", j, "site"),
+                    f"workload {workload.name} has demand from unknown site {source.site!r}",
+                    _suggest(source.site, sites),
+                )
+            if source.region is not None and source.region not in regions:
+                yield Finding(
+                    ("workloads", i, "demand", "sources", j, "region"),
+                    f"workload {workload.name} has demand from region {source.region!r}, where no site is",
+                    _suggest(source.region, regions, "regions with sites"),
                 )
 
 

@@ -1,0 +1,66 @@
+"""The placement solver against the greedy placement it replaced, on generated grids.
+
+For each grid (N sites x 4 GPU nodes, W workloads placed by region with mixed SLOs, MIG and
+demand; see gen_grid.py --contended) both placements are scheduled onto nodes the same way
+(placement_compare.measure) and compared: workloads fully placed, SLO violations (demand
+regions without the throughput in reach), mean latency of the running replicas, whole GPUs and
+MIG instances used, and the time each took (the solver's includes building the program).
+
+    python3 benchmarks/placement_scale.py [--sizes 100 1000 10000] [--workloads 50 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from pathlib import Path
+
+import highspy
+
+from aigrid.catalog import catalog
+from aigrid.placement import Placements
+from aigrid.placement_compare import from_solution, greedy, measure
+from aigrid.placement_solver import solve
+from aigrid.validate import validate_file
+from gen_grid import write_grid
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument("--workloads", type=int, nargs="+", default=[50, 500])
+    args = parser.parse_args()
+    data = Path(__file__).resolve().parent / ".data"
+    print(f"python {platform.python_version()}, {platform.machine()}, HiGHS {highspy.Highs().version()}")
+    columns = "sites workloads method placed slo-violations mean-ms gpus mig seconds groups"
+    print("| " + " | ".join(columns.split()) + " |")
+    print("|" + "---:|" * len(columns.split()))
+    for sites in args.sizes:
+        for workloads in args.workloads:
+            path = write_grid(data / f"placement-{sites}-{workloads}.yaml", sites, 4, 8, workloads, True)
+            result = validate_file(path)
+            assert result.blueprint is not None
+            placements = Placements(result.blueprint, catalog())
+            start = time.perf_counter()
+            baseline = greedy(placements)
+            greedy_s = time.perf_counter() - start
+            start = time.perf_counter()
+            solution = solve(placements)
+            solver_s = time.perf_counter() - start
+            for method, placed, seconds, groups in (
+                ("greedy", baseline, greedy_s, "-"),
+                ("solver", from_solution(solution), solver_s, str(solution.groups)),
+            ):
+                m = measure(placements, placed)
+                print(
+                    f"| {sites:,} | {workloads} | {method} | {m.placed}/{m.workloads} | {m.slo_violations} | "
+                    f"{m.mean_latency_ms:.2f} | {m.gpus} | {m.mig_instances} | {seconds:.2f} | {groups} |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
