@@ -164,17 +164,36 @@ def test_a_site_that_cannot_spare_a_node_is_a_blocker() -> None:
     assert "draining lab-gpu01 leaves no room for all but one replica of robot-vision" in plan.blockers[0]
 
 
+def _sharing(state: GridState, workload: str, source: str, also: str) -> GridState:
+    """`state` with `workload` (as it runs at site `source`) also running at site `also`."""
+    running = state.site(source)
+    assert running is not None
+    placed = running.workloads[workload]
+    sites = [
+        site.model_copy(update={"workloads": {**site.workloads, workload: placed}})
+        if site.name == also
+        else site
+        for site in state.sites
+    ]
+    return state.model_copy(update={"sites": sites})
+
+
 def test_sites_sharing_a_workload_are_never_upgraded_together() -> None:
-    """A driver change over the whole multi-carrier grid. Three of its sites cannot spare a GPU
-    node and are reported, not planned around: au-fra-rdc-01 and me-sgp-rdc-01 have one GPU
-    node each, and at nw-ash-rdc-01 only gpu01 offers meter-anomaly's MIG profile and only
-    gpu02 whole GPUs (llm-assist, video-analytics)."""
-    old = _state(EXAMPLES / "multi-carrier-grid.yaml")
-    plan = _plan(old, _with_driver(old, "590.44.01"))
+    """A driver change over the whole multi-carrier grid, with robot-vision running at both
+    nw-nyc-fe-01 and nw-nwk-co-01 (the solver places it at one; a grid that spreads it is made
+    here): those two sites land in different waves. Sites that cannot spare a GPU node are
+    reported, not planned around: au-fra-rdc-01 and me-sgp-rdc-01 have one GPU node each; at
+    nw-ash-rdc-01 only gpu01 offers meter-anomaly's MIG profile and only gpu02 whole GPUs
+    (llm-assist); nw-nwk-co-01 holds robot-vision and video-analytics on both its nodes."""
+    base = _state(EXAMPLES / "multi-carrier-grid.yaml")
+    old = _sharing(base, "robot-vision", "nw-nyc-fe-01", "nw-nwk-co-01")
+    new = _sharing(_with_driver(base, "590.44.01"), "robot-vision", "nw-nyc-fe-01", "nw-nwk-co-01")
+    plan = _plan(old, new)
     planned = [site.site for wave in plan.waves for site in wave.sites]
     gpu_sites = [s.name for s in old.sites if any(n.driver for n in s.nodes)]
     assert sorted(planned) == sorted(gpu_sites)
-    assert len(plan.waves) > 1
+    wave_of = {site.site: index for index, wave in enumerate(plan.waves) for site in wave.sites}
+    assert wave_of["nw-nyc-fe-01"] != wave_of["nw-nwk-co-01"]
     for wave in plan.waves:
         seen: set[str] = set()
         for site in wave.sites:
@@ -186,8 +205,10 @@ def test_sites_sharing_a_workload_are_never_upgraded_together() -> None:
         f"site {site}: draining {site}-{node} leaves no room for all but one replica of {names} there; "
         "add GPUs at the site or lower the replicas first"
         for site, node, names in [
+            ("nw-nwk-co-01", "gpu01", "robot-vision, video-analytics"),
+            ("nw-nwk-co-01", "gpu02", "robot-vision, video-analytics"),
             ("nw-ash-rdc-01", "gpu01", "meter-anomaly"),
-            ("nw-ash-rdc-01", "gpu02", "llm-assist, video-analytics"),
+            ("nw-ash-rdc-01", "gpu02", "llm-assist"),
             ("me-sgp-rdc-01", "gpu01", "drone-defects"),
             ("au-fra-rdc-01", "gpu01", "crop-disease"),
         ]

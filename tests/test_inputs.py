@@ -105,7 +105,7 @@ def test_folder_walk_skips_hidden_entries_and_other_files(tmp_path: Path) -> Non
 
 
 def test_a_file_named_twice_is_checked_once() -> None:
-    file = "blueprints/examples/lab-edge-site.yaml"
+    file = "blueprints/examples/multi-carrier-grid.yaml"  # a blueprint no other one extends
     assert expand([file, "blueprints/examples", f"./{file}"]).count(Path(file)) == 1
     assert len(expand([file, "blueprints/examples", f"./{file}"])) == len(expand(["blueprints/examples"]))
 

@@ -34,7 +34,20 @@ DIRECTIVES = ("replace", "delete")
 MAX_EXTENDS_DEPTH = 32
 # A blueprint's top-level keys (the model's fields; tests/test_layering.py keeps them in step).
 LAYER_KEYS = frozenset(
-    {"apiVersion", "kind", "metadata", "extends", "locks", "stack", "slices", "sites", "workloads"}
+    {
+        "apiVersion",
+        "kind",
+        "metadata",
+        "extends",
+        "locks",
+        "stack",
+        "slices",
+        "sites",
+        "workloads",
+        "resilience",
+        "cloud",
+        "observability",
+    }
 )
 # A layer may leave these out; one that sets them to anything else is another kind of file.
 LAYER_IDENTITY = {"apiVersion": "aigrid.dev/v1alpha1", "kind": "Blueprint"}

@@ -303,6 +303,14 @@ def parse_yaml(text: str, file: str) -> YNode | None:
         mark = exc.problem_mark or exc.context_mark
         origin = _origin(mark, file) if mark is not None else Origin(file, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
+        if "nesting depth" in problem:
+            # PyYAML 6.0.4 stops deep nesting in its scanner, before our own depth check sees it.
+            raise fail(
+                Code.UNSUPPORTED_YAML,
+                f"nesting deeper than {MAX_DEPTH} levels",
+                "flatten the document",
+                origin,
+            ) from exc
         raise fail(
             Code.YAML_SYNTAX, f"YAML syntax error: {problem}", "fix the YAML syntax at this position", origin
         ) from exc
