@@ -14,13 +14,13 @@ from typing import Any
 
 import altair as alt
 import vl_convert
-from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from aigrid.catalog import Catalog
 from aigrid.diagnostics import Diagnostic
 from aigrid.model.blueprint import Blueprint
 from aigrid.placement import Placements
 from aigrid.placement_solver import end_to_end_ms, solve
+from aigrid.render import templates
 from aigrid.resilience import site_losses
 
 # Without a `cloud` in the blueprint: a central region at 100 ms, the middle of the 80-120 ms
@@ -223,18 +223,6 @@ def _script_json(value: Any) -> str:
 
 
 @cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("aigrid", "templates"),
-        undefined=StrictUndefined,
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
-@cache
 def _vega_bundle() -> str:
     # The libraries as globals for the page's own script; the text must not end the
     # <script> element early, so it may hold no `</script`.
@@ -252,7 +240,7 @@ def render_html(data: dict[str, Any]) -> str:
         "latency": _latency(data),
     }
     return (
-        _environment()
+        templates.environment(autoescape=True)
         .get_template("report/grid.html.j2")
         .render(
             data=data,

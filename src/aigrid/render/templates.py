@@ -14,14 +14,15 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 
 @cache
-def environment() -> Environment:
+def environment(autoescape: bool = False) -> Environment:
+    """The templates' environment; `autoescape` for HTML pages (the grid report)."""
     return Environment(
         loader=PackageLoader("aigrid", "templates"),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=False,
+        autoescape=autoescape,
     )
 
 
