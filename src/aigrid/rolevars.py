@@ -119,17 +119,17 @@ def host_vars(node: NodePlan, plan: Plan) -> dict[str, Any]:
         "kubernetes_node_taints": [GPU_TAINT] if node.gpu_model and node.role != "control-plane" else [],
         "network_slice_slices": [s.model_dump() for s in node.slices],
     }
+    site = plan.site(node.site)
+    assert site is not None
+    first = site.cluster.first_control_plane
     if node.gpu_model:
-        # kubectl drains from the site's first control-plane node (the node itself when none).
-        site = next(site for site in plan.sites if site.name == node.site)
-        control = [n.hostname for n in site.nodes if n.role == "control-plane"]
-        data["nvidia_driver_drain_host"] = control[0] if control else node.hostname
+        # kubectl drains from the site's first control plane, which holds the admin kubeconfig.
+        data["nvidia_driver_drain_host"] = first
         data["nvidia_driver_node_name"] = node.hostname
-    site_plan = next(site for site in plan.sites if site.name == node.site)
     data["kubernetes_cluster_site"] = node.site
-    data["kubernetes_cluster_first_control_plane"] = site_plan.cluster.first_control_plane
-    if node.hostname != site_plan.cluster.first_control_plane:
-        data["kubernetes_cluster_join_config"] = cluster.join_config(site_plan, node)
+    data["kubernetes_cluster_first_control_plane"] = first
+    if node.hostname != first:
+        data["kubernetes_cluster_join_config"] = cluster.join_config(site, node)
     if node.slice_interface is not None:
         data["network_slice_parent_interface"] = node.slice_interface
     if node.fabric_services:
