@@ -49,6 +49,11 @@ def event(name: str, **data: Any) -> dict[str, Any]:
             TaskResult("gpu02", "Probe", "failed (ignored)", "no"),
         ),
         (
+            # What ansible-runner reports for a failed no_log task: only "censored".
+            event("runner_on_failed", host="gpu02", task="Token", res={"censored": "hidden"}),
+            TaskResult("gpu02", "Token", "failed", "hidden"),
+        ),
+        (
             event("runner_on_unreachable", host="gpu03", task="Gather", res={"msg": "ssh: timed out"}),
             TaskResult("gpu03", "Gather", "unreachable", "ssh: timed out"),
         ),

@@ -74,7 +74,8 @@ RESULT_EVENTS = {
 
 
 def _message(result: dict[str, Any]) -> str:
-    text = result.get("msg") or result.get("stderr") or result.get("reason") or ""
+    # A no_log task's result holds only "censored"; say so rather than print nothing.
+    text = result.get("msg") or result.get("stderr") or result.get("reason") or result.get("censored") or ""
     return " ".join(str(text).split())[:400]
 
 

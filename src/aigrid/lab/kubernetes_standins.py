@@ -37,11 +37,14 @@ from __future__ import annotations
 import hashlib
 
 COMMON = r"""
-import hashlib, ipaddress, json, os, re, secrets, sys, time
+import fcntl, hashlib, ipaddress, json, os, re, secrets, sys, time
 import yaml
 
-STATE = "/var/lib/aigrid-standins/kubernetes.json"
-LOGDIR = "/var/log/aigrid-standins"
+# A directory standing for / when the tests run a stand-in outside a lab host; "" on the hosts.
+ROOT = os.environ.get("AIGRID_STANDIN_ROOT", "")
+KUBE = ROOT + "/etc/kubernetes"
+STATE = ROOT + "/var/lib/aigrid-standins/kubernetes.json"
+LOGDIR = ROOT + "/var/log/aigrid-standins"
 MARKER = "# STAND-IN kubeconfig (aigrid lab): not a real cluster's\n"
 
 def log(tool, record):
@@ -63,8 +66,18 @@ def load_state():
 
 def save_state(state):
     os.makedirs(os.path.dirname(STATE), exist_ok=True)
-    with open(STATE, "w") as f:
+    with open(STATE + ".new", "w") as f:
         json.dump(state, f, indent=1, sort_keys=True)
+    os.replace(STATE + ".new", STATE)
+
+def serialised():
+    # The API server serialises writes: the workers' joins ask the first control plane for
+    # their tokens at the same time, and each token must be kept. One stand-in call at a time
+    # per host, held until the call exits.
+    os.makedirs(os.path.dirname(STATE), exist_ok=True)
+    lock = open(STATE + ".lock", "a")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    return lock
 
 def digest(text):
     return hashlib.sha256(text.encode()).hexdigest()
@@ -78,6 +91,8 @@ def write(path, text, mode=0o600):
 def docs_of(path):
     with open(path) as f:
         return [d for d in yaml.safe_load_all(f) if d is not None]
+
+LOCK = serialised()
 """
 
 KUBEADM = (
@@ -156,7 +171,7 @@ def minor(version):
     return ".".join(version.lstrip("v").split(".")[:2])
 
 def init():
-    if os.path.exists("/etc/kubernetes/manifests/kube-apiserver.yaml"):
+    if os.path.exists(f"{KUBE}/manifests/kube-apiserver.yaml"):
         die("[preflight] Some fatal errors occurred:\n"
             "\t[ERROR FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml]: "
             "/etc/kubernetes/manifests/kube-apiserver.yaml already exists")
@@ -178,13 +193,13 @@ def init():
     api = cluster.get("controlPlaneEndpoint") or f"{host}:{port}"
     name = init_doc["nodeRegistration"]["name"]
     ca = "-----BEGIN CERTIFICATE-----\nSTAND-IN " + secrets.token_hex(32) + "\n-----END CERTIFICATE-----\n"
-    write("/etc/kubernetes/pki/ca.crt", ca, 0o644)
+    write(f"{KUBE}/pki/ca.crt", ca, 0o644)
     kubeconfig = MARKER + yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "clusters": [
         {"name": cluster.get("clusterName", "kubernetes"), "cluster": {"server": f"https://{api}"}}]})
     for conf in ("admin.conf", "super-admin.conf", "kubelet.conf", "controller-manager.conf", "scheduler.conf"):
-        write(f"/etc/kubernetes/{conf}", kubeconfig)
+        write(f"{KUBE}/{conf}", kubeconfig)
     for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"):
-        write(f"/etc/kubernetes/manifests/{component}.yaml", f"# STAND-IN static pod {component}\n")
+        write(f"{KUBE}/manifests/{component}.yaml", f"# STAND-IN static pod {component}\n")
     token = secrets.token_hex(3) + "." + secrets.token_hex(8)
     state = {"endpoint": api, "version": version, "pod_subnet": str(pod), "service_subnet": str(service),
              "ca_hash": "sha256:" + digest(ca), "tokens": [digest(token)], "certificate_keys": [],
@@ -197,7 +212,7 @@ def init():
 
 def formed():
     state = load_state()
-    if state is None or not os.path.exists("/etc/kubernetes/admin.conf"):
+    if state is None or not os.path.exists(f"{KUBE}/admin.conf"):
         die("failed to load admin kubeconfig: open /etc/kubernetes/admin.conf: no such file or directory")
     return state
 
@@ -221,7 +236,7 @@ def upload_certs():
     print(key)
 
 def join():
-    if os.path.exists("/etc/kubernetes/kubelet.conf"):
+    if os.path.exists(f"{KUBE}/kubelet.conf"):
         die("[preflight] Some fatal errors occurred:\n"
             "\t[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists")
     path, docs = config_docs(["JoinConfiguration"])
@@ -236,8 +251,8 @@ def join():
     if plane is not None and not HEX64.match(str(plane.get("certificateKey", ""))):
         die("error: controlPlane.certificateKey must be the 64-hex key upload-certs printed")
     server = token["apiServerEndpoint"]
-    write("/etc/kubernetes/kubelet.conf", MARKER + f"# server: https://{server}\n")
-    write("/etc/kubernetes/pki/ca.crt", "# STAND-IN: the CA is fetched from cluster-info at join\n", 0o644)
+    write(f"{KUBE}/kubelet.conf", MARKER + f"# server: https://{server}\n")
+    write(f"{KUBE}/pki/ca.crt", "# STAND-IN: the CA is fetched from cluster-info at join\n", 0o644)
     log("kubeadm", {"join": {
         "node": doc["nodeRegistration"]["name"], "endpoint": server, "ca_hashes": hashes,
         "token_sha256": digest(token["token"]), "control_plane": plane is not None,
