@@ -55,6 +55,10 @@ COMMANDS = (
     "verify-node",
     "smoke",
     "collection",
+    "diff",
+    "upgrade",
+    "drift",
+    "report",
     "lab",
 )
 

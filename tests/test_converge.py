@@ -207,22 +207,46 @@ def test_slice_configuration(host: testinfra.host.Host) -> None:
     assert netplan["network"]["ethernets"] == {"eth0": {}}  # netplan defines what the VLANs link to
     assert vlans["vlan210"]["addresses"] == ["2001:db8:ed:210::b/64"]
     shape = host.file("/etc/aigrid/slices/shape.sh").content_string
-    assert "classid 1:10 htb rate 10000000bit ceil 20000000bit" in shape  # lab-urllc: 10/20 Mbps
-    marking = host.file("/etc/aigrid/slices/mark.nft").content_string
-    assert "ip6 daddr 2001:db8:ed:210::/64 ip6 dscp set 46" in marking  # 5QI 82 -> EF
-    assert "ip6 daddr 2001:db8:ed:220::/64 ip6 dscp set 34" in marking  # 5QI 7 -> AF41
+    assert "dev=eth0\n" in shape  # one htb root on the interface the VLANs share
+    assert "classid 1:101 htb rate 10000000bit ceil 20000000bit" in shape  # lab-urllc: 10/20 Mbps
 
 
-def test_marking_rules_parse_in_nft(converged: dict[str, object]) -> None:
-    """nft checks the generated ruleset in a throwaway network namespace (-c: nothing applied)."""
+# Run the node's rendered files for real, in a throwaway network namespace whose eth0, vlan210
+# and vlan220 are veths standing in for the NIC and its VLANs (this kernel has no 802.1Q).
+APPLY_SLICES = """
+ip link add eth0 type veth peer name wire0
+ip link add vlan210 type veth peer name wire210
+ip link add vlan220 type veth peer name wire220
+for dev in eth0 vlan210 vlan220; do ip link set "$dev" up; done
+/etc/aigrid/slices/shape.sh
+nft -f /etc/aigrid/slices/mark.nft
+tc class show dev eth0
+nft -n list table netdev aigrid_slices
+"""
+
+
+def test_slices_shaped_together_and_marked_at_each_vlans_egress(converged: dict[str, object]) -> None:
+    """Defect 5 of issue 12: pods send from their own network namespace through a macvlan on the
+    slice's VLAN, so a postrouting hook in the node's namespace never saw their packets, and one
+    htb root per VLAN let slices sharing the NIC take each other's guarantee. Now: the slices'
+    classes share one root on eth0, and each VLAN's egress (which macvlan traffic passes) sets
+    the slice's DSCP and class."""
     root = converged["root"]
     proc = subprocess.run(
-        ["unshare", "--net", "chroot", str(root), "nft", "-c", "-f", "/etc/aigrid/slices/mark.nft"],
+        ["unshare", "--net", "chroot", str(root), "sh", "-ec", APPLY_SLICES],
         capture_output=True,
         text=True,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
+    classes = [line for line in proc.stdout.splitlines() if line.startswith("class htb")]
+    assert any("1:101 parent 1:1" in c and "rate 10Mbit ceil 20Mbit" in c for c in classes), classes
+    assert any("1:102 parent 1:1" in c for c in classes), classes
+    chains = proc.stdout.split("chain ")[1:]
+    urllc = next(c for c in chains if 'egress device "vlan210"' in c)
+    embb = next(c for c in chains if 'egress device "vlan220"' in c)
+    assert "meta priority set 1:101" in urllc and "ip6 dscp set 0x2e" in urllc  # 5QI 82 -> EF
+    assert "meta priority set 1:102" in embb and "ip6 dscp set 0x22" in embb  # 5QI 7 -> AF41
 
 
 def test_preflight_fails_without_the_declared_gpus(compiled: Path, repo: Path, tmp_path: Path) -> None:

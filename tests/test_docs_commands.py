@@ -63,7 +63,8 @@ COVERED: dict[tuple[str, str], tuple[str, str]] = {
     ),
     ("docs/lab.md", "aigrid compile blueprints/examples/lab-edge-site.yaml --out out/lab"): (
         "tests/test_lab.py::test_whole_site_converges",
-        "lab up needs root and network namespaces: the lab test runs these steps with its own folders",
+        "lab up needs root and network namespaces: the lab test runs these steps with its own "
+        "folders (drift: test_drift_is_clean_after_converge_and_names_a_manual_change)",
     ),
     ("docs/ci.md", "aigrid validate blueprints/carriers blueprints/examples/*.yaml"): (
         "tests/test_ci.py::test_shell_commands_run_as_written",

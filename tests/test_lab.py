@@ -326,6 +326,68 @@ def test_receiver_sees_the_slice_dscp(converged: dict[str, Any], site_lab: Any) 
     assert embb["dscp"] == [34]  # 5QI 7 -> AF41
 
 
+def test_pod_traffic_on_a_slice_gets_the_slice_dscp(converged: dict[str, Any], site_lab: Any) -> None:
+    """Issue 12, defect 5. A pod attaches to a slice by macvlan and sends from its own network
+    namespace, past the node's postrouting hook. Emulated here: a macvlan on host 1's slice
+    interface moved into a fresh namespace (the "pod") with an address of the slice's pod range;
+    what it sends to host 2 must carry the slice's DSCP, marked at the interface's egress."""
+    _, _, state = site_lab
+    sender, pod = state.hosts[1], f"{state.hosts[1].namespace}-pod"
+    received: dict[str, Any] = {}
+    setup = [
+        ["ip", "netns", "add", pod],
+        [
+            "ip",
+            "-n",
+            sender.namespace,
+            "link",
+            "add",
+            "pod0",
+            "link",
+            "eth0",
+            "type",
+            "macvlan",
+            "mode",
+            "bridge",
+        ],
+        ["ip", "-n", sender.namespace, "link", "set", "pod0", "netns", pod],
+        ["ip", "-n", pod, "addr", "add", "2001:db8:ed:210::64/64", "dev", "pod0", "nodad"],
+        ["ip", "-n", pod, "link", "set", "pod0", "up"],
+    ]
+    try:
+        for argv in setup:
+            subprocess.run(argv, check=True, capture_output=True)
+        thread = threading.Thread(
+            target=lambda: received.update(probe(state, state.hosts[2], "receive-udp", "5104"))
+        )
+        thread.start()
+        time.sleep(1.5)
+        sent = subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                pod,
+                sys.executable,
+                "-",
+                "send-udp",
+                slice_address(state, "2001:db8:ed:210"),
+                "5104",
+            ],
+            input=PROBE,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        thread.join(timeout=120)
+    finally:
+        subprocess.run(["ip", "netns", "delete", pod], capture_output=True, check=False)
+    assert sent.returncode == 0, sent.stderr
+    print(f"\nDSCP seen by the receiver from a pod on lab-urllc: {received['dscp']}")
+    assert received["dscp"] == [46]  # 5QI 82, delay-critical GBR -> EF
+
+
 def test_verify_suite_passes_everywhere_but_on_a_drifted_node(
     converged: dict[str, Any], site_lab: Any, tmp_path: Path
 ) -> None:
@@ -366,6 +428,49 @@ def test_verify_suite_passes_everywhere_but_on_a_drifted_node(
     for host in ("lab-cp", "lab-gpu01", "lab-gpu02", "lab-gpu03"):
         assert host in proc.stdout
         assert any(name.endswith(f"[{host}]") for name in passed), (host, passed)
+
+
+def test_drift_is_clean_after_converge_and_names_a_manual_change(
+    converged: dict[str, Any], site_lab: Any
+) -> None:
+    """aigrid drift reads every node over SSH and finds each as bring-up left it (the GPUs stay
+    unchecked: the lab has no driver); then someone lowers a slice's guaranteed rate by hand on
+    one host, and drift names exactly that, with its code and the blueprint field."""
+    out, labdir, state = site_lab
+    inventory = str(labdir / "inventory.yml")
+    clean = aigrid("drift", str(out), "--inventory", inventory, "--format", "json")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    report = json.loads(clean.stdout)
+    assert report["unread"] == {} and len(report["nodes"]) == len(state.hosts)
+    assert [node["mismatches"] for node in report["nodes"]] == [[]] * len(state.hosts)
+    touched = state.hosts[1]
+    lower = [
+        "tc",
+        "class",
+        "change",
+        "dev",
+        "eth0",
+        "parent",
+        "1:1",
+        "classid",
+        "1:101",
+        "htb",
+        "rate",
+        "5mbit",
+        "ceil",
+        "20mbit",
+    ]
+    subprocess.run(lab.ssh_command(state, touched, *lower), check=True, capture_output=True)
+    try:
+        drifted = aigrid("drift", str(out), "--inventory", inventory)
+    finally:
+        restore = lab.ssh_command(state, touched, "/etc/aigrid/slices/shape.sh")
+        subprocess.run(restore, check=True, capture_output=True)
+    print(f"\naigrid drift after a manual change:\n{drifted.stdout}")
+    assert drifted.returncode == 1, drifted.stdout + drifted.stderr
+    assert f"{touched.hostname} (lab-edge-01): 1 drifted" in drifted.stdout
+    assert "  AG516 error slices[lab-urllc].bitrate: htb class 1:101 on eth0" in drifted.stdout
+    assert drifted.stdout.count("drifted") == 2  # that node's line and the summary's
 
 
 def test_vlan_interfaces_are_rendered_but_need_8021q() -> None:

@@ -113,15 +113,19 @@ def run(
     extravars: dict[str, Any] | None = None,
     on_event: Callable[[dict[str, HostState]], None] | None = None,
     on_result: Callable[[TaskResult], None] | None = None,
+    playbook: Path | None = None,
+    on_raw_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> Outcome:
-    """Run DIR/ansible/site.yml; `inventories` are added after the compiled one (they win).
+    """Run DIR/ansible/site.yml (or another `playbook`, with DIR's inventory and ansible.cfg);
+    `inventories` are added after the compiled one (they win).
 
     `on_event` gets every host's state after each event (a live table); `on_result` each
-    task's result on each host as it arrives (a log)."""
+    task's result on each host as it arrives (a log); `on_raw_event` each ansible-runner event."""
     # ansible-runner runs from a private directory: every path it gets must be absolute, or
     # the compiled inventory silently fails to load and no host is in any group.
     directory = directory.resolve()
-    project = directory / layout.ANSIBLE
+    project = playbook.resolve().parent if playbook else directory / layout.ANSIBLE
+    entry = playbook.name if playbook else layout.relative_to(layout.PLAYBOOK, layout.ANSIBLE)
     if not (directory / layout.PLAYBOOK).is_file():
         raise BringupError(f"{directory} has no {layout.PLAYBOOK}: compile a blueprint into it first")
     if tools.which("ansible-playbook") is None:
@@ -142,6 +146,8 @@ def run(
                 on_event(states)
         if on_result is not None and (result := task_result(event)) is not None:
             on_result(result)
+        if on_raw_event is not None:
+            on_raw_event(event)
         return True  # keep the event: ansible-runner drops events a handler rejects
 
     # Imported here: the node commands (facts, verify-node, smoke) run on GPU nodes that need
@@ -154,7 +160,7 @@ def run(
         result = ansible_runner.run(
             private_data_dir=private,
             project_dir=str(project),
-            playbook=layout.relative_to(layout.PLAYBOOK, layout.ANSIBLE),
+            playbook=entry,
             inventory=inventory,
             extravars=extravars or {},
             limit=limit,

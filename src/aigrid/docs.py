@@ -83,7 +83,8 @@ def rules_markdown() -> str:
         "Codes are stable: a code never changes meaning. Each blueprint rule (AG0xx-AG4xx) has a",
         "file in `blueprints/examples/invalid/` that triggers exactly that rule; the node codes",
         "(AG5xx) are what `aigrid verify-node` reports when a node's observed GPU facts contradict",
-        "its blueprint.",
+        "its blueprint, and what `aigrid drift` reports when a node no longer runs what bring-up",
+        "configured.",
         "",
         rules_table(link="").rstrip("\n"),
     ]

@@ -149,14 +149,21 @@ def host_vars(node: NodePlan, plan: Plan) -> dict[str, Any]:
     return data
 
 
-def node_packages(plan: Plan, node: NodePlan) -> list[PackageSet]:
-    """The package sets the roles install on `node`, in bring-up order."""
+def node_packages(plan: Plan, node: NodePlan) -> list[tuple[str, PackageSet]]:
+    """The package sets the roles install on `node`, in bring-up order, each with the blueprint
+    field that pins its version."""
     stack = plan.stack
-    sets = [stack.container_runtime.packages, stack.kubernetes.packages]
+    sets = [
+        ("stack.containerRuntime.version", stack.container_runtime.packages),
+        ("stack.kubernetes.version", stack.kubernetes.packages),
+    ]
     if node.gpu_model:
         if stack.driver.install == "host":
-            sets.append(stack.driver.packages)
-        sets += [stack.cuda.packages, stack.container_toolkit.packages]
+            sets.append(("stack.driver.version", stack.driver.packages))
+        sets += [
+            ("stack.cuda.version", stack.cuda.packages),
+            ("stack.containerToolkit.version", stack.container_toolkit.packages),
+        ]
         if stack.tensorrt:
-            sets.append(stack.tensorrt.packages)
+            sets.append(("stack.tensorrt.version", stack.tensorrt.packages))
     return sets

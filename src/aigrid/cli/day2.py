@@ -1,5 +1,6 @@
-"""Day-2 commands: `diff` (what changes between two revisions, and what applying it takes)
-and `upgrade` (the plan to apply it; for now `--plan-only`)."""
+"""Day-2 commands: `diff` (what changes between two revisions, and what applying it takes),
+`upgrade` (the plan to apply it; for now `--plan-only`) and `drift` (what nodes run that
+their compiled site does not say)."""
 
 from __future__ import annotations
 
@@ -129,3 +130,40 @@ def upgrade_command(
     render = upgrade_report.render_json if output_format is PlanFormat.json else upgrade_report.render_text
     sys.stdout.write(render(plan))
     raise typer.Exit(EXIT_INVALID if plan.blockers else EXIT_OK)
+
+
+def drift_command(
+    directory: Annotated[
+        Path,
+        typer.Argument(exists=True, file_okay=False, metavar="DIR", help="A directory aigrid compile wrote."),
+    ],
+    site: Annotated[str | None, typer.Option("--site", help="Only this site's nodes.")] = None,
+    inventory: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--inventory", "-i", exists=True, help="Extra inventory applied after the compiled one."
+        ),
+    ] = None,
+    output_format: Annotated[
+        PlanFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = PlanFormat.text,
+) -> None:
+    """Read every node of DIR's sites over Ansible (changing nothing) and report each difference
+    from what bring-up configured: pinned packages and holds, containerd's configuration, the
+    kubelet's labels, slice addresses, shaping and marking, GPUs and driver; each with an AG5xx
+    code and the blueprint field.
+
+    Exit status: 0 every node read and none drifted, 1 a node drifted or could not be read,
+    2 misuse.
+    """
+    from aigrid.day2 import drift_report
+    from aigrid.day2.drift_run import DriftError
+    from aigrid.day2.drift_run import run as run_drift
+
+    try:
+        report = run_drift(directory, site, inventory or [])
+    except DriftError as exc:
+        fail(exc, EXIT_MISUSE)
+    render = drift_report.render_json if output_format is PlanFormat.json else drift_report.render_text
+    sys.stdout.write(render(report))
+    raise typer.Exit(EXIT_INVALID if report.drifted or report.unread else EXIT_OK)

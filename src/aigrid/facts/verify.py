@@ -114,25 +114,32 @@ def verify_node(blueprint: Blueprint, hostname: str, facts: NodeFacts, cat: Cata
     return out
 
 
-def _check_driver(blueprint: Blueprint, facts: NodeFacts, cat: Catalog, report: Any) -> None:
-    observed = version(facts.driver_version or "")
-    pinned = version(blueprint.stack.driver.version)
+def check_driver_pin(running: str | None, pin: str, report: Any) -> None:
+    """AG504/AG509 when the driver a node runs is older or newer than the blueprint's pin."""
+    observed, pinned = version(running or ""), version(pin)
     if observed is None or pinned is None:
         return
     if observed < pinned:
         report(
             Code.NODE_DRIVER_BELOW_PIN,
-            f"driver {facts.driver_version} is older than the pinned {blueprint.stack.driver.version}",
+            f"driver {running} is older than the pinned {pin}",
             "stack.driver.version",
-            facts.driver_version,
+            running,
         )
     elif observed > pinned:
         report(
             Code.NODE_DRIVER_ABOVE_PIN,
-            f"driver {facts.driver_version} is newer than the pinned {blueprint.stack.driver.version}",
+            f"driver {running} is newer than the pinned {pin}",
             "stack.driver.version",
-            facts.driver_version,
+            running,
         )
+
+
+def _check_driver(blueprint: Blueprint, facts: NodeFacts, cat: Catalog, report: Any) -> None:
+    check_driver_pin(facts.driver_version, blueprint.stack.driver.version, report)
+    observed = version(facts.driver_version or "")
+    if observed is None:
+        return
     toolkit = cat.cuda_toolkit(blueprint.stack.cuda.version)
     minimum = version(toolkit.min_driver) if toolkit else None
     if toolkit is not None and minimum is not None and observed < minimum:

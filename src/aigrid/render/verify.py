@@ -16,12 +16,15 @@ def expectations(plan: Plan, site: SitePlan) -> dict[str, Any]:
     nodes = []
     for node in site.nodes:
         host = host_vars(node, plan)
-        packages = {name: pkgs.version for pkgs in node_packages(plan, node) for name in pkgs.names}
+        pinned = node_packages(plan, node)
+        packages = {name: pkgs.version for _, pkgs in pinned for name in pkgs.names}
         nodes.append(
             {
                 "hostname": node.hostname,
                 "site": node.site,
                 "packages": dict(sorted(packages.items())),
+                # The blueprint field that pins each package (what aigrid drift reports).
+                "package_fields": dict(sorted((name, field) for field, pkgs in pinned for name in pkgs.names)),
                 "containerd_config_version": plan.stack.container_runtime.config_version,
                 "labels": host["kubernetes_node_labels"],
                 "slices": host["network_slice_slices"],

@@ -1,6 +1,7 @@
 """Node rules (AG5xx): what `aigrid verify-node` finds when a node's observed GPU facts contradict its
-blueprint. These codes have no blueprint check: `aigrid.facts.verify` raises them from the
-facts a node reports; they are registered here so they are documented like every other code.
+blueprint, and what `aigrid drift` finds when a node no longer runs what bring-up configured.
+These codes have no blueprint check: `aigrid.facts.verify` and `aigrid.day2.drift` raise them
+from what a node reports; they are registered here so they are documented like every other code.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from aigrid.rules.codes import Code
 from aigrid.rules.registry import Rule, register
 
 NODE = "sites:\n  - nodes:\n      - hostname: gpu01\n        gpus: "
+SLICE = "slices:\n  - {name: urllc, "
 
 for _rule in (
     Rule(
@@ -88,6 +90,62 @@ for _rule in (
         NODE + "{model: L4, count: 1}",
         explanation="A node declared without GPUs has some: declare them, or the node is not the one "
         "the blueprint means.",
+    ),
+    Rule(
+        Code.NODE_PACKAGE_VERSION,
+        "A pinned package is missing or at another version",
+        "stack:\n  kubernetes: {version: 1.34.9}\n# aigrid drift: the node runs kubelet 1.34.7-1.1",
+        "stack:\n  kubernetes: {version: 1.34.9}\n# the node runs kubelet 1.34.9-1.1",
+        explanation="aigrid drift reads dpkg's installed version of every package the roles pin; a "
+        "manual upgrade, a downgrade or a removed package shows here with the field that pins it.",
+    ),
+    Rule(
+        Code.NODE_PACKAGE_NOT_HELD,
+        "A pinned package is no longer held",
+        "stack:\n  driver: {version: 580.126.20}\n# apt-mark showhold lacks nvidia-open",
+        "stack:\n  driver: {version: 580.126.20}\n# apt-mark showhold lists nvidia-open",
+        explanation="Bring-up holds what it pins (apt-mark hold), so an unattended upgrade cannot move "
+        "it; without the hold the next apt upgrade may.",
+    ),
+    Rule(
+        Code.NODE_CONTAINERD_CONFIG,
+        "containerd's configuration is missing or of another version",
+        "stack:\n  containerRuntime: {name: containerd, version: 2.3.1}\n# config.toml says version = 2",
+        "stack:\n  containerRuntime: {name: containerd, version: 2.3.1}\n# config.toml says version = 3",
+        explanation="containerd 2.x reads configuration version 3; a file written by hand for 1.x "
+        "(version 2) is migrated at every start and drops aigrid's runtime settings.",
+    ),
+    Rule(
+        Code.NODE_LABELS,
+        "The kubelet no longer registers the node's labels",
+        NODE + "{model: L4, count: 2}\n# /etc/default/kubelet lacks aigrid.dev/gpu-model=L4",
+        NODE + "{model: L4, count: 2}\n# /etc/default/kubelet has aigrid.dev/gpu-model=L4",
+        explanation="Placement selects nodes by these labels; a kubelet started without them takes "
+        "no workload aigrid placed on it.",
+    ),
+    Rule(
+        Code.NODE_SLICE_ADDRESS,
+        "The node lacks its address on a slice",
+        SLICE + "vlan: 210, ipv6: 2001:db8:ed:210::/64}\n# no 2001:db8:ed:210::b on the node",
+        SLICE + "vlan: 210, ipv6: 2001:db8:ed:210::/64}\n# 2001:db8:ed:210::b/64 on vlan210",
+        explanation="The plan gives each node host number 10 + its position on every slice its site "
+        "carries; without it the node's pods on that slice lose their gateway checks and peers.",
+    ),
+    Rule(
+        Code.NODE_SLICE_SHAPING,
+        "A slice's shaping class is missing or at other bitrates",
+        SLICE + "bitrate: {guaranteed: 10Mbps, maximum: 20Mbps}}\n# class 1:101 rate 5Mbit ceil 20Mbit",
+        SLICE + "bitrate: {guaranteed: 10Mbps, maximum: 20Mbps}}\n# class 1:101 rate 10Mbit ceil 20Mbit",
+        explanation="Each slice has a tc htb class on the interface the slices share, at its guaranteed "
+        "(rate) and maximum (ceil) bitrate; another value breaks the slice's guarantee or its cap.",
+    ),
+    Rule(
+        Code.NODE_SLICE_MARKING,
+        "A slice's traffic is no longer marked with its DSCP",
+        SLICE + "5qi: 82}\n# nft: no rule sets dscp 0x2e",
+        SLICE + "5qi: 82}\n# nft: the slice's egress sets dscp 0x2e",
+        explanation="The nftables netdev table aigrid_slices sets each slice's DSCP (and shaping class) "
+        "at the egress its traffic leaves by; without it the transport network cannot tell the slice.",
     ),
 ):
     register(_rule)
