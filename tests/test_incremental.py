@@ -70,6 +70,20 @@ def test_unchanged_blueprint_writes_nothing(grid: Path, tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".aigrid-tmp-*"))
 
 
+def test_a_new_aigrid_renders_every_site_again(
+    grid: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another aigrid (other code, templates or roles, the same version number, as an install
+    from a newer checkout) must not carry the previous output's site files over as they were."""
+    out = tmp_path / "out"
+    first = compile_blueprint(grid, out)
+    assert first.plan is not None
+    monkeypatch.setattr("aigrid.compile.renderer_digest", lambda: "another aigrid")
+    again = compile_blueprint(grid, out)
+    assert sorted(again.site_files) == sorted(first.site_files)
+    assert all(again.site_files.values())  # each site rendered, none carried over
+
+
 def test_one_site_change_rewrites_only_that_sites_files(grid: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert compile_blueprint(grid, out).plan is not None

@@ -568,6 +568,66 @@ def test_a_driver_change_on_clustered_nodes_rolls_out_one_node_at_a_time(
         assert now["boot"] != before[host.hostname]
 
 
+# What teardown removes; everything aigrid's roles wrote outside these stays nowhere either.
+TORN_DOWN = (
+    "/etc/aigrid /etc/systemd/system/aigrid-slices.service /etc/systemd/network/20-aigrid-vlan210.netdev "
+    "/etc/default/kubelet /etc/modules-load.d/aigrid-kubernetes.conf /etc/sysctl.d/90-aigrid-kubernetes.conf "
+    "/etc/kubernetes/kubelet.conf /etc/kubernetes/admin.conf /etc/kubernetes/aigrid "
+    "/etc/containerd/config.toml /etc/containerd/conf.d/99-nvidia.toml "
+    "/etc/apt/sources.list.d/aigrid-kubernetes.sources /etc/apt/sources.list.d/aigrid-containerd.sources "
+    "/etc/apt/sources.list.d/aigrid-nvidia-container-toolkit.sources "
+    "/etc/apt/preferences.d/aigrid-kubernetes /etc/apt/preferences.d/aigrid-containerd "
+    "/etc/apt/preferences.d/aigrid-cuda-runtime"
+)
+LEFT = (
+    f"for p in {TORN_DOWN}; do test -e $p && echo left $p; done; "
+    "dpkg-query -W -f '${Package} ${db:Status-Abbrev}\\n' kubelet kubeadm kubectl containerd.io "
+    "nvidia-container-toolkit cuda-libraries-13-0 nvidia-open 2>/dev/null; "
+    "nft list tables; tc qdisc show dev eth0; ip -o address show dev eth0"
+)
+
+
+def test_teardown_removes_what_bring_up_installed_and_keeps_the_driver(
+    converged: dict[str, Any], site_lab: Any
+) -> None:
+    """aigrid teardown: bring-up in reverse. Every other node leaves the cluster (drained and
+    deleted from the control plane, kubeadm reset) before the control plane resets it; the slices'
+    marking, shaping and addresses, the Kubernetes and container packages, their repositories,
+    pins and configuration go; the driver stays (no --remove-driver). A second run changes nothing."""
+    out, labdir, state = site_lab
+    inventory = str(labdir / "inventory.yml")
+    control = next(host for host in state.hosts if not host.gpus)
+    others = [host for host in state.hosts if host is not control]
+    asked_before = len(host_log(state, control, "kubectl"))
+    first = aigrid("teardown", str(out), "--inventory", inventory, "--yes", "--json")
+    summary = json.loads(first.stdout)
+    assert first.returncode == 0, json.dumps(summary["messages"], indent=1)
+    deleted = [
+        w[2] for w in verbs(host_log(state, control, "kubectl")[asked_before:]) if w[:2] == ["delete", "node"]
+    ]
+    assert sorted(deleted) == sorted(host.hostname for host in others)
+    resets = {
+        host.hostname: [r["time"] for r in host_log(state, host, "kubeadm") if "reset" in r]
+        for host in state.hosts
+    }
+    assert all(len(times) == 1 for times in resets.values()), resets
+    assert resets[control.hostname][0] > max(resets[host.hostname][0] for host in others)
+    assert not (out / "credentials" / "lab-edge-01.kubeconfig").exists()
+    for host in state.hosts:
+        seen = subprocess.run(
+            lab.ssh_command(state, host, LEFT), capture_output=True, text=True, timeout=60, check=False
+        ).stdout
+        assert "left " not in seen, (host.hostname, seen)
+        installed = {line.split()[0] for line in seen.splitlines() if line.endswith(" ii")}
+        assert installed == ({"nvidia-open"} if host.gpus else set()), (host.hostname, seen)
+        assert "aigrid_slices" not in seen and "htb" not in seen, (host.hostname, seen)
+        assert "2001:db8:ed:210:" not in seen and host.address in seen, (host.hostname, seen)
+    again = aigrid("teardown", str(out), "--inventory", inventory, "--yes", "--json")
+    assert again.returncode == 0, again.stdout + again.stderr
+    changed = {name: h["changed"] for name, h in json.loads(again.stdout)["hosts"].items()}
+    assert changed == dict.fromkeys(changed, 0)
+
+
 def test_lab_down_leaves_nothing(tmp_path: Path) -> None:
     labdir = tmp_path / "lab"
     assert aigrid("lab", "up", str(LAB), "--site", SITE, "--dir", str(labdir)).returncode == 0

@@ -8,11 +8,14 @@ unread) and rewrites only the files whose content changed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +108,27 @@ def site_inputs(plan: Plan, site: SitePlan, grid: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@functools.cache
+def renderer_digest() -> str:
+    """A digest of aigrid itself: its code, templates, roles and catalog. A site's files are
+    rendered again when it changes, not only when the version does: an install from a checkout
+    keeps its version number from one commit to the next."""
+    sha = hashlib.sha256(__version__.encode())
+
+    def walk(node: Traversable, prefix: str) -> None:
+        for child in sorted(node.iterdir(), key=lambda c: c.name):
+            if child.name == "__pycache__" or child.name.endswith(".pyc"):
+                continue
+            if child.is_dir():
+                walk(child, f"{prefix}{child.name}/")
+            else:
+                sha.update(f"{prefix}{child.name}\0".encode())
+                sha.update(child.read_bytes())
+
+    walk(resources.files("aigrid"), "")
+    return sha.hexdigest()
+
+
 def compile_blueprint(path: Path, out: Path, root: Path | None = None) -> Compiled:
     """Writes nothing unless the blueprint is valid; raises OutputError for a bad target."""
     result = validate_file(path, root)
@@ -124,7 +148,7 @@ def compile_blueprint(path: Path, out: Path, root: Path | None = None) -> Compil
 
 def _write(result: Result, plan: Plan, out: Path, previous: PreviousLock, staging: Staging) -> Compiled:
     grid_digest = hashlib.sha256(
-        (__version__ + plan.model_dump_json(exclude={"sites", "workloads"})).encode()
+        (renderer_digest() + plan.model_dump_json(exclude={"sites", "workloads"})).encode()
     ).hexdigest()
     grid: dict[str, str] = {}
     for relative, content in grid_files(plan):

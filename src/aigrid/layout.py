@@ -20,6 +20,7 @@ ANSIBLE_CFG = f"{ANSIBLE}/ansible.cfg"
 INVENTORY_DIR = f"{ANSIBLE}/inventory"
 INVENTORY = f"{INVENTORY_DIR}/hosts.yml"
 PLAYBOOK = f"{ANSIBLE}/site.yml"
+TEARDOWN = f"{ANSIBLE}/teardown.yml"
 ROLES = f"{ANSIBLE}/roles"
 FACT_CACHE = ".facts"  # relative to ANSIBLE, where ansible.cfg points it
 

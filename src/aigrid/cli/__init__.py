@@ -151,6 +151,7 @@ from aigrid.cli import build, collection, day2, lab, node, report, validate  # n
 app.command()(validate.validate)
 app.command("compile")(build.compile_command)
 app.command()(build.bringup)
+app.command("teardown")(build.teardown_command)
 app.command()(build.preview)
 app.command()(build.up)
 app.command("verify")(build.verify_command)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.live import Live
@@ -29,6 +29,7 @@ from aigrid.cli import (
 )
 from aigrid.compile import compile_blueprint
 from aigrid.output import OutputError
+from aigrid.render.ansible import group_name
 from aigrid.report import render_text
 
 CompiledDir = Annotated[
@@ -126,19 +127,73 @@ def bringup(
         outcome = _run_bringup(directory, check, limit, inventory or [], extravars, as_json)
     except BringupError as exc:
         fail(exc, EXIT_MISUSE)
+    report_outcome(
+        outcome, as_json, "bring-up summary", {"check": check, "hardware_checks": not no_hardware_checks}
+    )
+
+
+def teardown_command(
+    directory: CompiledDir,
+    site: Annotated[str | None, typer.Option("--site", help="Only this site's nodes.")] = None,
+    limit: Annotated[
+        str | None, typer.Option("--limit", help="Only these hosts or groups (e.g. lab-gpu01).")
+    ] = None,
+    inventory: ExtraInventory = None,
+    remove_driver: Annotated[
+        bool, typer.Option("--remove-driver", help="Remove the NVIDIA driver too (kept otherwise).")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask: remove without confirmation.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
+) -> None:
+    """Remove what bring-up installed, bring-up in reverse (DIR/ansible/teardown.yml): slice
+    interfaces, shaping and marking; each node leaves its site's cluster (drained, deleted,
+    kubeadm reset), the first control plane last; the Kubernetes packages and the kubelet's
+    settings; the container toolkit and containerd with their configuration; TensorRT and CUDA;
+    the driver only with --remove-driver. Remove what Pulumi deployed first (pulumi destroy).
+
+    Exit status: 0 every host torn down, 1 a host failed or was unreachable, 2 misuse.
+    """
+    if not (directory / layout.TEARDOWN).is_file():
+        fail(
+            RuntimeError(f"{directory} has no {layout.TEARDOWN}: recompile the blueprint into it"),
+            EXIT_MISUSE,
+        )
+    if site is not None and limit is not None:
+        fail(RuntimeError("give --site or --limit, not both"), EXIT_MISUSE)
+    if site is not None:
+        limit = group_name("site", site)
+    scope = f"the hosts of {limit}" if limit else f"every host of {directory}"
+    if not yes:
+        if not sys.stdin.isatty():
+            fail(
+                RuntimeError(f"teardown removes aigrid's stack from {scope}: pass --yes to go on"),
+                EXIT_MISUSE,
+            )
+        typer.confirm(f"Remove aigrid's stack from {scope}?", abort=True)
+    extravars: dict[str, object] = {"aigrid_teardown_driver": remove_driver}
+    try:
+        outcome = _run_bringup(
+            directory, False, limit, inventory or [], extravars, as_json, playbook=directory / layout.TEARDOWN
+        )
+    except BringupError as exc:
+        fail(exc, EXIT_MISUSE)
+    report_outcome(outcome, as_json, "teardown summary", {"removed_driver": remove_driver})
+
+
+def report_outcome(outcome: Outcome, as_json: bool, title: str, extra: dict[str, object]) -> NoReturn:
+    """A run's summary, a table or JSON on stdout; exit 0 when every host finished, else 1."""
     if as_json:
         payload = {
             "rc": outcome.rc,
             "status": outcome.status,
-            "check": check,
             "hosts": outcome.hosts,
             "failed_hosts": outcome.failed_hosts,
             "messages": outcome.messages,
-            "hardware_checks": not no_hardware_checks,
+            **extra,
         }
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     else:
-        table = Table("host", "ok", "changed", "failed", "unreachable", "skipped", title="bring-up summary")
+        table = Table("host", "ok", "changed", "failed", "unreachable", "skipped", title=title)
         for host, counts in outcome.hosts.items():
             style = (
                 "red"
@@ -163,6 +218,7 @@ def _run_bringup(
     inventory: list[Path],
     extravars: dict[str, object],
     as_json: bool,
+    playbook: Path | None = None,
 ) -> Outcome:
     if as_json or not out.is_terminal:
         log = err if as_json else out
@@ -173,6 +229,7 @@ def _run_bringup(
             inventory,
             extravars,
             on_result=lambda result: log.print(Text(progress_line(result))),
+            playbook=playbook,
         )
 
     def table(states: dict[str, HostState]) -> Table:
@@ -189,6 +246,7 @@ def _run_bringup(
             inventory,
             extravars,
             on_event=lambda states: display.update(table(states)),
+            playbook=playbook,
         )
 
 

@@ -12,6 +12,8 @@ kubeadm (kubernetes cmd/kubeadm; Kubernetes docs "kubeadm init", "kubeadm join",
 - `token create --print-join-command [--ttl D]`: needs the admin kubeconfig; prints
   `kubeadm join ENDPOINT --token T --discovery-token-ca-cert-hash sha256:H`;
 - `init phase upload-certs --upload-certs`: prints the certificate key on its last line;
+- `reset --force`: removes the node's kubeconfigs, static pod manifests and certificates and,
+  on the control plane, the cluster's state;
 - `join --config F`: refuses a second join (preflight FileAvailable on kubelet.conf); needs a
   JoinConfiguration with a bootstrap token of kubeadm's form, a sha256 CA hash and, with
   `controlPlane`, a 64-hex certificate key; writes kubelet.conf.
@@ -28,7 +30,8 @@ kubectl (kubernetes/kubectl; kustomize for -k):
 - `wait --for=condition=Established crd/NAME`: only for an applied CRD;
   `wait --for=condition=Ready node/NAME`: a node is NotReady until a Calico Installation
   with a pool inside kubeadm's podSubnet is applied (the operator rejects pools outside it);
-- `drain`, `uncordon`: logged, as the driver rollout asks them.
+- `drain`, `uncordon`: logged, as the driver rollout asks them;
+- `delete node NAME [--ignore-not-found]`: the node leaves the cluster's node list.
 Every call is logged to /var/log/aigrid-standins/kubectl.log.
 """
 
@@ -261,9 +264,27 @@ def join():
     }})
     print("This node has joined the cluster (STAND-IN)")
 
+def reset():
+    # kubeadm reset: the node's kubeconfigs, static pods and certificates go; on the control
+    # plane, its etcd (here: the cluster's state). /etc/cni/net.d is left, as kubeadm does.
+    if "--force" not in args and "-f" not in args:
+        die("STAND-IN kubeadm: reset asks for confirmation; aigrid passes --force")
+    for conf in ("admin.conf", "super-admin.conf", "kubelet.conf", "controller-manager.conf", "scheduler.conf"):
+        if os.path.exists(f"{KUBE}/{conf}"):
+            os.remove(f"{KUBE}/{conf}")
+    for folder in ("manifests", "pki"):
+        for name in os.listdir(f"{KUBE}/{folder}") if os.path.isdir(f"{KUBE}/{folder}") else []:
+            os.remove(f"{KUBE}/{folder}/{name}")
+    if os.path.exists(STATE):
+        os.remove(STATE)
+    log("kubeadm", {"reset": {}})
+    print("[reset] (STAND-IN) the node's Kubernetes configuration is removed")
+
 words = [a for a in args if not a.startswith("-")]
 if words[:1] == ["version"]:
     print(VERSION)
+elif words[:1] == ["reset"]:
+    reset()
 elif words[:1] == ["init"] and words[1:3] == ["phase", "upload-certs"]:
     upload_certs()
 elif words[:1] == ["init"]:
@@ -370,6 +391,14 @@ elif words[:1] == ["diff"]:
     for k in differ:
         print(f"diff -u -N /tmp/LIVE/{k} /tmp/MERGED/{k}")
     sys.exit(1 if differ else 0)
+elif words[:2] == ["delete", "node"]:
+    name = words[2]
+    if name in state["nodes"]:
+        state["nodes"].remove(name)
+        save_state(state)
+        print(f'node "{name}" deleted')
+    elif "--ignore-not-found" not in args:
+        die(f'Error from server (NotFound): nodes "{name}" not found')
 elif words[:1] == ["wait"]:
     target = words[1]
     kind, _, name = target.partition("/")

@@ -65,6 +65,36 @@ PLAYS: list[Play] = [
 ]
 
 
+# aigrid teardown: bring-up in reverse, each role's tasks/teardown.yml. The slices go first (the
+# node's own networking stays up); every other node leaves its site's cluster before the first
+# control plane resets it; the toolkit's drop-in goes before containerd; the driver stays unless
+# asked (aigrid_teardown_driver). Kubernetes objects that Pulumi or Flux own are theirs to remove
+# (pulumi destroy), before this.
+TEARDOWN_PLAYS: list[Play] = [
+    Play("Teardown: network slices", "all", "network_slice", "teardown"),
+    Play(
+        "Teardown: nodes leave their site's cluster",
+        f"all:!{FIRST_CONTROL_PLANE}",
+        "kubernetes_cluster",
+        "teardown",
+    ),
+    Play(
+        "Teardown: the first control plane resets the cluster",
+        FIRST_CONTROL_PLANE,
+        "kubernetes_cluster",
+        "teardown",
+    ),
+    Play("Teardown: Kubernetes node", "all", "kubernetes_node", "teardown"),
+    Play("Teardown: NVIDIA container toolkit", "gpu_nodes", "nvidia_container_toolkit", "teardown"),
+    Play("Teardown: container runtime", "all", "container_runtime", "teardown"),
+    Play("Teardown: TensorRT", "gpu_nodes", "tensorrt", "teardown"),
+    Play("Teardown: CUDA runtime", "gpu_nodes", "cuda_runtime", "teardown"),
+    Play(
+        "Teardown: NVIDIA driver (aigrid teardown --remove-driver)", "gpu_nodes", "nvidia_driver", "teardown"
+    ),
+]
+
+
 def group_name(kind: str, value: str) -> str:
     """Ansible group names are identifiers: site nw-nyc-fe-01 -> site_nw_nyc_fe_01."""
     return f"{kind}_{re.sub(r'[^A-Za-z0-9]+', '_', value).strip('_').lower()}"
@@ -154,9 +184,9 @@ def _inventory(plan: Plan) -> dict[str, Any]:
     return {"all": {"children": dict(sorted(children.items()))}}
 
 
-def _playbook(plan: Plan) -> list[dict[str, Any]]:
+def _playbook(plan: Plan, plays_in_order: list[Play] = PLAYS) -> list[dict[str, Any]]:
     plays = []
-    for title, hosts, role, tasks_from, serial in PLAYS:
+    for title, hosts, role, tasks_from, serial in plays_in_order:
         if role == "tensorrt" and plan.stack.tensorrt is None:
             continue
         play: dict[str, Any] = {"name": title, "hosts": hosts, "become": True, "gather_facts": True}
@@ -164,7 +194,10 @@ def _playbook(plan: Plan) -> list[dict[str, Any]]:
             play["serial"] = serial
         if tasks_from:
             entry_point = {"name": role, "tasks_from": f"{tasks_from}.yml"}
-            play["tasks"] = [{"name": title, "ansible.builtin.import_role": entry_point}]
+            task: dict[str, Any] = {"name": title, "ansible.builtin.import_role": entry_point}
+            if (role, tasks_from) == ("nvidia_driver", "teardown"):
+                task["when"] = "aigrid_teardown_driver | default(false) | bool"
+            play["tasks"] = [task]
         else:
             play["roles"] = [role]
         plays.append(play)
@@ -227,5 +260,6 @@ def render_grid(plan: Plan) -> dict[str, bytes]:
         layout.group_vars("all"): _dump_vars(shared_vars(plan), plan.name),
         layout.group_vars("gpu_nodes"): _dump_vars(gpu_vars(plan), plan.name),
         layout.PLAYBOOK: _dump(_playbook(plan), plan.name),
+        layout.TEARDOWN: _dump(_playbook(plan, TEARDOWN_PLAYS), plan.name),
     }
     return {path: text.encode() for path, text in files.items()} | _role_files()

@@ -24,7 +24,7 @@ def expectations(plan: Plan, site: SitePlan) -> dict[str, Any]:
                 "site": node.site,
                 "packages": dict(sorted(packages.items())),
                 # The blueprint field that pins each package (what aigrid drift reports).
-                "package_fields": dict(sorted((name, field) for field, pkgs in pinned for name in pkgs.names)),
+                "package_fields": dict(sorted((name, fld) for fld, pkgs in pinned for name in pkgs.names)),
                 "containerd_config_version": plan.stack.container_runtime.config_version,
                 "labels": host["kubernetes_node_labels"],
                 "slices": host["network_slice_slices"],
