@@ -58,6 +58,7 @@ COMMANDS = (
     "diff",
     "upgrade",
     "drift",
+    "teardown",
     "report",
     "lab",
 )
