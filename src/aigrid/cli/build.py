@@ -97,6 +97,16 @@ def bringup(
         str | None, typer.Option("--limit", help="Only these hosts or groups (e.g. site_nw_nyc_fe_01).")
     ] = None,
     inventory: ExtraInventory = None,
+    secrets: Annotated[
+        Path | None,
+        typer.Option(
+            "--secrets",
+            exists=True,
+            dir_okay=False,
+            help="Vars file (ansible-vault encrypted or not) with aigrid_secrets: the value of each "
+            "secret:// and vault:// reference the roles write, by reference.",
+        ),
+    ] = None,
     no_hardware_checks: Annotated[
         bool,
         typer.Option(
@@ -123,7 +133,7 @@ def bringup(
             )
         )
     try:
-        outcome = _run_bringup(directory, check, limit, inventory or [], extravars, as_json)
+        outcome = _run_bringup(directory, check, limit, inventory or [], extravars, as_json, secrets)
     except BringupError as exc:
         fail(exc, EXIT_MISUSE)
     if as_json:
@@ -163,6 +173,7 @@ def _run_bringup(
     inventory: list[Path],
     extravars: dict[str, object],
     as_json: bool,
+    secrets: Path | None = None,
 ) -> Outcome:
     if as_json or not out.is_terminal:
         log = err if as_json else out
@@ -173,6 +184,7 @@ def _run_bringup(
             inventory,
             extravars,
             on_result=lambda result: log.print(Text(progress_line(result))),
+            secrets=secrets,
         )
 
     def table(states: dict[str, HostState]) -> Table:
@@ -189,6 +201,7 @@ def _run_bringup(
             inventory,
             extravars,
             on_event=lambda states: display.update(table(states)),
+            secrets=secrets,
         )
 
 
