@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,34 @@ def test_an_inventory_that_does_not_load_fails_the_run(compiled: Path) -> None:
     proc = run_aigrid("bringup", "out", "--inventory", "local.yml", "--json", cwd=compiled.parent)
     assert proc.returncode != 0
     assert "hosts.yml" in proc.stdout + proc.stderr
+
+
+def test_the_secrets_file_reaches_the_roles_on_the_controller(
+    compiled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`aigrid bringup --secrets FILE`: the operator's aigrid_secrets (here ansible-vault
+    encrypted, its password from ANSIBLE_VAULT_PASSWORD_FILE) are extra variables of the run."""
+    (compiled / layout.PLAYBOOK).write_text(
+        PLAYBOOK
+        + "    - name: The secret is there\n      ansible.builtin.assert:\n"
+        + "        that: aigrid_secrets['vault://aurora/mirrors/token'] == 'tok-9'\n"
+    )
+    secrets = compiled.parent / "secrets.yml"
+    secrets.write_text("aigrid_secrets:\n  vault://aurora/mirrors/token: !unsafe tok-9\n")
+    password = compiled.parent / "vault-password"
+    password.write_text("correct horse\n")
+    monkeypatch.setenv("ANSIBLE_VAULT_PASSWORD_FILE", str(password))
+    subprocess.run(["ansible-vault", "encrypt", str(secrets)], check=True, capture_output=True)
+    assert b"tok-9" not in secrets.read_bytes()
+    proc = run_aigrid(
+        "bringup",
+        "out",
+        "--inventory",
+        "local.yml",
+        "--secrets",
+        "secrets.yml",
+        "--json",
+        cwd=compiled.parent,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["hosts"]["gpu01"]["ok"] == 2

@@ -60,6 +60,8 @@ def plan_of(path: Path) -> Plan:
     return build_plan(result.blueprint, catalog())
 
 
+# What the operator set as the stack's aigrid:helmPassword secret.
+HELM_PASSWORD = "helm-mirror-token-0b7f"
 CASES = [(path, site.name) for path in EXAMPLES for site in plan_of(path).sites]
 
 
@@ -69,7 +71,13 @@ def build(plan: Plan, site: str) -> dict[str, pulumi.runtime.MockResourceArgs]:
     site_plan = plan.site(site)
     assert site_plan is not None
     resources = json.loads(json.dumps(site_resources(plan, site_plan)))["resources"]  # as the file has them
-    edge = EdgeSite(site, site, resources, kubeconfig=pulumi.Output.secret("apiVersion: v1\nkind: Config\n"))
+    edge = EdgeSite(
+        site,
+        site,
+        resources,
+        kubeconfig=pulumi.Output.secret("apiVersion: v1\nkind: Config\n"),
+        helm_password=pulumi.Output.secret(HELM_PASSWORD),
+    )
 
     @pulumi.runtime.test
     def settle() -> pulumi.Output[list[str]]:
@@ -130,7 +138,8 @@ def test_gpu_operator_values_follow_the_blueprint() -> None:
         "version": "580.126.20",
         "kernelModuleType": "open",
         "repository": "registry.aurora.example/nvidia",
-    }  # the grid's registry mirror
+        "manager": {"repository": "registry.aurora.example/nvidia/cloud-native"},
+    }  # the grid's registry mirror, with the chart's paths
     assert values["mig"] == {"strategy": "mixed"} and values["migManager"]["enabled"] is True
     assert values["toolkit"] == {"enabled": False}
     data = created["nw-ash-rdc-01-configmap-gpu-operator-aigrid-mig-parted-config"].inputs["data"]
@@ -315,7 +324,11 @@ def test_the_program_reads_every_key_the_stack_config_sets(
     # The key the stack file tells the operator to set is the one the program reads.
     command = next(line for line in text.splitlines() if "pulumi config set --secret" in line)
     key = command.split("--secret ")[1].split()[0]
-    created, asked = run_program(out, "nw-nyc-fe-01", {key: "apiVersion: v1\nkind: Config\n"}, monkeypatch)
+    helm_key = stack_keys.qualified(stack_keys.HELM_PASSWORD)
+    assert f"pulumi config set --secret {helm_key} -s nw-nyc-fe-01" in text
+    secrets = {key: "apiVersion: v1\nkind: Config\n", helm_key: HELM_PASSWORD}
+    created, asked = run_program(out, "nw-nyc-fe-01", secrets, monkeypatch)
+    assert helm_key in asked
     written = {k for k in yaml.safe_load(text)["config"] if k.startswith(f"{stack_keys.NAMESPACE}:")}
     assert written and written <= asked, f"written but never read: {written - asked}"
     assert secret(created["nw-nyc-fe-01-k8s"].inputs["kubeconfig"]) == "apiVersion: v1\nkind: Config\n"
@@ -367,7 +380,8 @@ def test_the_kubeconfig_bringup_fetched_is_used_when_the_stack_has_none(
     fetched = out / layout.site_kubeconfig("nw-nyc-fe-01")
     fetched.parent.mkdir()
     fetched.write_text("apiVersion: v1\nkind: Config\nclusters: [fetched]\n")
-    created, _ = run_program(out, "nw-nyc-fe-01", {}, monkeypatch)
+    helm = {stack_keys.qualified(stack_keys.HELM_PASSWORD): HELM_PASSWORD}
+    created, _ = run_program(out, "nw-nyc-fe-01", helm, monkeypatch)
     kubeconfig = created["nw-nyc-fe-01-k8s"].inputs["kubeconfig"]
     assert secret(kubeconfig) == "apiVersion: v1\nkind: Config\nclusters: [fetched]\n"
 
@@ -474,3 +488,66 @@ def test_the_requirements_resolve_on_pypi_alone(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Would install" in proc.stdout, proc.stdout
     assert f"pulumi_kubernetes-{version('pulumi-kubernetes')}" in proc.stdout
+
+
+def test_the_gpu_operator_chart_comes_from_the_helm_mirror_with_its_login(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12, defect 6: the Helm mirror's login reaches the Release's repositoryOpts, the
+    password as a Pulumi secret from the stack's aigrid:helmPassword; the compiled files hold
+    only the reference."""
+    out = tmp_path / "out"
+    assert run_aigrid("compile", str(EXAMPLES[0]), "--out", str(out)).returncode == 0
+    secrets = {
+        stack_keys.qualified(stack_keys.KUBECONFIG): "apiVersion: v1\nkind: Config\n",
+        stack_keys.qualified(stack_keys.HELM_PASSWORD): HELM_PASSWORD,
+    }
+    created, _ = run_program(out, "nw-nyc-fe-01", secrets, monkeypatch)
+    release = created["nw-nyc-fe-01-helmrelease-gpu-operator-gpu-operator"].inputs
+    # The password makes the whole repositoryOpts a secret (kept encrypted in the state).
+    options = secret(release["repositoryOpts"])
+    assert options == {
+        "repo": "https://packages.aurora.example/helm",
+        "username": "aigrid",
+        "password": HELM_PASSWORD,
+    }
+    site = json.loads((out / layout.site_resources("nw-nyc-fe-01")).read_text())
+    helm = next(entry["helm"] for entry in site["resources"] if "helm" in entry)
+    assert helm["login"] == {"username": "aigrid", "secretRef": "vault://aurora/mirrors/token"}
+
+
+def test_a_missing_helm_password_stops_before_any_resource(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    assert run_aigrid("compile", str(EXAMPLES[0]), "--out", str(out)).returncode == 0
+    kubeconfig = {stack_keys.qualified(stack_keys.KUBECONFIG): "apiVersion: v1\nkind: Config\n"}
+    with pytest.raises(Exception, match="vault://aurora/mirrors/token") as raised:
+        run_program(out, "nw-nyc-fe-01", kubeconfig, monkeypatch)
+    assert f"pulumi config set --secret {stack_keys.qualified(stack_keys.HELM_PASSWORD)}" in str(raised.value)
+
+
+def test_the_operands_come_from_the_mirror_under_the_charts_own_paths() -> None:
+    """The mirror keeps each image's path after the registry, as the chart's values.yaml
+    names it (NVIDIA/gpu-operator deployments/gpu-operator/values.yaml at v26.3.2:
+    dcgmExporter nvcr.io/nvidia/k8s, migManager and driver.manager nvcr.io/nvidia/cloud-native,
+    the operator, validator, driver, device plugin and GFD nvcr.io/nvidia)."""
+    plan = plan_of(EXAMPLES[0])
+    assert plan.stack.gpu_operator.version == "26.3.2"
+    values = inputs_for(next(o for o in site_objects(plan, "nw-ash-rdc-01") if o.helm is not None))
+    mirror = "registry.aurora.example"
+    expected = {
+        ("dcgmExporter",): f"{mirror}/nvidia/k8s",
+        ("migManager",): f"{mirror}/nvidia/cloud-native",
+        ("driver", "manager"): f"{mirror}/nvidia/cloud-native",
+        ("driver",): f"{mirror}/nvidia",
+        ("devicePlugin",): f"{mirror}/nvidia",
+        ("gfd",): f"{mirror}/nvidia",
+        ("operator",): f"{mirror}/nvidia",
+        ("validator",): f"{mirror}/nvidia",
+    }
+    for path, repository in expected.items():
+        node = values
+        for part in path:
+            node = node[part]
+        assert node["repository"] == repository, path

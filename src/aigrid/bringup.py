@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable
@@ -105,6 +106,13 @@ def progress_line(result: TaskResult) -> str:
     return f"{line}: {result.message}" if result.message else line
 
 
+def _cmdline(check: bool, secrets: Path | None) -> str | None:
+    args = ["--check", "--diff"] if check else []
+    if secrets is not None:
+        args += ["--extra-vars", f"@{secrets.resolve()}"]
+    return shlex.join(args) if args else None
+
+
 def run(
     directory: Path,
     check: bool = False,
@@ -115,12 +123,16 @@ def run(
     on_result: Callable[[TaskResult], None] | None = None,
     playbook: Path | None = None,
     on_raw_event: Callable[[dict[str, Any]], None] | None = None,
+    secrets: Path | None = None,
 ) -> Outcome:
     """Run DIR/ansible/site.yml (or another `playbook`, with DIR's inventory and ansible.cfg);
     `inventories` are added after the compiled one (they win).
 
     `on_event` gets every host's state after each event (a live table); `on_result` each
-    task's result on each host as it arrives (a log); `on_raw_event` each ansible-runner event."""
+    task's result on each host as it arrives (a log); `on_raw_event` each ansible-runner event.
+    `secrets` is the operator's vars file with `aigrid_secrets` (the values of the blueprint's
+    secret:// and vault:// references), given to Ansible as extra variables and read on the
+    controller only; ansible-vault encrypted, its password comes from ANSIBLE_VAULT_PASSWORD_FILE."""
     # ansible-runner runs from a private directory: every path it gets must be absolute, or
     # the compiled inventory silently fails to load and no host is in any group.
     directory = directory.resolve()
@@ -164,7 +176,7 @@ def run(
             inventory=inventory,
             extravars=extravars or {},
             limit=limit,
-            cmdline="--check --diff" if check else None,
+            cmdline=_cmdline(check, secrets),
             envvars={
                 # ansible-runner starts ansible-playbook by name: the one beside aigrid first.
                 "PATH": tools.search_path(),

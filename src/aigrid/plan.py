@@ -272,6 +272,9 @@ class GpuOperatorPlan(_Plan):
     chart: str
     chart_version: str
     helm_repository: str
+    # Where the chart's operand images come from: its own repositories, or the registry
+    # mirror's with the same paths (values key path -> repository).
+    image_repositories: dict[str, str]
 
 
 class MirrorsPlan(_Plan):
@@ -284,6 +287,11 @@ class MirrorsPlan(_Plan):
     username: str | None = None
     password_ref: str | None = None
     token_ref: str | None = None
+
+    @property
+    def secret_ref(self) -> str | None:
+        """The reference to the one secret every mirror is logged in with (password or token)."""
+        return self.password_ref or self.token_ref
 
 
 class SystemPlan(_Plan):
@@ -515,6 +523,12 @@ def _stack(bp: Blueprint, catalog: Catalog) -> StackPlan:
             chart=catalog.helm["gpu_operator_chart"],
             chart_version=f"v{stack.gpu_operator.version.removeprefix('v')}",
             helm_repository=mirrors.helm or catalog.helm["gpu_operator_repository"],
+            image_repositories={
+                component: _mirrored(repository, mirrors)
+                for component, repository in sorted(operator.repositories.items())
+            }
+            if operator
+            else {},
         ),
         mirrors=mirrors,
         repositories=_repositories(stack.os, f"{k8s_major}.{k8s_minor}", mirrors, catalog),
@@ -610,7 +624,9 @@ def _node(
 
 
 def _mirrored(image: str, mirrors: MirrorsPlan) -> str:
-    """nvcr.io/nvidia/tritonserver:25.10-py3 -> MIRROR/nvidia/tritonserver:25.10-py3."""
+    """nvcr.io/nvidia/tritonserver:25.10-py3 -> MIRROR/nvidia/tritonserver:25.10-py3 (and a
+    repository alike: nvcr.io/nvidia/k8s -> MIRROR/nvidia/k8s): the mirror keeps the path,
+    as containerd's hosts.toml mirror of the registry serves it."""
     if not mirrors.container_registry:
         return image
     return f"{mirrors.container_registry}/{image.split('/', 1)[1]}"

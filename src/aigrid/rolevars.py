@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aigrid.plan import MIG_CONFIG_LABEL, NodePlan, PackageSet, Plan
+from aigrid.plan import MIG_CONFIG_LABEL, MirrorsPlan, NodePlan, PackageSet, Plan
 from aigrid.render import cluster
 
 # The one switch for checks that need the GPUs; `aigrid bringup --no-hardware-checks` turns
@@ -51,7 +51,36 @@ def shared_vars(plan: Plan) -> dict[str, Any]:
         "kubernetes_cluster_version": stack.kubernetes.version,
         "kubernetes_cluster_addons": cluster.addon_steps(plan),
         "network_slice_backend": stack.system.network_backend,
+        **mirror_login_vars(stack.mirrors),
     }
+
+
+def mirror_login_vars(mirrors: MirrorsPlan) -> dict[str, Any]:
+    """The mirrors' login for the roles that write it on the nodes (apt, containerd): the user
+    name and the secret's *reference* only. The roles resolve it on the controller at bring-up
+    (docs/security.md); no value is ever compiled."""
+    reference = mirrors.secret_ref
+    if reference is None or mirrors.username is None:
+        return {}
+    data: dict[str, Any] = {}
+    if mirrors.apt:
+        data |= {
+            "apt_source_auth_mirror": mirrors.apt.split("://", 1)[1].rstrip("/"),
+            "apt_source_auth_login": mirrors.username,
+            "apt_source_auth_secret_ref": reference,
+        }
+    if mirrors.container_registry:
+        data |= {
+            "container_runtime_registry_login": mirrors.username,
+            "container_runtime_registry_secret_ref": reference,
+        }
+    if data:
+        field = "password" if mirrors.password_ref else "token"
+        data |= {
+            "preflight_mirror_secret_ref": reference,
+            "preflight_mirror_secret_field": f"stack.mirrors.credentials.{field}",
+        }
+    return data
 
 
 def gpu_vars(plan: Plan) -> dict[str, Any]:

@@ -13,6 +13,9 @@ SITE = "site"
 RESOURCES = "resources"
 # The cluster's kubeconfig itself, a Pulumi secret set by the operator: aigrid never writes it.
 KUBECONFIG = "kubeconfig"
+# The Helm mirror's password or token (stack.mirrors.credentials), a Pulumi secret set by the
+# operator, like the kubeconfig; read only where the charts come from a mirror with a login.
+HELM_PASSWORD = "helmPassword"
 # Keys earlier compiles wrote and no program reads any more; a recompile removes them.
 RETIRED = ("plan", "blueprint")
 

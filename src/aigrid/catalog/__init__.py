@@ -123,6 +123,8 @@ class GpuOperatorRelease(_Row):
     version: str
     kubernetes: dict[str, tuple[str, str]]
     operands: dict[str, str]
+    # The chart's image repository per component (values key path -> registry/path).
+    repositories: dict[str, str]
     source: str
 
     def kubernetes_range(self, os: str) -> tuple[str, str]:

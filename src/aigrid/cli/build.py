@@ -98,6 +98,16 @@ def bringup(
         str | None, typer.Option("--limit", help="Only these hosts or groups (e.g. site_nw_nyc_fe_01).")
     ] = None,
     inventory: ExtraInventory = None,
+    secrets: Annotated[
+        Path | None,
+        typer.Option(
+            "--secrets",
+            exists=True,
+            dir_okay=False,
+            help="Vars file (ansible-vault encrypted or not) with aigrid_secrets: the value of each "
+            "secret:// and vault:// reference the roles write, by reference.",
+        ),
+    ] = None,
     no_hardware_checks: Annotated[
         bool,
         typer.Option(
@@ -124,7 +134,7 @@ def bringup(
             )
         )
     try:
-        outcome = _run_bringup(directory, check, limit, inventory or [], extravars, as_json)
+        outcome = _run_bringup(directory, check, limit, inventory or [], extravars, as_json, secrets)
     except BringupError as exc:
         fail(exc, EXIT_MISUSE)
     report_outcome(
@@ -219,6 +229,7 @@ def _run_bringup(
     extravars: dict[str, object],
     as_json: bool,
     playbook: Path | None = None,
+    secrets: Path | None = None,
 ) -> Outcome:
     if as_json or not out.is_terminal:
         log = err if as_json else out
@@ -230,6 +241,7 @@ def _run_bringup(
             extravars,
             on_result=lambda result: log.print(Text(progress_line(result))),
             playbook=playbook,
+            secrets=secrets,
         )
 
     def table(states: dict[str, HostState]) -> Table:
@@ -247,6 +259,7 @@ def _run_bringup(
             extravars,
             on_event=lambda states: display.update(table(states)),
             playbook=playbook,
+            secrets=secrets,
         )
 
 

@@ -169,13 +169,28 @@ class GpuOperator(Spec):
 
 
 class Credentials(Spec):
-    username: Username | None = None
+    """One login for every mirror: apt, the container registry and Helm all take a user name
+    with a password (a token is sent as the password, as registries and repository managers
+    take one; where both are set, the password)."""
+
+    username: Username | None = Field(default=None, description="The login at the mirrors")
     password: SecretText | None = Field(
-        default=None, description="A secret reference: secret://... or env://..."
+        default=None, description="A secret reference: secret://..., env://... or vault://..."
     )
     token: SecretText | None = Field(
-        default=None, description="A secret reference: secret://... or env://..."
+        default=None, description="A secret reference: secret://..., env://... or vault://..."
     )
+
+    @model_validator(mode="after")
+    def _one_login(self) -> Credentials:
+        # Both may meet where layers merge two carriers' logins; AG021 reports that merge, and
+        # the password is the one used.
+        if self.password is None and self.token is None:
+            raise ValueError("give a `password` or a `token` with the `username`")
+        if self.username is None:
+            # apt_auth.conf(5), containerd's registry auth and Helm repositories all need a login.
+            raise ValueError("`username` is needed with a password or token: apt, containerd and Helm log in")
+        return self
 
 
 class Mirrors(Spec):

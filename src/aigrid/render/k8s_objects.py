@@ -33,6 +33,9 @@ SYSTEM_NAMESPACE = "aigrid-system"
 NVIDIA_PCI_VENDOR = "10DE"
 OPERATOR_NAMESPACE = "gpu-operator"
 MIG_CONFIG_NAME = "aigrid-mig-parted-config"
+# The Secret (in the operator's namespace) with the Helm mirror's `username` and `password`,
+# which Flux's HelmRepository reads (`spec.secretRef`); the operator creates it, never aigrid.
+HELM_MIRROR_SECRET = "aigrid-helm-mirror"
 DCGM_METRICS_NAME = "aigrid-dcgm-metrics"
 # Scrape interval of aigrid's ServiceMonitors: DCGM samples every 30 s by default
 # (dcgm-exporter -c 30000), Triton's per-request metrics change on every request.
@@ -176,10 +179,15 @@ def operator_values(plan: Plan, site: SitePlan) -> dict[str, Any]:
         )
     if uses_mig:
         values["migManager"]["config"] = {"name": MIG_CONFIG_NAME, "default": "all-disabled"}
-    registry = stack.mirrors.container_registry
-    if registry:
-        for component in ("driver", "devicePlugin", "dcgmExporter", "migManager"):
-            values.setdefault(component, {})["repository"] = f"{registry}/nvidia"
+    if stack.mirrors.container_registry:
+        # The chart's own repository layout under the mirror (GPU Operator docs, "Install NVIDIA
+        # GPU Operator in Air-Gapped Environments": each image's repository set to the local
+        # registry; the paths as in the chart's values.yaml, catalog gpu_operator.yaml).
+        for path, repository in stack.gpu_operator.image_repositories.items():
+            component = values
+            for part in path.split("."):
+                component = component.setdefault(part, {})
+            component["repository"] = repository
     return values
 
 
@@ -362,6 +370,15 @@ def _slice_objects(
     return objects
 
 
+def helm_login(plan: Plan) -> dict[str, str] | None:
+    """The Helm mirror's login (user name, secret reference), when the charts come from a
+    mirror that needs one."""
+    mirrors = plan.stack.mirrors
+    if not mirrors.helm or mirrors.username is None or mirrors.secret_ref is None:
+        return None
+    return {"username": mirrors.username, "secretRef": mirrors.secret_ref}
+
+
 def site_objects(plan: Plan, site_name: str) -> list[K8sObject]:
     """Every object of one site, dependencies before dependents."""
     site = next(s for s in plan.sites if s.name == site_name)
@@ -409,13 +426,18 @@ def site_objects(plan: Plan, site_name: str) -> list[K8sObject]:
             )
         )
         operator_deps.append(key("ConfigMap", MIG_CONFIG_NAME, OPERATOR_NAMESPACE))
+    login = helm_login(plan)
+    repository: dict[str, Any] = {"url": operator.helm_repository, "interval": "1h"}
+    if login is not None:
+        # Flux HelmRepository `.spec.secretRef`: a Secret with `username` and `password` keys.
+        repository["secretRef"] = {"name": HELM_MIRROR_SECRET}
     objects.append(
         K8sObject(
             {
                 "apiVersion": "source.toolkit.fluxcd.io/v1",
                 "kind": "HelmRepository",
                 "metadata": _meta("nvidia", OPERATOR_NAMESPACE, site),
-                "spec": {"url": operator.helm_repository, "interval": "1h"},
+                "spec": repository,
             },
             (key("Namespace", OPERATOR_NAMESPACE),),
             gitops_only=True,
@@ -448,6 +470,9 @@ def site_objects(plan: Plan, site_name: str) -> list[K8sObject]:
             "namespace": OPERATOR_NAMESPACE,
             "values": values,
             "depends_on": tuple(operator_deps),
+            # The login's user name and the *reference* to its secret: the Pulumi program
+            # takes the value from the stack's secret (aigrid.stack_keys.HELM_PASSWORD).
+            **({"login": login} if login is not None else {}),
         },
     )
     objects.append(release)

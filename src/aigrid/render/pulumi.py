@@ -22,8 +22,8 @@ import yaml
 from aigrid import layout
 from aigrid.plan import Plan, SitePlan
 from aigrid.render import templates
-from aigrid.render.k8s_objects import K8sObject, site_objects
-from aigrid.stack_keys import KUBECONFIG, RESOURCES, RETIRED, SITE, qualified
+from aigrid.render.k8s_objects import K8sObject, helm_login, site_objects
+from aigrid.stack_keys import HELM_PASSWORD, KUBECONFIG, RESOURCES, RETIRED, SITE, qualified
 
 DISABLE_DEFAULT_PROVIDERS = "pulumi:disable-default-providers"
 
@@ -41,6 +41,18 @@ def header(plan: Plan, site: SitePlan) -> str:
         "your keys).\n"
         f"# Set the cluster's kubeconfig{where} as a secret first, from its file:\n"
         f"#   pulumi config set --secret {qualified(KUBECONFIG)} -s {site.name} < KUBECONFIG_FILE\n"
+        + helm_header(plan, site)
+    )
+
+
+def helm_header(plan: Plan, site: SitePlan) -> str:
+    """Where the charts come from a mirror with a login: the key for its secret."""
+    login = helm_login(plan)
+    if login is None:
+        return ""
+    return (
+        f"# and the Helm mirror's password or token (the blueprint's {login['secretRef']}), from its file:\n"
+        f"#   pulumi config set --secret {qualified(HELM_PASSWORD)} -s {site.name} < SECRET_FILE\n"
     )
 
 

@@ -27,6 +27,7 @@ NAMESPACE = "aigrid"
 SITE = "site"
 RESOURCES = "resources"
 KUBECONFIG = "kubeconfig"
+HELM_PASSWORD = "helmPassword"
 
 # (apiVersion, kind) -> typed resource class; anything else is a CustomResource.
 TYPED: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] = {
@@ -69,6 +70,7 @@ class EdgeSite(pulumi.ComponentResource):
         resources: list[Mapping[str, Any]],
         kubeconfig: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
+        helm_password: pulumi.Input[str] | None = None,
     ) -> None:
         super().__init__("aigrid:index:EdgeSite", name, None, opts)
         self.provider = k8s.Provider(
@@ -78,21 +80,38 @@ class EdgeSite(pulumi.ComponentResource):
         for entry in resources:
             depends = [self.resources[k] for k in entry.get("dependsOn", []) if k in self.resources]
             options = pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=depends)
-            self.resources[entry["key"]] = self._resource(site, entry, options)
+            self.resources[entry["key"]] = self._resource(site, entry, options, helm_password)
         self.register_outputs({"resources": len(self.resources)})
 
     @staticmethod
-    def _resource(site: str, entry: Mapping[str, Any], options: pulumi.ResourceOptions) -> pulumi.Resource:
+    def _resource(
+        site: str,
+        entry: Mapping[str, Any],
+        options: pulumi.ResourceOptions,
+        helm_password: pulumi.Input[str] | None = None,
+    ) -> pulumi.Resource:
         name = resource_name(site, entry["key"])
         body: dict[str, Any] = entry["body"]
         helm = entry.get("helm")
         if helm is not None:
+            login = helm.get("login")
+            if login is not None and helm_password is None:
+                raise SiteError(f"{name}: the Helm mirror's password is missing")
+            # pulumi-kubernetes helm.v3.Release repositoryOpts: the repository's username
+            # and password (a secret, kept encrypted in the state).
+            repository = (
+                k8s.helm.v3.RepositoryOptsArgs(
+                    repo=helm["repository"], username=login["username"], password=helm_password
+                )
+                if login is not None
+                else k8s.helm.v3.RepositoryOptsArgs(repo=helm["repository"])
+            )
             return k8s.helm.v3.Release(
                 name,
                 chart=helm["chart"],
                 version=helm["version"],
                 namespace=helm["namespace"],
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=helm["repository"]),
+                repository_opts=repository,
                 values=helm["values"],
                 name=body["metadata"]["name"],
                 opts=options,
@@ -144,10 +163,38 @@ def site_kubeconfig(
     raise SiteError(f"site {site}'s kubeconfig{named} is not in the stack: {set_it}{bringup}")
 
 
+def helm_password(
+    config: pulumi.Config, site: str, resources: list[Mapping[str, Any]]
+) -> pulumi.Output[str] | None:
+    """The Helm mirror's password, where a release's chart comes from a mirror with a login:
+    the stack's aigrid:helmPassword secret; else, where the blueprint's reference is env://VAR,
+    that variable of the environment `pulumi up` runs in. A secret:// or vault:// reference is
+    resolved by the operator into the stack's secret. None: no chart needs a login."""
+    logins = [entry["helm"]["login"] for entry in resources if (entry.get("helm") or {}).get("login")]
+    if not logins:
+        return None
+    value = config.get_secret(HELM_PASSWORD)
+    if value is not None:
+        return value
+    reference = logins[0]["secretRef"]
+    set_it = f"run pulumi config set --secret {NAMESPACE}:{HELM_PASSWORD} -s {site} < SECRET_FILE"
+    if reference.startswith("env://"):
+        variable = reference.removeprefix("env://")
+        content = os.environ.get(variable)
+        if content:
+            return pulumi.Output.secret(content)
+        raise SiteError(
+            f"site {site}'s Helm mirror password ({reference}): {variable} is not set; set it, or {set_it}"
+        )
+    raise SiteError(f"site {site}'s Helm mirror password ({reference}) is not in the stack: {set_it}")
+
+
 def main() -> None:
-    """The program: the stack's site, its resource file and its kubeconfig, as one EdgeSite."""
+    """The program: the stack's site, its resource file, its kubeconfig and the Helm mirror's
+    password, as one EdgeSite. Every secret is resolved before any resource is declared."""
     config = pulumi.Config(NAMESPACE)
     site = config.require(SITE)
     data = load_site(config.require(RESOURCES))
     kubeconfig = site_kubeconfig(config, site, data.get("kubeconfig"), data.get("fetchedKubeconfig"))
-    EdgeSite(site, site, data["resources"], kubeconfig=kubeconfig)
+    password = helm_password(config, site, data["resources"])
+    EdgeSite(site, site, data["resources"], kubeconfig=kubeconfig, helm_password=password)
