@@ -134,7 +134,7 @@ def bringup(
             )
         )
     try:
-        outcome = _run_bringup(directory, check, limit, inventory or [], extravars, as_json, secrets)
+        outcome = _run_bringup(directory, check, limit, inventory or [], extravars, as_json, secrets=secrets)
     except BringupError as exc:
         fail(exc, EXIT_MISUSE)
     report_outcome(
