@@ -121,6 +121,7 @@ def run(
     extravars: dict[str, Any] | None = None,
     on_event: Callable[[dict[str, HostState]], None] | None = None,
     on_result: Callable[[TaskResult], None] | None = None,
+    *,
     playbook: Path | None = None,
     on_raw_event: Callable[[dict[str, Any]], None] | None = None,
     secrets: Path | None = None,

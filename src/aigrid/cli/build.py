@@ -228,6 +228,7 @@ def _run_bringup(
     inventory: list[Path],
     extravars: dict[str, object],
     as_json: bool,
+    *,
     playbook: Path | None = None,
     secrets: Path | None = None,
 ) -> Outcome:
