@@ -85,6 +85,15 @@ def test_the_node_side_reader_runs_with_the_standard_library_only() -> None:
     assert state["smi_xml"] is None  # no NVIDIA driver on this machine
 
 
+def test_held_packages_count_as_installed() -> None:
+    """dpkg's abbreviated status: selection, then state. Bring-up holds what it pins, so its
+    packages read `hi`, not `ii`; a removed package whose configuration stays reads `rc`."""
+    from aigrid.day2.node_state import packages
+
+    listing = "kubelet\t1.34.9-1.1\thi \ncurl\t7.88.1-10\tii \ncontainerd.io\t2.3.1-1\trc \n"
+    assert packages(listing) == ({"kubelet": "1.34.9-1.1", "curl": "7.88.1-10"}, ["kubelet"])
+
+
 def test_a_node_as_bring_up_left_it_has_not_drifted(expected: dict[str, Any]) -> None:
     drift = compare(expected, as_configured(expected))
     assert drift.mismatches == []
@@ -162,7 +171,7 @@ def test_text_and_json_reports(expected: dict[str, Any]) -> None:
     report = DriftReport([compare(expected, change(state, "holds", []))], {"lab-gpu02": "ssh: timed out"})
     text = drift_report.render_text(report)
     assert "lab-gpu01 (lab-edge-01): 12 drifted" in text
-    assert "  AG512 warning stack.kubernetes.version: kubelet is not held (apt-mark showhold)" in text
+    assert "  AG512 warning stack.kubernetes.version: kubelet is not held (dpkg selection)" in text
     assert "lab-gpu02: NOT READ: ssh: timed out" in text
     assert text.endswith("1 node(s) read, 1 drifted, 1 not read\n")
     data = json.loads(drift_report.render_json(report))

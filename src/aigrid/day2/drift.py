@@ -113,7 +113,7 @@ def _packages(expected: dict[str, Any], state: dict[str, Any], report: Any) -> N
         if not fnmatch.fnmatchcase(running, pattern):
             report(Code.NODE_PACKAGE_VERSION, f"{name} is {running}, pinned {pattern}", path, running)
         if name not in held:
-            report(Code.NODE_PACKAGE_NOT_HELD, f"{name} is not held (apt-mark showhold)", path, running)
+            report(Code.NODE_PACKAGE_NOT_HELD, f"{name} is not held (dpkg selection)", path, running)
 
 
 def _containerd(expected: dict[str, Any], state: dict[str, Any], report: Any) -> None:

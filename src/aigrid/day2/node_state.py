@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+DPKG_FORMAT = "${Package}\\t${Version}\\t${db:Status-Abbrev}\\n"
 SMI_CSV_FIELDS = "index,uuid,name,pci.bus_id,driver_version,memory.total,mig.mode.current,compute_cap"
 
 
@@ -48,24 +49,29 @@ def as_json(text: str | None) -> object:
         return None
 
 
-def packages() -> dict[str, str]:
-    listing = run("dpkg-query", "-W", "-f", "${Package}\\t${Version}\\t${db:Status-Abbrev}\\n") or ""
-    found = {}
+def packages(listing: str) -> tuple[dict[str, str], list[str]]:
+    """The installed packages with their versions, and the held ones, from dpkg-query's
+    `${Package}\\t${Version}\\t${db:Status-Abbrev}` lines. The abbreviation's first letter is the
+    selection (h: hold), its second the state (i: installed); a held package reads `hi`."""
+    installed, held = {}, []
     for line in listing.splitlines():
         name, version, status = [*line.split("\t"), "", ""][:3]
-        if status.startswith("ii"):  # installed (not only known, or removed with its config kept)
-            found[name] = version
-    return found
+        if status[1:2] == "i":
+            installed[name] = version
+            if status[:1] == "h":
+                held.append(name)
+    return installed, sorted(held)
 
 
 def main() -> None:
     parent = sys.argv[1] if len(sys.argv) > 1 else ""
+    installed, held = packages(run("dpkg-query", "-W", "-f", DPKG_FORMAT) or "")
     state = {
         "hostname": socket.gethostname(),
         "kernel": platform.release(),
         "os_release": read("/etc/os-release"),
-        "packages": packages(),
-        "holds": sorted((run("apt-mark", "showhold") or "").split()),
+        "packages": installed,
+        "holds": held,
         "containerd_config": read("/etc/containerd/config.toml"),
         "kubelet_defaults": read("/etc/default/kubelet"),
         "addresses": as_json(run("ip", "-j", "address", "show")),

@@ -102,8 +102,8 @@ for _rule in (
     Rule(
         Code.NODE_PACKAGE_NOT_HELD,
         "A pinned package is no longer held",
-        "stack:\n  driver: {version: 580.126.20}\n# apt-mark showhold lacks nvidia-open",
-        "stack:\n  driver: {version: 580.126.20}\n# apt-mark showhold lists nvidia-open",
+        "stack:\n  driver: {version: 580.126.20}\n# dpkg: nvidia-open is ii, not hi (held)",
+        "stack:\n  driver: {version: 580.126.20}\n# dpkg: nvidia-open is hi (held)",
         explanation="Bring-up holds what it pins (apt-mark hold), so an unattended upgrade cannot move "
         "it; without the hold the next apt upgrade may.",
     ),
