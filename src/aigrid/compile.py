@@ -21,7 +21,7 @@ from aigrid.catalog import catalog
 from aigrid.day2.state import STATE_KEY, grid_state
 from aigrid.output import Changes, OutputError, Staging, digest, staged
 from aigrid.plan import Plan, SitePlan, build_plan
-from aigrid.render import ansible, cluster, manifests, pulumi, readme, verify
+from aigrid.render import ansible, cluster, indented_json, manifests, pulumi, readme, verify
 from aigrid.render.k8s_objects import site_objects
 from aigrid.validate import Result, validate_file
 
@@ -76,7 +76,7 @@ def lock_file(
         # What this revision deploys per site and node, for `aigrid diff` and upgrade plans.
         STATE_KEY: grid_state(plan).model_dump(mode="json"),
     }
-    return (json.dumps(lock, indent=2, sort_keys=True) + "\n").encode()
+    return (indented_json.dumps(lock, sort_keys=True) + "\n").encode()
 
 
 def read_lock(out: Path) -> PreviousLock:
