@@ -1,5 +1,7 @@
-"""block_yaml writes the same bytes as PyYAML's Python emitter (the path it replaced for the
-Ansible variables files), on hand-picked tricky values and on generated documents."""
+"""block_yaml writes the same bytes as yaml.dump (the path it replaced for the Ansible variables,
+the manifests and the cluster files) with each dumper it is used with: PyYAML's Python emitter
+with lists indented under their key, PyYAML's and libyaml's own styles; on hand-picked tricky
+values, generated documents, the examples' and a generated grid's files."""
 
 from __future__ import annotations
 
@@ -14,17 +16,34 @@ from hypothesis import strategies as st
 
 from aigrid.catalog import catalog
 from aigrid.plan import build_plan
-from aigrid.render import ansible, block_yaml
+from aigrid.render import ansible, block_yaml, cluster, manifests
+from aigrid.render.k8s_objects import site_objects
 from aigrid.rolevars import gpu_vars, host_vars, shared_vars
 from aigrid.validate import validate_file
 from conftest import BLUEPRINTS, ROOT
 
 
-def pyyaml(data: Any, dumper: type[block_yaml.BlockDumper] = block_yaml.BlockDumper) -> str:
+def pyyaml(data: Any, dumper: block_yaml.Dumper = block_yaml.BlockDumper, allow_unicode: bool = True) -> str:
     """The path block_yaml replaced, as it was called."""
     return yaml.dump(
-        data, Dumper=dumper, sort_keys=False, default_flow_style=False, width=120, allow_unicode=True
+        data,
+        Dumper=dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        width=120,
+        allow_unicode=allow_unicode,
     )
+
+
+# The dumpers block_yaml stands in for, with the unicode setting each is used with.
+FLAVOURS: list[tuple[block_yaml.Dumper, bool]] = [
+    (block_yaml.BlockDumper, True),
+    (ansible._Dumper, True),
+    (yaml.SafeDumper, False),
+    (yaml.CSafeDumper, False),
+    (manifests._Dumper, False),
+]
+FLAVOUR_IDS = ["block", "ansible", "pyyaml", "libyaml", "manifests"]
 
 
 TRICKY = [
@@ -119,12 +138,23 @@ TRICKY = [
 ]
 
 
+SCALARS: list[Any] = [*TRICKY, 0, -7, 10**30, 1.5, 1e-05, float("inf"), True, False, None]
+
+
 def _documents() -> list[Any]:
-    scalars: list[Any] = [*TRICKY, 0, -7, 10**30, 1.5, 1e-05, float("inf"), True, False, None]
+    """Each scalar alone in each place a scalar sits (one that PyYAML writes on several lines
+    sends the whole document to PyYAML, so documents are kept small), then larger shapes."""
+    documents: list[Any] = []
+    for value in SCALARS:
+        documents += [
+            {"value": value},
+            {"list": [value, "after"]},
+            {"deep": {"a": [{"b": value, "c": [value]}], "d": [[value]]}},
+            {value: "as key"} if not isinstance(value, float) or value == value else {"x": value},
+            {"first": {value: [value]}},
+        ]
     return [
-        {"value": scalars},
-        {"map": {f"key{i}": value for i, value in enumerate(scalars)}},
-        {text: index for index, text in enumerate(TRICKY)},
+        *documents,
         {1: "int key", 2.5: "float key", None: "null key"},
         {True: "bool key", False: "another"},
         {"empty_list": [], "empty_map": {}, "nested": [[], {}, [[]], [{}], {"a": []}]},
@@ -139,20 +169,40 @@ def _documents() -> list[Any]:
     ]
 
 
-@pytest.mark.parametrize("data", _documents(), ids=lambda d: str(next(iter(d)))[:20])
-def test_same_bytes_as_pyyaml(data: Any) -> None:
+@pytest.mark.parametrize(("dumper", "allow_unicode"), FLAVOURS, ids=FLAVOUR_IDS)
+@pytest.mark.parametrize("data", _documents())
+def test_same_bytes_as_yaml_dump(data: Any, dumper: block_yaml.Dumper, allow_unicode: bool) -> None:
     try:
-        expected = pyyaml(data)
+        expected = pyyaml(data, dumper, allow_unicode)
     except yaml.YAMLError as exc:
         with pytest.raises(type(exc)):
-            block_yaml.dump(data)
+            block_yaml.dump(data, dumper, allow_unicode=allow_unicode)
     else:
-        assert block_yaml.dump(data) == expected
+        assert block_yaml.dump(data, dumper, allow_unicode=allow_unicode) == expected
 
 
+@pytest.mark.parametrize(("dumper", "allow_unicode"), FLAVOURS, ids=FLAVOUR_IDS)
 @pytest.mark.parametrize("data", [{}, [], [1, {"a": 2}], "scalar", None, 3])
-def test_other_documents_are_pyyamls(data: Any) -> None:
-    assert block_yaml.dump(data) == pyyaml(data)
+def test_other_documents_are_yaml_dumps(data: Any, dumper: block_yaml.Dumper, allow_unicode: bool) -> None:
+    assert block_yaml.dump(data, dumper, allow_unicode=allow_unicode) == pyyaml(data, dumper, allow_unicode)
+
+
+@pytest.mark.parametrize(
+    "documents",
+    [
+        [{"a": [1, {"b": []}]}, {"c": "x: y"}],
+        [{"a": 1}, {}],
+        [{"a": 1}, [1, 2]],
+        [{"a": "multi\nline"}, {"b": 2}],
+        [{"a": "x"}, "scalar"],
+        [],
+    ],
+)
+def test_several_documents_as_safe_dump_all(documents: list[Any]) -> None:
+    expected = yaml.safe_dump_all(
+        documents, sort_keys=False, default_flow_style=False, width=120, explicit_start=True
+    )
+    assert block_yaml.dump_all(documents) == expected
 
 
 def test_the_ansible_dumper_marks_unsafe_values() -> None:
@@ -172,9 +222,16 @@ _scalar = st.one_of(
     st.floats(allow_nan=False),
     st.booleans(),
     st.none(),
-    st.text("ab:-#{}[] '\"\n.0123yYnN", max_size=12),
+    st.text("ab:-#{}[] '\"\n\u2028\x85é.0123yYnN", max_size=12),
+    st.text("w ", min_size=100, max_size=130),
 )
-_key = st.one_of(_text, st.sampled_from(TRICKY), st.integers(), st.text("ab_-:. {}", min_size=1, max_size=10))
+_key = st.one_of(
+    _text,
+    st.sampled_from(TRICKY),
+    st.integers(),
+    st.text("ab_-:. {}", min_size=1, max_size=10),
+    st.text("k", min_size=95, max_size=130),
+)
 _tree = st.recursive(
     _scalar,
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_key, inner, max_size=4)),
@@ -183,10 +240,12 @@ _tree = st.recursive(
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(_key, _tree, min_size=1, max_size=6))
-def test_generated_documents(data: dict[Any, Any]) -> None:
-    marked = ansible.as_data(data)
-    assert block_yaml.dump(marked, ansible._Dumper) == pyyaml(marked, ansible._Dumper)
+@given(st.dictionaries(_key, _tree, min_size=1, max_size=6), st.sampled_from(FLAVOURS))
+def test_generated_documents(data: dict[Any, Any], flavour: tuple[block_yaml.Dumper, bool]) -> None:
+    dumper, allow_unicode = flavour
+    if dumper is ansible._Dumper:
+        data = ansible.as_data(data)
+    assert block_yaml.dump(data, dumper, allow_unicode=allow_unicode) == pyyaml(data, dumper, allow_unicode)
 
 
 @pytest.mark.parametrize("example", ["multi-carrier-grid", "lab-edge-site"])
@@ -199,6 +258,21 @@ def test_every_variables_file_of_an_example(example: str) -> None:
     for document in documents:
         marked = {key: ansible.as_data(value) for key, value in document.items()}
         assert block_yaml.dump(marked, ansible._Dumper) == pyyaml(marked, ansible._Dumper)
+
+
+def test_every_manifest_and_cluster_file_of_an_example() -> None:
+    result = validate_file(BLUEPRINTS / "examples" / "multi-carrier-grid.yaml")
+    assert result.blueprint is not None
+    plan = build_plan(result.blueprint, catalog())
+    for site in plan.sites:
+        for obj in site_objects(plan, site.name):
+            assert block_yaml.dump(obj.body, manifests._Dumper, allow_unicode=False) == pyyaml(
+                obj.body, manifests._Dumper, allow_unicode=False
+            )
+        for documents in (cluster.kubeadm_config(plan, site), cluster.calico_installation(site)):
+            assert block_yaml.dump_all(documents) == yaml.safe_dump_all(
+                documents, sort_keys=False, default_flow_style=False, width=120, explicit_start=True
+            )
 
 
 def test_generated_grid_host_variables(tmp_path: Path) -> None:

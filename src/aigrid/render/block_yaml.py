@@ -27,8 +27,9 @@ import yaml
 
 # PyYAML's line width for these files: a plain or quoted scalar may be folded past it.
 WIDTH = 120
-# PyYAML writes a longer key as an explicit `? key` (Emitter.check_simple_key).
-_SIMPLE_KEY_LIMIT = 128
+# PyYAML writes a key as an explicit `? key` from 128 characters, its tag (`!!str`) counted
+# (Emitter.check_simple_key), libyaml without the tag: a key this short is simple for both.
+_SIMPLE_KEY_LIMIT = 100
 _STR_TAG = "tag:yaml.org,2002:str"
 # Printable ASCII without space: a string of these is plain unless it starts with an indicator.
 _PLAIN_CANDIDATE = re.compile(r"[!-~]+")
@@ -47,28 +48,62 @@ class _Fallback(Exception):
     """The document holds something this emitter does not write; PyYAML writes it."""
 
 
-def dump(data: Any, dumper: type[BlockDumper] = BlockDumper) -> str:
+Dumper = type[yaml.SafeDumper] | type[yaml.CSafeDumper]
+
+
+def dump(data: Any, dumper: Dumper = BlockDumper, *, allow_unicode: bool = True) -> str:
     """`yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, width=120,
-    allow_unicode=True)`, written directly when `data` is a mapping of the restricted shape.
+    allow_unicode=allow_unicode)`, written directly when `data` is a mapping of the restricted
+    shape.
 
-    `dumper` is BlockDumper or a subclass that only adds representers of scalar types (such
-    as a str subclass with its own tag); its representers render those scalars.
+    `dumper` is BlockDumper, yaml.SafeDumper or yaml.CSafeDumper (libyaml's emitter: a list
+    under its key at the key's indentation), or a subclass of one that only adds or replaces
+    representers of scalar types (a str subclass with its own tag, a style for multi-line
+    strings); those representers render the scalars this does not write plain.
     """
-    if type(data) is dict and data:
-        emitter = _EMITTERS.get(dumper) or _EMITTERS.setdefault(dumper, _Emitter(dumper))
-        lines: list[str] = []
-        try:
-            emitter.mapping(data, "", "", lines)
-        except _Fallback:
-            pass
-        else:
-            return "".join(lines)
-    return _pyyaml(data, dumper)
+    text = _direct(data, dumper, allow_unicode)
+    return _pyyaml(data, dumper, allow_unicode) if text is None else text
 
 
-def _pyyaml(data: Any, dumper: type[BlockDumper]) -> str:
+def dump_all(documents: list[Any], dumper: Dumper = yaml.SafeDumper, *, allow_unicode: bool = False) -> str:
+    """`yaml.dump_all(documents, Dumper=dumper, sort_keys=False, default_flow_style=False,
+    width=120, allow_unicode=allow_unicode, explicit_start=True)`, as `dump` writes each."""
+    texts = [_direct(document, dumper, allow_unicode) for document in documents]
+    if None in texts:
+        return yaml.dump_all(
+            documents,
+            Dumper=dumper,
+            sort_keys=False,
+            default_flow_style=False,
+            width=WIDTH,
+            allow_unicode=allow_unicode,
+            explicit_start=True,
+        )
+    return "".join(f"---\n{text}" for text in texts)
+
+
+def _direct(data: Any, dumper: Dumper, allow_unicode: bool) -> str | None:
+    """`data` written by this module; None when it is not of the shape this writes."""
+    if type(data) is not dict or not data:
+        return None
+    options = (dumper, allow_unicode)
+    emitter = _EMITTERS.get(options) or _EMITTERS.setdefault(options, _Emitter(dumper, allow_unicode))
+    lines: list[str] = []
+    try:
+        emitter.mapping(data, "", "", lines)
+    except _Fallback:
+        return None
+    return "".join(lines)
+
+
+def _pyyaml(data: Any, dumper: Dumper, allow_unicode: bool) -> str:
     return yaml.dump(
-        data, Dumper=dumper, sort_keys=False, default_flow_style=False, width=WIDTH, allow_unicode=True
+        data,
+        Dumper=dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        width=WIDTH,
+        allow_unicode=allow_unicode,
     )
 
 
@@ -94,8 +129,11 @@ class _Emitter:
     # bound only keeps a long-lived process's memory in check.
     CACHE_SIZE = 16384
 
-    def __init__(self, dumper: type[BlockDumper]) -> None:
+    def __init__(self, dumper: Dumper, allow_unicode: bool) -> None:
         self.dumper = dumper
+        self.allow_unicode = allow_unicode
+        # PyYAML's SafeDumper and libyaml write a list under its key at the key's indentation.
+        self.indentless = not issubclass(dumper, BlockDumper)
         self.values: dict[tuple[type, Any], str | None] = {}
         self.keys: dict[tuple[type, Any], str | None] = {}
 
@@ -127,7 +165,8 @@ class _Emitter:
                 write(value, f"{head} ", indent + "  ", lines)
             else:
                 lines.append(f"{head}\n")
-                write(value, indent + "  ", indent + "  ", lines)
+                inner = indent if self.indentless and kind is list else indent + "  "
+                write(value, inner, inner, lines)
             return
         text = self.scalar(value)
         # PyYAML folds a scalar past the width at a column that depends on where it starts;
@@ -173,8 +212,9 @@ class _Emitter:
 
     def _rendered(self, value: Any) -> str | None:
         """PyYAML's own rendering of a scalar as a block mapping's value; None unless one line."""
-        text = _pyyaml({"k": value}, self.dumper)
-        if not text.startswith("k: ") or text.count("\n") != 1:
+        text = _pyyaml({"k": value}, self.dumper, self.allow_unicode)
+        # splitlines: PyYAML also writes a line or paragraph separator (U+2028, U+2029) as a break.
+        if not text.startswith("k: ") or len(text.splitlines()) != 1:
             return None
         return text[3:-1]
 
@@ -184,10 +224,10 @@ class _Emitter:
             return None
         if type(key) not in self.dumper.yaml_representers:
             return None
-        text = _pyyaml({key: None}, self.dumper)
-        if text.startswith("?") or text.count("\n") != 1 or not text.endswith(": null\n"):
+        text = _pyyaml({key: None}, self.dumper, self.allow_unicode)
+        if text.startswith("?") or len(text.splitlines()) != 1 or not text.endswith(": null\n"):
             return None
         return text[: -len(": null\n")]
 
 
-_EMITTERS: dict[type[BlockDumper], _Emitter] = {}
+_EMITTERS: dict[tuple[Dumper, bool], _Emitter] = {}
