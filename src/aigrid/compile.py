@@ -24,7 +24,7 @@ from aigrid.catalog import catalog
 from aigrid.day2.state import STATE_KEY, grid_state
 from aigrid.output import Changes, OutputError, Staging, digest, staged
 from aigrid.plan import Plan, SitePlan, build_plan
-from aigrid.render import ansible, cluster, manifests, pulumi, readme, verify
+from aigrid.render import ansible, cluster, indented_json, manifests, pulumi, readme, verify
 from aigrid.render.k8s_objects import site_objects
 from aigrid.validate import Result, validate_file
 
@@ -47,6 +47,8 @@ class PreviousLock:
     files: dict[str, str] = field(default_factory=dict)
     site_inputs: dict[str, str] = field(default_factory=dict)
     site_files: dict[str, list[str]] = field(default_factory=dict)
+    # renderer_digest() of the aigrid that wrote it: another one renders every site again.
+    renderer: str | None = None
 
 
 def lock_file(
@@ -62,6 +64,7 @@ def lock_file(
     ]
     lock = {
         "aigrid": __version__,
+        "renderer": renderer_digest(),
         "blueprint": plan.name,
         "inputs": sorted(inputs, key=lambda entry: entry["file"]),
         "stack": plan.stack.model_dump(),
@@ -79,7 +82,7 @@ def lock_file(
         # What this revision deploys per site and node, for `aigrid diff` and upgrade plans.
         STATE_KEY: grid_state(plan).model_dump(mode="json"),
     }
-    return (json.dumps(lock, indent=2, sort_keys=True) + "\n").encode()
+    return (indented_json.dumps(lock, sort_keys=True) + "\n").encode()
 
 
 def read_lock(out: Path) -> PreviousLock:
@@ -89,7 +92,7 @@ def read_lock(out: Path) -> PreviousLock:
     try:
         content = path.read_bytes()
         lock = json.loads(content)
-        previous = PreviousLock(dict(lock["files"]))
+        previous = PreviousLock(dict(lock["files"]), renderer=lock.get("renderer"))
         for site, entry in lock["sites"].items():
             previous.site_inputs[site] = entry["inputs"]
             previous.site_files[site] = sorted(entry["files"])
@@ -148,7 +151,7 @@ def compile_blueprint(path: Path, out: Path, root: Path | None = None) -> Compil
 
 def _write(result: Result, plan: Plan, out: Path, previous: PreviousLock, staging: Staging) -> Compiled:
     grid_digest = hashlib.sha256(
-        (renderer_digest() + plan.model_dump_json(exclude={"sites", "workloads"})).encode()
+        (__version__ + plan.model_dump_json(exclude={"sites", "workloads"})).encode()
     ).hexdigest()
     grid: dict[str, str] = {}
     for relative, content in grid_files(plan):
@@ -159,7 +162,8 @@ def _write(result: Result, plan: Plan, out: Path, previous: PreviousLock, stagin
     for site in plan.sites:
         inputs = site_inputs(plan, site, grid_digest)
         files = previous.site_files.get(site.name, [])
-        if previous.site_inputs.get(site.name) == inputs and staging.reusable(files):
+        same_renderer = previous.renderer == renderer_digest()
+        if same_renderer and previous.site_inputs.get(site.name) == inputs and staging.reusable(files):
             staging.reuse(files)
         else:
             files = []

@@ -4,8 +4,11 @@ derived QoS, and the workloads placed there. Renderers never re-derive what the 
 
 from __future__ import annotations
 
+import functools
+import weakref
+from collections.abc import Callable
 from ipaddress import IPv4Network, IPv6Network
-from typing import Literal
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
@@ -334,7 +337,35 @@ class Plan(_Plan):
         return [node for site in self.sites for node in site.nodes]
 
     def site(self, name: str) -> SitePlan | None:
-        return next((site for site in self.sites if site.name == name), None)
+        return _sites_by_name(self).get(name)
+
+
+_T = TypeVar("_T")
+
+
+def per_plan(compute: Callable[[Plan], _T]) -> Callable[[Plan], _T]:
+    """`compute(plan)`, once per plan: a compile renders every site from the same plan, so what
+    all its sites share is computed once, not once per site. A plan is frozen; the last few are
+    held by weak reference, so none outlives its use."""
+    memo: dict[int, tuple[weakref.ref[Plan], _T]] = {}
+
+    @functools.wraps(compute)
+    def cached(plan: Plan) -> _T:
+        entry = memo.get(id(plan))
+        if entry is not None and entry[0]() is plan:
+            return entry[1]
+        value = compute(plan)
+        if len(memo) >= 4:
+            memo.clear()
+        memo[id(plan)] = (weakref.ref(plan), value)
+        return value
+
+    return cached
+
+
+@per_plan
+def _sites_by_name(plan: Plan) -> dict[str, SitePlan]:
+    return {site.name: site for site in plan.sites}
 
 
 def can_hold(node: NodePlan, workload: WorkloadPlan) -> bool:

@@ -14,11 +14,10 @@ from __future__ import annotations
 from ipaddress import ip_address
 from typing import Any
 
-import yaml
-
 from aigrid import layout
 from aigrid.catalog import AddOn, CniRelease
 from aigrid.plan import NodePlan, Plan, SitePlan
+from aigrid.render import block_yaml
 
 KUBEADM_API = "kubeadm.k8s.io/v1beta4"
 KUBELET_API = "kubelet.config.k8s.io/v1beta1"
@@ -183,7 +182,9 @@ def _step(name: str, source: AddOn | CniRelease | None, wait_for_crds: list[str]
 
 
 def _dump_docs(docs: list[dict[str, Any]], name: str) -> bytes:
-    body = yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False, width=120, explicit_start=True)
+    # yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False, width=120,
+    # explicit_start=True), the same bytes without PyYAML's Python emitter where it can be.
+    body = block_yaml.dump_all(docs)
     return (HEADER.format(name=name) + body).encode()
 
 

@@ -24,7 +24,7 @@ import yaml
 from aigrid.monitoring import dcgm
 from aigrid.monitoring.alerts import rule_groups
 from aigrid.monitoring.dashboard import dashboard
-from aigrid.plan import FIRST_NODE_HOST, Plan, SitePlan, SlicePlan, WorkloadPlan
+from aigrid.plan import FIRST_NODE_HOST, Plan, SitePlan, SlicePlan, WorkloadPlan, per_plan
 from aigrid.render.disruption_budget import pod_disruption_budget
 from aigrid.render.workload_pod import GPU_TAINT_KEY, gpu_resource, pod_spec
 
@@ -381,7 +381,8 @@ def helm_login(plan: Plan) -> dict[str, str] | None:
 
 def site_objects(plan: Plan, site_name: str) -> list[K8sObject]:
     """Every object of one site, dependencies before dependents."""
-    site = next(s for s in plan.sites if s.name == site_name)
+    site = plan.site(site_name)
+    assert site is not None, site_name
     operator = plan.stack.gpu_operator
     slices = {s.name: s for s in plan.slices}
     workloads = [w for w in plan.workloads if replicas_at(w, site.name) > 0]
@@ -484,6 +485,13 @@ def site_objects(plan: Plan, site_name: str) -> list[K8sObject]:
     return objects
 
 
+@per_plan
+def _dashboard_file(plan: Plan) -> tuple[str, str]:
+    """The grid's dashboard as a file name and its JSON: the same in every site's ConfigMap."""
+    board = dashboard(plan)
+    return f"{board['uid']}.json", json.dumps(board, indent=1, sort_keys=True) + "\n"
+
+
 def _monitoring_objects(plan: Plan, site: SitePlan, workloads: list[WorkloadPlan]) -> list[K8sObject]:
     """The inference servers' ServiceMonitor, the site's PrometheusRule and the grid's
     dashboard, all in the system namespace; the ServiceMonitor reaches into the slices'."""
@@ -540,14 +548,13 @@ def _monitoring_objects(plan: Plan, site: SitePlan, workloads: list[WorkloadPlan
             (system,),
         )
     )
-    board = dashboard(plan)
     objects.append(
         K8sObject(
             {
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
                 "metadata": _meta("aigrid-dashboard", SYSTEM_NAMESPACE, site, **{DASHBOARD_LABEL: "1"}),
-                "data": {f"{board['uid']}.json": json.dumps(board, indent=1, sort_keys=True) + "\n"},
+                "data": dict([_dashboard_file(plan)]),
             },
             (system,),
         )

@@ -21,7 +21,7 @@ import yaml
 
 from aigrid import layout
 from aigrid.plan import Plan, SitePlan
-from aigrid.render import templates
+from aigrid.render import indented_json, templates
 from aigrid.render.k8s_objects import K8sObject, helm_login, site_objects
 from aigrid.stack_keys import HELM_PASSWORD, KUBECONFIG, RESOURCES, RETIRED, SITE, qualified
 
@@ -134,7 +134,7 @@ def grid_plan(plan: Plan) -> str:
     one site rewrites that site's files only), as JSON."""
     grid = json.loads(plan.model_dump_json(exclude={"sites"}))
     grid["sites"] = [site.name for site in plan.sites]
-    return json.dumps(grid, indent=2) + "\n"
+    return indented_json.dumps(grid) + "\n"
 
 
 def render_grid(plan: Plan) -> dict[str, bytes]:
@@ -154,7 +154,7 @@ def render_site(plan: Plan, site: SitePlan, objects: list[K8sObject] | None = No
     resources = site_resources(plan, site, objects)
     files = {
         layout.stack_config(site.name): stack_config(plan, site),
-        layout.site_resources(site.name): json.dumps(resources, indent=2) + "\n",
+        layout.site_resources(site.name): indented_json.dumps(resources) + "\n",
         layout.site_plan(site.name): site.model_dump_json(indent=2) + "\n",
     }
     return {path: text.encode() for path, text in files.items()}

@@ -3,12 +3,11 @@ find there (expectations/<site>.json), taken from the same role variables the ro
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aigrid import layout
 from aigrid.plan import Plan, SitePlan
-from aigrid.render import templates
+from aigrid.render import indented_json, templates
 from aigrid.rolevars import host_vars, node_packages
 
 
@@ -50,7 +49,7 @@ def render(plan: Plan) -> dict[str, bytes]:
 
 
 def render_site(plan: Plan, site: SitePlan) -> dict[str, bytes]:
-    text = json.dumps(expectations(plan, site), indent=2) + "\n"
+    text = indented_json.dumps(expectations(plan, site)) + "\n"
     return {layout.expectations(site.name): text.encode()}
 
 
