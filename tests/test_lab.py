@@ -579,10 +579,18 @@ TORN_DOWN = (
     "/etc/apt/preferences.d/aigrid-kubernetes /etc/apt/preferences.d/aigrid-containerd "
     "/etc/apt/preferences.d/aigrid-cuda-runtime"
 )
+PACKAGES = [
+    "kubelet",
+    "kubeadm",
+    "kubectl",
+    "containerd.io",
+    "nvidia-container-toolkit",
+    "cuda-libraries-13-0",
+    "nvidia-open",
+]
 LEFT = (
     f"for p in {TORN_DOWN}; do test -e $p && echo left $p; done; "
-    "dpkg-query -W -f '${Package} ${db:Status-Abbrev}\\n' kubelet kubeadm kubectl containerd.io "
-    "nvidia-container-toolkit cuda-libraries-13-0 nvidia-open 2>/dev/null; "
+    f"dpkg-query -W -f '${{Package}} ${{db:Status-Abbrev}}\\n' {' '.join(PACKAGES)} 2>/dev/null; "
     "nft list tables; tc qdisc show dev eth0; ip -o address show dev eth0"
 )
 
@@ -618,7 +626,9 @@ def test_teardown_removes_what_bring_up_installed_and_keeps_the_driver(
             lab.ssh_command(state, host, LEFT), capture_output=True, text=True, timeout=60, check=False
         ).stdout
         assert "left " not in seen, (host.hostname, seen)
-        installed = {line.split()[0] for line in seen.splitlines() if line.endswith(" ii")}
+        # dpkg's status: selection then state; the kept driver stays held ("hi").
+        rows = [line.split() for line in seen.splitlines()]
+        installed = {row[0] for row in rows if len(row) > 1 and row[0] in PACKAGES and row[1][1:2] == "i"}
         assert installed == ({"nvidia-open"} if host.gpus else set()), (host.hostname, seen)
         assert "aigrid_slices" not in seen and "htb" not in seen, (host.hostname, seen)
         assert "2001:db8:ed:210:" not in seen and host.address in seen, (host.hostname, seen)
