@@ -12,6 +12,7 @@ from typing import Any
 
 from aigrid import bringup, layout
 from aigrid.day2.drift import NodeDrift, compare
+from aigrid.verify.run import expectation_files
 
 TASK = "Read the node's packages, containerd, kubelet, slices and GPUs"
 # One task per node: the node-side script reads everything at once (one round trip), and the
@@ -53,14 +54,12 @@ class DriftReport:
 
 
 def expected_nodes(directory: Path, site: str | None) -> list[dict[str, Any]]:
-    folder = directory / layout.EXPECTATIONS
-    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    if not files:
+    sites = expectation_files(directory)
+    if not sites:
         raise DriftError(f"{directory} has no {layout.EXPECTATIONS}/: compile a blueprint into it first")
-    sites = {path.stem: path for path in files}
     if site is not None and site not in sites:
         raise DriftError(f"{directory} has no site {site!r} (sites: {', '.join(sites)})")
-    chosen = [sites[site]] if site is not None else files
+    chosen = [sites[site]] if site is not None else list(sites.values())
     return [node for path in chosen for node in json.loads(path.read_text())["nodes"]]
 
 

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from aigrid.catalog import catalog
+from aigrid.day2.node_state import SMI_CSV_FIELDS as CSV_FIELDS
 from aigrid.facts import parse
 from aigrid.facts.model import GpuFacts, NodeFacts
 from aigrid.facts.smoke import nvcc_path
-
-CSV_FIELDS = "index,uuid,name,pci.bus_id,driver_version,memory.total,mig.mode.current,compute_cap"
 
 
 class NoDriver(RuntimeError):

@@ -96,14 +96,20 @@ def _reason(problem: ET.Element) -> str:
     return text.split(": ", 1)[1] if text.startswith(("AssertionError: ", "RuntimeError: ")) else text
 
 
+def expectation_files(directory: Path) -> dict[str, Path]:
+    """Each site's expectations in a compiled DIR (verify/expectations/<site>.json), by site,
+    in name order; what aigrid verify and aigrid drift compare the nodes with."""
+    folder = directory / layout.EXPECTATIONS
+    return {path.stem: path for path in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
+
+
 def _sites(directory: Path) -> list[str]:
     """The sites the compiled suite has expectations for (one file each)."""
-    folder = directory / layout.EXPECTATIONS
-    if not folder.is_dir():
+    if not (directory / layout.EXPECTATIONS).is_dir():
         raise VerifyError(
             f"{directory} has no {layout.EXPECTATIONS}/ folder: compile a blueprint into it again"
         )
-    return sorted(path.stem for path in folder.glob("*.json"))
+    return list(expectation_files(directory))
 
 
 def _per_node(report: Path) -> dict[str, NodeResult]:
