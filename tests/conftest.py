@@ -28,7 +28,7 @@ os.environ["PATH"] = tools.search_path()
 # the order, so with two xdist workers (pyproject addopts) they start at once, side by side,
 # while the other worker runs the rest. The stock-machine run (downloads, then mypy) is the
 # next longest. A stable sort: the rest keep pytest's order.
-FIRST = ("test_lab.py", "test_converge.py", "test_fresh_machine.py")
+FIRST = ("test_lab.py", "test_converge.py", "test_lab_upgrade.py", "test_fresh_machine.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -134,7 +134,7 @@ def test_no_secret_and_no_kubeconfig_in_the_output(compiled: Path) -> None:
         if path.is_file() and layout.ROLES not in str(path.relative_to(compiled)):
             text = path.read_text(errors="replace")
             assert "certificateKey:" not in text and "bootstrapToken" not in text, path
-    assert (compiled / layout.GITIGNORE).read_text() == f"{layout.CREDENTIALS}/\n"
+    assert (compiled / layout.GITIGNORE).read_text() == f"{layout.CREDENTIALS}/\n{layout.UPGRADE_STATE}/\n"
     assert not (compiled / layout.CREDENTIALS).exists()
 
 
@@ -146,9 +146,14 @@ def test_recompile_keeps_fetched_kubeconfigs(tmp_path: Path) -> None:
     fetched.parent.mkdir()
     fetched.write_text("apiVersion: v1\nkind: Config\n")
     fetched.chmod(0o600)
+    # An upgrade's record of the nodes it finished is the operator's too (aigrid upgrade resumes from it).
+    progress = out / layout.UPGRADE_PROGRESS
+    progress.parent.mkdir()
+    progress.write_text('{"plan": "p", "done": ["lab-gpu01"]}\n')
     assert run_aigrid("compile", str(blueprint), "--out", str(out)).returncode == 0
     assert fetched.read_text() == "apiVersion: v1\nkind: Config\n"
     assert fetched.stat().st_mode & 0o777 == 0o600
+    assert progress.read_text() == '{"plan": "p", "done": ["lab-gpu01"]}\n'
 
 
 @pytest.mark.parametrize(

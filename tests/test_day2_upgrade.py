@@ -271,6 +271,8 @@ def test_plan_only_from_a_lock_file(tmp_path: Path) -> None:
         "lab-gpu01 (worker, node-reboot) [driver.version]: cordon, drain, apply, reboot, verify, uncordon"
         in (text.stdout)
     )
+    # Running it changes nodes: never without a yes, and nothing is recorded.
     refused = run_aigrid("upgrade", str(new), "--from", str(lock))
     assert refused.returncode == 2
-    assert "running an upgrade is not implemented yet; use --plan-only" in refused.stderr
+    assert "pass --yes to go on" in refused.stderr
+    assert not (new / "upgrade").exists()

@@ -53,3 +53,45 @@ def test_tokens_asked_for_at_once_are_all_kept(tmp_path: Path) -> None:
     assert len(tokens) == 16
     state = json.loads((tmp_path / "root/var/lib/aigrid-standins/kubernetes.json").read_text())
     assert {hashlib.sha256(t.encode()).hexdigest() for t in tokens} <= set(state["tokens"])
+
+
+def test_kubectl_labels_drains_and_uncordons_like_kubectl(tmp_path: Path) -> None:
+    """What aigrid upgrade and the joins ask of kubectl: labels set on the Node object (a
+    different value only with --overwrite; "not labeled" when nothing changes), drain and
+    uncordon of a registered node only."""
+    from aigrid.lab.kubernetes_standins import KUBECTL
+
+    kubeadm_script, kubectl_script = tmp_path / "kubeadm", tmp_path / "kubectl"
+    kubeadm_script.write_text(kubeadm("1.33.4-1.1"))
+    kubectl_script.write_text(KUBECTL)
+    config = tmp_path / "kubeadm-config.yaml"
+    config.write_text(yaml.safe_dump_all(INIT))
+    root = tmp_path / "root"
+    env = {"AIGRID_STANDIN_ROOT": str(root), "PATH": "/usr/bin:/bin"}
+    admin = f"--kubeconfig={root}/etc/kubernetes/admin.conf"
+
+    def run(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(script), *args], env=env, capture_output=True, text=True)
+
+    assert run(kubeadm_script, "init", f"--config={config}", "--skip-token-print").returncode == 0
+    unknown = run(kubectl_script, admin, "drain", "worker-1", "--ignore-daemonsets")
+    assert unknown.returncode == 1 and 'nodes "worker-1" not found' in unknown.stderr
+
+    labelled = run(
+        kubectl_script, admin, "label", "node", "worker-1", "--overwrite", "nvidia.com/mig.config=all-1g.10gb"
+    )
+    assert (labelled.returncode, labelled.stdout) == (0, "node/worker-1 labeled\n")
+    again = run(
+        kubectl_script, admin, "label", "node", "worker-1", "--overwrite", "nvidia.com/mig.config=all-1g.10gb"
+    )
+    assert again.stdout == "node/worker-1 not labeled\n"
+    refused = run(kubectl_script, admin, "label", "node", "worker-1", "nvidia.com/mig.config=all-balanced")
+    assert refused.returncode == 1 and "--overwrite is false" in refused.stderr
+
+    assert run(kubectl_script, admin, "drain", "worker-1", "--ignore-daemonsets").returncode == 0
+    state_file = root / "var/lib/aigrid-standins/kubernetes.json"
+    assert json.loads(state_file.read_text())["unschedulable"] == ["worker-1"]
+    assert run(kubectl_script, admin, "uncordon", "worker-1").returncode == 0
+    state = json.loads(state_file.read_text())
+    assert state["unschedulable"] == []
+    assert state["labels"]["worker-1"] == {"nvidia.com/mig.config": "all-1g.10gb"}

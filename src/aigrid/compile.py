@@ -198,8 +198,9 @@ def grid_files(plan: Plan) -> Iterator[tuple[str, bytes]]:
         readme.render,
     ):
         yield from sorted(render(plan).items())
-    # Fetched kubeconfigs are credentials: kept out of a repository the output is committed to.
-    yield layout.GITIGNORE, f"{layout.CREDENTIALS}/\n".encode()
+    # Fetched kubeconfigs are credentials, an upgrade's progress is the operator's: both kept out
+    # of a repository the output is committed to.
+    yield layout.GITIGNORE, f"{layout.CREDENTIALS}/\n{layout.UPGRADE_STATE}/\n".encode()
 
 
 def site_files(out: Path, plan: Plan, site: SitePlan) -> Iterator[tuple[str, bytes]]:

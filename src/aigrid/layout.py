@@ -21,6 +21,10 @@ INVENTORY_DIR = f"{ANSIBLE}/inventory"
 INVENTORY = f"{INVENTORY_DIR}/hosts.yml"
 PLAYBOOK = f"{ANSIBLE}/site.yml"
 TEARDOWN = f"{ANSIBLE}/teardown.yml"
+# aigrid upgrade, per batch of nodes: drain them and apply the revision (site.yml), then, once
+# they pass their checks, put them back in service.
+UPGRADE = f"{ANSIBLE}/upgrade.yml"
+UNCORDON = f"{ANSIBLE}/uncordon.yml"
 ROLES = f"{ANSIBLE}/roles"
 FACT_CACHE = ".facts"  # relative to ANSIBLE, where ansible.cfg points it
 
@@ -84,10 +88,10 @@ def site_resources(site: str) -> str:
 def user_owned(path: str) -> bool:
     """Whether `path` of an existing compiled directory is the user's, kept by a recompile:
     anything in PULUMI that aigrid does not own (a stack config that a recompile would write is
-    merged instead; one for a site the blueprint no longer has is kept whole), and the
-    kubeconfigs bring-up fetched into CREDENTIALS."""
+    merged instead; one for a site the blueprint no longer has is kept whole), the
+    kubeconfigs bring-up fetched into CREDENTIALS and aigrid upgrade's progress."""
     inside = PurePosixPath(path)
-    if PurePosixPath(CREDENTIALS) in inside.parents:
+    if {PurePosixPath(CREDENTIALS), PurePosixPath(UPGRADE_STATE)} & set(inside.parents):
         return True
     if PurePosixPath(PULUMI) not in inside.parents:
         return False
@@ -114,6 +118,10 @@ CLUSTER = f"{ANSIBLE}/cluster"
 # Where bring-up fetches each site's admin kubeconfig: the operator's, never aigrid's output
 # (a recompile keeps it, DIR/.gitignore keeps it out of commits).
 CREDENTIALS = "credentials"
+# Where aigrid upgrade records which nodes it has finished, so a stopped upgrade resumes there
+# (the operator's, like CREDENTIALS: a recompile keeps it, DIR/.gitignore keeps it out of commits).
+UPGRADE_STATE = "upgrade"
+UPGRADE_PROGRESS = f"{UPGRADE_STATE}/progress.json"
 GITIGNORE = ".gitignore"
 
 

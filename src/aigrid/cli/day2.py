@@ -1,27 +1,34 @@
 """Day-2 commands: `diff` (what changes between two revisions, and what applying it takes),
-`upgrade` (the plan to apply it; for now `--plan-only`) and `drift` (what nodes run that
-their compiled site does not say)."""
+`upgrade` (the plan to apply it, and running it node batch by node batch) and `drift` (what
+nodes run that their compiled site does not say)."""
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Column, Table
+from rich.text import Text
 
+from aigrid.bringup import BringupError, progress_line
 from aigrid.cli import (
     EXIT_INVALID,
     EXIT_MISUSE,
     EXIT_OK,
     RootOption,
     check_output,
+    err,
     fail,
+    out,
     reject_invalid,
     write_output,
 )
-from aigrid.day2 import diff_report, upgrade_report
+from aigrid.day2 import diff_report, upgrade_report, upgrade_run
 from aigrid.day2.compare import compare, highest
 from aigrid.day2.revision import InvalidBlueprint, Revision, RevisionError, load_revision
 from aigrid.day2.upgrade import plan_upgrade
@@ -108,28 +115,119 @@ def upgrade_command(
         typer.Option("--max-unavailable", min=1, help="Nodes of one site out of service at once, at most."),
     ] = 1,
     output_format: Annotated[
-        PlanFormat, typer.Option("--format", "-f", help="Output format.")
+        PlanFormat, typer.Option("--format", "-f", help="Output format of --plan-only.")
     ] = PlanFormat.text,
+    inventory: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--inventory", "-i", exists=True, help="Extra inventory applied after the compiled one."
+        ),
+    ] = None,
+    secrets: Annotated[
+        Path | None,
+        typer.Option(
+            "--secrets", exists=True, dir_okay=False, help="Vars file with aigrid_secrets, as for bringup."
+        ),
+    ] = None,
+    no_hardware_checks: Annotated[
+        bool, typer.Option("--no-hardware-checks", help="As for bringup: hosts without GPUs (a lab).")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Do not ask: run the plan without confirmation.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
 ) -> None:
-    """The upgrade plan from the running revision to DIR: waves of sites that share no
-    workload, per site control planes before workers one Kubernetes minor at a time, node
-    batches that keep every workload's floor, and per node cordon, drain, apply, reboot when
-    needed, verify, uncordon.
+    """The upgrade plan from the running revision to DIR, and (without --plan-only) running it:
+    waves of sites that share no workload, per site control planes before workers, node
+    batches that keep every workload's floor, and per node cordon, drain, apply (bring-up on
+    the node), reboot when needed, verify (the compiled checks), uncordon.
 
-    Only --plan-only is implemented: running the plan comes later. Exit status: 0 plan
-    printed, 1 the plan has blockers (or a revision is invalid), 2 misuse.
+    The first failing node stops the upgrade: it stays cordoned, later batches are untouched.
+    Running the same command again resumes there (DIR/upgrade/progress.json). Kubernetes minor
+    upgrades and nodes leaving the grid are planned, not run. The site objects (workloads) are
+    applied after, with pulumi up or the GitOps sync. Exit status: 0 plan printed or every node
+    upgraded, 1 the plan has blockers, a revision is invalid, or a node failed, 2 misuse.
     """
-    if not plan_only:
-        fail(
-            RuntimeError("running an upgrade is not implemented yet; use --plan-only to see the plan"),
-            EXIT_MISUSE,
-        )
     before, after = _load(from_, None), _load(directory, None)
     changes = compare(before.state, after.state)
     plan = plan_upgrade(before.state, after.state, changes, before.source, after.source, max_unavailable)
-    render = upgrade_report.render_json if output_format is PlanFormat.json else upgrade_report.render_text
-    sys.stdout.write(render(plan))
-    raise typer.Exit(EXIT_INVALID if plan.blockers else EXIT_OK)
+    if plan_only:
+        render = (
+            upgrade_report.render_json if output_format is PlanFormat.json else upgrade_report.render_text
+        )
+        sys.stdout.write(render(plan))
+        raise typer.Exit(EXIT_INVALID if plan.blockers else EXIT_OK)
+    problems = upgrade_run.refusals(plan)
+    if problems:
+        for problem in problems:
+            err.print(Text(f"error: {problem}", style="red"))
+        raise typer.Exit(EXIT_INVALID)
+    if not yes:
+        if not sys.stdin.isatty():
+            fail(RuntimeError("upgrade drains, changes and reboots nodes: pass --yes to go on"), EXIT_MISUSE)
+        sys.stdout.write(upgrade_report.render_text(plan))
+        typer.confirm("Run this plan?", abort=True)
+    log = err if as_json else out
+    runner = upgrade_run.Runner(
+        directory,
+        inventory or [],
+        {"aigrid_hardware_checks": False} if no_hardware_checks else {},
+        secrets,
+        on_result=lambda result: log.print(Text(progress_line(result))),
+        verify=_verify(directory, inventory or []),
+    )
+    try:
+        outcome = upgrade_run.run(
+            plan, upgrade_run.plan_digest(before.state, after.state, max_unavailable), runner
+        )
+    except (upgrade_run.UpgradeError, BringupError) as exc:
+        fail(exc, EXIT_MISUSE)
+    _report(outcome, as_json)
+    raise typer.Exit(EXIT_INVALID if outcome.stopped else EXIT_OK)
+
+
+def _verify(directory: Path, inventories: list[Path]) -> Callable[[str], dict[str, list[str]]]:
+    """The verify step: the compiled checks of one site, each node's failures."""
+
+    def checks(site: str) -> dict[str, list[str]]:
+        from aigrid.verify.run import run as run_verify
+
+        return {
+            node: list(result.failures)
+            for node, result in run_verify(directory, site, inventories, None).items()
+        }
+
+    return checks
+
+
+def _report(outcome: upgrade_run.UpgradeOutcome, as_json: bool) -> None:
+    if as_json:
+        payload = {
+            "stopped": outcome.stopped,
+            "resumed": outcome.resumed,
+            "progress": outcome.progress_file,
+            "nodes": [vars(node) for node in outcome.nodes],
+            "rollouts": outcome.rollouts,
+        }
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return
+    table = Table("site", "node", "status", Column("detail", overflow="fold"), title="upgrade summary")
+    styles = {"upgraded": "green", "already upgraded": "green", "failed": "red", "not started": "yellow"}
+    for node in outcome.nodes:
+        table.add_row(node.site, node.hostname, Text(node.status, style=styles[node.status]), node.detail)
+    out.print(table)
+    if outcome.stopped:
+        out.print(
+            Text(
+                "stopped: the failed node is left cordoned and later batches are untouched; fix the cause "
+                "and run the same command again to resume",
+                style="red",
+            )
+        )
+    elif outcome.rollouts:
+        out.print("nodes done; now apply the site objects (pulumi up, or the GitOps sync):")
+        for rollout in outcome.rollouts:
+            out.print(f"  {rollout}")
 
 
 def drift_command(

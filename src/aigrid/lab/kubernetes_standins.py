@@ -30,7 +30,12 @@ kubectl (kubernetes/kubectl; kustomize for -k):
 - `wait --for=condition=Established crd/NAME`: only for an applied CRD;
   `wait --for=condition=Ready node/NAME`: a node is NotReady until a Calico Installation
   with a pool inside kubeadm's podSubnet is applied (the operator rejects pools outside it);
-- `drain`, `uncordon`: logged, as the driver rollout asks them;
+- `label node NAME KEY=VALUE... [--overwrite]`: sets the labels on the node; without
+  --overwrite a key that has another value is refused; prints "labeled" or "not labeled" as
+  kubectl does. The lab runs no kubelet to register a joined node: the first call that labels
+  a node (the join's, right after kubeadm join) stands for its registration;
+- `drain NAME`, `uncordon NAME`: a node that is not registered is NotFound; drain marks it
+  unschedulable, uncordon clears that;
 - `delete node NAME [--ignore-not-found]`: the node leaves the cluster's node list.
 Every call is logged to /var/log/aigrid-standins/kubectl.log.
 """
@@ -312,8 +317,6 @@ args = sys.argv[1:]
 log("kubectl", {"argv": args})
 config = next((a.split("=", 1)[1] for a in args if a.startswith("--kubeconfig=")), None)
 words = [a for a in args if not a.startswith("-")]
-if words[:1] in (["drain"], ["uncordon"]):
-    sys.exit(0)
 if config is None or not os.path.exists(config) or MARKER not in open(config).read():
     die("error: no kubeconfig of a cluster (the stand-in needs --kubeconfig naming admin.conf)")
 state = load_state()
@@ -391,6 +394,33 @@ elif words[:1] == ["diff"]:
     for k in differ:
         print(f"diff -u -N /tmp/LIVE/{k} /tmp/MERGED/{k}")
     sys.exit(1 if differ else 0)
+elif words[:2] == ["label", "node"]:
+    name, pairs = words[2], [w.split("=", 1) for w in words[3:]]
+    if any(len(p) != 2 for p in pairs):
+        die("error: STAND-IN kubectl: aigrid sets labels as KEY=VALUE")
+    if name not in state["nodes"]:
+        state["nodes"].append(name)  # stands for the kubelet registering the joined node
+    labels = state.setdefault("labels", {}).setdefault(name, {})
+    for k, v in pairs:
+        if k in labels and labels[k] != v and "--overwrite" not in args:
+            die(f"error: '{k}' already has a value ({labels[k]}), and --overwrite is false")
+    changed = any(labels.get(k) != v for k, v in pairs)
+    labels.update(dict(pairs))
+    save_state(state)
+    print(f"node/{name} {'labeled' if changed else 'not labeled'}")
+elif words[:1] in (["drain"], ["uncordon"]):
+    name = words[1]
+    if name not in state["nodes"]:
+        die(f'Error from server (NotFound): nodes "{name}" not found')
+    cordoned = set(state.get("unschedulable", []))
+    if words[0] == "drain":
+        cordoned.add(name)
+        print(f"node/{name} cordoned\nnode/{name} drained")
+    else:
+        print(f"node/{name} {'uncordoned' if name in cordoned else 'already uncordoned'}")
+        cordoned.discard(name)
+    state["unschedulable"] = sorted(cordoned)
+    save_state(state)
 elif words[:2] == ["delete", "node"]:
     name = words[2]
     if name in state["nodes"]:

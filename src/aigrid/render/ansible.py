@@ -96,6 +96,20 @@ TEARDOWN_PLAYS: list[Play] = [
 ]
 
 
+# aigrid upgrade runs these per batch of nodes (--limit): UPGRADE drains the nodes the plan
+# drains (aigrid_upgrade_drain) and then runs the whole bring-up on them, each role moving the
+# node to the new revision; UNCORDON puts them back in service once their checks pass
+# (Kubernetes docs, "Upgrading kubeadm clusters": drain, upgrade, uncordon, node by node).
+UPGRADE_PLAYS: list[Play] = [
+    Play("Upgrade: cordon and drain the nodes of the batch", "all", "kubernetes_cluster", "drain"),
+]
+UNCORDON_PLAYS: list[Play] = [
+    Play(
+        "Upgrade: the nodes of the batch Ready and back in service", "all", "kubernetes_cluster", "uncordon"
+    ),
+]
+
+
 def group_name(kind: str, value: str) -> str:
     """Ansible group names are identifiers: site nw-nyc-fe-01 -> site_nw_nyc_fe_01."""
     return f"{kind}_{re.sub(r'[^A-Za-z0-9]+', '_', value).strip('_').lower()}"
@@ -206,6 +220,14 @@ def _playbook(plan: Plan, plays_in_order: list[Play] = PLAYS) -> list[dict[str, 
     return plays
 
 
+def _upgrade_playbook(plan: Plan) -> list[dict[str, Any]]:
+    apply = {
+        "name": "Upgrade: bring-up on the nodes of the batch",
+        "ansible.builtin.import_playbook": layout.relative_to(layout.PLAYBOOK, layout.ANSIBLE),
+    }
+    return [*_playbook(plan, UPGRADE_PLAYS), apply]
+
+
 def roles_dir() -> Traversable:
     return resources.files("aigrid").joinpath("roles")
 
@@ -263,5 +285,7 @@ def render_grid(plan: Plan) -> dict[str, bytes]:
         layout.group_vars("gpu_nodes"): _dump_vars(gpu_vars(plan), plan.name),
         layout.PLAYBOOK: _dump(_playbook(plan), plan.name),
         layout.TEARDOWN: _dump(_playbook(plan, TEARDOWN_PLAYS), plan.name),
+        layout.UPGRADE: _dump(_upgrade_playbook(plan), plan.name),
+        layout.UNCORDON: _dump(_playbook(plan, UNCORDON_PLAYS), plan.name),
     }
     return {path: text.encode() for path, text in files.items()} | _role_files()
