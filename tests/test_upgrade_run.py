@@ -5,6 +5,7 @@ progress. tests/test_lab_upgrade.py runs the same on the emulated site for real.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,38 @@ def test_the_plan_digest_names_the_revisions_not_where_they_were_compiled() -> N
     )
     assert upgrade_run.plan_digest(lab, other, 1) != upgrade_run.plan_digest(lab, other, 2)
     assert upgrade_run.plan_digest(lab, other, 1) != upgrade_run.plan_digest(other, lab, 1)
+
+
+def test_the_command_prints_each_node_and_how_to_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`aigrid upgrade DIR --from LOCK --yes`, Ansible and the checks replaced: the summary names
+    each node's status and the failure, says how to resume, and exits 1; --json says the same."""
+    from typer.testing import CliRunner
+
+    from aigrid.cli import app
+    from aigrid.cli import day2 as day2_cli
+    from conftest import run_aigrid
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    for blueprint, out in ((LAB, old), (DAY2 / "driver-branch.yaml", new)):
+        assert run_aigrid("compile", str(blueprint), "--out", str(out)).returncode == 0
+    monkeypatch.setattr(bringup, "run", Recorder(failing={"lab-gpu02"}))
+    monkeypatch.setattr(day2_cli, "_verify", lambda directory, inventories: lambda site: {})
+    monkeypatch.setenv("COLUMNS", "200")
+    args = ["upgrade", str(new), "--from", str(old / layout.LOCK), "--yes"]
+    text = CliRunner().invoke(app, args)
+    assert text.exit_code == 1, text.output
+    rows = [line.split("│")[1:4] for line in text.output.splitlines() if "lab-gpu" in line]
+    assert [[cell.strip() for cell in row][1:3] for row in rows] == [
+        ["lab-gpu01", "upgraded"],
+        ["lab-gpu02", "failed"],
+        ["lab-gpu03", "not started"],
+    ]
+    assert "E: Sub-process returned an error" in text.output
+    assert "run the same command again to resume" in text.output
+    as_json = CliRunner().invoke(app, [*args, "--json"])
+    assert as_json.exit_code == 1
+    summary = json.loads(as_json.stdout)
+    assert summary["resumed"] is True and summary["stopped"] is True
+    assert [n["status"] for n in summary["nodes"]] == ["already upgraded", "failed", "not started"]
