@@ -18,6 +18,7 @@ SMOKE = re.findall(r"^(python3 benchmarks/\S+\.py .*--sizes 6 .*)$", DOC, flags=
 def test_doc_shows_a_smoke_command_per_benchmark() -> None:
     assert sorted(command.split()[1] for command in SMOKE) == [
         "benchmarks/compile_scale.py",
+        "benchmarks/inventory_scale.py",
         "benchmarks/validate_scale.py",
     ]
 

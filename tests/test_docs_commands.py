@@ -92,6 +92,10 @@ COVERED: dict[tuple[str, str], tuple[str, str]] = {
         "tests/test_benchmarks.py::test_benchmark_runs_as_written",
         "run as written there, with the other smoke commands of the page",
     ),
+    ("docs/performance.md", "python3 benchmarks/inventory_scale.py --sizes 6 --runs 1 --workloads 6"): (
+        "tests/test_benchmarks.py::test_benchmark_runs_as_written",
+        "run as written there, with the other smoke commands of the page",
+    ),
     ("docs/performance.md", "python3 benchmarks/validate_scale.py --sizes 6 --runs 1 --workloads 6"): (
         "tests/test_benchmarks.py::test_benchmark_runs_as_written",
         "run as written there, with the other smoke commands of the page",

@@ -116,3 +116,28 @@ def test_a_lab_inventory_given_later_still_wins(compiled: Path, tmp_path: Path) 
     assert gpu["network_slice_backend"] == "networkd"
     assert gpu["nvidia_driver_headers_package"] == lab.standins.headers_package()
     assert gpu["container_runtime_repo_suites"] == ["/"]
+
+
+def test_a_site_inventory_holds_that_site_alone_with_the_same_vars(tmp_path: Path) -> None:
+    """`aigrid bringup --site` loads DIR/ansible/inventory/site-<site>.yml: that site's hosts and
+    groups only, each host with exactly the variables the grid's inventory gives it."""
+    out = tmp_path / "grid"
+    proc = run_aigrid("compile", str(BLUEPRINTS / "examples" / "multi-carrier-grid.yaml"), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    grid = _hostvars(tmp_path, out / layout.INVENTORY)
+    site = _hostvars(tmp_path, out / layout.site_inventory("nw-nyc-fe-01"))
+    assert sorted(site) == sorted(h for h in grid if h.startswith("nw-nyc-fe-01-"))
+    assert {host: grid[host] for host in site} == site
+    listed = json.loads(
+        _ansible(
+            tmp_path, "ansible-inventory", "-i", str(out / layout.site_inventory("nw-nyc-fe-01")), "--list"
+        ).stdout
+    )
+    assert listed["first_control_plane"]["hosts"] == ["nw-nyc-fe-01-cp"]
+    assert "site_au_muc_edge_01" not in listed
+
+
+def test_bringup_of_a_site_the_grid_lacks_names_it(compiled: Path) -> None:
+    proc = run_aigrid("bringup", str(compiled), "--site", "nowhere-01")
+    assert proc.returncode == 2
+    assert "no site 'nowhere-01'" in proc.stderr

@@ -125,6 +125,7 @@ def run(
     playbook: Path | None = None,
     on_raw_event: Callable[[dict[str, Any]], None] | None = None,
     secrets: Path | None = None,
+    site: str | None = None,
 ) -> Outcome:
     """Run DIR/ansible/site.yml (or another `playbook`, with DIR's inventory and ansible.cfg);
     `inventories` are added after the compiled one (they win).
@@ -133,7 +134,9 @@ def run(
     task's result on each host as it arrives (a log); `on_raw_event` each ansible-runner event.
     `secrets` is the operator's vars file with `aigrid_secrets` (the values of the blueprint's
     secret:// and vault:// references), given to Ansible as extra variables and read on the
-    controller only; ansible-vault encrypted, its password comes from ANSIBLE_VAULT_PASSWORD_FILE."""
+    controller only; ansible-vault encrypted, its password comes from ANSIBLE_VAULT_PASSWORD_FILE.
+    `site`: only that site's inventory is loaded (its hosts and groups, the grid's variables), so
+    Ansible does not parse every site's hosts to run one."""
     # ansible-runner runs from a private directory: every path it gets must be absolute, or
     # the compiled inventory silently fails to load and no host is in any group.
     directory = directory.resolve()
@@ -167,7 +170,12 @@ def run(
     # aigrid's CLI without Ansible installed.
     import ansible_runner
 
-    inventory = [str(directory / layout.INVENTORY), *(str(p.resolve()) for p in inventories or [])]
+    compiled = directory / (layout.site_inventory(site) if site else layout.INVENTORY)
+    if not compiled.is_file():
+        raise BringupError(
+            f"{directory} has no {compiled.relative_to(directory)}: no site {site!r}, or recompile"
+        )
+    inventory = [str(compiled), *(str(p.resolve()) for p in inventories or [])]
     # The runner's artifacts (events, stats) live in the private directory: read them inside.
     with tempfile.TemporaryDirectory(prefix="aigrid-runner-") as private:
         result = ansible_runner.run(

@@ -53,6 +53,12 @@ EXPECTATIONS = f"{VERIFY}/expectations"
 TOP_LEVEL = (f"{ANSIBLE}/", f"{MANIFESTS}/", f"{PULUMI}/", f"{VERIFY}/", README, ".gitignore", LOCK)
 
 
+def site_inventory(site: str) -> str:
+    """One site's hosts and groups, beside the grid's inventory so they share its variables:
+    bring-up of one site then loads its hosts only, not every site's (`--site`)."""
+    return f"{INVENTORY_DIR}/site-{site}.yml"
+
+
 def group_vars(group: str) -> str:
     return f"{INVENTORY_DIR}/group_vars/{group}.yml"
 

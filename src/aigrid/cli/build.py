@@ -94,6 +94,10 @@ def compile_command(
 def bringup(
     directory: CompiledDir,
     check: Annotated[bool, typer.Option("--check", help="Dry run: report what would change.")] = False,
+    site: Annotated[
+        str | None,
+        typer.Option("--site", help="Only this site: its inventory alone is loaded (fast on a large grid)."),
+    ] = None,
     limit: Annotated[
         str | None, typer.Option("--limit", help="Only these hosts or groups (e.g. site_nw_nyc_fe_01).")
     ] = None,
@@ -134,7 +138,9 @@ def bringup(
             )
         )
     try:
-        outcome = _run_bringup(directory, check, limit, inventory or [], extravars, as_json, secrets=secrets)
+        outcome = _run_bringup(
+            directory, check, limit, inventory or [], extravars, as_json, secrets=secrets, site=site
+        )
     except BringupError as exc:
         fail(exc, EXIT_MISUSE)
     report_outcome(
@@ -170,9 +176,9 @@ def teardown_command(
         )
     if site is not None and limit is not None:
         fail(RuntimeError("give --site or --limit, not both"), EXIT_MISUSE)
-    if site is not None:
-        limit = group_name("site", site)
-    scope = f"the hosts of {limit}" if limit else f"every host of {directory}"
+    scope = f"every host of {directory}"
+    if site is not None or limit is not None:
+        scope = f"the hosts of {limit or group_name('site', site or '')}"
     if not yes:
         if not sys.stdin.isatty():
             fail(
@@ -183,7 +189,14 @@ def teardown_command(
     extravars: dict[str, object] = {"aigrid_teardown_driver": remove_driver}
     try:
         outcome = _run_bringup(
-            directory, False, limit, inventory or [], extravars, as_json, playbook=directory / layout.TEARDOWN
+            directory,
+            False,
+            limit,
+            inventory or [],
+            extravars,
+            as_json,
+            playbook=directory / layout.TEARDOWN,
+            site=site,
         )
     except BringupError as exc:
         fail(exc, EXIT_MISUSE)
@@ -231,6 +244,7 @@ def _run_bringup(
     *,
     playbook: Path | None = None,
     secrets: Path | None = None,
+    site: str | None = None,
 ) -> Outcome:
     if as_json or not out.is_terminal:
         log = err if as_json else out
@@ -243,6 +257,7 @@ def _run_bringup(
             on_result=lambda result: log.print(Text(progress_line(result))),
             playbook=playbook,
             secrets=secrets,
+            site=site,
         )
 
     def table(states: dict[str, HostState]) -> Table:
@@ -261,6 +276,7 @@ def _run_bringup(
             on_event=lambda states: display.update(table(states)),
             playbook=playbook,
             secrets=secrets,
+            site=site,
         )
 
 

@@ -187,7 +187,7 @@ def _batch(runner: Runner, site: str, nodes: list[NodeUpgrade]) -> dict[str, str
     hostnames = [node.hostname for node in nodes]
     drained = [node.hostname for node in nodes if any(step.action == "drain" for step in node.steps)]
     extravars = {**runner.extravars, "aigrid_upgrade_drain": drained}
-    applied = _play(runner, layout.UPGRADE, hostnames, extravars)
+    applied = _play(runner, layout.UPGRADE, site, hostnames, extravars)
     failed = {host: why for host, why in applied.items() if why}
     passed = [host for host in hostnames if host not in failed]
     if passed and runner.verify is not None:
@@ -196,13 +196,16 @@ def _batch(runner: Runner, site: str, nodes: list[NodeUpgrade]) -> dict[str, str
                 failed[host] = "its checks failed: " + "; ".join(failures)
         passed = [host for host in passed if host not in failed]
     if passed:
-        back = _play(runner, layout.UNCORDON, passed, extravars)
+        back = _play(runner, layout.UNCORDON, site, passed, extravars)
         failed |= {host: f"back in service: {why}" for host, why in back.items() if why}
     return failed
 
 
-def _play(runner: Runner, playbook: str, hostnames: list[str], extravars: dict[str, Any]) -> dict[str, str]:
-    """Each host's failure in one run of `playbook` on `hostnames` ("" when it finished)."""
+def _play(
+    runner: Runner, playbook: str, site: str, hostnames: list[str], extravars: dict[str, Any]
+) -> dict[str, str]:
+    """Each host's failure in one run of `playbook` on `hostnames` of `site` ("" when it
+    finished); only the site's inventory is loaded."""
     outcome = bringup.run(
         runner.directory,
         limit=",".join(hostnames),
@@ -211,6 +214,7 @@ def _play(runner: Runner, playbook: str, hostnames: list[str], extravars: dict[s
         on_result=runner.on_result,
         playbook=runner.directory / playbook,
         secrets=runner.secrets,
+        site=site,
     )
     result = {}
     for host in hostnames:

@@ -176,13 +176,13 @@ def _dump_vars(data: dict[str, Any], name: str) -> str:
     return _dump({key: as_data(value) for key, value in data.items()}, name)
 
 
-def _inventory(plan: Plan) -> dict[str, Any]:
+def _inventory(sites: list[SitePlan]) -> dict[str, Any]:
     children: dict[str, Any] = {}
 
     def member(group: str, host: str) -> None:
         children.setdefault(group, {"hosts": {}})["hosts"][host] = None
 
-    for site in plan.sites:
+    for site in sites:
         site_group = group_name("site", site.name)
         # ansible_host lives in the inventory (not host_vars) so a later inventory, such as
         # a lab's, can point the host elsewhere.
@@ -263,11 +263,11 @@ def render(plan: Plan) -> dict[str, bytes]:
 
 
 def render_site(plan: Plan, site: SitePlan) -> dict[str, bytes]:
-    """The files of one site: its nodes' host variables."""
-    return {
-        layout.host_vars(node.hostname): _dump_vars(host_vars(node, plan), plan.name).encode()
-        for node in site.nodes
-    }
+    """The files of one site: its inventory and its nodes' host variables."""
+    files = {layout.site_inventory(site.name): _dump(_inventory([site]), plan.name, _MappingDumper).encode()}
+    for node in site.nodes:
+        files[layout.host_vars(node.hostname)] = _dump_vars(host_vars(node, plan), plan.name).encode()
+    return files
 
 
 def render_grid(plan: Plan) -> dict[str, bytes]:
@@ -280,7 +280,7 @@ def render_grid(plan: Plan) -> dict[str, bytes]:
             roles_path=layout.relative_to(layout.ROLES, layout.ANSIBLE),
             fact_cache=layout.FACT_CACHE,
         ).decode(),
-        layout.INVENTORY: _dump(_inventory(plan), plan.name, _MappingDumper),
+        layout.INVENTORY: _dump(_inventory(plan.sites), plan.name, _MappingDumper),
         layout.group_vars("all"): _dump_vars(shared_vars(plan), plan.name),
         layout.group_vars("gpu_nodes"): _dump_vars(gpu_vars(plan), plan.name),
         layout.PLAYBOOK: _dump(_playbook(plan), plan.name),
