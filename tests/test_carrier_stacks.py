@@ -21,7 +21,7 @@ from aigrid.diagnostics import Diagnostic
 from aigrid.plan import Plan, build_plan
 from aigrid.render.ansible import group_name
 from aigrid.validate import validate_file
-from conftest import BLUEPRINTS, run_aigrid
+from conftest import BLUEPRINTS, as_listed, run_aigrid
 
 pytestmark = pytest.mark.usefixtures("deadline")
 
@@ -100,15 +100,6 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _unsafe(value: Any) -> Any:
-    """A value as ansible-inventory lists it, with `!unsafe` unwrapped."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {key: _unsafe(item) for key, item in value.items()}
-    return value
-
-
 def test_ansible_resolves_each_hosts_mirrors_to_its_carriers(compiled: Path, tmp_path: Path) -> None:
     """What the roles get is what Ansible merges from group_vars, not what one file says: a
     carrier's site group must win over group_vars/all and gpu_nodes for every source variable."""
@@ -121,7 +112,7 @@ def test_ansible_resolves_each_hosts_mirrors_to_its_carriers(compiled: Path, tmp
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    hostvars = _unsafe(json.loads(proc.stdout)["_meta"]["hostvars"])
+    hostvars = as_listed(json.loads(proc.stdout)["_meta"]["hostvars"])
     plan = _plan(SHARED_GRID)
     for site in plan.sites:
         apt, registry, secret = EXPECTED[site.name]
