@@ -257,3 +257,16 @@ def test_a_carriers_mirror_change_is_classified_like_the_grids(examples: Path) -
     }
     assert {c.disruption.label for c in mirrors} == {"none"}
     assert not [c for c in changes if c.site is not None and not c.site.startswith("au-")]
+
+
+def test_a_recompile_without_a_carriers_mirrors_removes_its_sites_group_file(examples: Path) -> None:
+    """A stale site group file would keep the dropped mirrors on the carrier's nodes: Ansible
+    still loads it, and it wins over group_vars/all."""
+    grid, out = examples / "multi-carrier-grid.yaml", examples.parent.parent / "out"
+    assert run_aigrid("compile", str(grid), "--out", str(out), timeout=300).returncode == 0
+    stale = out / layout.group_vars(group_name("site", "au-muc-edge-01"))
+    assert stale.is_file()
+    grid.write_text(grid.read_text() + "carriers:\n  - {$patch: replace}\n")
+    assert run_aigrid("compile", str(grid), "--out", str(out), timeout=300).returncode == 0
+    assert not stale.exists()
+    assert not list(stale.parent.glob("site_*.yml"))

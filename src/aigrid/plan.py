@@ -751,9 +751,9 @@ def _image(workload: Workload, mirrors: MirrorsPlan, catalog: Catalog) -> str:
 
 
 def _carrier_stack(
-    stack: StackPlan, site: Site, bp: Blueprint, placed: list[WorkloadPlan], catalog: Catalog
+    stack: StackPlan, site: Site, bp: Blueprint, workloads: list[WorkloadPlan], catalog: Catalog
 ) -> CarrierStackPlan:
-    here = {w.name for w in placed if site.name in w.sites}
+    here = {w.name for w in workloads if site.name in w.sites}
     images = {w.name: _image(w, stack.mirrors, catalog) for w in bp.workloads if w.name in here}
     return CarrierStackPlan(stack=stack, images=images)
 
