@@ -55,6 +55,17 @@ def run_aigrid(
     )
 
 
+def as_listed(value: Any) -> Any:
+    """A value as ansible-inventory lists it, with `!unsafe` ({"__ansible_unsafe": ...}) unwrapped."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {key: as_listed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_listed(item) for item in value]
+    return value
+
+
 def run_local_playbook(
     playbook: Path, extra: dict[str, object], path: Path | None = None
 ) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,7 @@ import pytest
 
 from aigrid import layout
 from aigrid.lab import lab
-from conftest import BLUEPRINTS, load_vars, run_aigrid
+from conftest import BLUEPRINTS, as_listed, load_vars, run_aigrid
 
 GPU_HOST = "lab-gpu01"
 
@@ -31,22 +31,11 @@ def _ansible(cwd: Path, *command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
 
 
-def _data(value: Any) -> Any:
-    """A value as ansible-inventory lists it, with `!unsafe` ({"__ansible_unsafe": ...}) unwrapped."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {key: _data(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_data(item) for item in value]
-    return value
-
-
 def _hostvars(cwd: Path, *inventories: Path) -> dict[str, dict[str, Any]]:
     sources = [arg for path in inventories for arg in ("-i", str(path))]
     proc = _ansible(cwd, "ansible-inventory", *sources, "--list")
     assert proc.returncode == 0, proc.stderr
-    hostvars: dict[str, dict[str, Any]] = _data(json.loads(proc.stdout)["_meta"]["hostvars"])
+    hostvars: dict[str, dict[str, Any]] = as_listed(json.loads(proc.stdout)["_meta"]["hostvars"])
     return hostvars
 
 

@@ -85,17 +85,26 @@ def test_the_extending_file_settles_the_conflict(write, top: str) -> None:  # ty
     assert conflicts(write, left, right, top) == []
 
 
-def test_the_shared_grid_is_warned_about_carrier_mirrors_it_does_not_settle(tmp_path: Path) -> None:
-    """The flagship example extends three carriers: without its own mirrors, Aurora's (the
-    last) would reach every site, Northwind's included; each disputed field is named."""
+def _mirrors_grid_wide(carrier_grid: Path) -> None:
+    """Move a carrier grid's own mirrors (its `carriers` entry) back into its `stack`, as the
+    carriers' grids had them before `carriers` existed."""
+    text = carrier_grid.read_text()
+    start, end = text.index("# ", text.index("\nstack:")), text.index("\nslices:")
+    entry = text[start:end].split("    stack:\n", 1)[1]
+    carrier_grid.write_text(
+        text[:start] + "".join(line[4:] + "\n" for line in entry.splitlines()) + text[end:]
+    )
+
+
+def test_the_shared_grid_is_warned_where_carriers_name_their_mirrors_grid_wide(tmp_path: Path) -> None:
+    """Grid-wide, the carriers' mirrors collide in the grid that extends them all: Aurora's
+    (the last) would reach every site, Northwind's included; each disputed field is named."""
     repo = tmp_path / "repo"
     shutil.copytree(BLUEPRINTS, repo / "blueprints")
     (repo / ".git").mkdir()
-    grid = repo / "blueprints" / "examples" / "multi-carrier-grid.yaml"
-    text = grid.read_text()
-    start, end = text.index("  # Northwind and Aurora"), text.index("\nsites:")
-    grid.write_text(text[:start] + text[end:])
-    result = validate_file(grid)
+    for carrier in ("northwind", "aurora"):
+        _mirrors_grid_wide(repo / "blueprints" / "carriers" / carrier / "grid.yaml")
+    result = validate_file(repo / "blueprints" / "examples" / "multi-carrier-grid.yaml")
     found = {d.path: d for d in result.diagnostics}
     assert {d.code for d in result.diagnostics} == {"AG021"}
     assert set(found) == {
@@ -105,12 +114,19 @@ def test_the_shared_grid_is_warned_about_carrier_mirrors_it_does_not_settle(tmp_
         "stack.mirrors.credentials.username",
     }
     apt = found["stack.mirrors.apt"]
-    assert "blueprints/carriers/aurora/grid.yaml:20" in apt.message
-    assert "blueprints/carriers/northwind/grid.yaml:17" in apt.message
+    assert "blueprints/carriers/aurora/grid.yaml:" in apt.message
+    assert "blueprints/carriers/northwind/grid.yaml:" in apt.message
 
 
-def test_the_shared_grid_names_its_mirrors_and_mixes_no_credentials() -> None:
+def test_the_shared_grid_keeps_each_carriers_login_apart() -> None:
     result = validate_file(BLUEPRINTS / "examples" / "multi-carrier-grid.yaml")
     assert result.diagnostics == [] and result.blueprint is not None
-    credentials = result.blueprint.stack.mirrors.credentials  # type: ignore[union-attr]
-    assert credentials is not None and credentials.password is None  # Northwind's secret stays Northwind's
+    assert result.blueprint.stack.mirrors is None
+    logins = {
+        carrier.name: carrier.stack.mirrors.credentials  # type: ignore[union-attr]
+        for carrier in result.blueprint.carriers
+    }
+    assert set(logins) == {"northwind", "aurora"}
+    # Northwind's password and Aurora's token each stay with their own carrier's mirrors.
+    assert logins["northwind"] is not None and logins["northwind"].token is None
+    assert logins["aurora"] is not None and logins["aurora"].password is None

@@ -137,9 +137,9 @@ def test_gpu_operator_values_follow_the_blueprint() -> None:
         "enabled": True,
         "version": "580.126.20",
         "kernelModuleType": "open",
-        "repository": "registry.aurora.example/nvidia",
-        "manager": {"repository": "registry.aurora.example/nvidia/cloud-native"},
-    }  # the grid's registry mirror, with the chart's paths
+        "repository": "registry.northwind.example/nvidia",
+        "manager": {"repository": "registry.northwind.example/nvidia/cloud-native"},
+    }  # the site's carrier's registry mirror, with the chart's paths
     assert values["mig"] == {"strategy": "mixed"} and values["migManager"]["enabled"] is True
     assert values["toolkit"] == {"enabled": False}
     data = created["nw-ash-rdc-01-configmap-gpu-operator-aigrid-mig-parted-config"].inputs["data"]
@@ -507,13 +507,13 @@ def test_the_gpu_operator_chart_comes_from_the_helm_mirror_with_its_login(
     # The password makes the whole repositoryOpts a secret (kept encrypted in the state).
     options = secret(release["repositoryOpts"])
     assert options == {
-        "repo": "https://packages.aurora.example/helm",
-        "username": "aigrid",
+        "repo": "https://mirror.northwind.example/helm",
+        "username": "aigrid-bringup",
         "password": HELM_PASSWORD,
-    }
+    }  # Northwind's mirror and login at Northwind's site, in a grid shared with Aurora
     site = json.loads((out / layout.site_resources("nw-nyc-fe-01")).read_text())
     helm = next(entry["helm"] for entry in site["resources"] if "helm" in entry)
-    assert helm["login"] == {"username": "aigrid", "secretRef": "vault://aurora/mirrors/token"}
+    assert helm["login"] == {"username": "aigrid-bringup", "secretRef": "secret://northwind/mirror/password"}
 
 
 def test_a_missing_helm_password_stops_before_any_resource(
@@ -522,7 +522,7 @@ def test_a_missing_helm_password_stops_before_any_resource(
     out = tmp_path / "out"
     assert run_aigrid("compile", str(EXAMPLES[0]), "--out", str(out)).returncode == 0
     kubeconfig = {stack_keys.qualified(stack_keys.KUBECONFIG): "apiVersion: v1\nkind: Config\n"}
-    with pytest.raises(Exception, match="vault://aurora/mirrors/token") as raised:
+    with pytest.raises(Exception, match="secret://northwind/mirror/password") as raised:
         run_program(out, "nw-nyc-fe-01", kubeconfig, monkeypatch)
     assert f"pulumi config set --secret {stack_keys.qualified(stack_keys.HELM_PASSWORD)}" in str(raised.value)
 
@@ -535,7 +535,7 @@ def test_the_operands_come_from_the_mirror_under_the_charts_own_paths() -> None:
     plan = plan_of(EXAMPLES[0])
     assert plan.stack.gpu_operator.version == "26.3.2"
     values = inputs_for(next(o for o in site_objects(plan, "nw-ash-rdc-01") if o.helm is not None))
-    mirror = "registry.aurora.example"
+    mirror = "registry.northwind.example"
     expected = {
         ("dcgmExporter",): f"{mirror}/nvidia/k8s",
         ("migManager",): f"{mirror}/nvidia/cloud-native",

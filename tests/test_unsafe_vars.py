@@ -129,7 +129,13 @@ def test_ansible_reads_every_compiled_variable_as_written(tmp_path: Path) -> Non
             (out / relative).parent.mkdir(parents=True, exist_ok=True)
             (out / relative).write_bytes(content)
     written: dict[str, object] = {}
-    files = (layout.group_vars("all"), layout.group_vars("gpu_nodes"), layout.host_vars(node.hostname))
+    # In the order Ansible lets them win: a site with its carrier's own mirrors re-sets them.
+    files = (
+        layout.group_vars("all"),
+        layout.group_vars("gpu_nodes"),
+        layout.group_vars(ansible.group_name("site", site.name)),
+        layout.host_vars(node.hostname),
+    )
     for relative in files:
         if (out / relative).exists():
             written.update(load_vars(out / relative))

@@ -15,7 +15,18 @@ from pydantic import BaseModel, ConfigDict
 
 from aigrid import cluster_network
 from aigrid.catalog import AddOn, Catalog, CniRelease, GpuModel, Runtime, major_minor, version
-from aigrid.model.blueprint import Blueprint, Mirrors, Node, Site, Slice, Workload, slice_interface
+from aigrid.model.blueprint import (
+    Blueprint,
+    Mirrors,
+    Node,
+    Site,
+    Slice,
+    Stack,
+    Workload,
+    site_carrier,
+    site_mirrors,
+    slice_interface,
+)
 from aigrid.placement import Placements, mig_layout
 from aigrid.placement_solver import solve
 
@@ -111,6 +122,15 @@ class ClusterPlan(_Plan):
     service_subnet: str
 
 
+class CarrierStackPlan(_Plan):
+    """A site whose carrier names its own mirrors (blueprint `carriers`): the grid's stack with
+    those mirrors, and the images its workloads pull through the carrier's registry."""
+
+    stack: StackPlan
+    # Workload name -> image, for the workloads placed at the site.
+    images: dict[str, str]
+
+
 class SitePlan(_Plan):
     name: str
     carrier: str
@@ -123,6 +143,8 @@ class SitePlan(_Plan):
     nodes: list[NodePlan]
     workloads: list[str]
     cluster: ClusterPlan
+    # None: the site takes the grid's stack (Plan.stack) and images as they are.
+    carrier_stack: CarrierStackPlan | None = None
 
 
 class ModelPlan(_Plan):
@@ -339,6 +361,14 @@ class Plan(_Plan):
     def site(self, name: str) -> SitePlan | None:
         return _sites_by_name(self).get(name)
 
+    def stack_at(self, site: SitePlan) -> StackPlan:
+        """The stack `site`'s nodes and cluster get: its carrier's mirrors, else the grid's."""
+        return site.carrier_stack.stack if site.carrier_stack else self.stack
+
+    def image_at(self, site: SitePlan, workload: WorkloadPlan) -> str:
+        """The image `workload`'s pods at `site` pull, through the site's registry mirror."""
+        return site.carrier_stack.images[workload.name] if site.carrier_stack else workload.image
+
 
 _T = TypeVar("_T")
 
@@ -468,8 +498,7 @@ def _repositories(os: str, k8s_minor: str, mirrors: MirrorsPlan, catalog: Catalo
     return repos
 
 
-def _stack(bp: Blueprint, catalog: Catalog) -> StackPlan:
-    stack = bp.stack
+def _stack(stack: Stack, catalog: Catalog, mirrors_model: Mirrors | None) -> StackPlan:
     driver = version(stack.driver.version)
     assert driver is not None
     cuda_major, cuda_minor = _major_minor(stack.cuda.version)
@@ -480,7 +509,7 @@ def _stack(bp: Blueprint, catalog: Catalog) -> StackPlan:
     assert config_version is not None, stack.container_runtime.version
     operator = catalog.operator_release(stack.gpu_operator.version)
     trt = stack.tensorrt
-    mirrors = _mirrors(stack.mirrors)
+    mirrors = _mirrors(mirrors_model)
     cni = catalog.cni_release(
         stack.kubernetes.cni.plugin, stack.kubernetes.cni.version, f"{k8s_major}.{k8s_minor}"
     )
@@ -716,12 +745,24 @@ def _cluster(bp: Blueprint, site: Site) -> ClusterPlan:
     )
 
 
+def _image(workload: Workload, mirrors: MirrorsPlan, catalog: Catalog) -> str:
+    """The workload's own image, else its runtime's through the registry mirror."""
+    return workload.image or _mirrored(catalog.runtimes[workload.runtime].image, mirrors)
+
+
+def _carrier_stack(
+    stack: StackPlan, site: Site, bp: Blueprint, workloads: list[WorkloadPlan], catalog: Catalog
+) -> CarrierStackPlan:
+    here = {w.name for w in workloads if site.name in w.sites}
+    images = {w.name: _image(w, stack.mirrors, catalog) for w in bp.workloads if w.name in here}
+    return CarrierStackPlan(stack=stack, images=images)
+
+
 def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
     """Resolve a valid blueprint; call only after validation passed without errors."""
     placements = Placements(bp, catalog)
     solution = solve(placements)
-    stack = _stack(bp, catalog)
-    default_carrier = bp.metadata.carrier or bp.metadata.name
+    stack = _stack(bp.stack, catalog, bp.stack.mirrors)
     slice_plans = {s.name: _slice(s, catalog) for s in bp.slices}
     slices = {s.name: s for s in bp.slices}
     workloads = []
@@ -736,7 +777,7 @@ def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
             WorkloadPlan(
                 name=workload.name,
                 runtime=workload.runtime,
-                image=workload.image or _mirrored(runtime.image, stack.mirrors),
+                image=_image(workload, stack.mirrors, catalog),
                 port=port,
                 ready_path=runtime.ready_path,
                 live_path=runtime.live_path,
@@ -764,9 +805,16 @@ def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
                 metrics_port=runtime.metrics_port,
             )
         )
+    carrier_stacks: dict[str, StackPlan] = {}
     site_plans = []
     for site in bp.sites:
-        carrier = site.carrier or default_carrier
+        carrier = site_carrier(bp, site)
+        mirrors, entry = site_mirrors(bp, site)
+        own = None
+        if entry is not None:
+            if carrier not in carrier_stacks:
+                carrier_stacks[carrier] = _stack(bp.stack, catalog, mirrors)
+            own = _carrier_stack(carrier_stacks[carrier], site, bp, workloads, catalog)
         site_plans.append(
             SitePlan(
                 name=site.name,
@@ -782,11 +830,12 @@ def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
                 ],
                 workloads=[w.name for w in workloads if site.name in w.sites],
                 cluster=_cluster(bp, site),
+                carrier_stack=own,
             )
         )
     return Plan(
         name=bp.metadata.name,
-        carrier=default_carrier,
+        carrier=bp.metadata.carrier or bp.metadata.name,
         stack=stack,
         slices=list(slice_plans.values()),
         sites=site_plans,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aigrid.plan import MIG_CONFIG_LABEL, MirrorsPlan, NodePlan, PackageSet, Plan
+from aigrid.plan import MIG_CONFIG_LABEL, MirrorsPlan, NodePlan, PackageSet, Plan, SitePlan, StackPlan
 from aigrid.render import cluster
 
 # The one switch for checks that need the GPUs; `aigrid bringup --no-hardware-checks` turns
@@ -29,7 +29,6 @@ def _package_vars(role: str, packages: PackageSet) -> dict[str, Any]:
 def shared_vars(plan: Plan) -> dict[str, Any]:
     """group_vars/all: what every node of the grid gets."""
     stack = plan.stack
-    docker, kubernetes = stack.repositories["docker"], stack.repositories["kubernetes"]
     return {
         "aigrid_blueprint": plan.name,
         HARDWARE_CHECKS: True,
@@ -37,28 +36,77 @@ def shared_vars(plan: Plan) -> dict[str, Any]:
         "preflight_driver_install": stack.driver.install,
         "container_runtime_version": stack.container_runtime.version,
         "container_runtime_config_version": stack.container_runtime.config_version,
-        "container_runtime_repo_uris": docker.uris,
-        "container_runtime_repo_key_urls": docker.key_urls,
         "container_runtime_repo_suites": [stack.system.docker_suite],
-        "container_runtime_registry_mirror": stack.mirrors.container_registry or "",
         **_package_vars("container_runtime", stack.container_runtime.packages),
         "kubernetes_node_distribution": stack.kubernetes.distribution,
         "kubernetes_node_version": stack.kubernetes.version,
         "kubernetes_node_minor": stack.kubernetes.minor,
-        "kubernetes_node_repo_uris": kubernetes.uris,
-        "kubernetes_node_repo_key_urls": kubernetes.key_urls,
         **_package_vars("kubernetes_node", stack.kubernetes.packages),
         "kubernetes_cluster_version": stack.kubernetes.version,
         "kubernetes_cluster_addons": cluster.addon_steps(plan),
         "network_slice_backend": stack.system.network_backend,
+        **_node_sources(stack),
         **mirror_login_vars(stack.mirrors),
     }
 
 
-def mirror_login_vars(mirrors: MirrorsPlan) -> dict[str, Any]:
+def _node_sources(stack: StackPlan) -> dict[str, Any]:
+    """Where every node's packages and images come from: the mirrors, else upstream."""
+    docker, kubernetes = stack.repositories["docker"], stack.repositories["kubernetes"]
+    return {
+        "container_runtime_repo_uris": docker.uris,
+        "container_runtime_repo_key_urls": docker.key_urls,
+        "container_runtime_registry_mirror": stack.mirrors.container_registry or "",
+        "kubernetes_node_repo_uris": kubernetes.uris,
+        "kubernetes_node_repo_key_urls": kubernetes.key_urls,
+    }
+
+
+def _gpu_sources(stack: StackPlan) -> dict[str, Any]:
+    """Where a GPU node's NVIDIA packages come from: the mirrors, else NVIDIA's repositories."""
+    cuda = stack.repositories["nvidia-cuda"]
+    toolkit = stack.repositories["nvidia-container-toolkit"]
+    data = {
+        "nvidia_driver_repo_uris": cuda.uris,
+        "nvidia_driver_repo_key_urls": cuda.key_urls,
+        "cuda_runtime_repo_uris": cuda.uris,
+        "cuda_runtime_repo_key_urls": cuda.key_urls,
+        "nvidia_container_toolkit_repo_uris": toolkit.uris,
+        "nvidia_container_toolkit_repo_key_urls": toolkit.key_urls,
+    }
+    if stack.tensorrt:
+        data |= {"tensorrt_repo_uris": cuda.uris, "tensorrt_repo_key_urls": cuda.key_urls}
+    return data
+
+
+# Every variable mirror_login_vars may set, as the roles' defaults spell "no login".
+_NO_LOGIN = {
+    "apt_source_auth_mirror": "",
+    "apt_source_auth_login": "",
+    "apt_source_auth_secret_ref": "",
+    "container_runtime_registry_login": "",
+    "container_runtime_registry_secret_ref": "",
+    "preflight_mirror_secret_ref": "",
+}
+
+
+def site_vars(plan: Plan, site: SitePlan) -> dict[str, Any] | None:
+    """group_vars/site_<name>: a site whose carrier names its own mirrors (blueprint `carriers`)
+    gets every source and login variable again, so none of the grid's in group_vars/all and
+    gpu_nodes reaches it (a site group is deeper than those, and Ansible lets the deeper group
+    win). Unset logins are spelled as the roles' "none", not left out, for the same reason."""
+    if site.carrier_stack is None:
+        return None
+    stack = site.carrier_stack.stack
+    where = f"carriers[{site.carrier}].stack.mirrors.credentials"
+    return _node_sources(stack) | _gpu_sources(stack) | _NO_LOGIN | mirror_login_vars(stack.mirrors, where)
+
+
+def mirror_login_vars(mirrors: MirrorsPlan, where: str = "stack.mirrors.credentials") -> dict[str, Any]:
     """The mirrors' login for the roles that write it on the nodes (apt, containerd): the user
     name and the secret's *reference* only. The roles resolve it on the controller at bring-up
-    (docs/security.md); no value is ever compiled."""
+    (docs/security.md); no value is ever compiled. `where` is the blueprint path of the login,
+    for preflight's message when its secret is missing."""
     reference = mirrors.secret_ref
     if reference is None or mirrors.username is None:
         return {}
@@ -78,7 +126,7 @@ def mirror_login_vars(mirrors: MirrorsPlan) -> dict[str, Any]:
         field = "password" if mirrors.password_ref else "token"
         data |= {
             "preflight_mirror_secret_ref": reference,
-            "preflight_mirror_secret_field": f"stack.mirrors.credentials.{field}",
+            "preflight_mirror_secret_field": f"{where}.{field}",
         }
     return data
 
@@ -86,40 +134,31 @@ def mirror_login_vars(mirrors: MirrorsPlan) -> dict[str, Any]:
 def gpu_vars(plan: Plan) -> dict[str, Any]:
     """group_vars/gpu_nodes: the NVIDIA stack, the same on every GPU node."""
     stack = plan.stack
-    cuda = stack.repositories["nvidia-cuda"]
-    toolkit = stack.repositories["nvidia-container-toolkit"]
     data: dict[str, Any] = {
         "nvidia_driver_install": stack.driver.install,
         "nvidia_driver_version": stack.driver.version,
         "nvidia_driver_branch": stack.driver.branch,
         "nvidia_driver_kernel_modules": stack.driver.kernel_modules,
-        "nvidia_driver_repo_uris": cuda.uris,
-        "nvidia_driver_repo_key_urls": cuda.key_urls,
         **_package_vars("nvidia_driver", stack.driver.packages),
         "nvidia_driver_pinning_package": stack.driver.pinning_package,
         "nvidia_driver_headers_package": stack.driver.headers_package,
         "nvidia_driver_archive_components": stack.driver.archive_components,
         "cuda_runtime_version": stack.cuda.release,
         "cuda_runtime_package_suffix": stack.cuda.package_suffix,
-        "cuda_runtime_repo_uris": cuda.uris,
-        "cuda_runtime_repo_key_urls": cuda.key_urls,
         **_package_vars("cuda_runtime", stack.cuda.packages),
         "nvidia_container_toolkit_version": stack.container_toolkit.version,
         "nvidia_container_toolkit_driver_root": stack.container_toolkit.driver_root,
         "nvidia_container_toolkit_cdi": stack.container_toolkit.cdi,
-        "nvidia_container_toolkit_repo_uris": toolkit.uris,
-        "nvidia_container_toolkit_repo_key_urls": toolkit.key_urls,
         **_package_vars("nvidia_container_toolkit", stack.container_toolkit.packages),
         "gpu_verify_driver_install": stack.driver.install,
         "gpu_verify_driver_version": stack.driver.version,
+        **_gpu_sources(stack),
     }
     if stack.tensorrt:
         data.update(
             {
                 "tensorrt_version": stack.tensorrt.version,
                 "tensorrt_cuda": stack.tensorrt.cuda,
-                "tensorrt_repo_uris": cuda.uris,
-                "tensorrt_repo_key_urls": cuda.key_urls,
                 **_package_vars("tensorrt", stack.tensorrt.packages),
             }
         )

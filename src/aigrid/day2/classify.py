@@ -119,12 +119,13 @@ SLICE_QOS = _fixed(
 )
 WORKLOAD = _fixed(Disruption.ROLLING_RESTART, "the Deployment rolls its pods, one at a time")
 METADATA = _fixed(Disruption.NONE, "metadata")
+MIRRORS = _fixed(Disruption.NONE, "where packages and images come from; nothing restarts")
 
 RULES: dict[Scope, dict[str, RuleFn]] = {
     "grid": {
         "name": METADATA,
         "carrier": METADATA,
-        "mirrors[*]": _fixed(Disruption.NONE, "where packages and images come from; nothing restarts"),
+        "mirrors[*]": MIRRORS,
     },
     "site": {
         "": lambda old, new, context: (
@@ -152,6 +153,9 @@ RULES: dict[Scope, dict[str, RuleFn]] = {
         ),
         "cni": _fixed(Disruption.ROLLING_RESTART, "the pod network's daemon set rolls node by node"),
         "addons[*]": _fixed(Disruption.ROLLING_RESTART, "the add-on's daemon set rolls node by node"),
+        # As the grid's mirrors: the site's carrier gains, changes or drops its own.
+        "mirrors": MIRRORS,
+        "mirrors[*]": MIRRORS,
     },
     "node": {
         "": _node_presence,

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from aigrid.plan import NodePlan, Plan, SitePlan, WorkloadPlan
+from aigrid.plan import NodePlan, Plan, SitePlan, StackPlan, WorkloadPlan
 from aigrid.render.k8s_objects import replicas_at
 
 STATE_KEY = "state"
@@ -108,6 +108,9 @@ class SiteState(_State):
     # first control plane is where `kubeadm init` ran.
     nodes: list[NodeState]
     workloads: dict[str, WorkloadState]
+    # The mirrors of the site's carrier (blueprint `carriers`); None: the grid's (GridState.mirrors).
+    # Last and defaulted, so a lock written before carriers had mirrors still reads.
+    mirrors: dict[str, str | None] | None = None
 
     def node(self, hostname: str) -> NodeState | None:
         return next((node for node in self.nodes if node.hostname == hostname), None)
@@ -170,11 +173,11 @@ def _node(plan: Plan, node: NodePlan) -> NodeState:
     )
 
 
-def _workload(workload: WorkloadPlan, site: SitePlan) -> WorkloadState:
+def _workload(plan: Plan, workload: WorkloadPlan, site: SitePlan) -> WorkloadState:
     return WorkloadState(
         replicas=replicas_at(workload, site.name),
         runtime=workload.runtime,
-        image=workload.image,
+        image=plan.image_at(site, workload),
         args=list(workload.args),
         env=dict(sorted(workload.env.items())),
         port=workload.port,
@@ -187,13 +190,16 @@ def _workload(workload: WorkloadPlan, site: SitePlan) -> WorkloadState:
     )
 
 
+def _mirrors(stack: StackPlan) -> dict[str, str | None]:
+    return dict(sorted(stack.mirrors.model_dump().items()))
+
+
 def grid_state(plan: Plan) -> GridState:
     workloads = {w.name: w for w in plan.workloads}
-    mirrors = plan.stack.mirrors.model_dump()
     return GridState(
         name=plan.name,
         carrier=plan.carrier,
-        mirrors=dict(sorted(mirrors.items())),
+        mirrors=_mirrors(plan.stack),
         sites=[
             SiteState(
                 name=site.name,
@@ -210,10 +216,11 @@ def grid_state(plan: Plan) -> GridState:
                 addons={addon.name: addon.version for addon in plan.stack.kubernetes.addons},
                 nodes=[_node(plan, node) for node in site.nodes],
                 workloads={
-                    name: _workload(workloads[name], site)
+                    name: _workload(plan, workloads[name], site)
                     for name in sorted(site.workloads)
                     if replicas_at(workloads[name], site.name) > 0
                 },
+                mirrors=_mirrors(site.carrier_stack.stack) if site.carrier_stack else None,
             )
             for site in plan.sites
         ],

@@ -41,6 +41,7 @@ LAYER_KEYS = frozenset(
         "extends",
         "locks",
         "stack",
+        "carriers",
         "slices",
         "sites",
         "workloads",

@@ -215,6 +215,26 @@ class Stack(Spec):
     mirrors: Mirrors | None = None
 
 
+class CarrierStack(Spec):
+    """The part of the stack a carrier may set for its own sites: where packages, charts and
+    images come from, and the login there. Versions stay grid-wide: a grid runs one stack."""
+
+    mirrors: Mirrors | None = Field(
+        default=None,
+        description="Replaces stack.mirrors whole at the carrier's sites (so no other login mixes "
+        "in); a field left out there uses the vendor's public repository",
+    )
+
+
+class Carrier(Spec):
+    """Stack choices that stay with one carrier's sites when grids are layered together."""
+
+    name: Name = Field(
+        description="The carrier of the sites it applies to: their `carrier`, else metadata.carrier"
+    )
+    stack: CarrierStack = Field(default_factory=CarrierStack)
+
+
 class Snssai(Spec):
     sst: int = Field(json_schema_extra={"minimum": 0, "maximum": 255})
     sd: SliceDifferentiator | None = None
@@ -457,6 +477,9 @@ class Blueprint(Spec):
     extends: list[str] = Field(default_factory=list, description="Blueprint files this one layers on")
     locks: list[str] = Field(default_factory=list, description="Paths that layers above may not change")
     stack: Stack
+    carriers: list[Carrier] = Field(
+        default_factory=list, description="Per-carrier stack choices, merged by name across layers"
+    )
     slices: list[Slice] = Field(default_factory=list)
     sites: list[Site] = Field(default_factory=list)
     workloads: list[Workload] = Field(default_factory=list)
@@ -466,6 +489,19 @@ class Blueprint(Spec):
         description="n-1: every workload keeps its SLO and its replicas with any one site down",
     )
     cloud: Cloud | None = None
+
+
+def site_carrier(bp: Blueprint, site: Site) -> str:
+    """The carrier a site belongs to: its own `carrier`, else the blueprint's, else its name."""
+    return site.carrier or bp.metadata.carrier or bp.metadata.name
+
+
+def site_mirrors(bp: Blueprint, site: Site) -> tuple[Mirrors | None, Carrier | None]:
+    """The mirrors a site's nodes use, and the carrier entry they come from (None: the grid's)."""
+    carrier = next((c for c in bp.carriers if c.name == site_carrier(bp, site)), None)
+    if carrier is None or carrier.stack.mirrors is None:
+        return bp.stack.mirrors, None
+    return carrier.stack.mirrors, carrier
 
 
 def json_schema() -> dict[str, Any]:

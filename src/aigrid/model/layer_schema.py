@@ -26,7 +26,7 @@ from aigrid.model.blueprint import json_schema
 
 LAYER_SCHEMA_ID = "https://aigrid.dev/schemas/v1alpha1/blueprint-layer.json"
 # Items of lists merged by name, and the key the merge matches them by (load/paths.NAME_KEYS).
-NAMED_ITEMS = {"Slice": "name", "Site": "name", "Node": "hostname", "Workload": "name"}
+NAMED_ITEMS = {"Carrier": "name", "Slice": "name", "Site": "name", "Node": "hostname", "Workload": "name"}
 # Top-level fields the merge takes no directive for.
 PLAIN = frozenset({"apiVersion", "kind", "extends", "locks"})
 

@@ -159,7 +159,7 @@ def _dcgm_exporter(plan: Plan, site: SitePlan) -> dict[str, Any]:
 
 def operator_values(plan: Plan, site: SitePlan) -> dict[str, Any]:
     """GPU Operator Helm values from the blueprint: what the operator owns and how."""
-    stack = plan.stack
+    stack = plan.stack_at(site)
     driver_by_operator = stack.driver.install == "operator"
     uses_mig = any(node.mig_config for node in site.nodes)
     values: dict[str, Any] = {
@@ -370,10 +370,10 @@ def _slice_objects(
     return objects
 
 
-def helm_login(plan: Plan) -> dict[str, str] | None:
-    """The Helm mirror's login (user name, secret reference), when the charts come from a
-    mirror that needs one."""
-    mirrors = plan.stack.mirrors
+def helm_login(plan: Plan, site: SitePlan) -> dict[str, str] | None:
+    """The Helm mirror's login (user name, secret reference), when the site's charts come from
+    a mirror that needs one."""
+    mirrors = plan.stack_at(site).mirrors
     if not mirrors.helm or mirrors.username is None or mirrors.secret_ref is None:
         return None
     return {"username": mirrors.username, "secretRef": mirrors.secret_ref}
@@ -383,7 +383,7 @@ def site_objects(plan: Plan, site_name: str) -> list[K8sObject]:
     """Every object of one site, dependencies before dependents."""
     site = plan.site(site_name)
     assert site is not None, site_name
-    operator = plan.stack.gpu_operator
+    operator = plan.stack_at(site).gpu_operator
     slices = {s.name: s for s in plan.slices}
     workloads = [w for w in plan.workloads if replicas_at(w, site.name) > 0]
     values = operator_values(plan, site)
@@ -427,7 +427,7 @@ def site_objects(plan: Plan, site_name: str) -> list[K8sObject]:
             )
         )
         operator_deps.append(key("ConfigMap", MIG_CONFIG_NAME, OPERATOR_NAMESPACE))
-    login = helm_login(plan)
+    login = helm_login(plan, site)
     repository: dict[str, Any] = {"url": operator.helm_repository, "interval": "1h"}
     if login is not None:
         # Flux HelmRepository `.spec.secretRef`: a Secret with `username` and `password` keys.

@@ -47,7 +47,7 @@ def header(plan: Plan, site: SitePlan) -> str:
 
 def helm_header(plan: Plan, site: SitePlan) -> str:
     """Where the charts come from a mirror with a login: the key for its secret."""
-    login = helm_login(plan)
+    login = helm_login(plan, site)
     if login is None:
         return ""
     return (

@@ -169,7 +169,7 @@ def pod_spec(plan: Plan, site: SitePlan, workload: WorkloadPlan) -> dict[str, An
     user = workload.run_as_user
     container: dict[str, Any] = {
         "name": workload.name,
-        "image": workload.image,
+        "image": plan.image_at(site, workload),
         "ports": [
             {"name": "http", "containerPort": workload.port},
             *([{"name": "metrics", "containerPort": workload.metrics_port}] if workload.metrics_port else []),

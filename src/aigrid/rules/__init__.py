@@ -6,6 +6,7 @@ import importlib
 
 GROUP_MODULES = (
     "schema",
+    "carriers",
     "compat",
     "network",
     "cluster",

@@ -206,7 +206,8 @@ for _rule in (
         "# aurora.yaml sets stack.mirrors.apt: https://packages.aurora.example/apt\n"
         "extends: [northwind.yaml, aurora.yaml]",
         "extends: [northwind.yaml, aurora.yaml]\nstack:\n  mirrors:\n"
-        "    apt: https://packages.aurora.example/apt  # one mirror for every site, on purpose",
+        "    apt: https://packages.aurora.example/apt  # one mirror for every site, on purpose\n"
+        "# or: each carrier's file names its mirrors under carriers: [{name: ..., stack: {mirrors: ...}}]",
         explanation="`extends` merges its files left to right, so where two of them set the same field "
         "to different values the last one wins, for the whole blueprint: a grid that extends "
         "several carriers' grids would give every carrier's sites the last carrier's mirrors, "
@@ -214,8 +215,10 @@ for _rule in (
         "points at the `extends` entry whose value wins. A field only one of them changed (the other "
         "kept a shared base's value) is not reported, nor is one that the extending file sets "
         "itself: setting it there (or `$patch: replace` above it) is how a layer says which value "
-        "it means. A blueprint has one stack for all its sites, so a stack value that must differ "
-        "between carriers belongs in separate blueprints, not in parents of one.",
+        "it means. Mirrors, registry and their login that must differ between carriers go under "
+        "`carriers` (one entry per carrier, merged by name, so parents never collide there): each "
+        "carrier's apply to its own sites only. Other stack values are one for the whole grid, so "
+        "those that must differ between carriers belong in separate blueprints.",
     ),
 ):
     register(_rule)
@@ -233,16 +236,18 @@ def duplicates(names: Sequence[T]) -> Iterator[tuple[int, T, int]]:
 
 @rule(
     Code.DUPLICATE_NAME,
-    "Two slices, sites, workloads or nodes share a name",
+    "Two slices, sites, workloads, nodes or carriers share a name",
     bad="sites:\n  - name: nyc-fe-01\n  - name: nyc-fe-01",
     good="sites:\n  - name: nyc-fe-01\n  - name: nyc-fe-02",
 )
 def duplicate_names(ctx: Context) -> Iterable[Finding]:
     """Names are how layers merge list items and how everything else refers to them, so
     they must be unique: slices, sites and workloads within the grid, node hostnames
-    across the whole grid (they become inventory hosts and Kubernetes node names)."""
+    across the whole grid (they become inventory hosts and Kubernetes node names), and one
+    `carriers` entry per carrier."""
     bp = ctx.blueprint
     for section, names in (
+        ("carriers", [c.name for c in bp.carriers]),
         ("slices", [s.name for s in bp.slices]),
         ("sites", [s.name for s in bp.sites]),
         ("workloads", [w.name for w in bp.workloads]),
@@ -283,34 +288,34 @@ def unknown_references(ctx: Context) -> Iterable[Finding]:
                 yield Finding(
                     ("sites", i, "slices", j),
                     f"site {site.name} carries unknown slice {name!r}",
-                    _suggest(name, slices),
+                    suggest(name, slices),
                 )
     for i, workload in enumerate(bp.workloads):
         if workload.slice not in slices:
             yield Finding(
                 ("workloads", i, "slice"),
                 f"workload {workload.name} uses unknown slice {workload.slice!r}",
-                _suggest(workload.slice, slices),
+                suggest(workload.slice, slices),
             )
         for j, name in enumerate(workload.placement.sites):
             if name not in sites:
                 yield Finding(
                     ("workloads", i, "placement", "sites", j),
                     f"workload {workload.name} is placed on unknown site {name!r}",
-                    _suggest(name, sites),
+                    suggest(name, sites),
                 )
         for j, source in enumerate(workload.demand.sources if workload.demand else []):
             if source.site is not None and source.site not in sites:
                 yield Finding(
                     ("workloads", i, "demand", "sources", j, "site"),
                     f"workload {workload.name} has demand from unknown site {source.site!r}",
-                    _suggest(source.site, sites),
+                    suggest(source.site, sites),
                 )
             if source.region is not None and source.region not in regions:
                 yield Finding(
                     ("workloads", i, "demand", "sources", j, "region"),
                     f"workload {workload.name} has demand from region {source.region!r}, where no site is",
-                    _suggest(source.region, regions, "regions with sites"),
+                    suggest(source.region, regions, "regions with sites"),
                 )
 
 
@@ -329,11 +334,11 @@ def unknown_gpu_models(ctx: Context) -> Iterable[Finding]:
                 yield Finding(
                     ("sites", i, "nodes", j, "gpus", "model"),
                     f"unknown GPU model {node.gpus.model!r} on node {node.hostname}",
-                    _suggest(node.gpus.model, set(ctx.catalog.gpus), "known models"),
+                    suggest(node.gpus.model, set(ctx.catalog.gpus), "known models"),
                 )
 
 
-def _suggest(name: str, known: set[str], what: str = "declared") -> str:
+def suggest(name: str, known: set[str], what: str = "declared") -> str:
     import difflib
 
     close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.5)

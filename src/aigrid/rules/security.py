@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from aigrid.load.paths import Loc
+from aigrid.model.blueprint import Mirrors
 from aigrid.model.grammar import SECRET_SCHEMES
 from aigrid.rules.codes import Code
 from aigrid.rules.registry import Context, Finding, rule
@@ -19,15 +20,25 @@ def is_reference(value: str) -> bool:
     return value.startswith(SECRET_SCHEMES)
 
 
+def _mirror_sets(ctx: Context) -> Iterator[tuple[Loc, str, Mirrors]]:
+    """(loc, its blueprint path, mirrors) for the grid's mirrors and every carrier's own: each
+    is one set of sources with one login, used on its own at the sites it serves."""
+    bp = ctx.blueprint
+    if bp.stack.mirrors is not None:
+        yield ("stack", "mirrors"), "stack.mirrors", bp.stack.mirrors
+    for index, carrier in enumerate(bp.carriers):
+        if carrier.stack.mirrors is not None:
+            where = f"carriers[{carrier.name}].stack.mirrors"
+            yield ("carriers", index, "stack", "mirrors"), where, carrier.stack.mirrors
+
+
 def _secret_fields(ctx: Context) -> Iterator[tuple[Loc, str, str]]:
     """(loc, what, value) for every value that must be a secret reference."""
-    stack = ctx.blueprint.stack
-    credentials = stack.mirrors.credentials if stack.mirrors else None
-    if credentials is not None:
+    for loc, _, mirrors in _mirror_sets(ctx):
         for field in ("password", "token"):
-            value = getattr(credentials, field)
+            value = getattr(mirrors.credentials, field) if mirrors.credentials else None
             if value is not None:
-                yield ("stack", "mirrors", "credentials", field), f"mirror {field}", value
+                yield (*loc, "credentials", field), f"mirror {field}", value
     for index, site in enumerate(ctx.blueprint.sites):
         if site.kubeconfig is not None:
             yield ("sites", index, "kubeconfig"), f"kubeconfig of site {site.name}", site.kubeconfig
@@ -40,19 +51,21 @@ def _secret_fields(ctx: Context) -> Iterator[tuple[Loc, str, str]]:
                 yield ("workloads", index, "env", key), f"env {key} of workload {workload.name}", value
 
 
-def _has_credentials(ctx: Context) -> bool:
-    mirrors = ctx.blueprint.stack.mirrors
-    credentials = mirrors.credentials if mirrors else None
+def _has_credentials(mirrors: Mirrors) -> bool:
+    credentials = mirrors.credentials
     return credentials is not None and bool(credentials.password or credentials.token)
 
 
-def _mirror_urls(ctx: Context) -> Iterator[tuple[Loc, str]]:
-    mirrors = ctx.blueprint.stack.mirrors
-    if mirrors is not None:
+def _mirror_urls(ctx: Context, with_credentials: bool) -> Iterator[tuple[Loc, str, str]]:
+    """(loc, url, the set's path) of every apt, Helm and pip mirror in a set with (or
+    without) a login."""
+    for loc, where, mirrors in _mirror_sets(ctx):
+        if _has_credentials(mirrors) != with_credentials:
+            continue
         for field in ("apt", "helm", "pip"):
             value = getattr(mirrors, field)
             if value:
-                yield ("stack", "mirrors", field), value
+                yield (*loc, field), value, where
 
 
 @rule(
@@ -100,9 +113,7 @@ def plaintext_secrets(ctx: Context) -> Iterable[Finding]:
 def insecure_mirrors(ctx: Context) -> Iterable[Finding]:
     """apt verifies signatures, but Helm charts and pip packages over HTTP can be swapped in
     transit. Use HTTPS. (With credentials set, credentials-over-http reports it as an error instead.)"""
-    if _has_credentials(ctx):
-        return
-    for loc, url in _mirror_urls(ctx):
+    for loc, url, _ in _mirror_urls(ctx, with_credentials=False):
         if url.startswith("http://"):
             yield Finding(loc, f"mirror {url} uses plain HTTP", "serve the mirror over HTTPS")
 
@@ -119,15 +130,14 @@ def insecure_mirrors(ctx: Context) -> Iterable[Finding]:
     cwe=523,  # Unprotected Transport of Credentials
 )
 def credentials_over_http(ctx: Context) -> Iterable[Finding]:
-    """`stack.mirrors.credentials` are presented to the mirrors; over plain HTTP anyone on the
-    path reads them, secret references or not. A mirror that needs credentials must be
-    served over HTTPS (an anonymous HTTP mirror is only the insecure-mirror warning)."""
-    if not _has_credentials(ctx):
-        return
-    for loc, url in _mirror_urls(ctx):
+    """`stack.mirrors.credentials` (or a carrier's own, in `carriers`) are presented to the
+    mirrors beside them; over plain HTTP anyone on the path reads them, secret references or
+    not. A mirror that needs credentials must be served over HTTPS (an anonymous HTTP mirror is
+    only the insecure-mirror warning)."""
+    for loc, url, where in _mirror_urls(ctx, with_credentials=True):
         if url.startswith("http://"):
             yield Finding(
                 loc,
-                f"mirror {url} uses plain HTTP but stack.mirrors.credentials are set",
+                f"mirror {url} uses plain HTTP but {where}.credentials are set",
                 "serve the mirror over HTTPS, or drop the credentials if it needs none",
             )
