@@ -77,6 +77,14 @@ def lab_id(directory: Path) -> str:
     return hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:5]
 
 
+def control_path_dir(ident: str) -> Path:
+    """Where Ansible keeps this lab's SSH master connections. Every lab's hosts have the same
+    addresses (each behind its own hub), and Ansible names a master socket by host, port and
+    user only: two labs sharing ~/.ansible/cp would run one lab's tasks on the other's hosts.
+    Short, for the socket path's 108-byte limit."""
+    return Path("/tmp") / f"aigrid-lab-cp-{ident}"
+
+
 def namespaces() -> list[str]:
     proc = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False)
     return [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
@@ -302,6 +310,7 @@ def write_inventory(state: LabState) -> Path:
         **standin_overrides(),
         "ansible_user": "root",
         "ansible_ssh_private_key_file": str(Path(state.directory, "id_ed25519")),
+        "ansible_control_path_dir": str(control_path_dir(state.id)),
         "ansible_ssh_common_args": f"{proxy} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
         # No 802.1Q here: slices are shaped on the hosts' one interface, eth0, by destination
         # network. The blueprint names eth0 (network.sliceInterface), and the compiled host
@@ -362,6 +371,10 @@ def down(directory: Path) -> list[str]:
     if hosts_dir.exists():
         subprocess.run(["rm", "-rf", "--one-file-system", str(hosts_dir)], check=False)
         removed.append(str(hosts_dir))
+    sockets = control_path_dir(ident)
+    if sockets.exists():
+        shutil.rmtree(sockets, ignore_errors=True)
+        removed.append(str(sockets))
     for name in (STATE, "inventory.yml"):
         (directory / name).unlink(missing_ok=True)
     return removed
