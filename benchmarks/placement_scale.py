@@ -35,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     data = Path(__file__).resolve().parent / ".data"
     print(f"python {platform.python_version()}, {platform.machine()}, HiGHS {highspy.Highs().version()}")
-    columns = "sites workloads method placed slo-violations mean-ms gpus mig seconds groups"
+    columns = "sites workloads method placed slo-violations mean-ms gpus mig seconds groups gap"
     print("| " + " | ".join(columns.split()) + " |")
     print("|" + "---:|" * len(columns.split()))
     for sites in args.sizes:
@@ -50,14 +50,14 @@ def main() -> None:
             start = time.perf_counter()
             solution = solve(placements)
             solver_s = time.perf_counter() - start
-            for method, placed, seconds, groups in (
-                ("greedy", baseline, greedy_s, "-"),
-                ("solver", from_solution(solution), solver_s, str(solution.groups)),
+            for method, placed, seconds, groups, gap in (
+                ("greedy", baseline, greedy_s, "-", "-"),
+                ("solver", from_solution(solution), solver_s, str(solution.groups), f"{solution.gap:.2%}"),
             ):
                 m = measure(placements, placed)
                 print(
                     f"| {sites:,} | {workloads} | {method} | {m.placed}/{m.workloads} | {m.slo_violations} | "
-                    f"{m.mean_latency_ms:.2f} | {m.gpus} | {m.mig_instances} | {seconds:.2f} | {groups} |",
+                    f"{m.mean_latency_ms:.2f} | {m.gpus} | {m.mig_instances} | {seconds:.2f} | {groups} | {gap} |",
                     flush=True,
                 )
 

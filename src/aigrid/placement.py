@@ -72,6 +72,7 @@ class Placements:
         self._slices = [set(site.slices) for site in blueprint.sites]
         self._capacity: dict[tuple[str | None, int | None, int], int] = {}
         self._selected: dict[str, list[int]] = {}
+        self._regions: dict[str | None, tuple[int, ...]] = {}
 
     def selected(self, workload: Workload) -> list[int]:
         """Sites the workload's placement selects and that carry its slice."""
@@ -94,6 +95,13 @@ class Placements:
             and (not regions or sites[i].region in regions)
             and workload.slice in self._slices[i]
         ]
+
+    def region_sites(self, region: str | None) -> tuple[int, ...]:
+        """The sites of a region, in blueprint order (none for an unknown region)."""
+        if not self._regions:
+            for i, site in enumerate(self.blueprint.sites):
+                self._regions[site.region] = (*self._regions.get(site.region, ()), i)
+        return self._regions.get(region, ())
 
     def capacity(self, workload: Workload, site: int) -> int:
         # Workloads share a handful of request shapes; sites are many: cache per shape.
