@@ -217,3 +217,23 @@ def test_same_input_same_placement(tmp_path: Path) -> None:
         w: p.nodes for w, p in again.workloads.items()
     }
     assert all(p.placed == p.required for p in first.workloads.values())
+
+
+def test_the_shipped_demand_example_places_as_docs_placement_md_says() -> None:
+    # By hand: north sends 240 requests/s (4 replicas of 60), and with n-1 any two of its
+    # three sites must still carry them: 2 on each. The south's 100 need 2, twice over.
+    from conftest import BLUEPRINTS
+
+    placements, solved = placed(BLUEPRINTS / "examples" / "metro-demand-grid.yaml")
+    assert solved["camera-analytics"] == {
+        "north-tower-01": 2,
+        "north-office-01": 2,
+        "north-regional-01": 2,
+        "south-office-01": 2,
+        "south-regional-01": 2,
+    }
+    assert solved["voice-assistant"] == {"north-office-01": 2, "south-tower-01": 2}
+    assert solved["defect-detect"] == {"north-regional-01": 2, "south-regional-01": 2}
+    solution = solve(placements)
+    assert all(not loss.broken for loss in site_losses(placements, solution))
+    assert solution.workloads["camera-analytics"].unserved == {}
