@@ -139,7 +139,7 @@ def _map(data: dict[str, Any]) -> dict[str, Any]:
     sphere = alt.Chart(alt.sphere()).mark_geoshape(fill="#eef4f8")
     graticule = alt.Chart(alt.graticule(step=[30, 30])).mark_geoshape(stroke="#c8d4dc", strokeWidth=0.5)
     countries = alt.Chart(
-        alt.InlineData(values=_countries(), format=alt.DataFormat(type="topojson", feature="countries"))
+        alt.InlineData(values=_countries(), format={"type": "topojson", "feature": "countries"})
     ).mark_geoshape(fill="#dde5d6", stroke="#98a68f", strokeWidth=0.4)
     sites = (
         alt.Chart(points)
