@@ -7,6 +7,7 @@ workload run at that site" is computed in one place.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -82,10 +83,15 @@ class Placements:
 
     def _select(self, workload: Workload) -> list[int]:
         placement = workload.placement
+        indices: Iterable[int]
         if placement.sites:
             indices = [self.site_index[name] for name in placement.sites if name in self.site_index]
+        elif placement.regions:
+            # Only the regions' own sites: on a large grid, a scan of every site per workload
+            # is what placement would spend most of its time on.
+            indices = sorted({i for region in placement.regions for i in self.region_sites(region)})
         else:
-            indices = range(len(self.blueprint.sites))  # type: ignore[assignment]
+            indices = range(len(self.blueprint.sites))
         tiers, regions = set(placement.tiers), set(placement.regions)
         sites = self.blueprint.sites
         return [
