@@ -53,13 +53,13 @@ def sources(placements: Placements, workload: Workload) -> list[Source]:
     region), or no sources without demand."""
     if workload.demand is None:
         return []
-    bp = placements.blueprint
-    by_name = {site.name: site for site in bp.sites}
+    sites = placements.blueprint.sites
     resolved = []
     for source in workload.demand.sources:
         if source.site is not None:
-            origin = by_name.get(source.site)
-            region, label = (origin.region if origin else None), f"site {source.site}"
+            origin = placements.site_index.get(source.site)
+            region = sites[origin].region if origin is not None else None
+            label = f"site {source.site}"
         else:
             region, label = source.region, f"region {source.region}"
         resolved.append(Source(label, source.rate, placements.region_sites(region)))

@@ -24,10 +24,13 @@ from dataclasses import dataclass, field
 from aigrid.model.blueprint import Workload
 from aigrid.placement import Placements
 from aigrid.placement_demand import regions, required_replicas, serve, sources
-from aigrid.placement_program import Program
+from aigrid.placement_program import Effort, Program
 
 # The objective priorities HiGHS takes (a larger value is optimised first).
 _SHORTFALL, _RESILIENCE, _LATENCY, _GPUS, _TIE_BREAK = 5, 4, 3, 2, 1
+# The tie-break only orders placements that are equal in everything else: on contended grids
+# HiGHS went on branching for thousands of nodes with its bound already at the solution.
+_TIE_BREAK_EFFORT = Effort(nodes=200)
 
 
 def end_to_end_ms(rtt: float, workload: Workload) -> float:
@@ -119,7 +122,7 @@ def _keep_closest(
         units = workload.gpu.count or 1
         room_needed = 2 * asked[workload.gpu.mig or ""]
         spread = (workload.placement.min_sites or 1) + (1 if resilience else 0)
-        scopes: list[tuple[int, ...] | None] = [s.sites for s in sources(placements, workload)] or [None]
+        scopes: list[set[int] | None] = [set(s.sites) for s in sources(placements, workload)] or [None]
         kept: set[int] = set()
         for scope in scopes:
             ordered = sorted(
@@ -229,12 +232,13 @@ def _solve_group(
 ) -> tuple[dict[str, WorkloadPlacement], float]:
     bp = placements.blueprint
     program = Program()
+    program.efforts[_TIE_BREAK] = _TIE_BREAK_EFFORT
     pools = _pools(placements, workloads, candidates)
     pool_use: dict[Pool, list[tuple[int, float]]] = {}
     columns: dict[str, dict[Pool, int]] = {}
     slack: dict[str, tuple[int, int | None]] = {}
-    order = sorted({site for w in workloads for site in candidates[w.name]})
-    rank = {site: position for position, site in enumerate(order)}
+    # Whole numbers, so HiGHS knows the tie-break's optimum is found once its bound is within 1.
+    rank = {place: position for position, place in enumerate(sorted({(p.site, p.nodes[0]) for p in pools}))}
     for workload in workloads:
         required = required_replicas(workload)
         sites = set(candidates[workload.name])
@@ -271,7 +275,7 @@ def _solve_group(
             per_site.setdefault(pool.site, []).append(column)
         for pool, column in x.items():
             program.cost(_GPUS, column, amount)
-            program.cost(_TIE_BREAK, column, 1.0 + rank[pool.site] + pool.nodes[0] / 1000.0)
+            program.cost(_TIE_BREAK, column, 1.0 + rank[(pool.site, pool.nodes[0])])
         latency = {site: end_to_end_ms(bp.sites[site].rtt, workload) for site in per_site}
         if workload.demand is None and resilience_short is None:
             for pool, column in x.items():
