@@ -237,3 +237,16 @@ def test_the_shipped_demand_example_places_as_docs_placement_md_says() -> None:
     solution = solve(placements)
     assert all(not loss.broken for loss in site_losses(placements, solution))
     assert solution.workloads["camera-analytics"].unserved == {}
+
+
+def test_whole_gpu_requests_of_different_sizes_fit_each_node(write) -> None:  # type: ignore[no-untyped-def]
+    # Two nodes of 3 GPUs: pair (2 GPUs x 2) and solo (1 GPU x 2) fit only as one pair and one
+    # solo per node, which the site's total (6) alone would not ensure; and a third pair never
+    # fits, though 6 GPUs would hold three pairs.
+    pair = workload("pair", "50ms", 3).replace("gpu: {count: 1}", "gpu: {count: 2}")
+    path = grid(write, [site("a", "2ms", gpus=3, nodes=2)], [pair, workload("solo", "50ms", 2)])
+    placements = Placements(validate_file(path).blueprint, catalog())  # type: ignore[arg-type]
+    solution = solve(placements)
+    assert solution.workloads["pair"].nodes == {(0, 1): 1, (0, 2): 1}
+    assert solution.workloads["solo"].nodes == {(0, 1): 1, (0, 2): 1}
+    assert solution.workloads["pair"].short == 1
