@@ -6,6 +6,7 @@ only knows columns, rows and prioritised objectives.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -90,8 +91,7 @@ class Program:
         highs = self._highs()
         # Lexicographic by hand: optimise one objective, hold it (within a tolerance above
         # the solver's feasibility tolerance) as a row, go on with the next. HiGHS's own
-        # lexicographic mode, and starting a stage from the last one's solution
-        # (setSolution), declared some of these feasible programs infeasible (HiGHS 1.16).
+        # lexicographic mode declared some of these feasible programs infeasible (HiGHS 1.16).
         values: list[float] = []
         for priority, costs in sorted(self.objectives.items(), reverse=True):
             indices = np.array(sorted(costs), dtype=np.int32)
@@ -114,7 +114,12 @@ class Program:
             # Every requirement has its slack column, so each stage has a solution; one cut
             # short by its effort keeps the best found, and its gap says how good it is.
             stopped = status == highspy.HighsModelStatus.kSolutionLimit and info.primal_solution_status == 2
-            assert status == highspy.HighsModelStatus.kOptimal or stopped, highs.modelStatusToString(status)
+            if status != highspy.HighsModelStatus.kOptimal and not stopped:
+                # Out of effort before any solution (the start was refused): the last stage's
+                # solution stands, and nothing says how far it is from this objective's best.
+                assert values, highs.modelStatusToString(status)
+                self.stages.append(StageResult(priority, math.inf, info.mip_node_count))
+                continue
             values = list(highs.getSolution().col_value)
             best = info.objective_function_value
             self.stages.append(StageResult(priority, max(0.0, info.mip_gap), info.mip_node_count))
