@@ -217,3 +217,36 @@ def test_same_input_same_placement(tmp_path: Path) -> None:
         w: p.nodes for w, p in again.workloads.items()
     }
     assert all(p.placed == p.required for p in first.workloads.values())
+
+
+def test_the_shipped_demand_example_places_as_docs_placement_md_says() -> None:
+    # By hand: north sends 240 requests/s (4 replicas of 60), and with n-1 any two of its
+    # three sites must still carry them: 2 on each. The south's 100 need 2, twice over.
+    from conftest import BLUEPRINTS
+
+    placements, solved = placed(BLUEPRINTS / "examples" / "metro-demand-grid.yaml")
+    assert solved["camera-analytics"] == {
+        "north-tower-01": 2,
+        "north-office-01": 2,
+        "north-regional-01": 2,
+        "south-office-01": 2,
+        "south-regional-01": 2,
+    }
+    assert solved["voice-assistant"] == {"north-office-01": 2, "south-tower-01": 2}
+    assert solved["defect-detect"] == {"north-regional-01": 2, "south-regional-01": 2}
+    solution = solve(placements)
+    assert all(not loss.broken for loss in site_losses(placements, solution))
+    assert solution.workloads["camera-analytics"].unserved == {}
+
+
+def test_whole_gpu_requests_of_different_sizes_fit_each_node(write) -> None:  # type: ignore[no-untyped-def]
+    # Two nodes of 3 GPUs: pair (2 GPUs x 2) and solo (1 GPU x 2) fit only as one pair and one
+    # solo per node, which the site's total (6) alone would not ensure; and a third pair never
+    # fits, though 6 GPUs would hold three pairs.
+    pair = workload("pair", "50ms", 3).replace("gpu: {count: 1}", "gpu: {count: 2}")
+    path = grid(write, [site("a", "2ms", gpus=3, nodes=2)], [pair, workload("solo", "50ms", 2)])
+    placements = Placements(validate_file(path).blueprint, catalog())  # type: ignore[arg-type]
+    solution = solve(placements)
+    assert solution.workloads["pair"].nodes == {(0, 1): 1, (0, 2): 1}
+    assert solution.workloads["solo"].nodes == {(0, 1): 1, (0, 2): 1}
+    assert solution.workloads["pair"].short == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -16,8 +17,11 @@ CHROMIUM = shutil.which("chromium")
 
 
 def docs_commands() -> list[str]:
+    """The page's report commands for the shipped multi-carrier grid (tests/test_docs_commands.py
+    runs its other blocks)."""
     text = (ROOT / "docs" / "placement.md").read_text()
-    return [line for block in re.findall(r"```sh\n(.*?)```", text, re.S) for line in block.splitlines()]
+    lines = [line for block in re.findall(r"```sh\n(.*?)```", text, re.S) for line in block.splitlines()]
+    return [line for line in lines if line.startswith(f"aigrid report {EXAMPLE} ")]
 
 
 def run_doc_command(command: str, cwd: Path) -> str:
@@ -104,10 +108,16 @@ def test_page_opens_offline_in_chromium(tmp_path: Path) -> None:
             page.wait_for_selector(f"#chart-{chart} svg", timeout=20_000)
         located = sum(1 for s in data["sites"] if s["lat"] is not None)
         assert page.locator("#chart-map svg .mark-symbol.role-mark path").count() == located
+        # The outline layer: one shape per Natural Earth country, drawn from the inlined file.
+        outlines = page.locator("#chart-map svg .mark-shape.role-mark path")
+        assert outlines.count() >= 177, outlines.count()
         bars = page.locator("#chart-latency svg .mark-rect.role-mark path").count()
         # Per workload and option (edge, cloud): RTT, network and inference bars and an SLO tick.
         assert bars == (3 + 1) * 2 * len(data["workloads"])
         rows = page.locator("#n-minus-1 tr").all_inner_texts()[1:]
         assert [row.split("\t")[0] for row in rows] == [r["site"] for r in data["n_minus_1"]]
+        if os.environ.get("AIGRID_UPDATE_GOLDEN"):
+            page.set_viewport_size({"width": 1280, "height": 900})
+            page.screenshot(path=str(ROOT / "docs" / "report-example.png"), full_page=True)
         browser.close()
     assert problems == []

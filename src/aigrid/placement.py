@@ -7,6 +7,7 @@ workload run at that site" is computed in one place.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -72,6 +73,7 @@ class Placements:
         self._slices = [set(site.slices) for site in blueprint.sites]
         self._capacity: dict[tuple[str | None, int | None, int], int] = {}
         self._selected: dict[str, list[int]] = {}
+        self._regions: dict[str | None, tuple[int, ...]] = {}
 
     def selected(self, workload: Workload) -> list[int]:
         """Sites the workload's placement selects and that carry its slice."""
@@ -81,10 +83,15 @@ class Placements:
 
     def _select(self, workload: Workload) -> list[int]:
         placement = workload.placement
+        indices: Iterable[int]
         if placement.sites:
             indices = [self.site_index[name] for name in placement.sites if name in self.site_index]
+        elif placement.regions:
+            # Only the regions' own sites: on a large grid, a scan of every site per workload
+            # is what placement would spend most of its time on.
+            indices = sorted({i for region in placement.regions for i in self.region_sites(region)})
         else:
-            indices = range(len(self.blueprint.sites))  # type: ignore[assignment]
+            indices = range(len(self.blueprint.sites))
         tiers, regions = set(placement.tiers), set(placement.regions)
         sites = self.blueprint.sites
         return [
@@ -94,6 +101,13 @@ class Placements:
             and (not regions or sites[i].region in regions)
             and workload.slice in self._slices[i]
         ]
+
+    def region_sites(self, region: str | None) -> tuple[int, ...]:
+        """The sites of a region, in blueprint order (none for an unknown region)."""
+        if not self._regions:
+            for i, site in enumerate(self.blueprint.sites):
+                self._regions[site.region] = (*self._regions.get(site.region, ()), i)
+        return self._regions.get(region, ())
 
     def capacity(self, workload: Workload, site: int) -> int:
         # Workloads share a handful of request shapes; sites are many: cache per shape.

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aigrid.placement import Placements, share
-from aigrid.placement_solver import GridPlacement, end_to_end_ms, required_replicas, sources
+from aigrid.placement_demand import required_replicas, sources
+from aigrid.placement_solver import GridPlacement, end_to_end_ms
 
 # workload name -> site index -> replicas
 SitePlacement = dict[str, dict[int, int]]

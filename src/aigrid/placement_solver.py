@@ -2,13 +2,15 @@
 
 Every workload's replicas go to nodes (whole GPUs, or instances of its MIG profile) of the
 sites it may use within its latency SLO, jointly for all workloads, so no two count the
-same GPU. Objectives, most important first (HiGHS solves them lexicographically):
+same GPU. Objectives, most important first (solved one after another, each held while
+the next is optimised; see placement_program):
 
 1. place every replica and serve every request (the shortfall is what the rules explain);
 2. survive the loss of any one site, when the blueprint asks for `resilience: n-1`;
 3. the lowest latency, weighted by demand (by replica without demand);
-4. the fewest sites used, then 5. the fewest GPUs (MIG instances count one each);
-6. a fixed preference for earlier sites and nodes, so ties always resolve the same way.
+4. the fewest GPUs (MIG instances count one each);
+5. earlier sites (then nodes) first, so ties always resolve the same way: replicas of equal
+   latency gather on the earliest sites with room instead of scattering.
 
 Workloads that can share no site never compete, so each group of workloads linked by shared
 sites is solved on its own: on grids split by region this is the per-region decomposition,
@@ -17,40 +19,23 @@ and it is exact, not a heuristic.
 
 from __future__ import annotations
 
-import math
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import highspy
-import numpy as np
 
 from aigrid.model.blueprint import Workload
 from aigrid.placement import Placements
+from aigrid.placement_demand import regions, required_replicas, serve, sources
+from aigrid.placement_program import Effort, Program
 
 # The objective priorities HiGHS takes (a larger value is optimised first).
-_SHORTFALL, _RESILIENCE, _LATENCY, _SITES, _GPUS, _TIE_BREAK = 6, 5, 4, 3, 2, 1
-# How far a later objective may move an earlier optimum, relative: above HiGHS's primal
-# feasibility tolerance (1e-7), below any real difference in replicas or milliseconds.
-_HOLD_TOLERANCE = 1e-6
-# Requests/s below this are the solver's tolerances, not demand left unserved.
-_RATE_EPSILON = 1e-3
+_SHORTFALL, _RESILIENCE, _LATENCY, _GPUS, _TIE_BREAK = 5, 4, 3, 2, 1
+# The tie-break only orders placements that are equal in everything else: on contended grids
+# HiGHS went on branching for thousands of nodes with its bound already at the solution.
+_TIE_BREAK_EFFORT = Effort(nodes=200)
 
 
 def end_to_end_ms(rtt: float, workload: Workload) -> float:
     """The latency a request sees when served at a site with round-trip time `rtt`."""
     return rtt + workload.latency.network + workload.latency.inference
-
-
-@dataclass(frozen=True)
-class Source:
-    """A demand source resolved to the sites that may serve it."""
-
-    label: str
-    rate: float
-    sites: tuple[int, ...]
 
 
 @dataclass
@@ -84,33 +69,9 @@ class WorkloadPlacement:
 class GridPlacement:
     workloads: dict[str, WorkloadPlacement]
     groups: int
-
-
-def required_replicas(workload: Workload) -> int:
-    """`replicas`, or more when the demand needs more replicas to serve it."""
-    if workload.demand is None:
-        return workload.replicas
-    total = sum(source.rate for source in workload.demand.sources)
-    return max(workload.replicas, math.ceil(total / workload.demand.per_replica - 1e-9))
-
-
-def sources(placements: Placements, workload: Workload) -> list[Source]:
-    """The workload's demand sources with the sites in their region (for a site: the site's
-    region), or no sources without demand."""
-    if workload.demand is None:
-        return []
-    bp = placements.blueprint
-    by_name = {site.name: site for site in bp.sites}
-    resolved = []
-    for source in workload.demand.sources:
-        if source.site is not None:
-            origin = by_name.get(source.site)
-            region, label = (origin.region if origin else None), f"site {source.site}"
-        else:
-            region, label = source.region, f"region {source.region}"
-        within = tuple(i for i, site in enumerate(bp.sites) if site.region == region)
-        resolved.append(Source(label, source.rate, within))
-    return resolved
+    # The largest relative gap HiGHS left an objective at when its effort ran out (see
+    # placement_program.Effort): 0 when every objective of every group was proven optimal.
+    gap: float = 0.0
 
 
 def within_slo(placements: Placements, workload: Workload) -> list[int]:
@@ -133,9 +94,12 @@ def solve(placements: Placements, resilience: bool | None = None) -> GridPlaceme
         _keep_closest(placements, group, candidates, resilience)
     result: dict[str, WorkloadPlacement] = {}
     groups = _groups(bp.workloads, candidates)
+    gap = 0.0
     for group in groups:
-        result.update(_solve_group(placements, group, candidates, resilience))
-    return GridPlacement({w.name: result[w.name] for w in bp.workloads}, len(groups))
+        placed, group_gap = _solve_group(placements, group, candidates, resilience)
+        result.update(placed)
+        gap = max(gap, group_gap)
+    return GridPlacement({w.name: result[w.name] for w in bp.workloads}, len(groups), gap)
 
 
 def _keep_closest(
@@ -158,7 +122,7 @@ def _keep_closest(
         units = workload.gpu.count or 1
         room_needed = 2 * asked[workload.gpu.mig or ""]
         spread = (workload.placement.min_sites or 1) + (1 if resilience else 0)
-        scopes: list[tuple[int, ...] | None] = [s.sites for s in sources(placements, workload)] or [None]
+        scopes: list[set[int] | None] = [set(s.sites) for s in sources(placements, workload)] or [None]
         kept: set[int] = set()
         for scope in scopes:
             ordered = sorted(
@@ -207,142 +171,87 @@ def _groups(workloads: list[Workload], candidates: dict[str, list[int]]) -> list
     return [grouped[key] for key in sorted(grouped)]
 
 
-class _Program:
-    """Columns and rows of a mixed-integer program, passed to HiGHS in one go."""
+@dataclass(frozen=True)
+class Pool:
+    """GPUs of one kind ("" for whole GPUs, else a MIG profile) that the program counts together.
 
-    def __init__(self) -> None:
-        self.lower: list[float] = []
-        self.upper: list[float] = []
-        self.integer: list[int] = []
-        self.row_lower: list[float] = []
-        self.row_upper: list[float] = []
-        self.starts: list[int] = []
-        self.indices: list[int] = []
-        self.values: list[float] = []
-        self.objectives: dict[int, dict[int, float]] = {}
+    A site's nodes form one pool when every replica that may land there takes the same amount
+    (a MIG instance, or the same number of whole GPUs): then any replica counts that fit the
+    pool's total fit its nodes, bound first fit. Only where whole-GPU requests of different
+    sizes meet at a site does each node count on its own. Pooling drops a column per node and
+    the interchangeable nodes HiGHS would otherwise branch over."""
 
-    def column(self, upper: float, integer: bool = False, lower: float = 0.0) -> int:
-        self.lower.append(lower)
-        self.upper.append(upper)
-        if integer:
-            self.integer.append(len(self.lower) - 1)
-        return len(self.lower) - 1
+    site: int
+    nodes: tuple[int, ...]
+    kind: str
+    # Whole GPUs per replica of every workload in a whole-GPU pool of the site's nodes;
+    # None for a node on its own, where sizes differ.
+    size: int | None = None
 
-    def row(
-        self, terms: dict[int, float], lower: float = -highspy.kHighsInf, upper: float = highspy.kHighsInf
-    ) -> None:
-        self.row_lower.append(lower)
-        self.row_upper.append(upper)
-        self.starts.append(len(self.indices))
-        for column, value in sorted(terms.items()):
-            self.indices.append(column)
-            self.values.append(value)
+    def capacity(self, placements: Placements, workload: Workload) -> int:
+        return sum(placements.node_gpus[self.site][n].capacity_for(workload) for n in self.nodes)
 
-    def cost(self, priority: int, column: int, value: float) -> None:
-        costs = self.objectives.setdefault(priority, {})
-        costs[column] = costs.get(column, 0.0) + value
-
-    def solve(self) -> list[float]:
-        columns = len(self.lower)
-        if columns == 0:
-            return []
-        with _quiet_stdout():
-            # highspy prints its banner when the object is made, before any option applies.
-            highs = highspy.Highs()  # type: ignore[no-untyped-call]
-        highs.silent()
-        # One thread and a fixed seed: the same program gives the same solution every run.
-        highs.setOptionValue("threads", 1)
-        highs.setOptionValue("random_seed", 0)
-        highs.setOptionValue("mip_rel_gap", 0.0)
-        highs.addCols(
-            columns,
-            np.zeros(columns),
-            np.array(self.lower),
-            np.array(self.upper),
-            0,
-            np.array([], dtype=np.int32),
-            np.array([], dtype=np.int32),
-            np.array([], dtype=np.float64),
-        )
-        if self.integer:
-            highs.changeColsIntegrality(
-                len(self.integer),
-                np.array(self.integer, dtype=np.int32),
-                np.full(len(self.integer), highspy.HighsVarType.kInteger.value, dtype=np.uint8),
-            )
-        if self.row_lower:
-            highs.addRows(
-                len(self.row_lower),
-                np.array(self.row_lower),
-                np.array(self.row_upper),
-                len(self.indices),
-                np.array(self.starts, dtype=np.int32),
-                np.array(self.indices, dtype=np.int32),
-                np.array(self.values),
-            )
-        # Lexicographic by hand: optimise one objective, hold it (within a tolerance above
-        # the solver's feasibility tolerance) as a row, go on with the next. HiGHS's own
-        # lexicographic mode, and starting a stage from the last one's solution
-        # (setSolution), declared some of these feasible programs infeasible (HiGHS 1.16).
-        values: list[float] = []
-        for _, costs in sorted(self.objectives.items(), reverse=True):
-            indices = np.array(sorted(costs), dtype=np.int32)
-            highs.changeColsCost(columns, np.arange(columns, dtype=np.int32), np.zeros(columns))
-            highs.changeColsCost(len(indices), indices, np.array([costs[i] for i in indices]))
-            highs.run()
-            status = highs.getModelStatus()
-            # Every requirement has its slack column, so each stage has a solution.
-            assert status == highspy.HighsModelStatus.kOptimal, highs.modelStatusToString(status)
-            values = list(highs.getSolution().col_value)
-            best = highs.getInfo().objective_function_value
-            highs.addRow(
-                -highspy.kHighsInf,
-                best + _HOLD_TOLERANCE * max(1.0, abs(best)),
-                len(indices),
-                indices,
-                np.array([costs[i] for i in indices]),
-            )
-        return values
+    def room(self, placements: Placements) -> int:
+        """The pool's capacity in GPUs (whole) or instances (MIG)."""
+        gpus = [placements.node_gpus[self.site][n] for n in self.nodes]
+        if self.kind:
+            return sum(g.mig[self.kind] for g in gpus)
+        if self.size is None:
+            return sum(g.whole for g in gpus)
+        return sum(self.size * (g.whole // self.size) for g in gpus)
 
 
-@contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    saved = os.dup(1)
-    try:
-        with Path(os.devnull).open("w", encoding="utf-8") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+def _kind(workload: Workload) -> str:
+    return workload.gpu.mig or ""
+
+
+def _amount(workload: Workload) -> int:
+    return workload.gpu.count or 1
+
+
+def _pools(placements: Placements, workloads: list[Workload], candidates: dict[str, list[int]]) -> list[Pool]:
+    """The pools of every candidate site of the group, in site, kind and node order."""
+    asked: dict[tuple[int, str], set[int]] = {}
+    for workload in workloads:
+        for site in candidates[workload.name]:
+            asked.setdefault((site, _kind(workload)), set()).add(_amount(workload))
+    pools = []
+    for (site, kind), sizes in sorted(asked.items()):
+        nodes = range(len(placements.node_gpus[site]))
+        if kind:
+            pools.append(Pool(site, tuple(nodes), kind))
+        elif len(sizes) == 1:
+            pools.append(Pool(site, tuple(nodes), kind, sizes.pop()))
+        else:
+            pools.extend(Pool(site, (node,), kind) for node in nodes)
+    return pools
 
 
 def _solve_group(
     placements: Placements, workloads: list[Workload], candidates: dict[str, list[int]], resilience: bool
-) -> dict[str, WorkloadPlacement]:
+) -> tuple[dict[str, WorkloadPlacement], float]:
     bp = placements.blueprint
-    program = _Program()
-    site_used: dict[int, int] = {}
-    # (site, node) -> {gpu kind: [(column, amount)]}, kind "" for whole GPUs, else a MIG profile.
-    node_use: dict[tuple[int, int], dict[str, list[tuple[int, float]]]] = {}
-    columns: dict[str, dict[tuple[int, int], int]] = {}
+    program = Program()
+    program.efforts[_TIE_BREAK] = _TIE_BREAK_EFFORT
+    pools = _pools(placements, workloads, candidates)
+    pool_use: dict[Pool, list[tuple[int, float]]] = {}
+    columns: dict[str, dict[Pool, int]] = {}
     slack: dict[str, tuple[int, int | None]] = {}
-    flows: dict[str, list[tuple[Source, dict[int, int], int]]] = {}
-    order = sorted({site for w in workloads for site in candidates[w.name]})
-    rank = {site: position for position, site in enumerate(order)}
+    # Whole numbers, so HiGHS knows the tie-break's optimum is found once its bound is within 1.
+    rank = {place: position for position, place in enumerate(sorted({(p.site, p.nodes[0]) for p in pools}))}
     for workload in workloads:
         required = required_replicas(workload)
-        sites = candidates[workload.name]
-        kind = workload.gpu.mig or ""
-        amount = float(workload.gpu.count or 1)
-        x: dict[tuple[int, int], int] = {}
-        for site in sites:
-            for node, gpus in enumerate(placements.node_gpus[site]):
-                capacity = gpus.capacity_for(workload)
+        sites = set(candidates[workload.name])
+        amount = float(_amount(workload))
+        x: dict[Pool, int] = {}
+        for pool in pools:
+            if pool.site in sites and pool.kind == _kind(workload):
+                # More than `required` replicas on one site never helps: not the count, not
+                # the demand, and with any other site lost that site alone already suffices.
+                capacity = min(pool.capacity(placements, workload), required)
                 if capacity > 0:
-                    column = program.column(capacity, integer=True)
-                    x[(site, node)] = column
-                    node_use.setdefault((site, node), {}).setdefault(kind, []).append((column, amount))
+                    x[pool] = program.column(capacity, integer=True)
+                    pool_use.setdefault(pool, []).append((x[pool], amount))
         columns[workload.name] = x
         short = program.column(required)
         program.row({**dict.fromkeys(x.values(), 1.0), short: 1.0}, lower=required)
@@ -351,10 +260,10 @@ def _solve_group(
         if resilience:
             resilience_short = program.column(required)
             program.cost(_RESILIENCE, resilience_short, 1.0)
-            for lost in sites:
+            for lost in sorted({pool.site for pool in x}):
                 program.row(
                     {
-                        **{c: 1.0 for (s, _), c in x.items() if s != lost},
+                        **{c: 1.0 for pool, c in x.items() if pool.site != lost},
                         resilience_short: 1.0,
                         short: 1.0,
                     },
@@ -362,99 +271,112 @@ def _solve_group(
                 )
         slack[workload.name] = (short, resilience_short)
         per_site: dict[int, list[int]] = {}
-        for (site, _), column in x.items():
-            per_site.setdefault(site, []).append(column)
-        for site, site_columns in per_site.items():
-            if site not in site_used:
-                site_used[site] = program.column(1, integer=True)
-                program.cost(_SITES, site_used[site], 1.0)
-            bound = program_bound(program, site_columns)
-            program.row({**dict.fromkeys(site_columns, 1.0), site_used[site]: -bound}, upper=0)
-        for (site, node), column in x.items():
+        for pool, column in x.items():
+            per_site.setdefault(pool.site, []).append(column)
+        for pool, column in x.items():
             program.cost(_GPUS, column, amount)
-            program.cost(_TIE_BREAK, column, 1.0 + rank[site] + node / 1000.0)
+            program.cost(_TIE_BREAK, column, 1.0 + rank[(pool.site, pool.nodes[0])])
         latency = {site: end_to_end_ms(bp.sites[site].rtt, workload) for site in per_site}
         if workload.demand is None and resilience_short is None:
-            for (site, _), column in x.items():
-                program.cost(_LATENCY, column, latency[site] / required)
+            for pool, column in x.items():
+                program.cost(_LATENCY, column, latency[pool.site] / required)
         elif workload.demand is None:
             # With spares, the latency is that of the `required` replicas carrying the
             # traffic (the closest ones), not of every replica: spares cost GPUs, not latency.
             carrying = {}
             for site, site_columns in per_site.items():
-                carrying[site] = program.column(program_bound(program, site_columns))
+                carrying[site] = program.column(program.bound(site_columns))
                 program.row({carrying[site]: 1.0, **dict.fromkeys(site_columns, -1.0)}, upper=0)
                 program.cost(_LATENCY, carrying[site], latency[site] / required)
             program.row({**dict.fromkeys(carrying.values(), 1.0), short: 1.0}, lower=required)
         else:
-            flows[workload.name] = _demand_rows(
-                program, placements, workload, per_site, latency, resilience_short, short
-            )
+            _demand_rows(program, placements, workload, per_site, latency, resilience_short, short)
         if workload.placement.min_sites:
             _spread_rows(program, per_site, workload.placement.min_sites)
-    for (site, node), kinds in sorted(node_use.items()):
-        gpus = placements.node_gpus[site][node]
-        for kind, uses in sorted(kinds.items()):
-            room = gpus.mig[kind] if kind else gpus.whole
-            program.row(dict(uses), upper=room)
+    for pool, uses in pool_use.items():
+        program.row(dict(uses), upper=pool.room(placements))
     values = program.solve()
-    return {
-        w.name: _read(w, values, columns[w.name], slack[w.name], flows.get(w.name, [])) for w in workloads
+    counts = {
+        pool: {w.name: round(values[columns[w.name][pool]]) for w in workloads if pool in columns[w.name]}
+        for pool in pools
     }
+    nodes = _bind(placements, workloads, counts)
+    placed = {w.name: _read(placements, w, values, nodes[w.name], slack[w.name]) for w in workloads}
+    return placed, max((stage.gap for stage in program.stages), default=0.0)
 
 
-def program_bound(program: _Program, columns: list[int]) -> float:
-    """The most the columns can add up to."""
-    return sum(program.upper[c] for c in columns)
+def _bind(
+    placements: Placements, workloads: list[Workload], placed: dict[Pool, dict[str, int]]
+) -> dict[str, dict[tuple[int, int], int]]:
+    """Each pool's replicas on its nodes, first fit, workloads in blueprint order: the
+    pool's room guarantees they fit (see Pool)."""
+    by_name = {w.name: w for w in workloads}
+    nodes: dict[str, dict[tuple[int, int], int]] = {w.name: {} for w in workloads}
+    for pool, counts in placed.items():
+        gpus = [placements.node_gpus[pool.site][n] for n in pool.nodes]
+        free = [g.mig[pool.kind] if pool.kind else g.whole for g in gpus]
+        for name, count in counts.items():
+            take = 1 if pool.kind else _amount(by_name[name])
+            for index, node in enumerate(pool.nodes):
+                fits = min(count, free[index] // take)
+                if fits:
+                    key = (pool.site, node)
+                    nodes[name][key] = nodes[name].get(key, 0) + fits
+                    free[index] -= fits * take
+                    count -= fits
+            assert count == 0, f"{name}: {count} replicas left over in pool {pool}"
+    return nodes
 
 
 def _demand_rows(
-    program: _Program,
+    program: Program,
     placements: Placements,
     workload: Workload,
     per_site: dict[int, list[int]],
     latency: dict[int, float],
     resilience_short: int | None,
     short: int,
-) -> list[tuple[Source, dict[int, int], int]]:
-    """Requests flow from each source to the replicas of sites in its region; a site serves
-    at most its replicas' throughput; the latency objective weighs each flow by its rate."""
+) -> None:
+    """Each region's requests go to replicas at its sites. Served closest first, the
+    closest replicas carry a full replica's throughput and one the rest (`partial`), so the
+    program picks `full` full replicas and one partial one per region, at sites with that
+    many replicas, and weighs each by the requests it carries. This counts the same latency
+    as requests flowing to replicas, without the fractional replicas a flow lets the
+    relaxation use, which left HiGHS branching for minutes on contended regions."""
     assert workload.demand is not None
     throughput = workload.demand.per_replica
-    resolved = sources(placements, workload)
-    total = sum(source.rate for source in resolved)
-    inflow: dict[int, dict[int, float]] = {}
-    result = []
-    for source in resolved:
-        unserved = program.column(source.rate)
-        program.cost(_SHORTFALL, unserved, 1.0 / throughput)
-        flow = {}
-        for site in source.sites:
-            if site in per_site:
-                flow[site] = program.column(source.rate)
-                inflow.setdefault(site, {})[flow[site]] = 1.0
-                program.cost(_LATENCY, flow[site], latency[site] / total)
-        served = {**dict.fromkeys(flow.values(), 1.0), unserved: 1.0}
-        program.row(served, lower=source.rate, upper=source.rate)
+    demand = regions(placements, workload)
+    total = sum(region.rate for region in demand)
+    for region in demand:
+        within = [site for site in region.sites if site in per_site]
+        carried: dict[int, dict[int, float]] = {site: {} for site in within}
+        for count, load in ((region.full, throughput), (1, region.partial)):
+            if not (count and load):
+                continue
+            missing = program.column(count, integer=True)
+            program.cost(_SHORTFALL, missing, load / throughput)
+            chosen = {}
+            for site in within:
+                chosen[site] = program.column(min(count, program.bound(per_site[site])), integer=True)
+                carried[site][chosen[site]] = 1.0
+                program.cost(_LATENCY, chosen[site], load * latency[site] / total)
+            program.row({**dict.fromkeys(chosen.values(), 1.0), missing: 1.0}, lower=count, upper=count)
+        for site in within:
+            program.row({**carried[site], **dict.fromkeys(per_site[site], -1.0)}, upper=0)
         if resilience_short is not None:
-            # Sized so the source's rate is still served with any one of its sites down; a
-            # necessary condition where sources share sites, exact where they do not.
-            for lost in flow:
+            # With any one of its sites down, the region's replicas still carry its rate.
+            for lost in within:
                 program.row(
                     {
-                        **{c: throughput for s in flow if s != lost for c in per_site[s]},
+                        **{c: throughput for s in within if s != lost for c in per_site[s]},
                         resilience_short: throughput,
                         short: throughput,
                     },
-                    lower=source.rate,
+                    lower=region.rate,
                 )
-        result.append((source, flow, unserved))
-    for site, terms in inflow.items():
-        program.row({**terms, **dict.fromkeys(per_site[site], -throughput)}, upper=0)
-    return result
 
 
-def _spread_rows(program: _Program, per_site: dict[int, list[int]], min_sites: int) -> None:
+def _spread_rows(program: Program, per_site: dict[int, list[int]], min_sites: int) -> None:
     hosts = []
     for site_columns in per_site.values():
         hosted = program.column(1, integer=True)
@@ -466,24 +388,18 @@ def _spread_rows(program: _Program, per_site: dict[int, list[int]], min_sites: i
 
 
 def _read(
+    placements: Placements,
     workload: Workload,
     values: list[float],
-    x: dict[tuple[int, int], int],
+    nodes: dict[tuple[int, int], int],
     slack: tuple[int, int | None],
-    flows: list[tuple[Source, dict[int, int], int]],
 ) -> WorkloadPlacement:
     result = WorkloadPlacement(workload.name, required_replicas(workload))
-    for key, column in sorted(x.items()):
-        count = round(values[column])
-        if count:
-            result.nodes[key] = count
+    result.nodes = {key: count for key, count in sorted(nodes.items()) if count}
     result.short = max(0, result.required - result.placed)
     _, resilience_short = slack
     if resilience_short is not None:
         result.resilience_short = round(values[resilience_short])
-    for source, flow, unserved in flows:
-        if values[unserved] > _RATE_EPSILON:
-            result.unserved[source.label] = round(values[unserved], 3)
-        served = {site: round(values[c], 3) for site, c in sorted(flow.items()) if values[c] > _RATE_EPSILON}
-        result.served[source.label] = served
+    if workload.demand is not None:
+        result.served, result.unserved = serve(placements, workload, result.per_site())
     return result

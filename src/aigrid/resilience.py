@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aigrid.placement import Placements
-from aigrid.placement_solver import GridPlacement, sources
+from aigrid.placement_demand import sources
+from aigrid.placement_solver import GridPlacement
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 
 from aigrid.model.blueprint import Workload
 from aigrid.model.units import format_ms
-from aigrid.placement_solver import end_to_end_ms, required_replicas, sources, within_slo
+from aigrid.placement_demand import required_replicas, sources
+from aigrid.placement_solver import end_to_end_ms, within_slo
 from aigrid.resilience import site_losses
 from aigrid.rules.codes import Code
 from aigrid.rules.registry import Context, Finding, rule
