@@ -6,7 +6,7 @@ Their codes sit in the compatibility (AG1xx) and network (AG2xx) groups.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from ipaddress import ip_address, ip_network
+from ipaddress import ip_network
 
 from pydantic.alias_generators import to_camel
 
@@ -106,7 +106,7 @@ def cluster_range_overlap(ctx: Context) -> Iterable[Finding]:
 
 def _host_clash(site: Site, network: cluster_network.Subnet, slices: Mapping[str, Slice]) -> str | None:
     for node in site.nodes:
-        if ip_address(node.address) in network:
+        if node.address in network:
             return f"the address {node.address} of node {node.hostname}"
     for name in site.slices:
         slice_ = slices.get(name)
@@ -137,7 +137,7 @@ def cluster_range_family(ctx: Context) -> Iterable[Finding]:
         first = cluster_network.first_control_plane(site)
         if first is None:
             continue
-        family = ip_address(first.address).version
+        family = first.address.version
         for field, network in (
             ("pod_subnet", cluster_network.pod_subnet(kubernetes, site)),
             ("service_subnet", cluster_network.service_subnet(kubernetes, site)),
