@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -357,7 +358,8 @@ def _set_key(frame: _Frame, key: Any, start: Origin) -> None:
             "remove one of the two entries",
             start,
         )
-    frame.key, frame.key_origin = key, start
+    # A grid repeats the same few keys hundreds of thousands of times: one string for each.
+    frame.key, frame.key_origin = sys.intern(key), start
     if key == DIRECTIVE_KEY:
         frame.directive = True
 
