@@ -8,7 +8,8 @@ first control plane's address.
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+from functools import cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 
 from aigrid.model.blueprint import Kubernetes, Node, Site
 
@@ -34,16 +35,22 @@ def first_control_plane(site: Site) -> Node | None:
 
 def control_plane_family(site: Site) -> int:
     node = first_control_plane(site)
-    return ip_address(node.address).version if node is not None else 4
+    return node.address.version if node is not None else 4
+
+
+@cache
+def _default(family: int, service: bool) -> Subnet:
+    # Parsed once: every site of a grid without declared ranges asks for the same two.
+    return ip_network(DEFAULTS[family][service])
 
 
 def pod_subnet(kubernetes: Kubernetes, site: Site) -> Subnet:
     if kubernetes.pod_subnet is not None:
         return kubernetes.pod_subnet
-    return ip_network(DEFAULTS[control_plane_family(site)][0])
+    return _default(control_plane_family(site), False)
 
 
 def service_subnet(kubernetes: Kubernetes, site: Site) -> Subnet:
     if kubernetes.service_subnet is not None:
         return kubernetes.service_subnet
-    return ip_network(DEFAULTS[control_plane_family(site)][1])
+    return _default(control_plane_family(site), True)

@@ -27,9 +27,7 @@ from aigrid.cli import (
     out,
     reject_invalid,
 )
-from aigrid.compile import compile_blueprint
 from aigrid.output import OutputError
-from aigrid.render.ansible import group_name
 from aigrid.report import render_text
 
 CompiledDir = Annotated[
@@ -67,6 +65,9 @@ def compile_command(
     Exit status: 0 written, 1 invalid blueprint, 2 misuse (e.g. an output directory aigrid did not make).
     """
     try:
+        # The renderers (and what they import) load here, not for every command of the CLI.
+        from aigrid.compile import compile_blueprint
+
         compiled = compile_blueprint(file, out_dir, root)
     except OutputError as exc:
         fail(exc, EXIT_MISUSE)
@@ -178,6 +179,9 @@ def teardown_command(
         fail(RuntimeError("give --site or --limit, not both"), EXIT_MISUSE)
     scope = f"every host of {directory}"
     if site is not None or limit is not None:
+        # Imported here, as compile is: the renderers load the plan and the placement solver.
+        from aigrid.render.ansible import group_name
+
         scope = f"the hosts of {limit or group_name('site', site or '')}"
     if not yes:
         if not sys.stdin.isatty():

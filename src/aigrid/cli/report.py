@@ -12,7 +12,6 @@ import typer
 
 from aigrid.catalog import catalog
 from aigrid.cli import ExistingFile, RootOption, check_output, reject_invalid, write_output
-from aigrid.grid_report import render_html, report_data
 from aigrid.validate import validate_file
 
 
@@ -44,6 +43,10 @@ def report_command(
     result = validate_file(file, root)
     if result.blueprint is None:
         reject_invalid(result, f"{file} cannot be read as a blueprint; no report was written")
+    # Altair and the Vega libraries take a good part of a second to import, and only this
+    # command needs them.
+    from aigrid.grid_report import render_html, report_data
+
     data = report_data(result.blueprint, catalog(), result.diagnostics)
     text = (
         render_html(data)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,13 @@ _CORE_NUMBER = re.compile(
     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
 )
 _INT, _FLOAT, _BOOL = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"
+# The resolver's implicit patterns by first character, each followed by those for any character.
+_WILDCARD: tuple[tuple[str, re.Pattern[str]], ...] = tuple(Resolver.yaml_implicit_resolvers.get(None, []))
+_IMPLICIT: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
+    first: (*patterns, *_WILDCARD)
+    for first, patterns in Resolver.yaml_implicit_resolvers.items()
+    if first is not None
+}
 _OPEN_FLAGS = (
     os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 )
@@ -233,7 +241,7 @@ def _scalar(event: Any, file: str, is_key: bool = False) -> Any:
         plain = event.implicit[0]
         if not plain or not value or value[0] not in _MAYBE_TYPED:
             return value
-        tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+        tag = _implicit_tag(value)
     if tag in _AS_TEXT:
         # Keys are left alone here: a key YAML 1.1 does not read as text is refused in _add.
         if (
@@ -270,12 +278,24 @@ def _scalar(event: Any, file: str, is_key: bool = False) -> Any:
         or (tag in (_INT, _FLOAT) and not _PLAIN_NUMBER.fullmatch(value))
     ):
         raise _ambiguous(event, file, value, tag)
+    if tag == _INT and not is_key:
+        # Checked above to be plain decimal digits, which the constructor reads as int() does.
+        return RawInt(int(value), value)
     result = SafeConstructor.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, value))
     if isinstance(result, bool) or result is None:
         return result
     if isinstance(result, int):
         return RawInt(result, value)
     return RawFloat(result, value)
+
+
+def _implicit_tag(value: str) -> str:
+    """The tag PyYAML's resolver gives a plain, non-empty scalar: the same table, tried in the
+    same order, without the resolver's general-purpose overhead on every number and address."""
+    for tag, pattern in _IMPLICIT.get(value[0], _WILDCARD):
+        if pattern.match(value):
+            return tag
+    return _STR
 
 
 class _Frame:
@@ -289,7 +309,8 @@ class _Frame:
         self.items = items
         self.keys: dict[str, Origin] = {}
         self.key: str | None = None
-        self.key_origin: Origin | None = None
+        # Where the pending key was written; meaningful only while `key` is set.
+        self.key_origin: Origin = origin
         self.size = 1
         self.directive = False
 
@@ -320,6 +341,29 @@ def parse_yaml(text: str, file: str) -> YNode | None:
         loader.dispose()
 
 
+def _set_key(frame: _Frame, key: Any, start: Origin) -> None:
+    """Open the next entry of the mapping being built: its key must be new text."""
+    if type(key) is not str:
+        raise fail(
+            Code.UNSUPPORTED_YAML,
+            f"mapping key {key!r} is not a string",
+            "quote the key (YAML reads yes/no/on/off and numbers as other types)",
+            start,
+        )
+    if key in frame.items:
+        first = frame.keys[key]
+        raise fail(
+            Code.DUPLICATE_KEY,
+            f"duplicate key {key!r} (first set at line {first.line})",
+            "remove one of the two entries",
+            start,
+        )
+    # A grid repeats the same few keys hundreds of thousands of times: one string for each.
+    frame.key, frame.key_origin = sys.intern(key), start
+    if key == DIRECTIVE_KEY:
+        frame.directive = True
+
+
 def _add(frame: _Frame, node: YNode, start: Origin) -> None:
     """Put a finished node into the collection being built."""
     items = frame.items
@@ -328,33 +372,21 @@ def _add(frame: _Frame, node: YNode, start: Origin) -> None:
         return
     assert isinstance(items, dict)
     if frame.key is None:
-        key = node.value if type(node) is YScalar else None
-        if type(key) is not str:
-            raise fail(
-                Code.UNSUPPORTED_YAML,
-                f"mapping key {key!r} is not a string",
-                "quote the key (YAML reads yes/no/on/off and numbers as other types)",
-                start,
-            )
-        if key in items:
-            first = frame.keys[key]
-            raise fail(
-                Code.DUPLICATE_KEY,
-                f"duplicate key {key!r} (first set at line {first.line})",
-                "remove one of the two entries",
-                start,
-            )
-        frame.key, frame.key_origin = key, start
-        if key == DIRECTIVE_KEY:
-            frame.directive = True
+        _set_key(frame, node.value if type(node) is YScalar else None, start)
         return
-    assert frame.key_origin is not None
     items[frame.key] = node
     frame.keys[frame.key] = frame.key_origin
     frame.key = None
 
 
 def _build(loader: Any, file: str) -> YNode | None:
+    """The positioned tree of one document, checked event by event.
+
+    This loop runs once per YAML event (close to a million on a 10,000-site grid), so the
+    common case, a plain scalar that can only be text, is handled inline: a key goes
+    straight to its mapping without a node of its own, a value straight into its parent.
+    Anything else (anchors, tags, values YAML may read as other types) takes `_scalar` and
+    `_add`, which raise the same errors at the same place."""
     stack: list[_Frame] = []
     anchors: dict[str, tuple[YNode, int]] = {}
     alias_nodes = 0
@@ -363,30 +395,50 @@ def _build(loader: Any, file: str) -> YNode | None:
     scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
     mapping_start, sequence_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
     mapping_end, sequence_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
-    get_event, check_event = loader.get_event, loader.check_event
+    get_event = loader.get_event
+    # Origin's own constructor is a Python function; building the tuple directly is the same
+    # value at a fraction of the cost, and the loop makes one per event.
+    new_origin = tuple.__new__
+    maybe_typed = _MAYBE_TYPED
+    frame: _Frame | None = None
 
-    while check_event():
+    while True:
+        # The parser hands out None once the stream has ended.
         event = get_event()
+        if event is None:
+            break
         kind = type(event)
         node: YNode
         if kind is scalar_event:
             mark = event.start_mark
-            origin = Origin(file, mark.line + 1, mark.column + 1)
+            origin: Origin = new_origin(Origin, (file, mark.line + 1, mark.column + 1))
             value = event.value
-            if event.tag is None and event.implicit[0] and (not value or value[0] not in _MAYBE_TYPED):
-                node = YScalar(value, origin)
-            else:
-                is_key = bool(stack) and type(stack[-1].items) is dict and stack[-1].key is None
-                node = YScalar(_scalar(event, file, is_key), origin)
+            text = event.tag is None and event.implicit[0] and (not value or value[0] not in maybe_typed)
+            if frame is None:
+                node = YScalar(value if text else _scalar(event, file), origin)
+                if event.anchor:
+                    anchors[event.anchor] = (node, 1)
+                return node
+            frame.size += 1
+            items = frame.items
+            if text and not event.anchor:
+                if isinstance(items, list):
+                    items.append(YScalar(value, origin))
+                elif frame.key is None:
+                    _set_key(frame, value, origin)
+                else:
+                    items[frame.key] = YScalar(value, origin)
+                    frame.keys[frame.key] = frame.key_origin
+                    frame.key = None
+                continue
+            is_key = type(items) is dict and frame.key is None
+            node = YScalar(value if text else _scalar(event, file, is_key), origin)
             if event.anchor:
                 anchors[event.anchor] = (node, 1)
-            if not stack:
-                return node
-            frame = stack[-1]
-            frame.size += 1
             _add(frame, node, origin)
         elif kind is mapping_start or kind is sequence_start:
-            origin = _origin(event.start_mark, file)
+            mark = event.start_mark
+            origin = new_origin(Origin, (file, mark.line + 1, mark.column + 1))
             if len(stack) >= MAX_DEPTH:
                 raise fail(
                     Code.UNSUPPORTED_YAML,
@@ -394,18 +446,21 @@ def _build(loader: Any, file: str) -> YNode | None:
                     "flatten the document",
                     origin,
                 )
-            stack.append(_Frame(origin, event.anchor, {} if kind is mapping_start else []))
+            frame = _Frame(origin, event.anchor, {} if kind is mapping_start else [])
+            stack.append(frame)
         elif kind is mapping_end or kind is sequence_end:
             done = stack.pop()
-            if type(done.items) is dict:
-                node = YMap(done.items, done.keys, done.origin, has_directive=done.directive)
+            items = done.items
+            if type(items) is dict:
+                node = YMap(items, done.keys, done.origin, has_directive=done.directive)
             else:
-                assert isinstance(done.items, list)
-                node = YSeq(done.items, done.origin, has_directive=done.directive)
+                assert isinstance(items, list)
+                node = YSeq(items, done.origin, has_directive=done.directive)
             if done.anchor:
                 anchors[done.anchor] = (node, done.size)
             if not stack:
                 root = node
+                frame = None
                 continue
             frame = stack[-1]
             frame.size += done.size
@@ -429,9 +484,8 @@ def _build(loader: Any, file: str) -> YNode | None:
                     "an anchor is reused too often (alias bomb?); write the values out or use `extends`",
                     origin,
                 )
-            if not stack:
+            if frame is None:
                 return target
-            frame = stack[-1]
             frame.size += size
             frame.directive = frame.directive or has_directive(target)
             _add(frame, target, origin)

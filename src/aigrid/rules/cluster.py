@@ -6,7 +6,7 @@ Their codes sit in the compatibility (AG1xx) and network (AG2xx) groups.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from ipaddress import ip_address, ip_network
+from ipaddress import ip_network
 
 from pydantic.alias_generators import to_camel
 
@@ -82,6 +82,8 @@ def cluster_range_overlap(ctx: Context) -> Iterable[Finding]:
     kubeadm": the pod network must not overlap any host network)."""
     kubernetes = ctx.blueprint.stack.kubernetes
     slices = {s.name: s for s in ctx.blueprint.slices}
+    # Every site of a grid checks the same few ranges against the same slices: each pair once.
+    slice_clashes: dict[tuple[cluster_network.Subnet, str], str | None] = {}
     for i, site in enumerate(ctx.blueprint.sites):
         ranges = {
             "podSubnet": cluster_network.pod_subnet(kubernetes, site),
@@ -95,7 +97,7 @@ def cluster_range_overlap(ctx: Context) -> Iterable[Finding]:
                 "give pods and services ranges of their own",
             )
         for field, network in ranges.items():
-            clash = _host_clash(site, network, slices)
+            clash = _node_clash(site, network) or _slices_clash(site, network, slices, slice_clashes)
             if clash:
                 yield Finding(
                     _range_loc(ctx, "pod_subnet" if field == "podSubnet" else "service_subnet", i),
@@ -104,19 +106,35 @@ def cluster_range_overlap(ctx: Context) -> Iterable[Finding]:
                 )
 
 
-def _host_clash(site: Site, network: cluster_network.Subnet, slices: Mapping[str, Slice]) -> str | None:
+def _node_clash(site: Site, network: cluster_network.Subnet) -> str | None:
     for node in site.nodes:
-        if ip_address(node.address) in network:
+        if node.address in network:
             return f"the address {node.address} of node {node.hostname}"
+    return None
+
+
+def _slices_clash(
+    site: Site,
+    network: cluster_network.Subnet,
+    slices: Mapping[str, Slice],
+    known: dict[tuple[cluster_network.Subnet, str], str | None],
+) -> str | None:
     for name in site.slices:
-        slice_ = slices.get(name)
-        for family in ("ipv4", "ipv6"):
-            other = getattr(slice_, family, None)
-            # A /0 slice range is AG217's: it overlaps everything.
-            if other is None or other.prefixlen == 0:
-                continue
-            if other.version == network.version and other.overlaps(network):
-                return f"the {family} network {other} of slice {name}"
+        if (network, name) not in known:
+            known[network, name] = _slice_clash(network, name, slices.get(name))
+        if known[network, name]:
+            return known[network, name]
+    return None
+
+
+def _slice_clash(network: cluster_network.Subnet, name: str, slice_: Slice | None) -> str | None:
+    for family in ("ipv4", "ipv6"):
+        other = getattr(slice_, family, None)
+        # A /0 slice range is AG217's: it overlaps everything.
+        if other is None or other.prefixlen == 0:
+            continue
+        if other.version == network.version and other.overlaps(network):
+            return f"the {family} network {other} of slice {name}"
     return None
 
 
@@ -137,7 +155,7 @@ def cluster_range_family(ctx: Context) -> Iterable[Finding]:
         first = cluster_network.first_control_plane(site)
         if first is None:
             continue
-        family = ip_address(first.address).version
+        family = first.address.version
         for field, network in (
             ("pod_subnet", cluster_network.pod_subnet(kubernetes, site)),
             ("service_subnet", cluster_network.service_subnet(kubernetes, site)),
