@@ -41,6 +41,11 @@ ExistingFile = Annotated[
     Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="A blueprint YAML file.")
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+# The lab's inventory (and any other) given after a compiled directory's own.
+ExtraInventory = Annotated[
+    list[Path] | None,
+    typer.Option("--inventory", "-i", exists=True, help="Extra inventory applied after the compiled one."),
+]
 RootOption = Annotated[
     Path | None,
     typer.Option(

@@ -20,6 +20,7 @@ from aigrid.cli import (
     EXIT_MISUSE,
     EXIT_OK,
     ExistingFile,
+    ExtraInventory,
     RootOption,
     check_output,
     err,
@@ -32,10 +33,6 @@ from aigrid.report import render_text
 
 CompiledDir = Annotated[
     Path, typer.Argument(exists=True, file_okay=False, help="A directory aigrid compile wrote.")
-]
-ExtraInventory = Annotated[
-    list[Path] | None,
-    typer.Option("--inventory", "-i", exists=True, help="Extra inventory applied after the compiled one."),
 ]
 StackOption = Annotated[str, typer.Option("--stack", "-s", help="The site whose stack to run.")]
 

@@ -20,6 +20,7 @@ from aigrid.cli import (
     EXIT_INVALID,
     EXIT_MISUSE,
     EXIT_OK,
+    ExtraInventory,
     RootOption,
     check_output,
     err,
@@ -117,12 +118,7 @@ def upgrade_command(
     output_format: Annotated[
         PlanFormat, typer.Option("--format", "-f", help="Output format of --plan-only.")
     ] = PlanFormat.text,
-    inventory: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--inventory", "-i", exists=True, help="Extra inventory applied after the compiled one."
-        ),
-    ] = None,
+    inventory: ExtraInventory = None,
     secrets: Annotated[
         Path | None,
         typer.Option(
@@ -236,12 +232,7 @@ def drift_command(
         typer.Argument(exists=True, file_okay=False, metavar="DIR", help="A directory aigrid compile wrote."),
     ],
     site: Annotated[str | None, typer.Option("--site", help="Only this site's nodes.")] = None,
-    inventory: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--inventory", "-i", exists=True, help="Extra inventory applied after the compiled one."
-        ),
-    ] = None,
+    inventory: ExtraInventory = None,
     output_format: Annotated[
         PlanFormat, typer.Option("--format", "-f", help="Output format.")
     ] = PlanFormat.text,
