@@ -95,3 +95,51 @@ def test_kubectl_labels_drains_and_uncordons_like_kubectl(tmp_path: Path) -> Non
     state = json.loads(state_file.read_text())
     assert state["unschedulable"] == []
     assert state["labels"]["worker-1"] == {"nvidia.com/mig.config": "all-1g.10gb"}
+
+    # KEY- removes a label; a label that is not there is reported and left alone.
+    removed = run(kubectl_script, admin, "label", "node", "worker-1", "--overwrite", "nvidia.com/mig.config-")
+    assert (removed.returncode, removed.stdout) == (0, "node/worker-1 unlabeled\n")
+    absent = run(kubectl_script, admin, "label", "node", "worker-1", "--overwrite", "nvidia.com/mig.config-")
+    assert (
+        absent.stdout == "node/worker-1 not labeled\n"
+        and 'label "nvidia.com/mig.config" not found' in absent.stderr
+    )
+    assert json.loads(state_file.read_text())["labels"]["worker-1"] == {}
+
+
+def test_kubeadm_upgrade_needs_kubeadm_first_and_one_minor_at_a_time(tmp_path: Path) -> None:
+    """What the upgrade procedure depends on (Kubernetes docs, "Upgrading kubeadm clusters"):
+    `kubeadm upgrade apply` refuses a version above kubeadm's own (kubeadm is upgraded first),
+    a skipped minor and a question left unanswered; `kubeadm upgrade node` needs a joined node."""
+    root = tmp_path / "root"
+    env = {"AIGRID_STANDIN_ROOT": str(root), "PATH": "/usr/bin:/bin"}
+    config = tmp_path / "kubeadm-config.yaml"
+    config.write_text(yaml.safe_dump_all(INIT))
+
+    def run(version: str, *args: str) -> subprocess.CompletedProcess[str]:
+        script = tmp_path / f"kubeadm-{version}"
+        script.write_text(kubeadm(version))
+        return subprocess.run([sys.executable, str(script), *args], env=env, capture_output=True, text=True)
+
+    assert run("1.33.4-1.1", "upgrade", "node").returncode == 1  # not joined yet
+    assert run("1.33.4-1.1", "init", f"--config={config}", "--skip-token-print").returncode == 0
+    old_kubeadm = run("1.33.4-1.1", "upgrade", "apply", "v1.34.1", "--yes")
+    assert old_kubeadm.returncode == 1 and "Upgrade kubeadm first" in old_kubeadm.stderr
+    unanswered = run("1.34.1-1.1", "upgrade", "apply", "v1.34.1")
+    assert unanswered.returncode == 1 and "won't proceed" in unanswered.stderr
+    skipped = run("1.35.0-1.1", "upgrade", "apply", "v1.35.0", "--yes")
+    assert skipped.returncode == 1 and "only 1 minor version at a time" in skipped.stderr
+    state_file = root / "var/lib/aigrid-standins/kubernetes.json"
+    assert json.loads(state_file.read_text())["version"] == "v1.33.4"
+
+    applied = run("1.34.1-1.1", "upgrade", "apply", "v1.34.1", "--yes")
+    assert applied.returncode == 0, applied.stderr
+    state = json.loads(state_file.read_text())
+    assert state["version"] == "v1.34.1"
+    assert state["config"]["ClusterConfiguration"]["kubernetesVersion"] == "v1.34.1"
+    down = run("1.34.1-1.1", "upgrade", "apply", "v1.33.4", "--yes")
+    assert down.returncode == 1 and "Downgrades are not supported" in down.stderr
+    node = run("1.34.1-1.1", "upgrade", "node")
+    assert node.returncode == 0, node.stderr
+    assert "kubeadm v1.34.1" in (root / "var/lib/kubelet/config.yaml").read_text()
+    assert run("1.34.1-1.1", "version", "-o", "short").stdout.strip() == "v1.34.1"

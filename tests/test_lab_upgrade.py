@@ -1,8 +1,8 @@
 """aigrid upgrade on the emulated site: revision A (lab-upgrade-from) brought up for real, then
-B (lab-upgrade-to: the next 580 driver on every GPU node, the H100 partitioned into MIG
-devices, a higher eMBB bitrate on every node) rolled out node by node. A failure injected on one
-node stops the rollout there with that node cordoned and the next untouched; the same command
-resumes and finishes; drift is clean after.
+B (lab-upgrade-to: Kubernetes 1.34.9 to 1.35.0, the next 580 driver on every GPU node, the H100
+partitioned into MIG devices, a higher eMBB bitrate on every node) rolled out node by node. A
+failure injected on one node stops the rollout there with that node cordoned and the next
+untouched; the same command resumes and finishes; drift is clean after.
 
 Its own lab (the one of test_lab.py runs revision A of another blueprint)."""
 
@@ -77,6 +77,21 @@ def upgrade(old: Path, new: Path, labdir: Path) -> tuple[subprocess.CompletedPro
     return proc, json.loads(proc.stdout)
 
 
+def packages(state: lab.LabState, host: lab.LabHost) -> dict[str, str]:
+    listing = ssh(
+        state, host, "dpkg-query --show --showformat='${Package} ${Version}\\n' kubeadm kubelet kubectl"
+    )
+    return dict(line.split() for line in listing.splitlines())
+
+
+def dpkg_upgraded(state: lab.LabState, host: lab.LabHost, package: str) -> float:
+    """When dpkg upgraded `package` to a 1.35 version on the host (dpkg.log, to the second)."""
+    log = ssh(state, host, f"grep ' upgrade {package}:' /var/log/dpkg.log")
+    stamp = next(line for line in log.splitlines() if line.split()[5].startswith("1.35."))
+    when = ssh(state, host, f"date -d '{' '.join(stamp.split()[:2])}' +%s")
+    return float(when)
+
+
 def statuses(summary: dict[str, Any]) -> dict[str, str]:
     return {node["hostname"]: node["status"] for node in summary["nodes"]}
 
@@ -107,6 +122,12 @@ def test_upgrade_stops_at_a_failing_node_and_resumes_one_node_at_a_time(revision
     assert kernel_view(state, gpu03)["boot"] == boots[gpu03.hostname]
     progress = json.loads((new / layout.UPGRADE_PROGRESS).read_text())
     assert progress["done"] == [control.hostname, gpu01.hostname]
+    # Kubernetes: the control plane and lab-gpu01 on 1.35.0; the failed node's kubeadm could
+    # not be installed (the first package step of its batch), the next node was not touched.
+    assert cluster(state, control)["version"] == "v1.35.0"
+    old_packages = {"kubeadm": "1.34.9-1.1", "kubelet": "1.34.9-1.1", "kubectl": "1.34.9-1.1"}
+    assert packages(state, gpu02) == old_packages
+    assert packages(state, gpu03) == old_packages
     assert list(progress["failed"]) == [gpu02.hostname]
 
     resumed, summary = upgrade(old, new, labdir)
@@ -143,6 +164,21 @@ def test_upgrade_stops_at_a_failing_node_and_resumes_one_node_at_a_time(revision
         assert now["boot"] != boots[host.hostname]
     for host in state.hosts:
         assert "ceil 80Mbit" in ssh(state, host, "tc class show dev eth0"), host.hostname
+
+    # Kubernetes docs, "Upgrading kubeadm clusters": on each node kubeadm first (the new kubeadm
+    # logged its own upgrade), `kubeadm upgrade apply` on the control plane before any `kubeadm
+    # upgrade node`, and the kubelet only after kubeadm upgraded the node.
+    (applied,) = [r["upgrade_apply"] for r in host_log(state, control, "kubeadm") if "upgrade_apply" in r]
+    assert applied == {"from": "v1.34.9", "to": "v1.35.0", "kubeadm": "v1.35.0"}
+    applied_at = next(r["time"] for r in host_log(state, control, "kubeadm") if "upgrade_apply" in r)
+    for host in state.hosts:
+        assert packages(state, host) == dict.fromkeys(old_packages, "1.35.0-1.1"), host.hostname
+        records = host_log(state, host, "kubeadm")
+        step = "upgrade_apply" if host is control else "upgrade_node"
+        upgraded = [r for r in records if step in r]
+        assert [r[step]["kubeadm"] for r in upgraded] == ["v1.35.0"], host.hostname
+        assert upgraded[0]["time"] >= applied_at
+        assert int(upgraded[0]["time"]) <= dpkg_upgraded(state, host, "kubelet"), host.hostname
 
     drift = aigrid("drift", str(new), "--inventory", str(labdir / "inventory.yml"))
     assert drift.returncode == 0, drift.stdout + drift.stderr

@@ -35,12 +35,14 @@ class Recorder:
 
     def __init__(self, failing: set[str] | None = None) -> None:
         self.calls: list[tuple[str, list[str], list[str]]] = []
+        self.kubernetes: list[list[str]] = []
         self.failing = failing or set()
 
     def __call__(self, directory: Path, **kwargs: Any) -> bringup.Outcome:
         hosts = kwargs["limit"].split(",")
         playbook = Path(kwargs["playbook"]).name
         self.calls.append((playbook, hosts, list(kwargs["extravars"]["aigrid_upgrade_drain"])))
+        self.kubernetes.append(list(kwargs["extravars"]["aigrid_upgrade_kubernetes"]))
         failed = [h for h in hosts if h in self.failing and playbook == "upgrade.yml"]
         counts = {
             h: {"ok": 3, "changed": 1, "failed": int(h in failed), "unreachable": 0, "skipped": 0}
@@ -130,15 +132,42 @@ def test_progress_of_another_plan_is_not_resumed(compiled: Path) -> None:
 
 
 def test_what_the_executor_does_not_run_is_refused(compiled: Path) -> None:
+    """Two Kubernetes minors in one revision: kubeadm goes one minor at a time, and the
+    compiled revision has the repository of its own minor only."""
     plan, digest = _plan(DAY2 / "kubernetes-minor.yaml")
-    assert plan.kubernetes and not plan.blockers
+    assert plan.kubernetes == ["1.35", "1.36.2"] and not plan.blockers
     (problem,) = upgrade_run.refusals(plan)
-    assert "does not run kubeadm upgrade yet" in problem
+    assert "more than one minor (1.35 -> 1.36.2)" in problem and "(1.35 first)" in problem
     with pytest.raises(upgrade_run.UpgradeError, match="the plan cannot run"):
         _run(compiled, plan, digest, Recorder())
     assert not (compiled / layout.UPGRADE_PROGRESS).exists()
     blocked = plan.model_copy(update={"kubernetes": [], "blockers": ["site lab-edge-01: no room"]})
     assert upgrade_run.refusals(blocked) == ["site lab-edge-01: no room"]
+
+
+def test_one_kubernetes_minor_runs_control_plane_first(
+    compiled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One minor up: every node is moved by kubeadm (aigrid_upgrade_kubernetes), the control
+    plane in a batch of its own before any worker."""
+    plan, digest = _plan(DAY2 / "lab-upgrade-to.yaml", DAY2 / "lab-upgrade-from.yaml")
+    assert plan.kubernetes == ["1.35.0"] and upgrade_run.refusals(plan) == []
+    recorder = Recorder()
+    monkeypatch.setattr(bringup, "run", recorder)
+    outcome = _run(compiled, plan, digest, recorder)
+    assert not outcome.stopped
+    upgrades = [
+        hosts
+        for (playbook, hosts, _), _k in zip(recorder.calls, recorder.kubernetes, strict=True)
+        if playbook == "upgrade.yml"
+    ]
+    assert upgrades == [["lab-cp"], ["lab-gpu01"], ["lab-gpu02"], ["lab-gpu03"]]
+    moved = [
+        k
+        for (playbook, _, _), k in zip(recorder.calls, recorder.kubernetes, strict=True)
+        if playbook == "upgrade.yml"
+    ]
+    assert moved == upgrades
 
 
 def test_the_plan_digest_names_the_revisions_not_where_they_were_compiled() -> None:

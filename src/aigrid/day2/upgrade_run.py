@@ -1,8 +1,10 @@
 """aigrid upgrade: run an upgrade plan on the nodes, one batch at a time, through ansible-runner.
 
 Per batch (Kubernetes docs, "Upgrading kubeadm clusters": drain, upgrade, uncordon, node by
-node): DIR/ansible/upgrade.yml drains the nodes the plan drains and runs the whole bring-up on
-them, each role moving its part of the node to the new revision (the driver installed and the
+node): DIR/ansible/upgrade.yml drains the nodes the plan drains, moves those it moves to a new
+Kubernetes version (kubeadm first, then `kubeadm upgrade apply` on the first control plane or
+`kubeadm upgrade node`, then the kubelet), and runs the whole bring-up on them, each role
+moving its part of the node to the new revision (the driver installed and the
 node rebooted into it, the MIG layout labelled, the slices reshaped); the compiled checks
 (aigrid verify) must pass on every node of the batch; DIR/ansible/uncordon.yml waits until
 each is Ready and puts it back in service.
@@ -62,7 +64,7 @@ class UpgradeOutcome:
 
     @property
     def stopped(self) -> bool:
-        return any(node.status != "upgraded" and node.status != "already upgraded" for node in self.nodes)
+        return any(node.status not in ("upgraded", "already upgraded") for node in self.nodes)
 
 
 @dataclass
@@ -89,10 +91,13 @@ def plan_digest(old: GridState, new: GridState, max_unavailable: int) -> str:
 def refusals(plan: UpgradePlan) -> list[str]:
     """Why this plan cannot run here: its blockers, and the steps the executor does not run."""
     problems = list(plan.blockers)
-    if plan.kubernetes:
+    # The compiled revision holds one Kubernetes version, and the repository of its minor only:
+    # the minors in between need revisions of their own.
+    if len(plan.kubernetes) > 1:
         problems.append(
-            f"the plan moves Kubernetes ({' -> '.join(plan.kubernetes)}): aigrid upgrade does not run "
-            "kubeadm upgrade yet; follow the plan (--plan-only) by hand for that step"
+            f"the plan moves Kubernetes more than one minor ({' -> '.join(plan.kubernetes)}), which "
+            "kubeadm does one minor at a time: compile and upgrade to a revision at each minor in "
+            f"turn ({plan.kubernetes[0]} first)"
         )
     leaving = sorted(node.hostname for node in _nodes(plan) if any(s.action == "remove" for s in node.steps))
     if leaving:
@@ -149,7 +154,7 @@ def run(plan: UpgradePlan, digest: str, runner: Runner) -> UpgradeOutcome:
     progress, resumed = load_progress(runner.directory, digest)
     progress.failed = {}
     outcomes: list[NodeOutcome] = []
-    stopped = False
+    stopped = ran = False
     for wave in plan.waves:
         for site in wave.sites:
             for phase in site.phases:
@@ -171,22 +176,26 @@ def run(plan: UpgradePlan, digest: str, runner: Runner) -> UpgradeOutcome:
                             progress.done.append(hostname)
                     progress.failed.update(failed)
                     _save(runner.directory, progress)
-                    stopped = bool(failed)
+                    stopped, ran = bool(failed), True
     rollouts = [
         f"site {site.site}: {rollout.target} ({', '.join(rollout.changes)})"
         for wave in plan.waves
         for site in wave.sites
         for rollout in site.rollouts
     ]
-    _save(runner.directory, progress)
+    if not ran:  # no batch saved it: clear the failure recorded by an earlier run
+        _save(runner.directory, progress)
     return UpgradeOutcome(outcomes, rollouts, resumed, str(runner.directory / layout.UPGRADE_PROGRESS))
 
 
 def _batch(runner: Runner, site: str, nodes: list[NodeUpgrade]) -> dict[str, str]:
     """Drain, apply, verify and uncordon one batch; the nodes that failed, with why."""
     hostnames = [node.hostname for node in nodes]
-    drained = [node.hostname for node in nodes if any(step.action == "drain" for step in node.steps)]
-    extravars = {**runner.extravars, "aigrid_upgrade_drain": drained}
+    extravars = {
+        **runner.extravars,
+        "aigrid_upgrade_drain": _taking(nodes, "drain"),
+        "aigrid_upgrade_kubernetes": _taking(nodes, "kubeadm-upgrade"),
+    }
     applied = _play(runner, layout.UPGRADE, site, hostnames, extravars)
     failed = {host: why for host, why in applied.items() if why}
     passed = [host for host in hostnames if host not in failed]
@@ -199,6 +208,11 @@ def _batch(runner: Runner, site: str, nodes: list[NodeUpgrade]) -> dict[str, str
         back = _play(runner, layout.UNCORDON, site, passed, extravars)
         failed |= {host: f"back in service: {why}" for host, why in back.items() if why}
     return failed
+
+
+def _taking(nodes: list[NodeUpgrade], action: str) -> list[str]:
+    """The nodes of a batch whose steps include `action`."""
+    return [node.hostname for node in nodes if any(step.action == action for step in node.steps)]
 
 
 def _play(

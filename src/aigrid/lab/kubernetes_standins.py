@@ -12,6 +12,12 @@ kubeadm (kubernetes cmd/kubeadm; Kubernetes docs "kubeadm init", "kubeadm join",
 - `token create --print-join-command [--ttl D]`: needs the admin kubeconfig; prints
   `kubeadm join ENDPOINT --token T --discovery-token-ca-cert-hash sha256:H`;
 - `init phase upload-certs --upload-certs`: prints the certificate key on its last line;
+- `upgrade apply vX.Y.Z --yes`: needs the admin kubeconfig; refuses a version above kubeadm's
+  own ("Upgrade kubeadm first"), more than one minor above the cluster's, or below it; without
+  --yes it asks, and with no answer it does not proceed; moves the cluster's version;
+- `upgrade node`: needs kubelet.conf (a joined node); writes the kubelet's configuration for
+  kubeadm's version;
+- `version -o short`: kubeadm's version;
 - `reset --force`: removes the node's kubeconfigs, static pod manifests and certificates and,
   on the control plane, the cluster's state;
 - `join --config F`: refuses a second join (preflight FileAvailable on kubelet.conf); needs a
@@ -30,8 +36,9 @@ kubectl (kubernetes/kubectl; kustomize for -k):
 - `wait --for=condition=Established crd/NAME`: only for an applied CRD;
   `wait --for=condition=Ready node/NAME`: a node is NotReady until a Calico Installation
   with a pool inside kubeadm's podSubnet is applied (the operator rejects pools outside it);
-- `label node NAME KEY=VALUE... [--overwrite]`: sets the labels on the node; without
-  --overwrite a key that has another value is refused; prints "labeled" or "not labeled" as
+- `label node NAME KEY=VALUE... KEY-... [--overwrite]`: sets the labels on the node and
+  removes those given as KEY- (a missing one is reported, not an error); without --overwrite a
+  key that has another value is refused; prints "labeled", "unlabeled" or "not labeled" as
   kubectl does. The lab runs no kubelet to register a joined node: the first call that labels
   a node (the join's, right after kubeadm join) stands for its registration;
 - `drain NAME`, `uncordon NAME`: a node that is not registered is NotFound; drain marks it
@@ -285,8 +292,56 @@ def reset():
     log("kubeadm", {"reset": {}})
     print("[reset] (STAND-IN) the node's Kubernetes configuration is removed")
 
+def release(version):
+    return tuple(int(part) for part in version.lstrip("v").split("-")[0].split(".")[:3])
+
+def upgrade_apply(target):
+    # kubeadm upgrade apply (cmd/kubeadm/app/phases/upgrade/policy.go EnforceVersionPolicies):
+    # never past kubeadm's own version, one minor at a time, no downgrade; asks first.
+    state = formed()
+    if "--yes" not in args and "-y" not in args and "--force" not in args:
+        die("[upgrade/confirm] Are you sure you want to proceed? [y/N]: "
+            "won't proceed; the user didn't answer (Y|y) in order to continue")
+    if not re.match(r"^v?\d+\.\d+\.\d+$", target):
+        die(f"[upgrade/version] FATAL: unable to parse version {target!r}")
+    cluster = state["version"]
+    problems = []
+    if release(target) > release(VERSION):
+        problems.append(f'Specified version to upgrade to "{target}" is higher than the kubeadm version '
+                        f'"{VERSION}". Upgrade kubeadm first using the tool you used to install kubeadm')
+    if release(target)[:2] > (release(cluster)[0], release(cluster)[1] + 1):
+        problems.append(f'Specified version to upgrade to "{target}" is too high; kubeadm can upgrade only '
+                        '1 minor version at a time')
+    if release(target) < release(cluster):
+        problems.append(f'Specified version to upgrade to "{target}" is lower than the cluster version '
+                        f'"{cluster}". Downgrades are not supported yet')
+    if problems:
+        die("[upgrade/version] FATAL: the version argument is invalid due to these errors:\n\n\t- "
+            + "\n\t- ".join(problems))
+    state["version"] = "v" + target.lstrip("v")
+    state["config"]["ClusterConfiguration"]["kubernetesVersion"] = state["version"]
+    save_state(state)
+    for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"):
+        write(f"{KUBE}/manifests/{component}.yaml", f"# STAND-IN static pod {component} {state['version']}\n")
+    log("kubeadm", {"upgrade_apply": {"from": cluster, "to": state["version"], "kubeadm": VERSION}})
+    print(f'[upgrade/successful] SUCCESS! Your cluster was upgraded to "{state["version"]}". Enjoy! (STAND-IN)')
+
+def upgrade_node():
+    # kubeadm upgrade node: a joined node only; its kubelet configuration comes from the
+    # cluster, written for the kubelet that kubeadm's version goes with.
+    if not os.path.exists(f"{KUBE}/kubelet.conf"):
+        die("couldn't create a Kubernetes client from file \"/etc/kubernetes/kubelet.conf\": "
+            "open /etc/kubernetes/kubelet.conf: no such file or directory")
+    write(ROOT + "/var/lib/kubelet/config.yaml", f"# STAND-IN kubelet configuration, kubeadm {VERSION}\n", 0o644)
+    log("kubeadm", {"upgrade_node": {"kubeadm": VERSION}})
+    print("[upgrade] The configuration for this node was successfully upgraded! (STAND-IN)")
+
 words = [a for a in args if not a.startswith("-")]
-if words[:1] == ["version"]:
+if words[:2] == ["upgrade", "apply"] and len(words) == 3:
+    upgrade_apply(words[2])
+elif words[:2] == ["upgrade", "node"]:
+    upgrade_node()
+elif words[:1] == ["version"]:
     print(VERSION)
 elif words[:1] == ["reset"]:
     reset()
@@ -395,19 +450,27 @@ elif words[:1] == ["diff"]:
         print(f"diff -u -N /tmp/LIVE/{k} /tmp/MERGED/{k}")
     sys.exit(1 if differ else 0)
 elif words[:2] == ["label", "node"]:
-    name, pairs = words[2], [w.split("=", 1) for w in words[3:]]
+    name = words[2]
+    removed = [w[:-1] for w in words[3:] if w.endswith("-") and "=" not in w]
+    pairs = [w.split("=", 1) for w in words[3:] if not (w.endswith("-") and "=" not in w)]
     if any(len(p) != 2 for p in pairs):
-        die("error: STAND-IN kubectl: aigrid sets labels as KEY=VALUE")
+        die("error: STAND-IN kubectl: aigrid sets labels as KEY=VALUE and removes them as KEY-")
     if name not in state["nodes"]:
         state["nodes"].append(name)  # stands for the kubelet registering the joined node
     labels = state.setdefault("labels", {}).setdefault(name, {})
     for k, v in pairs:
         if k in labels and labels[k] != v and "--overwrite" not in args:
             die(f"error: '{k}' already has a value ({labels[k]}), and --overwrite is false")
-    changed = any(labels.get(k) != v for k, v in pairs)
+    for k in removed:
+        if k not in labels:
+            sys.stderr.write(f'label "{k}" not found.\n')
+    changed = any(labels.get(k) != v for k, v in pairs) or any(k in labels for k in removed)
     labels.update(dict(pairs))
+    for k in removed:
+        labels.pop(k, None)
     save_state(state)
-    print(f"node/{name} {'labeled' if changed else 'not labeled'}")
+    verb = "unlabeled" if removed and not pairs else "labeled"
+    print(f"node/{name} {verb if changed else 'not labeled'}")
 elif words[:1] in (["drain"], ["uncordon"]):
     name = words[1]
     if name not in state["nodes"]:

@@ -269,6 +269,10 @@ def standin_overrides() -> dict[str, object]:
     """Host variables pointing every vendor repository at the stand-in repository on the host,
     and adapting a Debian host whose kernel is not its own (a lab host or a chroot)."""
     repos: dict[str, object] = {f"{role}_repo_uri": f"file:{REPO_IN_HOST}" for role in STANDIN_ROLES}
+    # Kubernetes as pkgs.k8s.io publishes it: one repository per minor (standins.KUBERNETES_REPOS).
+    repos["kubernetes_node_repo_uri"] = (
+        f"file:{REPO_IN_HOST}{standins.KUBERNETES_REPOS}/v{{{{ kubernetes_node_minor }}}}/"
+    )
     keys: dict[str, object] = {f"{role}_repo_key_url": "" for role in STANDIN_ROLES}
     return {
         **repos,

@@ -24,9 +24,11 @@ STANDINS: dict[str, list[str]] = {
     "nvidia-container-toolkit-base": ["1.19.1-1", "1.20.0-1"],
     "libnvidia-container-tools": ["1.19.1-1", "1.20.0-1"],
     "libnvidia-container1": ["1.19.1-1", "1.20.0-1"],
-    "kubelet": ["1.34.9-1.1", "1.35.0-1.1"],
-    "kubeadm": ["1.34.9-1.1", "1.35.0-1.1"],
-    "kubectl": ["1.34.9-1.1", "1.35.0-1.1"],
+    # pkgs.k8s.io keeps one repository per minor (core:/stable:/v1.34/deb/): these are published
+    # the same way (KUBERNETES_REPOS), each minor with a newer patch than the one pinned.
+    "kubelet": ["1.34.9-1.1", "1.34.10-1.1", "1.35.0-1.1", "1.35.1-1.1"],
+    "kubeadm": ["1.34.9-1.1", "1.34.10-1.1", "1.35.0-1.1", "1.35.1-1.1"],
+    "kubectl": ["1.34.9-1.1", "1.34.10-1.1", "1.35.0-1.1", "1.35.1-1.1"],
     # NVIDIA's current scheme: a branch pinning package, then nvidia-open (open modules) or
     # cuda-drivers (proprietary). Versions of a newer branch are published too, so a missing
     # branch lock shows up as the wrong branch installed.
@@ -39,6 +41,10 @@ STANDINS: dict[str, list[str]] = {
     "libnvinfer-plugin10": ["10.14.1.48-1+cuda13.0", "10.14.1.48-1+cuda12.9", "10.15.1.29-1+cuda13.0"],
 }
 PINNED = {name: versions[0] for name, versions in STANDINS.items()}
+KUBERNETES = ("kubelet", "kubeadm", "kubectl")
+# Where each Kubernetes minor's repository lies, under the stand-in repository: a node that
+# keeps the old minor's repository cannot find the new minor's packages, as on pkgs.k8s.io.
+KUBERNETES_REPOS = "kubernetes"
 # What a driver package leaves for the lab's emulated boot: the kernel module flavour it builds.
 DRIVER_FLAVOURS = {"nvidia-open": "open", "cuda-drivers": "proprietary"}
 
@@ -238,10 +244,20 @@ def build_deb(workdir: Path, name: str, version: str) -> Path:
 
 
 def build_repo(repo: Path) -> Path:
-    """A flat apt repository (Packages, Packages.gz, Release) with every stand-in version."""
+    """A flat apt repository (Packages, Packages.gz, Release) with every stand-in version but
+    Kubernetes', which are in one flat repository per minor: KUBERNETES_REPOS/v1.34/, ..."""
+    published = {name: versions for name, versions in STANDINS.items() if name not in KUBERNETES}
+    _flat_repo(repo, {**published, headers_package(): ["1"]})
+    minors = sorted({".".join(version.split(".")[:2]) for name in KUBERNETES for version in STANDINS[name]})
+    for minor in minors:
+        by_minor = {name: [v for v in STANDINS[name] if v.startswith(minor + ".")] for name in KUBERNETES}
+        _flat_repo(repo / KUBERNETES_REPOS / f"v{minor}", by_minor)
+    return repo
+
+
+def _flat_repo(repo: Path, published: dict[str, list[str]]) -> None:
     repo.mkdir(parents=True, exist_ok=True)
     stanzas = []
-    published = {**STANDINS, headers_package(): ["1"]}
     for name, versions in sorted(published.items()):
         for version in versions:
             deb = build_deb(repo, name, version)
@@ -253,6 +269,7 @@ def build_repo(repo: Path) -> Path:
                 control.rstrip("\n") + f"\nFilename: ./{deb.name}\nSize: {len(data)}\n"
                 f"SHA256: {hashlib.sha256(data).hexdigest()}\n"
             )
+            subprocess.run(["rm", "-rf", str(repo / f"{name}_{version}")], check=True)
     packages = "\n".join(stanzas).encode()
     (repo / "Packages").write_bytes(packages)
     (repo / "Packages.gz").write_bytes(gzip.compress(packages, mtime=0))
@@ -261,10 +278,6 @@ def build_repo(repo: Path) -> Path:
         content = (repo / index).read_bytes()
         lines.append(f" {hashlib.sha256(content).hexdigest()} {len(content)} {index}")
     (repo / "Release").write_text("\n".join(lines) + "\n")
-    for leftover in repo.iterdir():
-        if leftover.is_dir():
-            subprocess.run(["rm", "-rf", str(leftover)], check=True)
-    return repo
 
 
 # STAND-IN commands a lab host or a converge root gets, where the real ones need a kernel,

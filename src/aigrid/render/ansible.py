@@ -97,11 +97,14 @@ TEARDOWN_PLAYS: list[Play] = [
 
 
 # aigrid upgrade runs these per batch of nodes (--limit): UPGRADE drains the nodes the plan
-# drains (aigrid_upgrade_drain) and then runs the whole bring-up on them, each role moving the
+# drains (aigrid_upgrade_drain), moves those the plan moves to a new Kubernetes version
+# (aigrid_upgrade_kubernetes) and then runs the whole bring-up on them, each role moving the
 # node to the new revision; UNCORDON puts them back in service once their checks pass
 # (Kubernetes docs, "Upgrading kubeadm clusters": drain, upgrade, uncordon, node by node).
 UPGRADE_PLAYS: list[Play] = [
     Play("Upgrade: cordon and drain the nodes of the batch", "all", "kubernetes_cluster", "drain"),
+    # Only the nodes in aigrid_upgrade_kubernetes: kubeadm, kubeadm upgrade, then the kubelet.
+    Play("Upgrade: Kubernetes to the new version, kubeadm first", "all", "kubernetes_cluster", "upgrade"),
 ]
 UNCORDON_PLAYS: list[Play] = [
     Play(
