@@ -42,8 +42,9 @@ FLAVOURS: list[tuple[block_yaml.Dumper, bool]] = [
     (yaml.SafeDumper, False),
     (yaml.CSafeDumper, False),
     (manifests._Dumper, False),
+    (ansible._MappingDumper, True),
 ]
-FLAVOUR_IDS = ["block", "ansible", "pyyaml", "libyaml", "manifests"]
+FLAVOUR_IDS = ["block", "ansible", "pyyaml", "libyaml", "manifests", "inventory"]
 
 
 TRICKY = [
@@ -142,8 +143,9 @@ SCALARS: list[Any] = [*TRICKY, 0, -7, 10**30, 1.5, 1e-05, float("inf"), True, Fa
 
 
 def _documents() -> list[Any]:
-    """Each scalar alone in each place a scalar sits (one that PyYAML writes on several lines
-    sends the whole document to PyYAML, so documents are kept small), then larger shapes."""
+    """Each scalar alone in each place a scalar sits, then larger shapes: strings PyYAML writes
+    on several lines (folded, literal blocks) at several depths, shared collections."""
+    shared = {"app": "x"}
     documents: list[Any] = []
     for value in SCALARS:
         documents += [
@@ -162,6 +164,12 @@ def _documents() -> list[Any]:
         {"items": [{"name": "a", "sub": {"k": [1, 2]}, "more": [{"x": None}]}, {"only": "one"}]},
         {"deep": {"a": {"b": {"c": {"d": {"e": "x" * 100}}}}}},
         {"deep": {"a": {"b": {"c": {"d": {"e": "word " * 22}}}}}},
+        {"items": [{"long": "word " * 30, "n": 1}, {"lines": "a\nb\n", "m": ["x\ny"]}], "after": 1},
+        {"a": [{"b": [{"c": "w" * 60 + " " + "w" * 70, "d": "x\n\n"}]}], "e": {"f": "x\n\n"}},
+        {"blocks": {"clip": "a\n", "strip": "a", "keep": "a\n\n", "indented": "  a\nb\n", "end": "x\n\n"}},
+        {"labels": shared, "selector": shared, "config": "a\nb\n"},
+        {"labels": shared, "spec": {"template": {"labels": shared}}, "long": "word " * 30},
+        {"zero": 0.0, "negative": -0.0, "again": 0.0},
         {"tuple": (1, 2)},
         {"set": {1, 2}},
         {"bytes": b"x"},
@@ -258,6 +266,8 @@ def test_every_variables_file_of_an_example(example: str) -> None:
     for document in documents:
         marked = {key: ansible.as_data(value) for key, value in document.items()}
         assert block_yaml.dump(marked, ansible._Dumper) == pyyaml(marked, ansible._Dumper)
+    for inventory in [ansible._inventory(plan.sites)] + [ansible._inventory([site]) for site in plan.sites]:
+        assert block_yaml.dump(inventory, ansible._MappingDumper) == pyyaml(inventory, ansible._MappingDumper)
 
 
 def test_every_manifest_and_cluster_file_of_an_example() -> None:

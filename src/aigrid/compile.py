@@ -142,9 +142,12 @@ def compile_blueprint(path: Path, out: Path, root: Path | None = None) -> Compil
     with staged(out, previous.files, layout.user_owned) as staging:
         compiled = _write(result, plan, out, previous, staging)
         compiled.changes = staging.commit()
+    # Sets: scanning every written file for every site took longer than the compile at 10,000
+    # sites (about 440,000 files).
+    added, changed = set(compiled.changes.added), set(compiled.changes.changed)
     for site, files in compiled.site_files.items():
         before = previous.site_files.get(site, [])
-        if (changes := _site_changes(compiled.changes, before, files)) is not None:
+        if (changes := _site_changes(added, changed, before, files)) is not None:
             compiled.sites[site] = changes
     return compiled
 
@@ -176,14 +179,14 @@ def _write(result: Result, plan: Plan, out: Path, previous: PreviousLock, stagin
     return Compiled(result, plan, len(staging.digests), site_files=site_files_written)
 
 
-def _site_changes(changes: Changes, before: list[str], now: list[str]) -> Changes | None:
-    """The part of `changes` that is one site's (`before`: its files in the previous output,
-    `now`: in this one); None when none of them changed."""
-    mine, gone = set(now), sorted(set(before) - set(now))
+def _site_changes(added: set[str], changed: set[str], before: list[str], now: list[str]) -> Changes | None:
+    """One site's part of a compile's added and changed files (`before`: its files in the
+    previous output, `now`: in this one, in the order they were staged); None when none of them
+    changed."""
     site = Changes(
-        added=[f for f in changes.added if f in mine],
-        changed=[f for f in changes.changed if f in mine],
-        removed=gone,
+        added=[f for f in now if f in added],
+        changed=[f for f in now if f in changed],
+        removed=sorted(set(before) - set(now)),
     )
     return site if site.written or site.removed else None
 

@@ -95,32 +95,36 @@ class Staging:
         for stale in parent.glob(f"{TMP_PREFIX}{target.name}-*"):
             shutil.rmtree(stale, ignore_errors=True)
         self.path = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}-", dir=parent))
-        self._folders: set[Path] = set()
+        # Paths as text: a compile stages tens of thousands of files, and pathlib's objects cost
+        # more per file than the writes they name.
+        self._root, self._previous_root = f"{self.path}/", f"{target}/"
+        self._folders: set[str] = set()
 
     def _trusted(self, relative: str) -> bool:
         """Whether the previous output's file still holds what the previous lock says."""
         try:
-            status = (self.target / relative).stat()
+            status = os.stat(self._previous_root + relative)  # noqa: PTH116 (text paths, above)
         except OSError:
             return False
         return status.st_mtime_ns <= self._lock_mtime
 
-    def _destination(self, relative: str) -> Path:
-        path = self.path / relative
-        if path.parent not in self._folders:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._folders.add(path.parent)
-        return path
+    def _destination(self, relative: str) -> str:
+        folder = relative.rpartition("/")[0]
+        if folder not in self._folders:
+            os.makedirs(self._root + folder, exist_ok=True)  # noqa: PTH103
+            self._folders.add(folder)
+        return self._root + relative
 
     def put(self, relative: str, content: bytes) -> None:
         sha = digest(content)
         self.digests[relative] = sha
         before = self.previous.get(relative)
         if before == sha and self._trusted(relative):
-            os.link(self.target / relative, self._destination(relative), follow_symlinks=False)
+            os.link(self._previous_root + relative, self._destination(relative), follow_symlinks=False)
             self.changes.unchanged += 1
             return
-        self._destination(relative).write_bytes(content)
+        with open(self._destination(relative), "wb") as stream:  # noqa: PTH123
+            stream.write(content)
         (self.changes.changed if before is not None else self.changes.added).append(relative)
 
     def reusable(self, files: Iterable[str]) -> bool:
@@ -129,7 +133,7 @@ class Staging:
     def reuse(self, files: Iterable[str]) -> None:
         """Files the previous output holds and `reusable` vouched for, carried over unread."""
         for relative in files:
-            os.link(self.target / relative, self._destination(relative), follow_symlinks=False)
+            os.link(self._previous_root + relative, self._destination(relative), follow_symlinks=False)
             self.digests[relative] = self.previous[relative]
             self.changes.unchanged += 1
 

@@ -159,19 +159,15 @@ def as_data(value: Any) -> Any:
 
 
 class _MappingDumper(yaml.CSafeDumper):
-    """libyaml's emitter, for documents of mappings only (the inventory): it writes them as the
-    Python one does, at a fraction of the cost, but cannot indent a list under its key."""
+    """libyaml's style, for documents of mappings only (the inventories): it writes them as the
+    Python emitter does, but cannot indent a list under its key. block_yaml writes its bytes."""
 
 
 def _dump(data: Any, name: str, dumper: type[yaml.SafeDumper | yaml.CSafeDumper] = _Dumper) -> str:
-    if dumper is _Dumper:
-        # The same bytes as yaml.dump with _Dumper (block_yaml), without its Python emitter's cost.
-        body = block_yaml.dump(data, _Dumper)
-    else:
-        body = yaml.dump(
-            data, Dumper=dumper, sort_keys=False, default_flow_style=False, width=120, allow_unicode=True
-        )
-    return "---\n" + HEADER.format(name=name) + body
+    # The same bytes as yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False,
+    # width=120, allow_unicode=True), without the representer's per-node Python work: even with
+    # libyaml's emitter (the inventories), that took most of the time.
+    return "---\n" + HEADER.format(name=name) + block_yaml.dump(data, dumper)
 
 
 def _dump_vars(data: dict[str, Any], name: str) -> str:

@@ -89,11 +89,31 @@ def _direct(data: Any, dumper: Dumper, allow_unicode: bool) -> str | None:
     options = (dumper, allow_unicode)
     emitter = _EMITTERS.get(options) or _EMITTERS.setdefault(options, _Emitter(dumper, allow_unicode))
     lines: list[str] = []
+    emitter.contextual = False
     try:
         emitter.mapping(data, "", "", lines)
     except _Fallback:
         return None
+    # PyYAML writes a mapping or list met twice as an anchor and an alias. This module does not,
+    # and the documents it wrote before it wrote strings in context are kept as they were; one
+    # that PyYAML wrote whole then still is when it shares collections.
+    if emitter.contextual and _shares_collections(data):
+        return None
     return "".join(lines)
+
+
+def _shares_collections(data: Any) -> bool:
+    """Whether a dict or list appears twice in `data` (the same object)."""
+    seen: set[int] = set()
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            return True
+        seen.add(id(item))
+        children = item.values() if type(item) is dict else item
+        pending.extend(child for child in children if type(child) is dict or type(child) is list)
+    return False
 
 
 def _pyyaml(data: Any, dumper: Dumper, allow_unicode: bool) -> str:
@@ -136,21 +156,40 @@ class _Emitter:
         self.indentless = not issubclass(dumper, BlockDumper)
         self.values: dict[tuple[type, Any], str | None] = {}
         self.keys: dict[tuple[type, Any], str | None] = {}
+        # Strings (of type str, not a subclass with its own tag) as this writes them on one
+        # line: keys, and values whether plain or rendered by PyYAML.
+        self.str_keys: dict[str, str] = {}
+        self.str_values: dict[str, str] = {}
+        # Whether the document being written holds a string written in context (_in_context).
+        self.contextual = False
 
     def mapping(self, data: dict[Any, Any], first: str, indent: str, lines: list[str]) -> None:
         """A non-empty block mapping whose keys sit at `indent`; its first line starts with
         `first` (the `- ` of a list item) instead."""
         lead = first
+        # The common case inline (a key and a value that are plain strings written before), as
+        # `value` would write it: most of a document, and two calls less per line.
+        keys, texts = self.str_keys, self.str_values
         for key, value in data.items():
-            head = f"{lead}{self.key(key)}:"
+            head = f"{lead}{(type(key) is str and keys.get(key)) or self.key(key)}:"
             lead = indent
-            self.value(value, head, indent, lines)
+            text = texts.get(value) if type(value) is str else None
+            if text is not None and len(head) + len(text) < WIDTH:
+                lines.append(f"{head} {text}\n")
+            else:
+                self.value(value, head, indent, lines)
 
     def sequence(self, data: list[Any], first: str, indent: str, lines: list[str]) -> None:
         lead = first
+        texts = self.str_values
         for item in data:
-            self.value(item, f"{lead}-", indent, lines)
+            head = f"{lead}-"
             lead = indent
+            text = texts.get(item) if type(item) is str else None
+            if text is not None and len(head) + len(text) < WIDTH:
+                lines.append(f"{head} {text}\n")
+            else:
+                self.value(item, head, indent, lines)
 
     def value(self, value: Any, head: str, indent: str, lines: list[str]) -> None:
         """`value` after `head` (a key and its colon, or a list item's dash) at `indent`."""
@@ -168,17 +207,34 @@ class _Emitter:
                 inner = indent if self.indentless and kind is list else indent + "  "
                 write(value, inner, inner, lines)
             return
-        text = self.scalar(value)
+        try:
+            text = self.scalar(value)
+        except _Fallback:
+            text = None
         # PyYAML folds a scalar past the width at a column that depends on where it starts;
         # one that ends within the width is never folded, wherever it starts.
-        if len(head) + 1 + len(text) > WIDTH:
+        if text is not None and len(head) + 1 + len(text) <= WIDTH:
+            lines.append(f"{head} {text}\n")
+            return
+        if head[-1] != ":" or not (isinstance(value, str) and type(value) in self.dumper.yaml_representers):
             raise _Fallback
-        lines.append(f"{head} {text}\n")
+        # A string on several lines (folded, or a literal block) as a mapping's value.
+        text = _in_context(self, len(indent), len(head) - len(indent) - 1, value)
+        if text is None:
+            raise _Fallback
+        self.contextual = True
+        lines.append(head + text)
 
     def scalar(self, value: Any) -> str:
         kind = type(value)
-        if type(value) is str and _is_plain(value):
-            return value
+        if kind is str:
+            text = self.str_values.get(value)
+            if text is None:
+                text = value if _is_plain(value) else self._cached(self.values, value, self._rendered)
+                if text is None:
+                    raise _Fallback
+                _remember(self.str_values, value, text)
+            return text
         if kind is int:
             return str(value)
         if value is None:
@@ -193,17 +249,22 @@ class _Emitter:
 
     def key(self, key: Any) -> str:
         if type(key) is str and len(key) < _SIMPLE_KEY_LIMIT and _is_plain(key):
-            return key
-        text = self._cached(self.keys, key, self._rendered_key)
+            text: str | None = key
+        else:
+            text = self._cached(self.keys, key, self._rendered_key)
         if text is None:
             raise _Fallback
+        if type(key) is str:
+            _remember(self.str_keys, key, text)
         return text
 
     def _cached(
         self, cache: dict[tuple[type, Any], str | None], value: Any, render: Callable[[Any], str | None]
     ) -> str | None:
-        # Keyed by type too: True == 1, and a str subclass may carry its own tag.
-        entry = (type(value), value)
+        # Keyed by type too: True == 1, and a str subclass may carry its own tag; a float by its
+        # text: -0.0 == 0.0, and NaN equals nothing.
+        kind = type(value)
+        entry = (kind, float.__repr__(value) if kind is float else value)
         if entry not in cache:
             if len(cache) >= self.CACHE_SIZE:
                 cache.clear()
@@ -231,3 +292,40 @@ class _Emitter:
 
 
 _EMITTERS: dict[tuple[Dumper, bool], _Emitter] = {}
+
+
+def _remember(cache: dict[str, str], text: str, written: str) -> None:
+    # Most values of a grid are the same on every site; the bound keeps the unique ones (names,
+    # addresses) of a large grid from piling up.
+    if len(cache) >= _Emitter.CACHE_SIZE:
+        cache.clear()
+    cache[text] = written
+
+
+# typed: a str subclass (Ansible's !unsafe) is written with its own tag. The distinct values are
+# few per site and the same on many sites (a ConfigMap's file); the bound keeps memory in check.
+@functools.lru_cache(maxsize=512, typed=True)
+def _in_context(emitter: _Emitter, column: int, key_length: int, value: str) -> str | None:
+    """What PyYAML writes after a key of `key_length` characters at `column` and its colon, for a
+    string it writes on several lines; None when this cannot tell.
+
+    Where PyYAML folds a scalar, and how it indents a block scalar's lines, depends only on the
+    column the key sits at and the key's length: the string is rendered in a small document that
+    puts a key as long at the same column (mappings nested under `a:` keys, two columns each, as
+    every block collection indents by two), and the lines after those keys are the answer."""
+    if column % 2:
+        return None
+    document: dict[str, Any] = {"k" * key_length: value}
+    for _ in range(column // 2):
+        document = {"a": document}
+    text = _pyyaml(document, emitter.dumper, emitter.allow_unicode)
+    start = 0
+    for _ in range(column // 2):
+        start = text.index("\n", start) + 1
+    text = text[start:]
+    head = " " * column + "k" * key_length + ":"
+    # `...` ends a document after a block scalar that keeps its final line breaks (`|+`): in a
+    # larger document it may not be written there.
+    if not text.startswith(head) or text.endswith("\n...\n"):
+        return None
+    return text[len(head) :]

@@ -14,9 +14,10 @@ PrometheusRule and the grid's Grafana dashboard (aigrid.monitoring).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
-from ipaddress import ip_interface, ip_network
+from ipaddress import IPv4Interface, IPv4Network, IPv6Interface, IPv6Network, ip_network
 from typing import Any
 
 import yaml
@@ -120,6 +121,21 @@ def mig_parted_config(site: SitePlan) -> dict[str, Any]:
     resolved: dict[str, Any] = {name: [by[f] for f in sorted(by)] for name, by in configs.items()}
     resolved["all-disabled"] = [{"devices": "all", "mig-enabled": False}]
     return {"version": "v1", "mig-configs": dict(sorted(resolved.items()))}
+
+
+_MIG_TEXTS: dict[str, str] = {}
+
+
+def _mig_parted_text(config: dict[str, Any]) -> str:
+    """`config` as YAML. Sites with the same GPU nodes share one config, and PyYAML's Python
+    emitter writes it at a cost per node that adds up over a grid: once per distinct config
+    (its repr, of plain strings, numbers, lists and dicts, tells them apart)."""
+    key = repr(config)
+    if (text := _MIG_TEXTS.get(key)) is None:
+        if len(_MIG_TEXTS) >= 256:
+            _MIG_TEXTS.clear()
+        text = _MIG_TEXTS[key] = yaml.safe_dump(config, sort_keys=False)
+    return text
 
 
 def mig_device_filter(pci_device_id: str) -> str:
@@ -244,6 +260,12 @@ def _workload_objects(
     return [K8sObject(deployment, needs), K8sObject(service, owned), K8sObject(budget, owned)]
 
 
+@functools.lru_cache(maxsize=256)
+def _network(text: str) -> IPv4Network | IPv6Network:
+    """A slice's network: the same on every site of the grid."""
+    return ip_network(text)
+
+
 def _ip_ranges(site: SitePlan, slice_: SlicePlan) -> list[dict[str, Any]]:
     """whereabouts ranges for the slice at this site: pods get addresses from host
     FIRST_NODE_HOST on (the hosts below are left to gateways, as for the nodes), never one a
@@ -253,17 +275,19 @@ def _ip_ranges(site: SitePlan, slice_: SlicePlan) -> list[dict[str, Any]]:
     for network in (slice_.ipv4, slice_.ipv6):
         if network is None:
             continue
-        net = ip_network(network)
-        taken = sorted(
-            {
-                ip_interface(address).ip
-                for node in site.nodes
-                for on_node in node.slices
-                if on_node.name == slice_.name
-                for address in (on_node.ipv4, on_node.ipv6)
-                if address and ip_interface(address).ip in net
-            }
+        net = _network(network)
+        held = (
+            address
+            for node in site.nodes
+            for on_node in node.slices
+            if on_node.name == slice_.name
+            for address in (on_node.ipv4, on_node.ipv6)
+            if address
         )
+        # Each address parsed once, and as its family: ip_interface tries IPv4 first, and on an
+        # IPv6 slice the failed attempt costs as much as the parse.
+        hosts = ((IPv6Interface if ":" in address else IPv4Interface)(address).ip for address in held)
+        taken = sorted({host for host in hosts if host in net})
         entry: dict[str, Any] = {"range": network, "range_start": str(net.network_address + FIRST_NODE_HOST)}
         if taken:
             entry["exclude"] = [f"{address}/{address.max_prefixlen}" for address in taken]
@@ -421,7 +445,7 @@ def site_objects(plan: Plan, site_name: str) -> list[K8sObject]:
                     "apiVersion": "v1",
                     "kind": "ConfigMap",
                     "metadata": _meta(MIG_CONFIG_NAME, OPERATOR_NAMESPACE, site),
-                    "data": {"config.yaml": yaml.safe_dump(mig_parted_config(site), sort_keys=False)},
+                    "data": {"config.yaml": _mig_parted_text(mig_parted_config(site))},
                 },
                 (key("Namespace", OPERATOR_NAMESPACE),),
             )
