@@ -100,6 +100,10 @@ COVERED: dict[tuple[str, str], tuple[str, str]] = {
         "tests/test_benchmarks.py::test_benchmark_runs_as_written",
         "run as written there, with the other smoke commands of the page",
     ),
+    ("docs/performance.md", "python3 benchmarks/converge_lab.py --runs 1 --limit lab-cp"): (
+        "tests/test_lab.py::test_the_converge_benchmark_runs_as_written",
+        "brings up a lab of its own (root and network namespaces): the lab tests run it as written",
+    ),
     (
         "docs/performance.md",
         "cd benchmarks && python3 placement_scale.py --sizes 100 1000 10000 --workloads 50 500",

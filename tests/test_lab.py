@@ -668,3 +668,22 @@ def test_lab_down_after_a_crash(tmp_path: Path) -> None:
     assert aigrid("lab", "down", "--dir", str(labdir)).returncode == 0
     assert not [ns for ns in lab.namespaces() if ns.startswith(f"ag{lab.lab_id(labdir)}-")]
     assert str(labdir) not in Path("/proc/mounts").read_text()
+
+
+def test_the_converge_benchmark_runs_as_written() -> None:
+    """docs/performance.md's converge command in its small form (a lab of its own, the control
+    plane converged alone): the script brings the lab up, converges it twice (the second run
+    changing nothing) and takes it down. Its timings are recorded in the doc, not asserted."""
+    doc = (ROOT / "docs" / "performance.md").read_text()
+    command = next(line for line in doc.splitlines() if line.startswith("python3 benchmarks/converge_lab.py"))
+    proc = subprocess.run(
+        [sys.executable, *command.split()[1:]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines() if line.split()[:2] == ["1", "1"]]
+    assert rows, proc.stdout  # round 1, one host
