@@ -66,6 +66,19 @@ def as_listed(value: Any) -> Any:
     return value
 
 
+def run_doc_python(command: str, timeout: int) -> subprocess.CompletedProcess[str]:
+    """A `python3 SCRIPT ARGS` command shown in the docs, run as written from the repository
+    root with this interpreter (the README's install)."""
+    return subprocess.run(
+        [sys.executable, *command.split()[1:]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def run_local_playbook(
     playbook: Path, extra: dict[str, object], path: Path | None = None
 ) -> subprocess.CompletedProcess[str]:

@@ -4,12 +4,10 @@ are measured by hand and recorded in the doc, never asserted here)."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_doc_python
 
 DOC = (ROOT / "docs" / "performance.md").read_text()
 SMOKE = re.findall(r"^(python3 benchmarks/\S+\.py .*--sizes 6 .*)$", DOC, flags=re.MULTILINE)
@@ -25,13 +23,6 @@ def test_doc_shows_a_smoke_command_per_benchmark() -> None:
 
 @pytest.mark.parametrize("command", SMOKE)
 def test_benchmark_runs_as_written(command: str) -> None:
-    proc = subprocess.run(
-        [sys.executable, *command.split()[1:]],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    proc = run_doc_python(command, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"^\s*6 ", proc.stdout, flags=re.MULTILINE), proc.stdout  # the row for 6 sites

@@ -24,7 +24,7 @@ import pytest
 
 from aigrid import layout
 from aigrid.lab import lab, rootfs
-from conftest import BLUEPRINTS, ROOT, run_aigrid
+from conftest import BLUEPRINTS, ROOT, run_aigrid, run_doc_python
 
 REASON = rootfs.why_not_available() or (
     None if lab.shutil.which("socat") else "needs socat (apt-get install socat)"
@@ -676,14 +676,7 @@ def test_the_converge_benchmark_runs_as_written() -> None:
     changing nothing) and takes it down. Its timings are recorded in the doc, not asserted."""
     doc = (ROOT / "docs" / "performance.md").read_text()
     command = next(line for line in doc.splitlines() if line.startswith("python3 benchmarks/converge_lab.py"))
-    proc = subprocess.run(
-        [sys.executable, *command.split()[1:]],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    proc = run_doc_python(command, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = [line.split() for line in proc.stdout.splitlines() if line.split()[:2] == ["1", "1"]]
     assert rows, proc.stdout  # round 1, one host

@@ -168,9 +168,9 @@ def test_upgrade_stops_at_a_failing_node_and_resumes_one_node_at_a_time(revision
     # Kubernetes docs, "Upgrading kubeadm clusters": on each node kubeadm first (the new kubeadm
     # logged its own upgrade), `kubeadm upgrade apply` on the control plane before any `kubeadm
     # upgrade node`, and the kubelet only after kubeadm upgraded the node.
-    (applied,) = [r["upgrade_apply"] for r in host_log(state, control, "kubeadm") if "upgrade_apply" in r]
-    assert applied == {"from": "v1.34.9", "to": "v1.35.0", "kubeadm": "v1.35.0"}
-    applied_at = next(r["time"] for r in host_log(state, control, "kubeadm") if "upgrade_apply" in r)
+    (applied,) = [r for r in host_log(state, control, "kubeadm") if "upgrade_apply" in r]
+    assert applied["upgrade_apply"] == {"from": "v1.34.9", "to": "v1.35.0", "kubeadm": "v1.35.0"}
+    applied_at = applied["time"]
     for host in state.hosts:
         assert packages(state, host) == dict.fromkeys(old_packages, "1.35.0-1.1"), host.hostname
         records = host_log(state, host, "kubeadm")
