@@ -79,3 +79,33 @@ def test_the_role_uses_cuda_keyrings_definition_instead_of_adding_a_conflicting_
     assert not list((apt / "keyrings").iterdir())  # no second key fetched
     read = apt_reads(apt, tmp_path / "lists")
     assert "Conflicting values" not in read and "could not be read" not in read, read
+
+
+def _include(uri: str) -> str:
+    return f"""\
+- name: A role that needs {uri}
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Configure the repository
+      ansible.builtin.include_role:
+        name: apt_source
+      vars:
+        apt_source_name: aigrid-nvidia-cuda
+        apt_source_uri: {uri}
+"""
+
+
+def test_a_repository_is_defined_once_per_run_unless_its_definition_changes(tmp_path: Path) -> None:
+    # nvidia_driver, cuda_runtime and tensorrt each include the CUDA repository, in plays of
+    # their own: the second include of the same definition runs none of the role's tasks.
+    apt = _apt_dir(tmp_path, {})
+    first, other = "file:/srv/cuda/", "file:/srv/cuda-mirror/"
+    playbook = tmp_path / "three.yml"
+    playbook.write_text(_include(first) + _include(first) + _include(other))
+    proc = run_local_playbook(playbook, {"apt_source_dir": str(apt)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # Once for the first definition, once again for the changed one.
+    assert proc.stdout.count("TASK [apt_source : Write the repository definition]") == 2, proc.stdout
+    written = (apt / "sources.list.d" / "aigrid-nvidia-cuda.sources").read_text()
+    assert f"URIs: {other}" in written and first not in written
