@@ -250,3 +250,54 @@ def test_whole_gpu_requests_of_different_sizes_fit_each_node(write) -> None:  # 
     assert solution.workloads["pair"].nodes == {(0, 1): 1, (0, 2): 1}
     assert solution.workloads["solo"].nodes == {(0, 1): 1, (0, 2): 1}
     assert solution.workloads["pair"].short == 1
+
+
+def _contended(tmp_path: Path) -> Path:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from gen_grid import write_grid
+
+    return write_grid(tmp_path / "grid.yaml", 20, workloads=100, contended=True)  # type: ignore[no-any-return]
+
+
+def test_a_placement_solved_without_branching_is_proven(tmp_path: Path) -> None:
+    # Some groups' programs are solved by presolve or the simplex alone, for which HiGHS gives
+    # no finite MIP gap: that is a proof all the same, not an unknown margin.
+    result = validate_file(_contended(tmp_path))
+    assert result.blueprint is not None
+    solution = solve(Placements(result.blueprint, catalog()))
+    assert solution.unproven == [] and solution.gap == 0.0
+    assert "AG313" not in [d.code for d in result.diagnostics]
+
+
+def test_a_placement_cut_short_is_reported_with_its_gap(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # An effort that stops HiGHS at half the best bound: some group keeps a placement not
+    # proven the best, and validate says which workloads and how far, as a warning.
+    from aigrid import placement_program
+
+    effort = placement_program.Effort
+    monkeypatch.setattr(placement_program, "Effort", lambda **_: effort(gap=0.5))
+    path = _contended(tmp_path)
+    result = validate_file(path)
+    found = [d for d in result.diagnostics if d.code == "AG313"]
+    assert found and all(d.severity == "warning" for d in found)
+    assert not [d for d in result.errors if d.code == "AG313"]
+    solution = solve(Placements(result.blueprint, catalog()))  # type: ignore[arg-type]
+    from aigrid.placement_solver import OBJECTIVES
+
+    first = next(group for group in solution.unproven if set(group.gaps) & set(OBJECTIVES))
+    assert 0 < solution.gap <= 0.5
+    [diagnostic] = [d for d in found if d.path == f"workloads[{first.workloads[0]}]"]
+    assert f"placement of {first.workloads[0]}," in diagnostic.message
+    assert "was not proven the best" in diagnostic.message and "%" in diagnostic.message
+    assert (
+        f"within {max(g for p, g in first.gaps.items() if p in OBJECTIVES):.1%} of the best bound"
+        in diagnostic.message
+    )
+    # The report says the same, per group.
+    from aigrid.grid_report import report_data
+
+    report = report_data(result.blueprint, catalog(), result.diagnostics)  # type: ignore[arg-type]
+    assert report["placement"]["unproven"][0]["workloads"] == list(first.workloads)
+    assert all(text.endswith("%") for text in report["placement"]["unproven"][0]["gaps"].values())

@@ -52,6 +52,8 @@ def test_json_report_numbers(tmp_path: Path) -> None:
     losses = {row["site"]: [b["workload"] for b in row["broken"]] for row in data["n_minus_1"]}
     assert losses["nw-nyc-fe-01"] == ["robot-vision"]
     assert data["findings"] == []
+    # Five groups of workloads sharing sites, each placement proven the best (no AG313).
+    assert data["placement"] == {"groups": 5, "unproven": []}
 
 
 def test_report_is_the_same_bytes_every_time(tmp_path: Path) -> None:
@@ -116,6 +118,8 @@ def test_page_opens_offline_in_chromium(tmp_path: Path) -> None:
         assert bars == (3 + 1) * 2 * len(data["workloads"])
         rows = page.locator("#n-minus-1 tr").all_inner_texts()[1:]
         assert [row.split("\t")[0] for row in rows] == [r["site"] for r in data["n_minus_1"]]
+        proof = page.locator("#placement-proof").inner_text()
+        assert f"({data['placement']['groups']} groups): every one proven the best" in proof, proof
         if os.environ.get("AIGRID_UPDATE_GOLDEN"):
             page.set_viewport_size({"width": 1280, "height": 900})
             page.screenshot(path=str(ROOT / "docs" / "report-example.png"), full_page=True)

@@ -20,7 +20,7 @@ from aigrid.catalog import Catalog
 from aigrid.diagnostics import Diagnostic
 from aigrid.model.blueprint import Blueprint
 from aigrid.placement import Placements
-from aigrid.placement_solver import end_to_end_ms, solve
+from aigrid.placement_solver import OBJECTIVES, end_to_end_ms, gap_text, solve
 from aigrid.render import templates
 from aigrid.resilience import site_losses
 
@@ -101,6 +101,23 @@ def report_data(bp: Blueprint, catalog: Catalog, diagnostics: list[Diagnostic]) 
         "cloud": {"name": cloud_name, "rtt_ms": cloud_rtt, "from_blueprint": bp.cloud is not None},
         "sites": sites,
         "workloads": workloads,
+        # Groups of workloads sharing sites, one program each; those HiGHS's effort did not
+        # prove (AG313), with the gap per objective the user weighs a placement by.
+        "placement": {
+            "groups": solution.groups,
+            "unproven": [
+                {
+                    "workloads": list(group.workloads),
+                    "gaps": {
+                        OBJECTIVES[p]: gap_text(g)
+                        for p, g in sorted(group.gaps.items(), reverse=True)
+                        if p in OBJECTIVES
+                    },
+                }
+                for group in solution.unproven
+                if set(group.gaps) & set(OBJECTIVES)
+            ],
+        },
         "n_minus_1": [
             {
                 "site": loss.site,

@@ -122,7 +122,7 @@ class Program:
                 continue
             values = list(highs.getSolution().col_value)
             best = info.objective_function_value
-            self.stages.append(StageResult(priority, max(0.0, info.mip_gap), info.mip_node_count))
+            self.stages.append(StageResult(priority, _gap(status, info.mip_gap), info.mip_node_count))
             highs.addRow(
                 -highspy.kHighsInf,
                 best + HOLD_TOLERANCE * max(1.0, abs(best)),
@@ -180,3 +180,12 @@ def _quiet_stdout() -> Iterator[None]:
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+
+
+def _gap(status: highspy.HighsModelStatus, mip_gap: float) -> float:
+    """The stage's relative gap. HiGHS gives no finite MIP gap where presolve or the simplex
+    alone solved the program (no branching: e.g. a group whose requirements have no
+    integer column left): its solution is then proven optimal all the same."""
+    if math.isfinite(mip_gap):
+        return max(0.0, mip_gap)
+    return 0.0 if status == highspy.HighsModelStatus.kOptimal else math.inf

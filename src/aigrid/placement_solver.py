@@ -19,6 +19,7 @@ and it is exact, not a heuristic.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from aigrid.model.blueprint import Workload
@@ -65,13 +66,41 @@ class WorkloadPlacement:
         return sum(self.nodes.values())
 
 
+# The objectives a user weighs a placement by, as a finding names them (the tie-break, an
+# earliest-site preference, is not one).
+OBJECTIVES = {
+    _SHORTFALL: "replicas placed",
+    _RESILIENCE: "spares for n-1",
+    _LATENCY: "latency",
+    _GPUS: "GPUs used",
+}
+
+
+def gap_text(gap: float) -> str:
+    """A relative gap as a finding and the report write it."""
+    return "an unknown margin" if math.isinf(gap) else f"{gap:.1%}"
+
+
+@dataclass(frozen=True)
+class Unproven:
+    """A group of workloads (linked by shared sites) whose placement HiGHS did not prove
+    optimal: for each objective cut short by its effort (placement_program.Effort), the
+    relative gap between the solution kept and the best bound proved."""
+
+    workloads: tuple[str, ...]
+    gaps: dict[int, float]
+
+
 @dataclass
 class GridPlacement:
     workloads: dict[str, WorkloadPlacement]
     groups: int
-    # The largest relative gap HiGHS left an objective at when its effort ran out (see
-    # placement_program.Effort): 0 when every objective of every group was proven optimal.
-    gap: float = 0.0
+    unproven: list[Unproven] = field(default_factory=list)
+
+    @property
+    def gap(self) -> float:
+        """The largest gap of any objective of any group: 0 when every one was proven optimal."""
+        return max((g for group in self.unproven for g in group.gaps.values()), default=0.0)
 
 
 def within_slo(placements: Placements, workload: Workload) -> list[int]:
@@ -94,12 +123,13 @@ def solve(placements: Placements, resilience: bool | None = None) -> GridPlaceme
         _keep_closest(placements, group, candidates, resilience)
     result: dict[str, WorkloadPlacement] = {}
     groups = _groups(bp.workloads, candidates)
-    gap = 0.0
+    unproven: list[Unproven] = []
     for group in groups:
-        placed, group_gap = _solve_group(placements, group, candidates, resilience)
+        placed, gaps = _solve_group(placements, group, candidates, resilience)
         result.update(placed)
-        gap = max(gap, group_gap)
-    return GridPlacement({w.name: result[w.name] for w in bp.workloads}, len(groups), gap)
+        if gaps:
+            unproven.append(Unproven(tuple(w.name for w in group), gaps))
+    return GridPlacement({w.name: result[w.name] for w in bp.workloads}, len(groups), unproven)
 
 
 def _keep_closest(
@@ -229,7 +259,7 @@ def _pools(placements: Placements, workloads: list[Workload], candidates: dict[s
 
 def _solve_group(
     placements: Placements, workloads: list[Workload], candidates: dict[str, list[int]], resilience: bool
-) -> tuple[dict[str, WorkloadPlacement], float]:
+) -> tuple[dict[str, WorkloadPlacement], dict[int, float]]:
     bp = placements.blueprint
     program = Program()
     program.efforts[_TIE_BREAK] = _TIE_BREAK_EFFORT
@@ -302,7 +332,7 @@ def _solve_group(
     }
     nodes = _bind(placements, workloads, counts)
     placed = {w.name: _read(placements, w, values, nodes[w.name], slack[w.name]) for w in workloads}
-    return placed, max((stage.gap for stage in program.stages), default=0.0)
+    return placed, {stage.priority: stage.gap for stage in program.stages if stage.gap > 0}
 
 
 def _bind(

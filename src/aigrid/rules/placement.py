@@ -1,4 +1,5 @@
-"""Placement rules (AG309-AG312): why the solver cannot give a workload what it asks for.
+"""Placement rules (AG309-AG313): why the solver cannot give a workload what it asks for,
+and where it could not prove that what it gave is the best.
 
 Each names the binding constraint: the SLO against the RTTs of the sites that have room,
 the spread the sites within the SLO allow, a demand region without a site in reach, or the
@@ -12,7 +13,7 @@ from collections.abc import Iterable
 from aigrid.model.blueprint import Workload
 from aigrid.model.units import format_ms
 from aigrid.placement_demand import required_replicas, sources
-from aigrid.placement_solver import end_to_end_ms, within_slo
+from aigrid.placement_solver import OBJECTIVES, end_to_end_ms, gap_text, within_slo
 from aigrid.resilience import site_losses
 from aigrid.rules.codes import Code
 from aigrid.rules.registry import Context, Finding, rule
@@ -143,3 +144,37 @@ def site_loss_survivable(ctx: Context) -> Iterable[Finding]:
                 f"losing site {loss.site} leaves {broken.describe()}",
                 "add sites within the SLO with room for spare replicas, or add GPUs to them",
             )
+
+
+@rule(
+    Code.PLACEMENT_NOT_PROVEN,
+    "The solver stopped short of proving a group of workloads' placement the best",
+    bad="# 200 workloads placed by region only: every tier of a region competes for its sites",
+    good="# placement.sites or placement.tier narrowed, so fewer workloads share each site",
+)
+def placement_proven(ctx: Context) -> Iterable[Finding]:
+    """Workloads that share candidate sites are placed together, one mixed-integer program
+    per group, each objective (replicas placed, n-1 spares, latency, GPUs used) with a fixed
+    effort: a count of branch-and-bound nodes, so the same blueprint gives the same placement
+    on any machine. Where the effort runs out, the best placement found is kept: it meets
+    every requirement the errors above do not name, but one with lower latency or fewer GPUs
+    may exist. The finding gives HiGHS's relative gap to the best bound it proved, per
+    objective. The earliest-site preference, a tie-break, is not reported."""
+    names = {w.name: i for i, w in enumerate(ctx.blueprint.workloads)}
+    for group in ctx.placement_solution.unproven:
+        gaps = {p: g for p, g in group.gaps.items() if p in OBJECTIVES}
+        if not gaps:
+            continue
+        shown = ", ".join(group.workloads[:5]) + (
+            f" and {len(group.workloads) - 5} more" if len(group.workloads) > 5 else ""
+        )
+        objectives = ", ".join(
+            f"{OBJECTIVES[p]} within {gap_text(g)}" for p, g in sorted(gaps.items(), reverse=True)
+        )
+        yield Finding(
+            ("workloads", names[group.workloads[0]]),
+            f"the placement of {shown} (workloads that share sites) was not proven the best: "
+            f"the solver's effort ran out with {objectives} of the best bound it proved",
+            "narrow the workloads' placement (sites, tier, region) so that fewer share sites, "
+            "or accept it: the placement meets every requirement and is the same on every run",
+        )
