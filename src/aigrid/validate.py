@@ -18,7 +18,7 @@ from aigrid import suppress
 from aigrid.catalog import catalog
 from aigrid.diagnostics import Code, Diagnostic, LoadError, Severity
 from aigrid.load.layers import STDIN_NAME, Document, load_document
-from aigrid.load.nodes import Origin, YMap, YNode, YSeq
+from aigrid.load.nodes import Origin, YMap, YNode, YSeq, plain, unpack
 from aigrid.load.paths import Loc, PathSyntaxError, deepest, format_loc, parse_path, select
 from aigrid.model.blueprint import API_VERSION, Blueprint
 from aigrid.rules import registry
@@ -100,8 +100,9 @@ def place(root: YNode, loc: Loc, code: Code, message: str, hint: str, key: bool 
     key = key or isinstance(node, YMap | YSeq)
     if key and loc and isinstance(loc[-1], str):
         parent = deepest(root, loc[:-1])
-        if isinstance(parent, YMap) and loc[-1] in parent.keys:
-            origin = parent.keys[loc[-1]]
+        at = parent.key_at(loc[-1]) if isinstance(parent, YMap) else None
+        if at is not None:
+            origin = unpack(at)
     return Diagnostic(code, message, hint, format_loc(root, loc), origin.file, origin.line, origin.column)
 
 
@@ -180,7 +181,9 @@ def _without_none(annotation: Any) -> Any:
 
 def build_model(document: Document) -> tuple[Blueprint | None, list[Diagnostic]]:
     root = document.root
-    api, kind = root.plain.get("apiVersion"), root.plain.get("kind")
+    # Built once here and not kept: the model holds what it needs of it.
+    values = plain(root)
+    api, kind = values.get("apiVersion"), values.get("kind")
     if api != API_VERSION or kind != "Blueprint":
         loc = ("apiVersion",) if api != API_VERSION else ("kind",)
         return None, [
@@ -193,7 +196,7 @@ def build_model(document: Document) -> tuple[Blueprint | None, list[Diagnostic]]
             )
         ]
     try:
-        return Blueprint.model_validate(document.root.plain), []
+        return Blueprint.model_validate(values), []
     except ValidationError as exc:
         return None, _schema_diagnostics(document.root, exc.errors(include_url=False))
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from aigrid.diagnostics import Code, Diagnostic, LoadError
 from aigrid.load.conflicts import parent_conflicts
-from aigrid.load.nodes import Origin, YMap, YNode, YScalar, YSeq
+from aigrid.load.nodes import Origin, YMap, YNode, YScalar, YSeq, key_positions, pack, pack_keys
 from aigrid.load.paths import PathSyntaxError, item_name, parse_path, resolve
 from aigrid.load.yamlsrc import DIRECTIVE_KEY, decode_text, fail, parse_yaml, read_text
 
@@ -121,7 +121,7 @@ def load_document(path: Path, root: Path | None = None, data: bytes | None = Non
 
 def _load_top(path: Path, root: Path | None, data: bytes | None) -> Document:
     display = STDIN_NAME if data is not None else display_path(path)
-    document = Document(root=YMap({}, {}, Origin(display, 1, 1)))
+    document = Document(root=YMap({}, b"", pack(Origin(display, 1, 1))))
     try:
         try:
             top = (
@@ -324,8 +324,8 @@ def _directive(node: YNode, path: str) -> str | None:
 
 def _without_directive(node: YMap) -> YMap:
     items = {k: v for k, v in node.items.items() if k != DIRECTIVE_KEY}
-    keys = {k: v for k, v in node.keys.items() if k != DIRECTIVE_KEY}
-    return YMap(items, keys, node.origin, node.overrides, has_directive=True)
+    keys = key_positions(node)
+    return YMap(items, pack_keys([keys[k] for k in items]), node.pos, node.overrides, has_directive=True)
 
 
 def settle(node: YNode, path: str, overrides: tuple[YNode, ...] = ()) -> YNode:
@@ -338,7 +338,7 @@ def settle(node: YNode, path: str, overrides: tuple[YNode, ...] = ()) -> YNode:
         entries = node.items
         if entries and _directive(entries[0], path) == "replace":
             entries = entries[1:]
-        return YSeq([settle(item, f"{path}[{i}]") for i, item in enumerate(entries)], node.origin, overrides)
+        return YSeq([settle(item, f"{path}[{i}]") for i, item in enumerate(entries)], node.pos, overrides)
     assert isinstance(node, YMap)
     directive = _directive(node, path)
     if directive == "delete":
@@ -354,17 +354,17 @@ def settle(node: YNode, path: str, overrides: tuple[YNode, ...] = ()) -> YNode:
         for key, child in node.items.items()
         if key != DIRECTIVE_KEY
     }
-    keys = {k: v for k, v in node.keys.items() if k != DIRECTIVE_KEY}
-    return YMap(items, keys, node.origin, overrides)
+    keys = key_positions(node)
+    return YMap(items, pack_keys([keys[k] for k in items]), node.pos, overrides)
 
 
 def _with_overrides(node: YNode, overrides: tuple[YNode, ...]) -> YNode:
     if isinstance(node, YScalar):
-        return YScalar(node.value, node.origin, overrides)
+        return YScalar(node.value, node.pos, overrides)
     if isinstance(node, YSeq):
-        return YSeq(node.items, node.origin, overrides)
+        return YSeq(node.items, node.pos, overrides)
     assert isinstance(node, YMap)
-    return YMap(node.items, node.keys, node.origin, overrides)
+    return YMap(node.items, node.key_pos, node.pos, overrides)
 
 
 def _named(node: YSeq) -> bool:
@@ -389,7 +389,7 @@ def merge(base: YNode, over: YNode, path: str) -> YNode | None:
     if isinstance(over, YSeq) and isinstance(base, YSeq):
         first = over.items[0] if over.items else None
         if first is not None and _directive(first, path) == "replace":
-            return settle(YSeq(over.items[1:], over.origin, has_directive=True), path, history)
+            return settle(YSeq(over.items[1:], over.pos, has_directive=True), path, history)
         if base.items and over.items and _named(base) and _named(over):
             return _merge_named(base, over, path)
     return settle(over, path, history)
@@ -397,7 +397,8 @@ def merge(base: YNode, over: YNode, path: str) -> YNode | None:
 
 def _merge_maps(base: YMap, over: YMap, path: str) -> YMap:
     items = dict(base.items)
-    keys = dict(base.keys)
+    keys = key_positions(base)
+    over_keys = key_positions(over)
     for key, child in over.items.items():
         child_path = f"{path}.{key}" if path else key
         if key in items:
@@ -409,8 +410,8 @@ def _merge_maps(base: YMap, over: YMap, path: str) -> YMap:
             items[key] = merged
         else:
             items[key] = settle(child, child_path)
-        keys[key] = over.keys[key]
-    return YMap(items, keys, over.origin, base.history())
+        keys[key] = over_keys[key]
+    return YMap(items, pack_keys([keys[k] for k in items]), over.pos, base.history())
 
 
 def _merge_named(base: YSeq, over: YSeq, path: str) -> YSeq:
@@ -430,7 +431,7 @@ def _merge_named(base: YSeq, over: YSeq, path: str) -> YSeq:
             index[name] = len(items)
             items.append(settle(child, child_path))
     kept = [item for i, item in enumerate(items) if i not in deleted]
-    return YSeq(kept, over.origin, base.history())
+    return YSeq(kept, over.pos, base.history())
 
 
 def _locks(node: YMap) -> list[YScalar]:
@@ -457,8 +458,8 @@ def _merge_layer(base: YMap, over: YMap) -> YMap:
     ]
     if lock_items:
         items = dict(merged.items)
-        items["locks"] = YSeq(list(lock_items), merged.items["locks"].origin)
-        merged = YMap(items, merged.keys, merged.origin, merged.overrides)
+        items["locks"] = YSeq(list(lock_items), merged.items["locks"].pos)
+        merged = YMap(items, merged.key_pos, merged.pos, merged.overrides)
     return merged
 
 

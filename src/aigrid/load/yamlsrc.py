@@ -24,7 +24,20 @@ from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
 from aigrid.diagnostics import Code, Diagnostic, LoadError
-from aigrid.load.nodes import Origin, RawFloat, RawInt, YMap, YNode, YScalar, YSeq, has_directive
+from aigrid.load.nodes import (
+    POSITION_BITS,
+    Origin,
+    RawFloat,
+    RawInt,
+    YMap,
+    YNode,
+    YScalar,
+    YSeq,
+    file_base,
+    has_directive,
+    pack_keys,
+    unpack,
+)
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 64
@@ -68,6 +81,10 @@ _IMPLICIT: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
     for first, patterns in Resolver.yaml_implicit_resolvers.items()
     if first is not None
 }
+# Numbers as written, shared: a grid writes the same few (counts, VLANs, versions) at every
+# site, and each RawInt carries a dict of its own. They are never changed once made.
+_RAW_INTS: dict[str, RawInt] = {}
+_RAW_INTS_KEPT = 4096
 _OPEN_FLAGS = (
     os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 )
@@ -280,7 +297,12 @@ def _scalar(event: Any, file: str, is_key: bool = False) -> Any:
         raise _ambiguous(event, file, value, tag)
     if tag == _INT and not is_key:
         # Checked above to be plain decimal digits, which the constructor reads as int() does.
-        return RawInt(int(value), value)
+        number = _RAW_INTS.get(value)
+        if number is None:
+            number = RawInt(int(value), value)
+            if len(_RAW_INTS) < _RAW_INTS_KEPT:
+                _RAW_INTS[value] = number
+        return number
     result = SafeConstructor.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, value))
     if isinstance(result, bool) or result is None:
         return result
@@ -301,22 +323,31 @@ def _implicit_tag(value: str) -> str:
 class _Frame:
     """A collection under construction on the builder's stack."""
 
-    __slots__ = ("anchor", "directive", "items", "key", "key_origin", "keys", "origin", "size")
+    __slots__ = ("anchor", "directive", "items", "key", "key_at", "key_pos", "pos", "size")
 
-    def __init__(self, origin: Origin, anchor: str | None, items: dict[str, YNode] | list[YNode]) -> None:
-        self.origin = origin
+    def __init__(self, pos: int, anchor: str | None, items: dict[str, YNode] | list[YNode]) -> None:
+        self.pos = pos
         self.anchor = anchor
         self.items = items
-        self.keys: dict[str, Origin] = {}
+        # Packed positions (nodes.pack) of the mapping's keys, in order.
+        self.key_pos: list[int] = []
         self.key: str | None = None
         # Where the pending key was written; meaningful only while `key` is set.
-        self.key_origin: Origin = origin
+        self.key_at = pos
         self.size = 1
         self.directive = False
 
 
 def parse_yaml(text: str, file: str) -> YNode | None:
     """Parse one YAML document into positioned nodes; None for an empty document."""
+    if len(text) > MAX_FILE_BYTES:
+        # Also what keeps every line and column within a packed position (nodes.pack).
+        raise fail(
+            Code.UNREADABLE_FILE,
+            f"input is over the {MAX_FILE_BYTES // 2**20} MiB limit",
+            "split the grid into layered files with `extends`",
+            Origin(file, 1, 1),
+        )
     loader = _LOADER(text)
     try:
         return _build(loader, file)
@@ -341,30 +372,31 @@ def parse_yaml(text: str, file: str) -> YNode | None:
         loader.dispose()
 
 
-def _set_key(frame: _Frame, key: Any, start: Origin) -> None:
-    """Open the next entry of the mapping being built: its key must be new text."""
+def _set_key(frame: _Frame, key: Any, start: int) -> None:
+    """Open the next entry of the mapping being built (its key written at the packed position
+    `start`): its key must be new text."""
     if type(key) is not str:
         raise fail(
             Code.UNSUPPORTED_YAML,
             f"mapping key {key!r} is not a string",
             "quote the key (YAML reads yes/no/on/off and numbers as other types)",
-            start,
+            unpack(start),
         )
     if key in frame.items:
-        first = frame.keys[key]
+        first = unpack(frame.key_pos[list(frame.items).index(key)])
         raise fail(
             Code.DUPLICATE_KEY,
             f"duplicate key {key!r} (first set at line {first.line})",
             "remove one of the two entries",
-            start,
+            unpack(start),
         )
     # A grid repeats the same few keys hundreds of thousands of times: one string for each.
-    frame.key, frame.key_origin = sys.intern(key), start
+    frame.key, frame.key_at = sys.intern(key), start
     if key == DIRECTIVE_KEY:
         frame.directive = True
 
 
-def _add(frame: _Frame, node: YNode, start: Origin) -> None:
+def _add(frame: _Frame, node: YNode, start: int) -> None:
     """Put a finished node into the collection being built."""
     items = frame.items
     if type(items) is list:
@@ -375,7 +407,7 @@ def _add(frame: _Frame, node: YNode, start: Origin) -> None:
         _set_key(frame, node.value if type(node) is YScalar else None, start)
         return
     items[frame.key] = node
-    frame.keys[frame.key] = frame.key_origin
+    frame.key_pos.append(frame.key_at)
     frame.key = None
 
 
@@ -396,9 +428,12 @@ def _build(loader: Any, file: str) -> YNode | None:
     mapping_start, sequence_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
     mapping_end, sequence_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
     get_event = loader.get_event
-    # Origin's own constructor is a Python function; building the tuple directly is the same
-    # value at a fraction of the cost, and the loop makes one per event.
-    new_origin = tuple.__new__
+    # Each node's position packed into one int (nodes.pack): libyaml's marks count from 0.
+    line_shift = POSITION_BITS
+    at_one = file_base(file) | 1 << POSITION_BITS | 1
+    # One string for each text value written more than once (a grid repeats its tiers, roles,
+    # models, interfaces and slice names at every site).
+    strings: dict[str, str] = {}
     maybe_typed = _MAYBE_TYPED
     frame: _Frame | None = None
 
@@ -411,11 +446,11 @@ def _build(loader: Any, file: str) -> YNode | None:
         node: YNode
         if kind is scalar_event:
             mark = event.start_mark
-            origin: Origin = new_origin(Origin, (file, mark.line + 1, mark.column + 1))
+            pos = (mark.line << line_shift) + mark.column + at_one
             value = event.value
             text = event.tag is None and event.implicit[0] and (not value or value[0] not in maybe_typed)
             if frame is None:
-                node = YScalar(value if text else _scalar(event, file), origin)
+                node = YScalar(value if text else _scalar(event, file), pos)
                 if event.anchor:
                     anchors[event.anchor] = (node, 1)
                 return node
@@ -423,39 +458,39 @@ def _build(loader: Any, file: str) -> YNode | None:
             items = frame.items
             if text and not event.anchor:
                 if isinstance(items, list):
-                    items.append(YScalar(value, origin))
+                    items.append(YScalar(strings.setdefault(value, value), pos))
                 elif frame.key is None:
-                    _set_key(frame, value, origin)
+                    _set_key(frame, value, pos)
                 else:
-                    items[frame.key] = YScalar(value, origin)
-                    frame.keys[frame.key] = frame.key_origin
+                    items[frame.key] = YScalar(strings.setdefault(value, value), pos)
+                    frame.key_pos.append(frame.key_at)
                     frame.key = None
                 continue
             is_key = type(items) is dict and frame.key is None
-            node = YScalar(value if text else _scalar(event, file, is_key), origin)
+            node = YScalar(value if text else _scalar(event, file, is_key), pos)
             if event.anchor:
                 anchors[event.anchor] = (node, 1)
-            _add(frame, node, origin)
+            _add(frame, node, pos)
         elif kind is mapping_start or kind is sequence_start:
             mark = event.start_mark
-            origin = new_origin(Origin, (file, mark.line + 1, mark.column + 1))
+            pos = (mark.line << line_shift) + mark.column + at_one
             if len(stack) >= MAX_DEPTH:
                 raise fail(
                     Code.UNSUPPORTED_YAML,
                     f"nesting deeper than {MAX_DEPTH} levels",
                     "flatten the document",
-                    origin,
+                    unpack(pos),
                 )
-            frame = _Frame(origin, event.anchor, {} if kind is mapping_start else [])
+            frame = _Frame(pos, event.anchor, {} if kind is mapping_start else [])
             stack.append(frame)
         elif kind is mapping_end or kind is sequence_end:
             done = stack.pop()
             items = done.items
             if type(items) is dict:
-                node = YMap(items, done.keys, done.origin, has_directive=done.directive)
+                node = YMap(items, pack_keys(done.key_pos), done.pos, has_directive=done.directive)
             else:
                 assert isinstance(items, list)
-                node = YSeq(items, done.origin, has_directive=done.directive)
+                node = YSeq(items, done.pos, has_directive=done.directive)
             if done.anchor:
                 anchors[done.anchor] = (node, done.size)
             if not stack:
@@ -465,7 +500,7 @@ def _build(loader: Any, file: str) -> YNode | None:
             frame = stack[-1]
             frame.size += done.size
             frame.directive = frame.directive or done.directive
-            _add(frame, node, done.origin)
+            _add(frame, node, done.pos)
         elif kind is alias_event:
             origin = _origin(event.start_mark, file)
             if event.anchor not in anchors:
@@ -488,7 +523,8 @@ def _build(loader: Any, file: str) -> YNode | None:
                 return target
             frame.size += size
             frame.directive = frame.directive or has_directive(target)
-            _add(frame, target, origin)
+            mark = event.start_mark
+            _add(frame, target, (mark.line << line_shift) + mark.column + at_one)
         elif kind is yaml.DocumentStartEvent:
             documents += 1
             if documents > 1:
