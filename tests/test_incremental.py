@@ -162,3 +162,35 @@ def test_verify_suite_collects_nodes_from_per_site_expectations(
     hosts = {line.split("[")[1].rstrip("]") for line in proc.stdout.splitlines() if "[" in line}
     sites = [site] if site else ["site-00000", "site-00001", "site-00002"]
     assert hosts == {f"{name}-{node}" for name in sites for node in ("cp", "gpu00", "gpu01")}
+
+
+def _read_whole(out: Path) -> tuple[dict[str, str], dict[str, str], dict[str, list[str]], str]:
+    """What read_lock gives, from the lock parsed whole (as it was read before it streamed)."""
+    from aigrid.output import digest
+
+    content = (out / layout.LOCK).read_bytes()
+    lock = json.loads(content)
+    files, inputs, site_files = dict(lock["files"]), {}, {}
+    for site, entry in lock["sites"].items():
+        inputs[site], site_files[site] = entry["inputs"], sorted(entry["files"])
+        files.update(entry["files"])
+    files[layout.LOCK] = digest(content)
+    return files, inputs, site_files, lock["renderer"]
+
+
+@pytest.mark.parametrize("indent", [2, 4, None])
+def test_the_lock_is_read_as_parsed_whole_in_any_layout(
+    grid: Path, tmp_path: Path, indent: int | None
+) -> None:
+    """read_lock reads the members it needs line by line from the layout the compile writes; a
+    lock in another layout (indent 4, or one line) is parsed whole, with the same result."""
+    from aigrid.compile import read_lock
+
+    out = tmp_path / "out"
+    assert compile_blueprint(grid, out).plan is not None
+    if indent != 2:
+        lock = json.loads((out / layout.LOCK).read_text())
+        (out / layout.LOCK).write_text(json.dumps(lock, indent=indent))
+    previous = read_lock(out)
+    assert (previous.files, previous.site_inputs, previous.site_files, previous.renderer) == _read_whole(out)
+    assert len(previous.site_files) == 3 and all(previous.site_files.values())

@@ -69,3 +69,47 @@ def test_generated_data(data: dict[Any, Any], sort_keys: bool) -> None:
     except TypeError:
         return
     assert indented_json.dumps(data, sort_keys=sort_keys) == expected
+
+
+def _lazy(data: Any) -> Any:
+    """`data` with every dict and list made lazy (Members, Elements), keys in the order
+    json.dumps with sort_keys writes them where they are all strings."""
+    if type(data) is dict and all(type(key) is str for key in data):
+        return indented_json.Members((key, _lazy(data[key])) for key in sorted(data))
+    if type(data) is list:
+        return indented_json.Elements(_lazy(item) for item in data)
+    return data
+
+
+@pytest.mark.parametrize("data", CASES, ids=[str(i) for i in range(len(CASES))])
+@pytest.mark.parametrize("sort_keys", [False, True])
+def test_chunks_join_to_the_same_text(data: Any, sort_keys: bool) -> None:
+    try:
+        expected = json.dumps(data, indent=2, sort_keys=sort_keys)
+        plain = {"plain": data, "lazy": data, "list": [data, data]}
+        expected_lazy = (
+            json.dumps(data, indent=2, sort_keys=True),
+            json.dumps(plain, indent=2, sort_keys=True),
+        )
+    except (TypeError, ValueError):
+        return
+    assert "".join(indented_json.chunks(data, sort_keys=sort_keys)) == expected
+    # Lazy members and items, and a lazy value among plain ones.
+    assert "".join(indented_json.chunks(_lazy(data), sort_keys=True)) == expected_lazy[0]
+    mixed = {"plain": data, "lazy": _lazy(data), "list": [data, _lazy(data)]}
+    assert "".join(indented_json.chunks(mixed, sort_keys=True)) == expected_lazy[1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(), _tree, max_size=5), st.integers(1, 4))
+def test_generated_lazy_data_in_chunks(data: dict[str, Any], indent: int) -> None:
+    expected = json.dumps(data, indent=indent, sort_keys=True)
+    assert "".join(indented_json.chunks(_lazy(data), indent, sort_keys=True)) == expected
+
+
+def test_chunks_are_bounded_and_lazy_keys_must_come_sorted() -> None:
+    data = indented_json.Elements({"key": "x" * 100, "n": n} for n in range(10_000))
+    pieces = list(indented_json.chunks(data))
+    assert max(map(len, pieces)) < 2 * indented_json.CHUNK and len(pieces) > 10
+    with pytest.raises(ValueError, match="not sorted"):
+        "".join(indented_json.chunks(indented_json.Members([("b", 1), ("a", 2)]), sort_keys=True))

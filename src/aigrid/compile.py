@@ -12,19 +12,20 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from aigrid import __version__, layout
 from aigrid.catalog import catalog
-from aigrid.day2.state import STATE_KEY, grid_state
+from aigrid.day2.state import STATE_KEY, grid_state, site_states
 from aigrid.output import Changes, OutputError, Staging, digest, staged
-from aigrid.plan import Plan, SitePlan, build_plan
+from aigrid.plan import NodePlan, Plan, SitePlan, build_plan
 from aigrid.render import ansible, cluster, indented_json, manifests, pulumi, readme, verify
+from aigrid.render.indented_json import Elements, Members
 from aigrid.render.k8s_objects import site_objects
 from aigrid.validate import Result, validate_file
 
@@ -51,38 +52,81 @@ class PreviousLock:
     renderer: str | None = None
 
 
-def lock_file(
-    result: Result, plan: Plan, grid_files: dict[str, str], sites: dict[str, dict[str, Any]]
-) -> bytes:
-    """Every resolved version, the inputs' digests (paths relative to the blueprint) and the
-    digest of every file written, grid-wide and per site."""
+# A site's entry in the lock: the digest of its inputs (site_inputs) and its files' paths.
+SiteLock = tuple[str, list[str]]
+
+
+def lock_inputs(result: Result) -> list[dict[str, str]]:
+    """The blueprint's files and their digests, paths relative to the blueprint, for the lock."""
     assert result.document is not None
     top = Path(result.document.path).resolve().parent
     inputs = [
         {"file": os.path.relpath(Path(source.display).resolve(), top), "sha256": source.sha256}
         for source in result.document.sources.values()
     ]
+    return sorted(inputs, key=lambda entry: entry["file"])
+
+
+def lock_chunks(
+    plan: Plan,
+    inputs: list[dict[str, str]],
+    digests: Mapping[str, str],
+    grid: Iterable[str],
+    sites: Mapping[str, SiteLock],
+) -> Iterator[bytes]:
+    """The lock's text in pieces: every resolved version, the inputs' digests (`lock_inputs`)
+    and the digest of every file written (`digests`), grid-wide (`grid`) and per site. The same
+    bytes as `indented_json.dumps(lock, sort_keys=True)` of it as one dict, but the per-file and
+    per-site parts are made as they are written: at 10,000 sites the text is about 200 MB and
+    the dicts it would be dumped from take more than that again."""
+    # Lazy members must come in the order sort_keys gives; a later node of the same name
+    # replaces an earlier one, as it did in a dict.
+    nodes = {node.hostname: node for node in plan.nodes}
     lock = {
         "aigrid": __version__,
         "renderer": renderer_digest(),
         "blueprint": plan.name,
-        "inputs": sorted(inputs, key=lambda entry: entry["file"]),
+        "inputs": inputs,
         "stack": plan.stack.model_dump(),
-        "nodes": {
-            node.hostname: {
-                "site": node.site,
-                "gpu_model": node.gpu_model,
-                "gpu_count": node.gpu_count,
-                "mig_config": node.mig_config,
-            }
-            for node in plan.nodes
-        },
-        "files": grid_files,
-        "sites": sites,
+        "nodes": Members((hostname, _node_lock(nodes[hostname])) for hostname in sorted(nodes)),
+        "files": _file_digests(grid, digests),
+        "sites": Members(
+            (name, {"inputs": inputs, "files": _file_digests(files, digests)})
+            for name, (inputs, files) in sorted(sites.items())
+        ),
         # What this revision deploys per site and node, for `aigrid diff` and upgrade plans.
-        STATE_KEY: grid_state(plan).model_dump(mode="json"),
+        STATE_KEY: _state_lock(plan),
     }
-    return (indented_json.dumps(lock, sort_keys=True) + "\n").encode()
+    for chunk in indented_json.chunks(lock, sort_keys=True):
+        yield chunk.encode()
+    yield b"\n"
+
+
+def lock_file(plan: Plan, inputs: list[dict[str, str]], digests: Mapping[str, str]) -> bytes:
+    """The lock of the grid-wide files `digests` and no site's, whole, for a small grid."""
+    return b"".join(lock_chunks(plan, inputs, digests, digests, {}))
+
+
+def _node_lock(node: NodePlan) -> dict[str, Any]:
+    return {
+        "site": node.site,
+        "gpu_model": node.gpu_model,
+        "gpu_count": node.gpu_count,
+        "mig_config": node.mig_config,
+    }
+
+
+def _file_digests(files: Iterable[str], digests: Mapping[str, str]) -> Members:
+    """Each file's digest by path, looked up as it is written (not a second dict of them)."""
+    return Members((relative, digests[relative]) for relative in sorted(set(files)))
+
+
+def _state_lock(plan: Plan) -> dict[str, Any]:
+    """`grid_state(plan).model_dump(mode="json")`, each site's state made and dumped as it is
+    written: the state of every site is the lock's largest part."""
+    state = grid_state(plan, sites=[]).model_dump(mode="json")
+    state["sites"] = Elements(site.model_dump(mode="json") for site in site_states(plan))
+    return state
 
 
 def read_lock(out: Path) -> PreviousLock:
@@ -90,8 +134,11 @@ def read_lock(out: Path) -> PreviousLock:
     unreadable or from before per-file digests."""
     path = out / layout.LOCK
     try:
-        content = path.read_bytes()
-        lock = json.loads(content)
+        with open(path, "rb") as stream:  # noqa: PTH123
+            reader = _LockReader(stream)
+        lock = (
+            reader.members if {"files", "sites"} <= reader.members.keys() else json.loads(path.read_bytes())
+        )
         previous = PreviousLock(dict(lock["files"]), renderer=lock.get("renderer"))
         for site, entry in lock["sites"].items():
             previous.site_inputs[site] = entry["inputs"]
@@ -99,8 +146,58 @@ def read_lock(out: Path) -> PreviousLock:
             previous.files.update(entry["files"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return PreviousLock()
-    previous.files[layout.LOCK] = digest(content)
+    previous.files[layout.LOCK] = reader.sha.hexdigest()
     return previous
+
+
+class _LockReader:
+    """The members of a lock a recompile needs ("files", "renderer", "sites"), read line by line
+    and the file hashed on the way, without its largest part (every site's deployed state, over
+    half of its 200 MB at 10,000 sites). lock_chunks writes it with an indent of 2, and its
+    strings hold no line breaks, so a line that starts with two spaces and a quote starts a
+    member of the top object, one with four spaces and a quote in "sites" starts a site; each
+    site is parsed alone. A lock in another layout (edited by hand) gives no members here, and
+    read_lock parses it whole."""
+
+    WANTED = frozenset({"files", "renderer", "sites"})
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.sha = hashlib.sha256()
+        self.members: dict[str, Any] = {}
+        self._key: str | None = None  # the member being read, when it is wanted
+        self._lines: list[bytes] = []  # its lines (in "sites", the current site's)
+        first = stream.readline()
+        self.sha.update(first)
+        for line in stream:
+            self.sha.update(line)
+            if first == b"{\n":
+                self._line(line)
+
+    def _line(self, line: bytes) -> None:
+        if line.startswith((b'  "', b"}")):  # the next member, or the end of the lock
+            self._done()
+            key = json.JSONDecoder().raw_decode(line.decode(), 2)[0] if line.startswith(b" ") else None
+            self._key = key if key in self.WANTED else None
+            if self._key == "sites":
+                self.members["sites"] = {}
+                return
+        elif self._key == "sites" and line.startswith(b'    "'):  # the next site
+            self._done()
+        elif self._key == "sites" and line.startswith(b"  }"):  # the end of "sites"
+            self._done()
+            self._key = None
+        if self._key is not None:
+            self._lines.append(line)
+
+    def _done(self) -> None:
+        """The lines read so far as the member (or in "sites", the site) they are."""
+        if self._key is None or not self._lines:
+            return
+        text = b"".join(self._lines).rstrip().removesuffix(b",")
+        self._lines = []
+        # Each is a member of an object as written, so it parses as the only one in an object.
+        member = json.loads(b"{" + text + b"}")
+        (self.members["sites"] if self._key == "sites" else self.members).update(member)
 
 
 def site_inputs(plan: Plan, site: SitePlan, grid: str) -> str:
@@ -137,10 +234,17 @@ def compile_blueprint(path: Path, out: Path, root: Path | None = None) -> Compil
     result = validate_file(path, root)
     if result.blueprint is None or result.errors:
         return Compiled(result)
+    inputs = lock_inputs(result)
+    # Released as soon as they are not needed (the result keeps its diagnostics and the sources
+    # they quote): the merged document (a node per value, with its position) before the plan
+    # is built, the model after; the plan holds what the files are rendered from. At 10,000
+    # sites, the document, the model and the plan together were the peak of the compile.
+    result.document = None
     plan = build_plan(result.blueprint, catalog())
+    result.blueprint = None
     previous = read_lock(out) if (out / layout.LOCK).is_file() else PreviousLock()
     with staged(out, previous.files, layout.user_owned) as staging:
-        compiled = _write(result, plan, out, previous, staging)
+        compiled = _write(result, plan, inputs, out, previous, staging)
         compiled.changes = staging.commit()
     # Sets: scanning every written file for every site took longer than the compile at 10,000
     # sites (about 440,000 files).
@@ -152,16 +256,23 @@ def compile_blueprint(path: Path, out: Path, root: Path | None = None) -> Compil
     return compiled
 
 
-def _write(result: Result, plan: Plan, out: Path, previous: PreviousLock, staging: Staging) -> Compiled:
+def _write(
+    result: Result,
+    plan: Plan,
+    sources: list[dict[str, str]],
+    out: Path,
+    previous: PreviousLock,
+    staging: Staging,
+) -> Compiled:
+    """Stage every file and the lock (`sources`: its inputs, lock_inputs)."""
     grid_digest = hashlib.sha256(
         (__version__ + plan.model_dump_json(exclude={"sites", "workloads"})).encode()
     ).hexdigest()
-    grid: dict[str, str] = {}
+    grid: list[str] = []
     for relative, content in grid_files(plan):
         staging.put(relative, content)
-        grid[relative] = staging.digests[relative]
-    sites: dict[str, dict[str, Any]] = {}
-    site_files_written: dict[str, list[str]] = {}
+        grid.append(relative)
+    sites: dict[str, SiteLock] = {}
     for site in plan.sites:
         inputs = site_inputs(plan, site, grid_digest)
         files = previous.site_files.get(site.name, [])
@@ -173,9 +284,11 @@ def _write(result: Result, plan: Plan, out: Path, previous: PreviousLock, stagin
             for relative, content in site_files(out, plan, site):
                 staging.put(relative, content)
                 files.append(relative)
-        sites[site.name] = {"inputs": inputs, "files": {f: staging.digests[f] for f in sorted(files)}}
-        site_files_written[site.name] = files
-    staging.put(layout.LOCK, lock_file(result, plan, grid, sites))
+        sites[site.name] = (inputs, files)
+    # Written in pieces, straight into the staged file: the lock of a large grid is the largest
+    # thing a compile would otherwise hold.
+    staging.put_chunks(layout.LOCK, lock_chunks(plan, sources, staging.digests, grid, sites))
+    site_files_written = {name: files for name, (_, files) in sites.items()}
     return Compiled(result, plan, len(staging.digests), site_files=site_files_written)
 
 
@@ -241,5 +354,5 @@ def render_all(result: Result, plan: Plan) -> dict[str, bytes]:
         files |= manifests.render_site(plan, site)
         files |= verify.render_site(plan, site) | pulumi.render_site(plan, site)
     grid = {relative: digest(content) for relative, content in files.items()}
-    files[layout.LOCK] = lock_file(result, plan, grid, {})
+    files[layout.LOCK] = lock_file(plan, lock_inputs(result), grid)
     return files

@@ -85,7 +85,8 @@ class Staging:
     def __init__(self, target: Path, previous: Mapping[str, str], keep: Callable[[str], bool] | None) -> None:
         check_target(target)
         self.target, self.keep = target, keep
-        self.previous = dict(previous)
+        # Not copied: on a recompile it holds every file's digest (about 440,000 at 10,000 sites).
+        self.previous = previous
         self.changes = Changes()
         self.digests: dict[str, str] = {}
         lock = target / MARKER
@@ -118,14 +119,39 @@ class Staging:
     def put(self, relative: str, content: bytes) -> None:
         sha = digest(content)
         self.digests[relative] = sha
-        before = self.previous.get(relative)
-        if before == sha and self._trusted(relative):
+        if self._same_as_before(relative, sha):
             os.link(self._previous_root + relative, self._destination(relative), follow_symlinks=False)
-            self.changes.unchanged += 1
             return
         with open(self._destination(relative), "wb") as stream:  # noqa: PTH123
             stream.write(content)
-        (self.changes.changed if before is not None else self.changes.added).append(relative)
+        self._written(relative)
+
+    def put_chunks(self, relative: str, chunks: Iterable[bytes]) -> None:
+        """`put` of the content `chunks` join to, for a file too large to hold whole (the lock):
+        written as it comes and hashed on the way; replaced by a link to the previous output's
+        file afterwards when that holds the same, as `put` would have linked it."""
+        sha = hashlib.sha256()
+        destination = self._destination(relative)
+        with open(destination, "wb") as stream:  # noqa: PTH123
+            for chunk in chunks:
+                sha.update(chunk)
+                stream.write(chunk)
+        self.digests[relative] = sha.hexdigest()
+        if self._same_as_before(relative, self.digests[relative]):
+            os.unlink(destination)  # noqa: PTH108
+            os.link(self._previous_root + relative, destination, follow_symlinks=False)
+            return
+        self._written(relative)
+
+    def _same_as_before(self, relative: str, sha: str) -> bool:
+        """Whether the previous output holds this content (then it is linked, and counted)."""
+        if self.previous.get(relative) == sha and self._trusted(relative):
+            self.changes.unchanged += 1
+            return True
+        return False
+
+    def _written(self, relative: str) -> None:
+        (self.changes.changed if relative in self.previous else self.changes.added).append(relative)
 
     def reusable(self, files: Iterable[str]) -> bool:
         return all(relative in self.previous and self._trusted(relative) for relative in files)
