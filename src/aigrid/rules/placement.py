@@ -157,9 +157,9 @@ def placement_proven(ctx: Context) -> Iterable[Finding]:
     per group, each objective (replicas placed, n-1 spares, latency, GPUs used) with a fixed
     effort: a count of branch-and-bound nodes, so the same blueprint gives the same placement
     on any machine. Where the effort runs out, the best placement found is kept: it meets
-    every requirement the errors above do not name, but one with lower latency or fewer GPUs
-    may exist. The finding gives HiGHS's relative gap to the best bound it proved, per
-    objective. The earliest-site preference, a tie-break, is not reported."""
+    every requirement that no error of the same validation names, but one with lower latency
+    or fewer GPUs may exist. The finding gives HiGHS's relative gap to the best bound it
+    proved, per objective. The earliest-site preference, a tie-break, is not reported."""
     names = {w.name: i for i, w in enumerate(ctx.blueprint.workloads)}
     for group in ctx.placement_solution.unproven:
         gaps = {p: g for p, g in group.gaps.items() if p in OBJECTIVES}
