@@ -20,7 +20,7 @@ from aigrid.catalog import Catalog
 from aigrid.diagnostics import Diagnostic
 from aigrid.model.blueprint import Blueprint
 from aigrid.placement import Placements
-from aigrid.placement_solver import OBJECTIVES, end_to_end_ms, gap_text, solve
+from aigrid.placement_solver import end_to_end_ms, solve
 from aigrid.render import templates
 from aigrid.resilience import site_losses
 
@@ -106,16 +106,9 @@ def report_data(bp: Blueprint, catalog: Catalog, diagnostics: list[Diagnostic]) 
         "placement": {
             "groups": solution.groups,
             "unproven": [
-                {
-                    "workloads": list(group.workloads),
-                    "gaps": {
-                        OBJECTIVES[p]: gap_text(g)
-                        for p, g in sorted(group.gaps.items(), reverse=True)
-                        if p in OBJECTIVES
-                    },
-                }
+                {"workloads": list(group.workloads), "gaps": group.reported()}
                 for group in solution.unproven
-                if set(group.gaps) & set(OBJECTIVES)
+                if group.reported()
             ],
         },
         "n_minus_1": [

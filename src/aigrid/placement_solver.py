@@ -90,6 +90,13 @@ class Unproven:
     workloads: tuple[str, ...]
     gaps: dict[int, float]
 
+    def reported(self) -> dict[str, str]:
+        """The gaps a user weighs the placement by (OBJECTIVES, in priority order), as text by
+        objective; empty when only the tie-break was cut short."""
+        return {
+            OBJECTIVES[p]: gap_text(g) for p, g in sorted(self.gaps.items(), reverse=True) if p in OBJECTIVES
+        }
+
 
 @dataclass
 class GridPlacement:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from aigrid.model.blueprint import Workload
 from aigrid.model.units import format_ms
 from aigrid.placement_demand import required_replicas, sources
-from aigrid.placement_solver import OBJECTIVES, end_to_end_ms, gap_text, within_slo
+from aigrid.placement_solver import end_to_end_ms, within_slo
 from aigrid.resilience import site_losses
 from aigrid.rules.codes import Code
 from aigrid.rules.registry import Context, Finding, rule
@@ -162,15 +162,13 @@ def placement_proven(ctx: Context) -> Iterable[Finding]:
     proved, per objective. The earliest-site preference, a tie-break, is not reported."""
     names = {w.name: i for i, w in enumerate(ctx.blueprint.workloads)}
     for group in ctx.placement_solution.unproven:
-        gaps = {p: g for p, g in group.gaps.items() if p in OBJECTIVES}
+        gaps = group.reported()
         if not gaps:
             continue
         shown = ", ".join(group.workloads[:5]) + (
             f" and {len(group.workloads) - 5} more" if len(group.workloads) > 5 else ""
         )
-        objectives = ", ".join(
-            f"{OBJECTIVES[p]} within {gap_text(g)}" for p, g in sorted(gaps.items(), reverse=True)
-        )
+        objectives = ", ".join(f"{objective} within {gap}" for objective, gap in gaps.items())
         yield Finding(
             ("workloads", names[group.workloads[0]]),
             f"the placement of {shown} (workloads that share sites) was not proven the best: "
