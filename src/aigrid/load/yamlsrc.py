@@ -156,19 +156,24 @@ def read_text(path: Path, display: str, at: Origin | None = None) -> str:
     return decode_text(data, display, start)
 
 
+def _within_limit(size: int, at: Origin) -> None:
+    """Refuse input (bytes or characters) over MAX_FILE_BYTES."""
+    if size > MAX_FILE_BYTES:
+        raise fail(
+            Code.UNREADABLE_FILE,
+            f"input is over the {MAX_FILE_BYTES // 2**20} MiB limit",
+            "split the grid into layered files with `extends`",
+            at,
+        )
+
+
 def decode_text(data: bytes, display: str, at: Origin | None = None) -> str:
     """Blueprint bytes as text: at most MAX_FILE_BYTES of UTF-8 without NUL bytes.
 
     Used for a file's content once read, and for standard input (`aigrid validate -`), which
     the caller reads with the same bound (MAX_FILE_BYTES + 1 bytes at most)."""
     start = at or Origin(display, 1, 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise fail(
-            Code.UNREADABLE_FILE,
-            f"input is over the {MAX_FILE_BYTES // 2**20} MiB limit",
-            "split the grid into layered files with `extends`",
-            start,
-        )
+    _within_limit(len(data), start)
     if b"\x00" in data:
         raise fail(Code.UNREADABLE_FILE, "file is binary, not YAML text", "pass a YAML blueprint file", start)
     try:
@@ -340,14 +345,9 @@ class _Frame:
 
 def parse_yaml(text: str, file: str) -> YNode | None:
     """Parse one YAML document into positioned nodes; None for an empty document."""
-    if len(text) > MAX_FILE_BYTES:
-        # Also what keeps every line and column within a packed position (nodes.pack).
-        raise fail(
-            Code.UNREADABLE_FILE,
-            f"input is over the {MAX_FILE_BYTES // 2**20} MiB limit",
-            "split the grid into layered files with `extends`",
-            Origin(file, 1, 1),
-        )
+    # Again for text that did not come through decode_text: the limit is also what keeps every
+    # line and column within a packed position (nodes.pack).
+    _within_limit(len(text), Origin(file, 1, 1))
     loader = _LOADER(text)
     try:
         return _build(loader, file)
