@@ -11,6 +11,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aigrid import layout
 from aigrid.compile import compile_blueprint
@@ -111,6 +113,45 @@ def test_one_site_change_rewrites_only_that_sites_files(grid: Path, tmp_path: Pa
     assert contents(out) == contents(fresh)
 
 
+def test_a_recompile_carries_the_deployed_state_of_unchanged_sites_over(
+    grid: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock's entry and deployed state of a site whose inputs did not change are the
+    previous lock's text, not made again; the lock is the same bytes as a compile from scratch
+    writes."""
+    from aigrid import compile as compiling
+
+    out = tmp_path / "out"
+    assert compile_blueprint(grid, out).plan is not None
+    made: list[str] = []
+    real = compiling.site_state
+
+    def recording(plan, site, workloads):  # type: ignore[no-untyped-def]
+        made.append(site.name)
+        return real(plan, site, workloads)
+
+    digested: list[str] = []
+    real_digests = compiling._file_digests
+
+    def recording_digests(files, digests):  # type: ignore[no-untyped-def]
+        digested.extend(files)
+        return real_digests(files, digests)
+
+    monkeypatch.setattr(compiling, "site_state", recording)
+    monkeypatch.setattr(compiling, "_file_digests", recording_digests)
+    change_one_site(grid)
+    recompiled = compile_blueprint(grid, out)
+    assert made == [CHANGED_SITE]
+    # The grid's own files and the changed site's: no other site's entry made again.
+    assert set(digested) == set(recompiled.site_files[CHANGED_SITE]) | set(
+        json.loads((out / layout.LOCK).read_text())["files"]
+    )
+    monkeypatch.undo()
+    fresh = tmp_path / "fresh"
+    assert compile_blueprint(grid, fresh).plan is not None
+    assert (out / layout.LOCK).read_bytes() == (fresh / layout.LOCK).read_bytes()
+
+
 def test_file_edited_by_hand_is_written_again(grid: Path, tmp_path: Path) -> None:
     """A file modified after the lock is not trusted to hold what the lock says."""
     out = tmp_path / "out"
@@ -180,7 +221,7 @@ def _read_whole(out: Path) -> tuple[dict[str, str], dict[str, str], dict[str, li
 
 @pytest.mark.parametrize("indent", [2, 4, None])
 def test_the_lock_is_read_as_parsed_whole_in_any_layout(
-    grid: Path, tmp_path: Path, indent: int | None
+    grid: Path, tmp_path: Path, indent: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """read_lock reads the members it needs line by line from the layout the compile writes; a
     lock in another layout (indent 4, or one line) is parsed whole, with the same result."""
@@ -194,3 +235,43 @@ def test_the_lock_is_read_as_parsed_whole_in_any_layout(
     previous = read_lock(out)
     assert (previous.files, previous.site_inputs, previous.site_files, previous.renderer) == _read_whole(out)
     assert len(previous.site_files) == 3 and all(previous.site_files.values())
+    # Where each site's deployed state is, in the layout a compile writes (none in another).
+    text = (out / layout.LOCK).read_bytes()
+    states = {site["name"]: site for site in json.loads(text)["state"]["sites"]}
+    assert sorted(previous.states) == (sorted(states) if indent == 2 else [])
+    for site, (start, end) in previous.states.items():
+        assert json.loads(text[start:end]) == states[site]
+    entries = json.loads(text)["sites"]
+    assert sorted(previous.entries) == (sorted(entries) if indent == 2 else [])
+    for site, (start, end) in previous.entries.items():
+        assert json.loads(text[start:end]) == entries[site]
+    # The same when the state is read in blocks that end mid-line.
+    monkeypatch.setattr("aigrid.compile._LockReader.BLOCK", 997)
+    assert read_lock(out).states == previous.states
+
+
+# Path segments a compiled directory has, and some it could have.
+FOLDERS = (
+    *layout.TOP_LEVEL,
+    layout.PULUMI_SITES,
+    layout.PULUMI_SITE_PLANS,
+    layout.UPGRADE_PROGRESS,
+    layout.PLAN,
+)
+NAMES = {part for path in FOLDERS for part in path.strip("/").split("/")}
+SEGMENTS = st.sampled_from(sorted(NAMES | {layout.CREDENTIALS, "venv", "bin", "x.yaml", "site-1"}))
+
+
+@given(st.lists(SEGMENTS, min_size=1, max_size=5))
+def test_a_recompile_looks_for_the_users_files_in_every_folder_that_can_hold_them(parts: list[str]) -> None:
+    """A recompile walks only the folders `may_hold_user_files` names: a folder it skips must
+    hold nothing the user owns, or a recompile would drop that file."""
+    path = "/".join(parts)
+    if layout.user_owned(path):
+        folders = ["/".join(parts[:end]) for end in range(1, len(parts))]
+        assert layout.may_hold_user_files(".")
+        # The first folder that is the user's whole is carried as it is, unwalked below.
+        for folder in folders:
+            if layout.user_owned(folder):
+                break
+            assert layout.may_hold_user_files(folder), (path, folder)

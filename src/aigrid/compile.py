@@ -12,22 +12,28 @@ import functools
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from aigrid import __version__, layout
 from aigrid.catalog import catalog
-from aigrid.day2.state import STATE_KEY, grid_state, site_states
-from aigrid.output import Changes, OutputError, Staging, digest, staged
+from aigrid.day2.state import STATE_KEY, grid_state, site_state
+from aigrid.output import Changes, OutputError, Staging, UserFiles, digest, staged
 from aigrid.plan import NodePlan, Plan, SitePlan, build_plan
 from aigrid.render import ansible, cluster, indented_json, manifests, pulumi, readme, verify
-from aigrid.render.indented_json import Elements, Members
+from aigrid.render.indented_json import Elements, Members, Written
 from aigrid.render.k8s_objects import site_objects
 from aigrid.validate import Result, validate_file
+
+# What of a previous output a recompile carries over (layout names it).
+USER_FILES = UserFiles(layout.user_owned, layout.may_hold_user_files)
 
 
 @dataclass
@@ -50,6 +56,39 @@ class PreviousLock:
     site_files: dict[str, list[str]] = field(default_factory=dict)
     # renderer_digest() of the aigrid that wrote it: another one renders every site again.
     renderer: str | None = None
+    # Where each site's entry in "sites" and its deployed state are in the lock's text (start and
+    # end offsets), so that a site whose inputs did not change has them carried over as written
+    # instead of made again.
+    entries: dict[str, tuple[int, int]] = field(default_factory=dict)
+    states: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+class CarriedText:
+    """A site's parts of the lock as the previous lock wrote them (its entry in "sites" and its
+    deployed state), for the sites whose inputs did not change and whose files were carried
+    over: the same text a compile would make again, read instead of made. At 10,000 sites,
+    making every site's again cost more than the rest of a one-site recompile's lock."""
+
+    def __init__(self, stream: BinaryIO | None = None, previous: PreviousLock | None = None) -> None:
+        self.stream, self.previous = stream, previous or PreviousLock()
+        self.sites: set[str] = set()
+
+    def entry(self, site: str) -> Written | None:
+        return self._text(self.previous.entries, site)
+
+    def state(self, site: str) -> Written | None:
+        return self._text(self.previous.states, site)
+
+    def _text(self, where: Mapping[str, tuple[int, int]], site: str) -> Written | None:
+        if self.stream is None or site not in self.sites or site not in where:
+            return None
+        start, end = where[site]
+        self.stream.seek(start)
+        text = self.stream.read(end - start)
+        # A lock edited by hand since it was read: made again.
+        if not (text.startswith(b"{") and text.endswith(b"}") and text.isascii()):
+            return None
+        return Written(text.decode())
 
 
 # A site's entry in the lock: the digest of its inputs (site_inputs) and its files' paths.
@@ -73,12 +112,15 @@ def lock_chunks(
     digests: Mapping[str, str],
     grid: Iterable[str],
     sites: Mapping[str, SiteLock],
+    carried: CarriedText | None = None,
 ) -> Iterator[bytes]:
     """The lock's text in pieces: every resolved version, the inputs' digests (`lock_inputs`)
     and the digest of every file written (`digests`), grid-wide (`grid`) and per site. The same
     bytes as `indented_json.dumps(lock, sort_keys=True)` of it as one dict, but the per-file and
     per-site parts are made as they are written: at 10,000 sites the text is about 200 MB and
-    the dicts it would be dumped from take more than that again."""
+    the dicts it would be dumped from take more than that again. `carried`: the previous lock's
+    text of the sites whose inputs did not change."""
+    carried = carried or CarriedText()
     # Lazy members must come in the order sort_keys gives; a later node of the same name
     # replaces an earlier one, as it did in a dict.
     nodes = {node.hostname: node for node in plan.nodes}
@@ -91,11 +133,11 @@ def lock_chunks(
         "nodes": Members((hostname, _node_lock(nodes[hostname])) for hostname in sorted(nodes)),
         "files": _file_digests(grid, digests),
         "sites": Members(
-            (name, {"inputs": inputs, "files": _file_digests(files, digests)})
+            (name, carried.entry(name) or {"inputs": inputs, "files": _file_digests(files, digests)})
             for name, (inputs, files) in sorted(sites.items())
         ),
         # What this revision deploys per site and node, for `aigrid diff` and upgrade plans.
-        STATE_KEY: _state_lock(plan),
+        STATE_KEY: _state_lock(plan, carried),
     }
     for chunk in indented_json.chunks(lock, sort_keys=True):
         yield chunk.encode()
@@ -121,11 +163,15 @@ def _file_digests(files: Iterable[str], digests: Mapping[str, str]) -> Members:
     return Members((relative, digests[relative]) for relative in sorted(set(files)))
 
 
-def _state_lock(plan: Plan) -> dict[str, Any]:
+def _state_lock(plan: Plan, carried: CarriedText) -> dict[str, Any]:
     """`grid_state(plan).model_dump(mode="json")`, each site's state made and dumped as it is
-    written: the state of every site is the lock's largest part."""
+    written (or `carried`): the state of every site is the lock's largest part."""
     state = grid_state(plan, sites=[]).model_dump(mode="json")
-    state["sites"] = Elements(site.model_dump(mode="json") for site in site_states(plan))
+    workloads = {w.name: w for w in plan.workloads}
+    state["sites"] = Elements(
+        carried.state(site.name) or site_state(plan, site, workloads).model_dump(mode="json")
+        for site in plan.sites
+    )
     return state
 
 
@@ -139,7 +185,9 @@ def read_lock(out: Path) -> PreviousLock:
         lock = (
             reader.members if {"files", "sites"} <= reader.members.keys() else json.loads(path.read_bytes())
         )
-        previous = PreviousLock(dict(lock["files"]), renderer=lock.get("renderer"))
+        previous = PreviousLock(
+            dict(lock["files"]), renderer=lock.get("renderer"), entries=reader.entries, states=reader.states
+        )
         for site, entry in lock["sites"].items():
             previous.site_inputs[site] = entry["inputs"]
             previous.site_files[site] = sorted(entry["files"])
@@ -157,37 +205,90 @@ class _LockReader:
     strings hold no line breaks, so a line that starts with two spaces and a quote starts a
     member of the top object, one with four spaces and a quote in "sites" starts a site; each
     site is parsed alone. A lock in another layout (edited by hand) gives no members here, and
-    read_lock parses it whole."""
+    read_lock parses it whole.
+
+    Of the deployed state (STATE_KEY, the last member, as sort_keys puts it after every wanted
+    one), only where each site's is, found in blocks by a pattern instead of line by line (it is
+    most of the lock's lines): an item of its "sites" starts with a line of six spaces and "{",
+    names its site on a line of eight spaces and "name", and ends with six spaces and "}"."""
 
     WANTED = frozenset({"files", "renderer", "sites"})
+    BLOCK = 1 << 22
+    # The lines of the deployed state that say where a site's state is (re.MULTILINE: ^ and $
+    # at each line's start and end).
+    STATE_LINES = re.compile(
+        rb'^(?:    "sites": \[$|    \]|      \{$|        "name": ("[^"\\]*")|      \})', re.MULTILINE
+    )
 
     def __init__(self, stream: BinaryIO) -> None:
         self.sha = hashlib.sha256()
         self.members: dict[str, Any] = {}
         self._key: str | None = None  # the member being read, when it is wanted
         self._lines: list[bytes] = []  # its lines (in "sites", the current site's)
+        self.entries: dict[str, tuple[int, int]] = {}
+        self.states: dict[str, tuple[int, int]] = {}
+        self._in_sites = False  # in the deployed state's "sites"
+        self._site: str | None = None  # the site whose state is being read
+        self._start = 0  # where the site being read starts (its entry, or its state)
         first = stream.readline()
         self.sha.update(first)
+        at = len(first)
         for line in stream:
             self.sha.update(line)
-            if first == b"{\n":
-                self._line(line)
+            if first == b"{\n" and self._line(line, at):
+                self._state(stream, at + len(line))
+                return
+            at += len(line)
 
-    def _line(self, line: bytes) -> None:
+    def _line(self, line: bytes, at: int) -> bool:
+        """Reads one line of the top object (at offset `at`); True when it starts the deployed
+        state."""
         if line.startswith((b'  "', b"}")):  # the next member, or the end of the lock
             self._done()
             key = json.JSONDecoder().raw_decode(line.decode(), 2)[0] if line.startswith(b" ") else None
             self._key = key if key in self.WANTED else None
+            if key == STATE_KEY:
+                return True
             if self._key == "sites":
                 self.members["sites"] = {}
-                return
+                return False
         elif self._key == "sites" and line.startswith(b'    "'):  # the next site
             self._done()
+            self._start = at
         elif self._key == "sites" and line.startswith(b"  }"):  # the end of "sites"
             self._done()
             self._key = None
         if self._key is not None:
             self._lines.append(line)
+        return False
+
+    def _state(self, stream: BinaryIO, at: int) -> None:
+        """The rest of the lock from `at` (the deployed state), hashed and scanned in blocks."""
+        rest = b""  # the last block's unfinished line
+        while block := stream.read(self.BLOCK):
+            self.sha.update(block)
+            text = rest + block
+            cut = text.rfind(b"\n") + 1
+            self._state_lines(text[:cut], at)
+            at, rest = at + cut, text[cut:]
+        self._state_lines(rest, at)
+
+    def _state_lines(self, text: bytes, at: int) -> None:
+        for found in self.STATE_LINES.finditer(text):
+            line = found.group()
+            if line == b'    "sites": [':
+                self._in_sites = True
+            elif not self._in_sites:
+                continue
+            elif line == b"    ]":
+                self._in_sites = False
+            elif line == b"      {":
+                self._site, self._start = None, at + found.start() + 6
+            elif found.group(1) is not None:
+                self._site = json.loads(found.group(1))
+            elif self._site is not None:  # six spaces and "}"
+                self.states[self._site] = (self._start, at + found.end())
+                self._site = None
 
     def _done(self) -> None:
         """The lines read so far as the member (or in "sites", the site) they are."""
@@ -198,6 +299,13 @@ class _LockReader:
         # Each is a member of an object as written, so it parses as the only one in an object.
         member = json.loads(b"{" + text + b"}")
         (self.members["sites"] if self._key == "sites" else self.members).update(member)
+        if self._key == "sites" and len(member) == 1:
+            # Its value's text: after the four spaces, the key, a colon and a space.
+            site = next(iter(member))
+            self.entries[site] = (
+                self._start + 6 + len(encode_basestring_ascii(site)),
+                self._start + len(text),
+            )
 
 
 def site_inputs(plan: Plan, site: SitePlan, grid: str) -> str:
@@ -243,7 +351,7 @@ def compile_blueprint(path: Path, out: Path, root: Path | None = None) -> Compil
     plan = build_plan(result.blueprint, catalog())
     result.blueprint = None
     previous = read_lock(out) if (out / layout.LOCK).is_file() else PreviousLock()
-    with staged(out, previous.files, layout.user_owned) as staging:
+    with staged(out, previous.files, USER_FILES) as staging:
         compiled = _write(result, plan, inputs, out, previous, staging)
         compiled.changes = staging.commit()
     # Sets: scanning every written file for every site took longer than the compile at 10,000
@@ -273,23 +381,35 @@ def _write(
         staging.put(relative, content)
         grid.append(relative)
     sites: dict[str, SiteLock] = {}
-    for site in plan.sites:
-        inputs = site_inputs(plan, site, grid_digest)
-        files = previous.site_files.get(site.name, [])
-        same_renderer = previous.renderer == renderer_digest()
-        if same_renderer and previous.site_inputs.get(site.name) == inputs and staging.reusable(files):
-            staging.reuse(files)
-        else:
-            files = []
-            for relative, content in site_files(out, plan, site):
-                staging.put(relative, content)
-                files.append(relative)
-        sites[site.name] = (inputs, files)
-    # Written in pieces, straight into the staged file: the lock of a large grid is the largest
-    # thing a compile would otherwise hold.
-    staging.put_chunks(layout.LOCK, lock_chunks(plan, sources, staging.digests, grid, sites))
+    same_renderer = previous.renderer == renderer_digest()
+    with _previous_lock(out, previous) as carried:
+        for site in plan.sites:
+            inputs = site_inputs(plan, site, grid_digest)
+            files = previous.site_files.get(site.name, [])
+            if same_renderer and previous.site_inputs.get(site.name) == inputs and staging.reusable(files):
+                staging.reuse(files)
+                carried.sites.add(site.name)
+            else:
+                files = []
+                for relative, content in site_files(out, plan, site):
+                    staging.put(relative, content)
+                    files.append(relative)
+            sites[site.name] = (inputs, files)
+        # Written in pieces, straight into the staged file: the lock of a large grid is the
+        # largest thing a compile would otherwise hold.
+        staging.put_chunks(layout.LOCK, lock_chunks(plan, sources, staging.digests, grid, sites, carried))
     site_files_written = {name: files for name, (_, files) in sites.items()}
     return Compiled(result, plan, len(staging.digests), site_files=site_files_written)
+
+
+@contextmanager
+def _previous_lock(out: Path, previous: PreviousLock) -> Iterator[CarriedText]:
+    """The previous lock open for CarriedText, while the next is written."""
+    if not previous.states and not previous.entries:
+        yield CarriedText()
+        return
+    with open(out / layout.LOCK, "rb") as stream:  # noqa: PTH123
+        yield CarriedText(stream, previous)
 
 
 def _site_changes(added: set[str], changed: set[str], before: list[str], now: list[str]) -> Changes | None:

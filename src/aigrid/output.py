@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from aigrid.layout import LOCK as MARKER
 
@@ -73,6 +73,15 @@ class Changes:
         return self.added + self.changed
 
 
+@dataclass(frozen=True)
+class UserFiles:
+    """What of a previous output is the user's, carried over by a recompile: `owns` a path,
+    and `may_hold` says which folders can hold such paths at all (the only ones looked in)."""
+
+    owns: Callable[[str], bool]
+    may_hold: Callable[[str], bool]
+
+
 class Staging:
     """The next output, assembled beside `target` file by file (so a compile never holds every
     file in memory) and swapped in by `commit`.
@@ -82,7 +91,7 @@ class Staging:
     writes) is trusted to still hold that content: `put` links it when the content is the same,
     and `reuse` links files unseen (a site whose inputs did not change)."""
 
-    def __init__(self, target: Path, previous: Mapping[str, str], keep: Callable[[str], bool] | None) -> None:
+    def __init__(self, target: Path, previous: Mapping[str, str], keep: UserFiles | None) -> None:
         check_target(target)
         self.target, self.keep = target, keep
         # Not copied: on a recompile it holds every file's digest (about 440,000 at 10,000 sites).
@@ -167,7 +176,7 @@ class Staging:
         """Swap the staged output in; nothing at all when no file changed."""
         gone = set(self.previous) - set(self.digests)
         # What the user owns is carried over, not removed (a stack config of a retired site).
-        self.changes.removed = sorted(path for path in gone if self.keep is None or not self.keep(path))
+        self.changes.removed = sorted(path for path in gone if self.keep is None or not self.keep.owns(path))
         target = self.target
         if target.is_dir() and not self.changes.written and not self.changes.removed:
             shutil.rmtree(self.path)
@@ -192,9 +201,7 @@ class Staging:
 
 
 @contextmanager
-def staged(
-    target: Path, previous: Mapping[str, str], keep: Callable[[str], bool] | None
-) -> Iterator[Staging]:
+def staged(target: Path, previous: Mapping[str, str], keep: UserFiles | None) -> Iterator[Staging]:
     """A Staging whose OSErrors become OutputErrors and whose leftovers go when it fails."""
     try:
         staging = Staging(target, previous, keep)
@@ -224,14 +231,15 @@ def _link_or_copy(source: str, destination: str) -> None:
         shutil.copy2(source, destination, follow_symlinks=False)
 
 
-def _carry(previous: Path, staging: Path, files: Mapping[str, object], keep: Callable[[str], bool]) -> None:
+def _carry(previous: Path, staging: Path, files: Mapping[str, object], user: UserFiles) -> None:
     """Bring what the user owns in `previous` into `staging`, whole folders at once."""
     for folder, subfolders, names in os.walk(previous):
-        here = PurePosixPath(Path(folder).relative_to(previous).as_posix())
+        here = os.path.relpath(folder, previous)
+        prefix = "" if here == "." else f"{here}/"
         carried = set()
         for name in sorted(subfolders):
-            relative = str(here / name)
-            if keep(relative) and not (staging / relative).exists():
+            relative = prefix + name
+            if user.owns(relative) and not (staging / relative).exists():
                 source, destination = Path(folder) / name, staging / relative
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 if source.is_symlink():
@@ -239,9 +247,9 @@ def _carry(previous: Path, staging: Path, files: Mapping[str, object], keep: Cal
                 else:
                     shutil.copytree(source, destination, symlinks=True, copy_function=_link_or_copy)
                 carried.add(name)
-        subfolders[:] = [name for name in subfolders if name not in carried]
+        subfolders[:] = [name for name in subfolders if name not in carried and user.may_hold(prefix + name)]
         for name in sorted(names):
-            relative = str(here / name)
-            if keep(relative) and relative not in files:
+            relative = prefix + name
+            if relative not in files and user.owns(relative):
                 (staging / relative).parent.mkdir(parents=True, exist_ok=True)
                 _link_or_copy(str(Path(folder) / name), str(staging / relative))

@@ -615,8 +615,11 @@ def _slice(slice_: Slice, catalog: Catalog) -> SlicePlan:
     )
 
 
+@functools.cache
 def _host_address(network: IPv4Network | IPv6Network | None, index: int) -> str | None:
-    """The node's address on a slice: host FIRST_NODE_HOST + its position in the site."""
+    """The node's address on a slice: host FIRST_NODE_HOST + its position in the site. The same
+    few on every site (a slice's network is grid-wide), so each is made once: writing an IPv6
+    address as text costs more than the rest of a node's plan."""
     if network is None:
         return None
     host = FIRST_NODE_HOST + index

@@ -9,7 +9,7 @@ strategy). Every field has a class in aigrid.day2.classify; a new field needs on
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -210,24 +210,29 @@ def site_states(plan: Plan) -> Iterator[SiteState]:
     """Each site's state, in the plan's order, made as it is asked for."""
     workloads = {w.name: w for w in plan.workloads}
     for site in plan.sites:
-        yield SiteState(
-            name=site.name,
-            carrier=site.carrier,
-            tier=site.tier,
-            region=site.region,
-            rtt_ms=site.rtt_ms,
-            kubeconfig_ref=site.kubeconfig_ref,
-            gpu_operator=plan.stack.gpu_operator.version.removeprefix("v"),
-            pod_subnet=site.cluster.pod_subnet,
-            service_subnet=site.cluster.service_subnet,
-            api_endpoint=site.cluster.endpoint,
-            cni=f"{plan.stack.kubernetes.cni.plugin} {plan.stack.kubernetes.cni.version}",
-            addons={addon.name: addon.version for addon in plan.stack.kubernetes.addons},
-            nodes=[_node(plan, node) for node in site.nodes],
-            workloads={
-                name: _workload(plan, workloads[name], site)
-                for name in sorted(site.workloads)
-                if replicas_at(workloads[name], site.name) > 0
-            },
-            mirrors=_mirrors(site.carrier_stack.stack) if site.carrier_stack else None,
-        )
+        yield site_state(plan, site, workloads)
+
+
+def site_state(plan: Plan, site: SitePlan, workloads: Mapping[str, WorkloadPlan]) -> SiteState:
+    """One site's state (`workloads`: the plan's, by name)."""
+    return SiteState(
+        name=site.name,
+        carrier=site.carrier,
+        tier=site.tier,
+        region=site.region,
+        rtt_ms=site.rtt_ms,
+        kubeconfig_ref=site.kubeconfig_ref,
+        gpu_operator=plan.stack.gpu_operator.version.removeprefix("v"),
+        pod_subnet=site.cluster.pod_subnet,
+        service_subnet=site.cluster.service_subnet,
+        api_endpoint=site.cluster.endpoint,
+        cni=f"{plan.stack.kubernetes.cni.plugin} {plan.stack.kubernetes.cni.version}",
+        addons={addon.name: addon.version for addon in plan.stack.kubernetes.addons},
+        nodes=[_node(plan, node) for node in site.nodes],
+        workloads={
+            name: _workload(plan, workloads[name], site)
+            for name in sorted(site.workloads)
+            if replicas_at(workloads[name], site.name) > 0
+        },
+        mirrors=_mirrors(site.carrier_stack.stack) if site.carrier_stack else None,
+    )

@@ -7,7 +7,7 @@ float, bool, None), strings escaped by the standard library's own C function. An
 (a subclass, an object the encoder would reject or convert) goes to json.dumps as a whole.
 
 `chunks` writes the same text in pieces, and takes objects and arrays whose members come from
-an iterator (`Members`, `Elements`): the lock of a 10,000-site grid is about 200 MB of text,
+an iterator (`Members`, `Elements`) and text written before (`Written`): the lock of a 10,000-site grid is about 200 MB of text,
 built from as much again in dicts, and is written without holding either whole.
 
 tests/test_indented_json.py checks it against json.dumps on varied and generated data.
@@ -38,6 +38,14 @@ class Elements:
 
     def __init__(self, items: Iterable[Any]) -> None:
         self.items = items
+
+
+class Written:
+    """A value's text as `chunks` would write it at this very place (the same indentation),
+    written as it is: a part of an earlier file carried over unparsed."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
 class _Fallback(Exception):
@@ -138,7 +146,9 @@ def _pieces(value: Any, newline: str, step: str, sort_keys: bool) -> Iterator[st
     """The text of `value` at the indentation `newline` holds, a member or an item at a time
     where it is lazy (or holds something lazy), whole where it is not."""
     kind = type(value)
-    if kind is Members:
+    if kind is Written:
+        yield value.text
+    elif kind is Members:
         yield from _container(_members(value, sort_keys), "{", "}", newline, step, sort_keys)
     elif kind is Elements:
         yield from _container(((None, item) for item in value.items), "[", "]", newline, step, sort_keys)
@@ -151,7 +161,7 @@ def _pieces(value: Any, newline: str, step: str, sort_keys: bool) -> Iterator[st
         yield _whole(value, newline, step, sort_keys)
 
 
-_LAZY = (Members, Elements)
+_LAZY = (Members, Elements, Written)
 
 
 def _members(value: Members, sort_keys: bool) -> Iterator[tuple[str, Any]]:
