@@ -615,11 +615,8 @@ def _slice(slice_: Slice, catalog: Catalog) -> SlicePlan:
     )
 
 
-@functools.cache
 def _host_address(network: IPv4Network | IPv6Network | None, index: int) -> str | None:
-    """The node's address on a slice: host FIRST_NODE_HOST + its position in the site. The same
-    few on every site (a slice's network is grid-wide), so each is made once: writing an IPv6
-    address as text costs more than the rest of a node's plan."""
+    """The node's address on a slice: host FIRST_NODE_HOST + its position in the site."""
     if network is None:
         return None
     host = FIRST_NODE_HOST + index
@@ -628,12 +625,40 @@ def _host_address(network: IPv4Network | IPv6Network | None, index: int) -> str 
     return f"{network.network_address + host}/{network.prefixlen}"
 
 
+class _NodeSlices:
+    """Each slice as it lands on the node at a given place in its site. A slice is grid-wide and
+    a node's host number on it is its place, so the same few are on every site: each is made
+    once per plan and shared (plans are frozen), not once per node (formatting an IPv6 address
+    cost more than the rest of a node's plan)."""
+
+    def __init__(self, slices: dict[str, Slice], plans: dict[str, SlicePlan]) -> None:
+        self.slices, self.plans = slices, plans
+        self._made: dict[tuple[str, int], NodeSlice] = {}
+
+    def at(self, name: str, index: int) -> NodeSlice:
+        made = self._made.get((name, index))
+        if made is None:
+            plan, slice_ = self.plans[name], self.slices[name]
+            made = self._made[name, index] = NodeSlice(
+                name=name,
+                vlan=plan.vlan,
+                interface=plan.interface,
+                ipv4=_host_address(slice_.ipv4, index),
+                ipv6=_host_address(slice_.ipv6, index),
+                ipv4_network=plan.ipv4,
+                ipv6_network=plan.ipv6,
+                dscp=plan.dscp,
+                guaranteed_bps=plan.guaranteed_bps,
+                maximum_bps=plan.maximum_bps,
+            )
+        return made
+
+
 def _node(
     site: Site,
     index: int,
     node: Node,
-    slices: dict[str, Slice],
-    plans: dict[str, SlicePlan],
+    node_slices: _NodeSlices,
     carrier: str,
     catalog: Catalog,
 ) -> NodePlan:
@@ -645,21 +670,6 @@ def _node(
     if gpus and gpus.mig:
         mig_config = gpus.mig.layout or f"aigrid-{node.hostname}"
     gpu = catalog.gpus.get(gpus.model) if gpus else None
-    node_slices = [
-        NodeSlice(
-            name=name,
-            vlan=plans[name].vlan,
-            interface=plans[name].interface,
-            ipv4=_host_address(slices[name].ipv4, index),
-            ipv6=_host_address(slices[name].ipv6, index),
-            ipv4_network=plans[name].ipv4,
-            ipv6_network=plans[name].ipv6,
-            dscp=plans[name].dscp,
-            guaranteed_bps=plans[name].guaranteed_bps,
-            maximum_bps=plans[name].maximum_bps,
-        )
-        for name in site.slices
-    ]
     labels = dict(node.labels)
     labels.update({SITE_LABEL: site.name, "aigrid.dev/tier": site.tier, "aigrid.dev/region": site.region})
     if gpus:
@@ -680,7 +690,7 @@ def _node(
         cpu_architectures=_cpu_architectures(catalog, gpu),
         mig_config=mig_config,
         mig_layout=layout,
-        slices=node_slices,
+        slices=[node_slices.at(name, index) for name in site.slices],
         slice_interface=slice_interface(site, node),
         labels=dict(sorted(labels.items())),
     )
@@ -810,6 +820,7 @@ def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
         )
     carrier_stacks: dict[str, StackPlan] = {}
     site_plans = []
+    node_slices = _NodeSlices(slices, slice_plans)
     for site in bp.sites:
         carrier = site_carrier(bp, site)
         mirrors, entry = site_mirrors(bp, site)
@@ -828,8 +839,7 @@ def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
                 kubeconfig_ref=site.kubeconfig,
                 slices=list(site.slices),
                 nodes=[
-                    _node(site, i, node, slices, slice_plans, carrier, catalog)
-                    for i, node in enumerate(site.nodes)
+                    _node(site, i, node, node_slices, carrier, catalog) for i, node in enumerate(site.nodes)
                 ],
                 workloads=[w.name for w in workloads if site.name in w.sites],
                 cluster=_cluster(bp, site),

@@ -7,8 +7,9 @@ float, bool, None), strings escaped by the standard library's own C function. An
 (a subclass, an object the encoder would reject or convert) goes to json.dumps as a whole.
 
 `chunks` writes the same text in pieces, and takes objects and arrays whose members come from
-an iterator (`Members`, `Elements`) and text written before (`Written`): the lock of a 10,000-site grid is about 200 MB of text,
-built from as much again in dicts, and is written without holding either whole.
+an iterator (`Members`, `Elements`) and text written before (`Written`): the lock of a
+10,000-site grid is about 200 MB of text, built from as much again in dicts, and is written
+without holding either whole.
 
 tests/test_indented_json.py checks it against json.dumps on varied and generated data.
 """

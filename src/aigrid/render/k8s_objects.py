@@ -17,7 +17,15 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
-from ipaddress import IPv4Interface, IPv4Network, IPv6Interface, IPv6Network, ip_network
+from ipaddress import (
+    IPv4Address,
+    IPv4Interface,
+    IPv4Network,
+    IPv6Address,
+    IPv6Interface,
+    IPv6Network,
+    ip_network,
+)
 from typing import Any
 
 import yaml
@@ -284,15 +292,25 @@ def _ip_ranges(site: SitePlan, slice_: SlicePlan) -> list[dict[str, Any]]:
             for address in (on_node.ipv4, on_node.ipv6)
             if address
         )
-        # Each address parsed once, and as its family: ip_interface tries IPv4 first, and on an
-        # IPv6 slice the failed attempt costs as much as the parse.
-        hosts = ((IPv6Interface if ":" in address else IPv4Interface)(address).ip for address in held)
-        taken = sorted({host for host in hosts if host in net})
-        entry: dict[str, Any] = {"range": network, "range_start": str(net.network_address + FIRST_NODE_HOST)}
+        taken = sorted({host for host in map(_host, held) if host in net})
+        entry: dict[str, Any] = {"range": network, "range_start": _range_start(network)}
         if taken:
             entry["exclude"] = [f"{address}/{address.max_prefixlen}" for address in taken]
         ranges.append(entry)
     return ranges
+
+
+@functools.lru_cache(maxsize=4096)
+def _host(address: str) -> IPv4Address | IPv6Address:
+    """A node's address on a slice (an interface, "host/prefix"): the same few on every site
+    (a node's host number is its place in the site), so each is parsed once, and as its
+    family (ip_interface tries IPv4 first, which on an IPv6 slice costs as much as the parse)."""
+    return (IPv6Interface if ":" in address else IPv4Interface)(address).ip
+
+
+@functools.lru_cache(maxsize=256)
+def _range_start(network: str) -> str:
+    return str(_network(network).network_address + FIRST_NODE_HOST)
 
 
 def _slice_objects(

@@ -80,7 +80,8 @@ def merge_stack_config(existing: str, plan: Plan, site: SitePlan, where: str) ->
     set anew and retired aigrid keys dropped; every other key (secure values, encryptionsalt,
     secretsprovider, the user's config) is kept with its value and in its place."""
     try:
-        document = yaml.safe_load(existing)
+        # libyaml's parser, the same safe constructor: a recompile merges every site's config.
+        document = yaml.load(existing, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" (line {mark.line + 1})" if mark is not None else ""
