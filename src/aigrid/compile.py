@@ -214,10 +214,13 @@ class _LockReader:
 
     WANTED = frozenset({"files", "renderer", "sites"})
     BLOCK = 1 << 22
-    # The lines of the deployed state that say where a site's state is (re.MULTILINE: ^ and $
-    # at each line's start and end).
+    # The lines of the deployed state that say where a site's state is, each with the line break
+    # before it: a pattern that starts with a character is tried only where that character is
+    # (one that starts with ^ is tried at every byte, and took 1.5 s for the 130 MB of state of
+    # a 10,000-site lock).
     STATE_LINES = re.compile(
-        rb'^(?:    "sites": \[$|    \]|      \{$|        "name": ("[^"\\]*")|      \})', re.MULTILINE
+        rb'\n(?:    "sites": \[(?=\n)|    \]|      \{(?=\n)'
+        rb'|        "name": ("[^"\\]*")|      \})'
     )
 
     def __init__(self, stream: BinaryIO) -> None:
@@ -274,8 +277,11 @@ class _LockReader:
         self._state_lines(rest, at)
 
     def _state_lines(self, text: bytes, at: int) -> None:
-        for found in self.STATE_LINES.finditer(text):
-            line = found.group()
+        """The lines of `text` (whole lines, from offset `at` of the lock) that place a site."""
+        # With a line break before the first line, every line is found the same way; a line
+        # found at `start` of this text is at `at + start` in the lock.
+        for found in self.STATE_LINES.finditer(b"\n" + text):
+            line, line_at = found.group()[1:], at + found.start()
             if line == b'    "sites": [':
                 self._in_sites = True
             elif not self._in_sites:
@@ -283,11 +289,11 @@ class _LockReader:
             elif line == b"    ]":
                 self._in_sites = False
             elif line == b"      {":
-                self._site, self._start = None, at + found.start() + 6
+                self._site, self._start = None, line_at + 6
             elif found.group(1) is not None:
                 self._site = json.loads(found.group(1))
             elif self._site is not None:  # six spaces and "}"
-                self.states[self._site] = (self._start, at + found.end())
+                self.states[self._site] = (self._start, line_at + 7)
                 self._site = None
 
     def _done(self) -> None:
