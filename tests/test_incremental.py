@@ -59,11 +59,19 @@ def change_one_site(blueprint: Path) -> None:
     blueprint.write_text("".join(lines))
 
 
-def test_unchanged_blueprint_writes_nothing(grid: Path, tmp_path: Path) -> None:
+def test_unchanged_blueprint_writes_nothing(
+    grid: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "out"
     assert compile_blueprint(grid, out).plan is not None
     before, folder = identities(out), out.stat().st_ino
+
+    def no_link(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"linked {args[0]}: nothing changed, so nothing is to be staged")
+
+    monkeypatch.setattr("aigrid.output.os.link", no_link)
     again = compile_blueprint(grid, out)
+    monkeypatch.undo()
     assert not again.changes.written and not again.changes.removed and not again.sites
     assert again.changes.unchanged == len(before)
     # Not one file written, and no swap: DIR is the very same directory.
