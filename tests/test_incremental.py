@@ -160,6 +160,32 @@ def test_a_recompile_carries_the_deployed_state_of_unchanged_sites_over(
     assert (out / layout.LOCK).read_bytes() == (fresh / layout.LOCK).read_bytes()
 
 
+def test_a_lock_edited_by_hand_has_its_edited_parts_made_again(grid: Path, tmp_path: Path) -> None:
+    """A site's carried parts of the lock are checked against the digests the lock recorded: a
+    value changed by hand, or a line broken (a merge conflict's markers), is made again."""
+    out = tmp_path / "out"
+    assert compile_blueprint(grid, out).plan is not None
+    lock = out / layout.LOCK
+    text = lock.read_text()
+    states = json.loads(text)["state"]["sites"]
+    assert [site["name"] for site in states][:3] == ["site-00000", CHANGED_SITE, "site-00002"]
+    # site-00000's state: a value changed; site-00002's: a line that is not JSON. Neither part is
+    # parsed when the lock is read.
+    first_rtt = text.index('"rtt_ms": ', text.index('"state": {'))
+    text = text[:first_rtt] + '"rtt_ms": 999.5,' + text[text.index("\n", first_rtt) :]
+    third = text.index('"rtt_ms": ', text.index('        "name": "site-00002"'))
+    text = text[:third] + "<<<<<<< ours\n" + text[third:]
+    stat = lock.stat()
+    lock.write_text(text)
+    os.utime(lock, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as a checkout that keeps its time
+
+    change_one_site(grid)
+    assert compile_blueprint(grid, out).plan is not None
+    fresh = tmp_path / "fresh"
+    assert compile_blueprint(grid, fresh).plan is not None
+    assert lock.read_bytes() == (fresh / layout.LOCK).read_bytes()
+
+
 def test_file_edited_by_hand_is_written_again(grid: Path, tmp_path: Path) -> None:
     """A file modified after the lock is not trusted to hold what the lock says."""
     out = tmp_path / "out"
@@ -172,6 +198,10 @@ def test_file_edited_by_hand_is_written_again(grid: Path, tmp_path: Path) -> Non
     again = compile_blueprint(grid, out)
     assert again.changes.changed == [layout.host_vars(f"{CHANGED_SITE}-gpu00")]
     assert host_vars.read_bytes() == original
+    # Written once: the lock is written after it, so the next recompile trusts it again.
+    assert host_vars.stat().st_mtime_ns <= (out / layout.LOCK).stat().st_mtime_ns
+    third = compile_blueprint(grid, out)
+    assert not third.changes.written and not third.changes.removed
 
 
 def test_output_from_before_digests_is_rewritten_whole(grid: Path, tmp_path: Path) -> None:
@@ -253,9 +283,12 @@ def test_the_lock_is_read_as_parsed_whole_in_any_layout(
     assert sorted(previous.entries) == (sorted(entries) if indent == 2 else [])
     for site, (start, end) in previous.entries.items():
         assert json.loads(text[start:end]) == entries[site]
+    digests = json.loads(text)["text_digests"]
+    assert previous.text_digests == (digests if indent == 2 else {})
     # The same when the state is read in blocks that end mid-line.
     monkeypatch.setattr("aigrid.compile._LockReader.BLOCK", 997)
-    assert read_lock(out).states == previous.states
+    again = read_lock(out)
+    assert (again.states, again.text_digests) == (previous.states, previous.text_digests)
 
 
 # Path segments a compiled directory has, and some it could have.

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -26,7 +26,7 @@ from aigrid import __version__, layout
 from aigrid.catalog import catalog
 from aigrid.day2.state import STATE_KEY, grid_state, site_state
 from aigrid.output import Changes, OutputError, Staging, UserFiles, digest, staged
-from aigrid.plan import NodePlan, Plan, SitePlan, build_plan
+from aigrid.plan import NodePlan, Plan, SitePlan, WorkloadPlan, build_plan
 from aigrid.render import ansible, cluster, indented_json, manifests, pulumi, readme, verify
 from aigrid.render.indented_json import Elements, Members, Written
 from aigrid.render.k8s_objects import site_objects
@@ -61,34 +61,53 @@ class PreviousLock:
     # instead of made again.
     entries: dict[str, tuple[int, int]] = field(default_factory=dict)
     states: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # The digest of each of those texts as that lock recorded it (TEXT_DIGESTS).
+    text_digests: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-class CarriedText:
-    """A site's parts of the lock as the previous lock wrote them (its entry in "sites" and its
-    deployed state), for the sites whose inputs did not change and whose files were carried
-    over: the same text a compile would make again, read instead of made. At 10,000 sites,
-    making every site's again cost more than the rest of a one-site recompile's lock."""
+# The lock's member with the digest of each site's parts of its text (its entry under "sites"
+# and its deployed state): after both, as sort_keys orders the members.
+TEXT_DIGESTS = "text_digests"
+
+
+class SiteTexts:
+    """Each site's parts of the lock as text (its entry under "sites" and its deployed state),
+    and the digest of each, which the lock records under TEXT_DIGESTS. A site whose inputs did
+    not change and whose files were carried over has them carried over too: read from the
+    previous lock instead of made again (at 10,000 sites, making every site's again cost more
+    than the rest of a one-site recompile's lock), when their digest is the one that lock
+    recorded. A part edited by hand since, or in a lock of another layout, is made again."""
 
     def __init__(self, stream: BinaryIO | None = None, previous: PreviousLock | None = None) -> None:
         self.stream, self.previous = stream, previous or PreviousLock()
-        self.sites: set[str] = set()
+        self.carried: set[str] = set()  # the sites whose parts may be carried over
+        self.digests: dict[str, dict[str, str]] = {}
 
-    def entry(self, site: str) -> Written | None:
-        return self._text(self.previous.entries, site)
+    def entry(self, site: str, made: Callable[[], Any]) -> Written:
+        """Its entry under "sites" (two levels deep); `made` gives it as data."""
+        return self._part(site, "entry", self.previous.entries, made, 2)
 
-    def state(self, site: str) -> Written | None:
-        return self._text(self.previous.states, site)
+    def state(self, site: str, made: Callable[[], Any]) -> Written:
+        """Its deployed state (three levels deep); `made` gives it as data."""
+        return self._part(site, "state", self.previous.states, made, 3)
 
-    def _text(self, where: Mapping[str, tuple[int, int]], site: str) -> Written | None:
-        if self.stream is None or site not in self.sites or site not in where:
+    def _part(
+        self, site: str, part: str, where: Mapping[str, tuple[int, int]], made: Callable[[], Any], depth: int
+    ) -> Written:
+        text = self._carried(site, part, where)
+        if text is None:
+            text = indented_json.dumps_at(made(), depth, sort_keys=True).encode()
+        self.digests.setdefault(site, {})[part] = hashlib.sha256(text).hexdigest()
+        return Written(text.decode())
+
+    def _carried(self, site: str, part: str, where: Mapping[str, tuple[int, int]]) -> bytes | None:
+        if self.stream is None or site not in self.carried or site not in where:
             return None
         start, end = where[site]
         self.stream.seek(start)
         text = self.stream.read(end - start)
-        # A lock edited by hand since it was read: made again.
-        if not (text.startswith(b"{") and text.endswith(b"}") and text.isascii()):
-            return None
-        return Written(text.decode())
+        recorded = self.previous.text_digests.get(site, {}).get(part)
+        return text if hashlib.sha256(text).hexdigest() == recorded else None
 
 
 # A site's entry in the lock: the digest of its inputs (site_inputs) and its files' paths.
@@ -112,15 +131,15 @@ def lock_chunks(
     digests: Mapping[str, str],
     grid: Iterable[str],
     sites: Mapping[str, SiteLock],
-    carried: CarriedText | None = None,
+    texts: SiteTexts | None = None,
 ) -> Iterator[bytes]:
     """The lock's text in pieces: every resolved version, the inputs' digests (`lock_inputs`)
     and the digest of every file written (`digests`), grid-wide (`grid`) and per site. The same
     bytes as `indented_json.dumps(lock, sort_keys=True)` of it as one dict, but the per-file and
     per-site parts are made as they are written: at 10,000 sites the text is about 200 MB and
-    the dicts it would be dumped from take more than that again. `carried`: the previous lock's
-    text of the sites whose inputs did not change."""
-    carried = carried or CarriedText()
+    the dicts it would be dumped from take more than that again. `texts`: each site's parts,
+    carried over from the previous lock where they can be."""
+    texts = texts or SiteTexts()
     # Lazy members must come in the order sort_keys gives; a later node of the same name
     # replaces an earlier one, as it did in a dict.
     nodes = {node.hostname: node for node in plan.nodes}
@@ -133,11 +152,13 @@ def lock_chunks(
         "nodes": Members((hostname, _node_lock(nodes[hostname])) for hostname in sorted(nodes)),
         "files": _file_digests(grid, digests),
         "sites": Members(
-            (name, carried.entry(name) or {"inputs": inputs, "files": _file_digests(files, digests)})
+            (name, texts.entry(name, functools.partial(_site_entry, inputs, files, digests)))
             for name, (inputs, files) in sorted(sites.items())
         ),
         # What this revision deploys per site and node, for `aigrid diff` and upgrade plans.
-        STATE_KEY: _state_lock(plan, carried),
+        STATE_KEY: _state_lock(plan, texts),
+        # Written after the two parts they are the digests of.
+        TEXT_DIGESTS: Members((name, texts.digests[name]) for name in sorted(sites)),
     }
     for chunk in indented_json.chunks(lock, sort_keys=True):
         yield chunk.encode()
@@ -163,14 +184,21 @@ def _file_digests(files: Iterable[str], digests: Mapping[str, str]) -> Members:
     return Members((relative, digests[relative]) for relative in sorted(set(files)))
 
 
-def _state_lock(plan: Plan, carried: CarriedText) -> dict[str, Any]:
+def _site_entry(inputs: str, files: Iterable[str], digests: Mapping[str, str]) -> dict[str, Any]:
+    return {"inputs": inputs, "files": _file_digests(files, digests)}
+
+
+def _site_state(plan: Plan, site: SitePlan, workloads: Mapping[str, WorkloadPlan]) -> dict[str, Any]:
+    return site_state(plan, site, workloads).model_dump(mode="json")
+
+
+def _state_lock(plan: Plan, texts: SiteTexts) -> dict[str, Any]:
     """`grid_state(plan).model_dump(mode="json")`, each site's state made and dumped as it is
-    written (or `carried`): the state of every site is the lock's largest part."""
+    written (or carried over): the state of every site is the lock's largest part."""
     state = grid_state(plan, sites=[]).model_dump(mode="json")
     workloads = {w.name: w for w in plan.workloads}
     state["sites"] = Elements(
-        carried.state(site.name) or site_state(plan, site, workloads).model_dump(mode="json")
-        for site in plan.sites
+        texts.state(site.name, functools.partial(_site_state, plan, site, workloads)) for site in plan.sites
     )
     return state
 
@@ -186,7 +214,11 @@ def read_lock(out: Path) -> PreviousLock:
             reader.members if {"files", "sites"} <= reader.members.keys() else json.loads(path.read_bytes())
         )
         previous = PreviousLock(
-            dict(lock["files"]), renderer=lock.get("renderer"), entries=reader.entries, states=reader.states
+            dict(lock["files"]),
+            renderer=lock.get("renderer"),
+            entries=reader.entries,
+            states=reader.states,
+            text_digests=reader.text_digests,
         )
         for site, entry in lock["sites"].items():
             previous.site_inputs[site] = entry["inputs"]
@@ -220,7 +252,7 @@ class _LockReader:
     # a 10,000-site lock).
     STATE_LINES = re.compile(
         rb'\n(?:    "sites": \[(?=\n)|    \]|      \{(?=\n)'
-        rb'|        "name": ("[^"\\]*")|      \})'
+        rb'|        "name": ("[^"\\]*")|      \}|  "text_digests": )'
     )
 
     def __init__(self, stream: BinaryIO) -> None:
@@ -230,6 +262,8 @@ class _LockReader:
         self._lines: list[bytes] = []  # its lines (in "sites", the current site's)
         self.entries: dict[str, tuple[int, int]] = {}
         self.states: dict[str, tuple[int, int]] = {}
+        self.text_digests: dict[str, dict[str, str]] = {}
+        self._digests_at: int | None = None  # where TEXT_DIGESTS starts
         self._in_sites = False  # in the deployed state's "sites"
         self._site: str | None = None  # the site whose state is being read
         self._start = 0  # where the site being read starts (its entry, or its state)
@@ -275,6 +309,14 @@ class _LockReader:
             self._state_lines(text[:cut], at)
             at, rest = at + cut, text[cut:]
         self._state_lines(rest, at)
+        if self._digests_at is not None:
+            # The last member: the rest of the lock, its own closing brace taken off.
+            stream.seek(self._digests_at)
+            tail = stream.read().rstrip().removesuffix(b"}")
+            try:
+                self.text_digests = json.loads(b"{" + tail + b"}").get(TEXT_DIGESTS, {})
+            except ValueError:
+                self.text_digests = {}
 
     def _state_lines(self, text: bytes, at: int) -> None:
         """The lines of `text` (whole lines, from offset `at` of the lock) that place a site."""
@@ -282,7 +324,9 @@ class _LockReader:
         # found at `start` of this text is at `at + start` in the lock.
         for found in self.STATE_LINES.finditer(b"\n" + text):
             line, line_at = found.group()[1:], at + found.start()
-            if line == b'    "sites": [':
+            if line == b'  "text_digests": ':
+                self._digests_at = line_at
+            elif line == b'    "sites": [':
                 self._in_sites = True
             elif not self._in_sites:
                 continue
@@ -388,13 +432,13 @@ def _write(
         grid.append(relative)
     sites: dict[str, SiteLock] = {}
     same_renderer = previous.renderer == renderer_digest()
-    with _previous_lock(out, previous) as carried:
+    with _previous_lock(out, previous) as texts:
         for site in plan.sites:
             inputs = site_inputs(plan, site, grid_digest)
             files = previous.site_files.get(site.name, [])
             if same_renderer and previous.site_inputs.get(site.name) == inputs and staging.reusable(files):
                 staging.reuse(files)
-                carried.sites.add(site.name)
+                texts.carried.add(site.name)
             else:
                 files = []
                 for relative, content in site_files(out, plan, site):
@@ -403,19 +447,19 @@ def _write(
             sites[site.name] = (inputs, files)
         # Written in pieces, straight into the staged file: the lock of a large grid is the
         # largest thing a compile would otherwise hold.
-        staging.put_chunks(layout.LOCK, lock_chunks(plan, sources, staging.digests, grid, sites, carried))
+        staging.put_chunks(layout.LOCK, lock_chunks(plan, sources, staging.digests, grid, sites, texts))
     site_files_written = {name: files for name, (_, files) in sites.items()}
     return Compiled(result, plan, len(staging.digests), site_files=site_files_written)
 
 
 @contextmanager
-def _previous_lock(out: Path, previous: PreviousLock) -> Iterator[CarriedText]:
-    """The previous lock open for CarriedText, while the next is written."""
-    if not previous.states and not previous.entries:
-        yield CarriedText()
+def _previous_lock(out: Path, previous: PreviousLock) -> Iterator[SiteTexts]:
+    """SiteTexts with the previous lock open, while the next is written."""
+    if not previous.text_digests:
+        yield SiteTexts()
         return
     with open(out / layout.LOCK, "rb") as stream:  # noqa: PTH123
-        yield CarriedText(stream, previous)
+        yield SiteTexts(stream, previous)
 
 
 def _site_changes(added: set[str], changed: set[str], before: list[str], now: list[str]) -> Changes | None:

@@ -141,7 +141,8 @@ class Staging:
     def put_chunks(self, relative: str, chunks: Iterable[bytes]) -> None:
         """`put` of the content `chunks` join to, for a file too large to hold whole (the lock):
         written as it comes and hashed on the way; removed afterwards when the previous output's
-        file holds the same, which is then linked as `put` would have linked it."""
+        file holds the same and nothing else was written, which is then linked as `put` would
+        have linked it."""
         sha = hashlib.sha256()
         destination = self._destination(relative)
         with open(destination, "wb") as stream:  # noqa: PTH123
@@ -149,8 +150,14 @@ class Staging:
                 sha.update(chunk)
                 stream.write(chunk)
         self.digests[relative] = sha.hexdigest()
-        if self._same_as_before(relative, self.digests[relative]):
+        # Linked back only when no other file was written: one written now is newer than the
+        # previous lock, and a file newer than the lock that vouches for it is not trusted (the
+        # next recompile would write it again, and again).
+        if not self.changes.written and self._same_as_before(relative, self.digests[relative]):
             os.unlink(destination)  # noqa: PTH108
+            return
+        if self.previous.get(relative) == self.digests[relative]:
+            self.changes.unchanged += 1  # the same content, written again to be the newest file
             return
         self._written(relative)
 

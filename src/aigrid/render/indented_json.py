@@ -128,6 +128,13 @@ def _encode(value: Any, newline: str, step: str, sort_keys: bool, parts: list[st
         raise _Fallback
 
 
+def dumps_at(data: Any, depth: int, indent: int = 2, sort_keys: bool = False) -> str:
+    """`data`'s text as `chunks` writes it `depth` levels deep in a larger document (its lines
+    after the first indented that far), to be put there as `Written`."""
+    step = " " * indent
+    return "".join(_pieces(data, "\n" + step * depth, step, sort_keys))
+
+
 def chunks(data: Any, indent: int = 2, sort_keys: bool = False) -> Iterator[str]:
     """`dumps(data, indent, sort_keys)` in pieces of about CHUNK characters, where `data` may
     hold `Members` and `Elements` (in a dict, a list or each other)."""
