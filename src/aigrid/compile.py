@@ -94,20 +94,23 @@ class SiteTexts:
     def _part(
         self, site: str, part: str, where: Mapping[str, tuple[int, int]], made: Callable[[], Any], depth: int
     ) -> Written:
-        text = self._carried(site, part, where)
-        if text is None:
-            text = indented_json.dumps_at(made(), depth, sort_keys=True).encode()
-        self.digests.setdefault(site, {})[part] = hashlib.sha256(text).hexdigest()
-        return Written(text.decode())
+        previous = self._previous_text(site, where)
+        recorded = self.previous.text_digests.get(site, {}).get(part)
+        if previous is not None and (sha := hashlib.sha256(previous).hexdigest()) == recorded:
+            text = previous.decode()
+        else:
+            text = indented_json.dumps_at(made(), depth, sort_keys=True)
+            sha = hashlib.sha256(text.encode()).hexdigest()
+        self.digests.setdefault(site, {})[part] = sha
+        return Written(text)
 
-    def _carried(self, site: str, part: str, where: Mapping[str, tuple[int, int]]) -> bytes | None:
+    def _previous_text(self, site: str, where: Mapping[str, tuple[int, int]]) -> bytes | None:
+        """The part as the previous lock wrote it, for a site that may carry it over."""
         if self.stream is None or site not in self.carried or site not in where:
             return None
         start, end = where[site]
         self.stream.seek(start)
-        text = self.stream.read(end - start)
-        recorded = self.previous.text_digests.get(site, {}).get(part)
-        return text if hashlib.sha256(text).hexdigest() == recorded else None
+        return self.stream.read(end - start)
 
 
 # A site's entry in the lock: the digest of its inputs (site_inputs) and its files' paths.

@@ -106,9 +106,9 @@ def report_data(bp: Blueprint, catalog: Catalog, diagnostics: list[Diagnostic]) 
         "placement": {
             "groups": solution.groups,
             "unproven": [
-                {"workloads": list(group.workloads), "gaps": group.reported()}
+                {"workloads": list(group.workloads), "gaps": gaps}
                 for group in solution.unproven
-                if group.reported()
+                if (gaps := group.reported())
             ],
         },
         "n_minus_1": [

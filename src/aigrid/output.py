@@ -7,8 +7,8 @@ lock was written) is hard-linked from there instead of written again, so it keep
 modification time; a compile that changes nothing links nothing and does not swap at all. What
 the user owns in the previous output (`keep`: a virtualenv, their own files) is hard-linked into
 the temporary directory too (copied where links cannot be made), so it survives the swap while
-the previous output stays whole until then. A compile that fails or is killed midway leaves the previous
-output exactly as it was; its leftovers are removed by the next compile.
+the previous output stays whole until then. A compile that fails or is killed midway leaves
+the previous output exactly as it was; its leftovers are removed by the next compile.
 """
 
 from __future__ import annotations
