@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[300])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workloads", type=int, default=50)
+    parser.add_argument("--jobs", type=int, default=1, help="this tree's compile --jobs (the baseline's: 1)")
     args = parser.parse_args()
     work = Path(__file__).resolve().parent / ".data"
     columns = "sites files MiB baseline-s this-s floor-s baseline/floor this/floor baseline-MiB this-MiB"
@@ -61,7 +62,8 @@ def main() -> None:
         for _ in range(args.runs):
             for name, source in (("baseline", args.baseline), ("this", SOURCE)):
                 shutil.rmtree(out, ignore_errors=True)
-                wall, sample = timed(source, COMPILE, str(grid), str(out))
+                jobs = str(args.jobs) if name == "this" else "1"
+                wall, sample = timed(source, COMPILE, str(grid), str(out), jobs)
                 walls[name].append(wall)
                 peaks[name] = max(peaks[name], sample["peak_rss_mib"])
             shutil.rmtree(floor, ignore_errors=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -27,14 +28,47 @@ from pathlib import Path
 from gen_grid import write_grid
 
 COMPILE = """
-import json, resource, sys
+import glob, json, resource, sys, threading, time
 from pathlib import Path
 from aigrid.compile import compile_blueprint
-compiled = compile_blueprint(Path(sys.argv[1]), Path(sys.argv[2]))
+
+def status(pid, field):
+    try:
+        with open(f"/proc/{pid}/status") as stream:
+            return next(int(line.split()[1]) for line in stream if line.startswith(field)) / 1024
+    except (OSError, StopIteration):
+        return 0.0
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as stream:
+            return stream.read()
+    except OSError:
+        return b""
+
+# The processes that render sites, sampled every 50 ms: their own peaks (VmHWM, not ru_maxrss,
+# which counts the copy of this process a child is before it execs Python) and the largest
+# resident total of this process and them at one moment.
+workers, together, done = {}, [0.0], threading.Event()
+def sample():
+    while not done.wait(0.05):
+        # Only once they run Python's spawn_main: before its exec a child is a copy of this one.
+        listed = [open(path).read().split() for path in glob.glob("/proc/self/task/*/children")]
+        children = [pid for pids in listed for pid in pids if b"spawn_main" in _cmdline(pid)]
+        for pid in children:
+            workers[pid] = max(workers.get(pid, 0.0), status(pid, "VmHWM"))
+        total = status("self", "VmRSS") + sum(status(pid, "VmRSS") for pid in children)
+        together[0] = max(together[0], total)
+threading.Thread(target=sample, daemon=True).start()
+# jobs only where more than 1: a tree from before `jobs` (a --baseline) takes none.
+jobs = {"jobs": int(sys.argv[3])} if len(sys.argv) > 3 and sys.argv[3] != "1" else {}
+compiled = compile_blueprint(Path(sys.argv[1]), Path(sys.argv[2]), **jobs)
+done.set()
 assert compiled.plan is not None, [d.message for d in compiled.result.errors[:3]]
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"peak_rss_mib": peak, "files": compiled.files, "written": len(compiled.changes.written),
-                  "sites_changed": len(compiled.sites)}))
+print(json.dumps({"peak_rss_mib": peak, "worker_rss_mib": max(workers.values(), default=0.0),
+                  "together_mib": max(together[0], peak), "files": compiled.files,
+                  "written": len(compiled.changes.written), "sites_changed": len(compiled.sites)}))
 """
 
 # The floor: the same bytes, read into memory before the clock starts, then written plainly.
@@ -73,20 +107,22 @@ def change_one_site(blueprint: Path, site: str) -> None:
     blueprint.write_text("".join(lines), encoding="utf-8")
 
 
-def measure(sites: int, runs: int, work: Path, workloads: int) -> dict[str, float]:
+def measure(sites: int, runs: int, work: Path, workloads: int, jobs: int) -> dict[str, float]:
     grid = write_grid(work / f"grid-{sites}" / "grid.yaml", sites, workloads=workloads)
     out, floor = work / f"out-{sites}", work / f"floor-{sites}"
-    full, writes, peaks, again, one, fresh = [], [], [], [], [], []
+    full, writes, peaks, worker_peaks, together, again, one, fresh = [], [], [], [], [], [], [], []
     sample: dict[str, float] = {}
     for _ in range(runs):
         for folder in (out, floor):
             shutil.rmtree(folder, ignore_errors=True)
-        wall, sample = timed(COMPILE, str(grid), str(out))
+        wall, sample = timed(COMPILE, str(grid), str(out), str(jobs))
         full.append(wall)
         peaks.append(sample["peak_rss_mib"])
+        worker_peaks.append(sample["worker_rss_mib"])
+        together.append(sample["together_mib"])
         _, written = timed(WRITE_FLOOR, str(out), str(floor))
         writes.append(written["write_s"])
-        wall, unchanged = timed(COMPILE, str(grid), str(out))
+        wall, unchanged = timed(COMPILE, str(grid), str(out), str(jobs))
         assert unchanged["written"] == 0, unchanged
         again.append(wall)
     size = written["bytes"]
@@ -94,13 +130,13 @@ def measure(sites: int, runs: int, work: Path, workloads: int) -> dict[str, floa
     try:
         change_one_site(grid, "site-00001")
         for _ in range(runs):
-            wall, changed = timed(COMPILE, str(grid), str(out))
+            wall, changed = timed(COMPILE, str(grid), str(out), str(jobs))
             assert changed["sites_changed"] == 1, changed
             one.append(wall)
             shutil.rmtree(floor, ignore_errors=True)
-            fresh.append(timed(COMPILE, str(grid), str(floor))[0])
+            fresh.append(timed(COMPILE, str(grid), str(floor), str(jobs))[0])
             grid.write_text(original, encoding="utf-8")
-            timed(COMPILE, str(grid), str(out))
+            timed(COMPILE, str(grid), str(out), str(jobs))
             change_one_site(grid, "site-00001")
     finally:
         grid.write_text(original, encoding="utf-8")
@@ -110,6 +146,8 @@ def measure(sites: int, runs: int, work: Path, workloads: int) -> dict[str, floa
         "compile_s": statistics.median(full),
         "floor_s": statistics.median(writes),
         "peak_mib": max(peaks),
+        "worker_peak_mib": max(worker_peaks),
+        "together_mib": max(together),
         "files": sample["files"],
         "mib": size / 2**20,
         "unchanged_s": statistics.median(again),
@@ -125,19 +163,32 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workloads", type=int, default=50)
+    parser.add_argument(
+        "--jobs", type=int, default=len(os.sched_getaffinity(0)),
+        help="processes that render sites, as `aigrid compile --jobs` (default: its default, the CPUs)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--work", type=Path, default=Path(__file__).resolve().parent / ".data",
+        help="where the grids and outputs go (e.g. a tmpfs, to leave the disk out of the figures)",
+    )  # fmt: skip
     args = parser.parse_args()
-    work = Path(__file__).resolve().parent / ".data"
-    print(f"python {platform.python_version()}, {platform.machine()}, runs per size: {args.runs} (medians)")
+    work = args.work
+    print(
+        f"python {platform.python_version()}, {platform.machine()}, runs per size: {args.runs} (medians), "
+        f"jobs: {args.jobs}, work: {work}"
+    )
     columns = (
-        "sites", "files", "MiB", "compile s", "floor s", "x floor", "peak MiB",
+        "sites", "files", "MiB", "compile s", "floor s", "x floor", "peak MiB", "worker peak MiB", "all MiB",
         "rerun s", "1-site s", "fresh s",
     )  # fmt: skip
     print(" | ".join(columns))
     for sites in args.sizes:
-        r = measure(sites, args.runs, work, args.workloads)
+        r = measure(sites, args.runs, work, args.workloads, args.jobs)
         print(
             f"{sites} | {r['files']:.0f} | {r['mib']:.0f} | {r['compile_s']:.1f} | {r['floor_s']:.1f} | "
-            f"{r['compile_s'] / r['floor_s']:.1f} | {r['peak_mib']:.0f} | {r['unchanged_s']:.1f} | "
+            f"{r['compile_s'] / r['floor_s']:.1f} | {r['peak_mib']:.0f} | {r['worker_peak_mib']:.0f} | "
+            f"{r['together_mib']:.0f} | "
+            f"{r['unchanged_s']:.1f} | "
             f"{r['one_site_s']:.1f} | {r['fresh_s']:.1f}",
             flush=True,
         )

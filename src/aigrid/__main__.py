@@ -1,3 +1,6 @@
 from aigrid.cli import main
 
-main()
+# Guarded: a process that renders sites (render.sites, started with "spawn") imports this
+# module again under another name, and must not run the command line a second time.
+if __name__ == "__main__":
+    main()

@@ -13,8 +13,9 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -25,11 +26,11 @@ from typing import Any, BinaryIO
 from aigrid import __version__, layout
 from aigrid.catalog import catalog
 from aigrid.day2.state import STATE_KEY, grid_state, site_state
-from aigrid.output import Changes, OutputError, Staging, UserFiles, digest, staged
+from aigrid.output import Changes, Staging, UserFiles, digest, staged
 from aigrid.plan import NodePlan, Plan, SitePlan, WorkloadPlan, build_plan
 from aigrid.render import ansible, cluster, indented_json, manifests, pulumi, readme, verify
 from aigrid.render.indented_json import Elements, Members, Written
-from aigrid.render.k8s_objects import site_objects
+from aigrid.render.sites import rendered as sites_rendered
 from aigrid.validate import Result, validate_file
 
 # What of a previous output a recompile carries over (layout names it).
@@ -78,18 +79,41 @@ class SiteTexts:
     than the rest of a one-site recompile's lock), when their digest is the one that lock
     recorded. A part edited by hand since, or in a lock of another layout, is made again."""
 
-    def __init__(self, stream: BinaryIO | None = None, previous: PreviousLock | None = None) -> None:
+    def __init__(
+        self,
+        stream: BinaryIO | None = None,
+        previous: PreviousLock | None = None,
+        spool: BinaryIO | None = None,
+    ) -> None:
         self.stream, self.previous = stream, previous or PreviousLock()
         self.carried: set[str] = set()  # the sites whose parts may be carried over
         self.digests: dict[str, dict[str, str]] = {}
+        # Deployed states made as text where their site was rendered (site_state_text), kept in
+        # `spool` (a temporary file) until the lock is written: at 10,000 sites they are about
+        # 120 MB, which the compile would otherwise hold from the first site to the lock.
+        self.spool = spool
+        self._spooled: dict[str, tuple[int, int]] = {}
+
+    def keep_state(self, site: str, text: str) -> None:
+        """`site`'s deployed state, made as text where it was rendered, for `state`."""
+        assert self.spool is not None, "SiteTexts without a spool"
+        data = text.encode()
+        self._spooled[site] = (self.spool.seek(0, os.SEEK_END), len(data))
+        self.spool.write(data)
 
     def entry(self, site: str, made: Callable[[], Any]) -> Written:
         """Its entry under "sites" (two levels deep); `made` gives it as data."""
         return self._part(site, "entry", self.previous.entries, made, 2)
 
     def state(self, site: str, made: Callable[[], Any]) -> Written:
-        """Its deployed state (three levels deep); `made` gives it as data."""
-        return self._part(site, "state", self.previous.states, made, 3)
+        """Its deployed state (STATE_DEPTH levels deep); `made` gives it as data, unless it was
+        made as text where the site was rendered (`keep_state`)."""
+        if self.spool is not None and (where := self._spooled.pop(site, None)) is not None:
+            self.spool.seek(where[0])
+            data = self.spool.read(where[1])
+            self.digests.setdefault(site, {})["state"] = hashlib.sha256(data).hexdigest()
+            return Written(data.decode())
+        return self._part(site, "state", self.previous.states, made, STATE_DEPTH)
 
     def _part(
         self, site: str, part: str, where: Mapping[str, tuple[int, int]], made: Callable[[], Any], depth: int
@@ -193,6 +217,17 @@ def _site_entry(inputs: str, files: Iterable[str], digests: Mapping[str, str]) -
 
 def _site_state(plan: Plan, site: SitePlan, workloads: Mapping[str, WorkloadPlan]) -> dict[str, Any]:
     return site_state(plan, site, workloads).model_dump(mode="json")
+
+
+# How deep each site's deployed state sits in the lock: "state", its "sites", the site's item.
+STATE_DEPTH = 3
+
+
+def site_state_text(plan: Plan, site: SitePlan) -> str:
+    """A site's deployed state as the lock writes it, made where the site is rendered (by a
+    worker process on a large grid: render.sites) instead of by the process writing the lock."""
+    workloads = {w.name: w for w in plan.workloads}
+    return indented_json.dumps_at(_site_state(plan, site, workloads), STATE_DEPTH, sort_keys=True)
 
 
 def _state_lock(plan: Plan, texts: SiteTexts) -> dict[str, Any]:
@@ -390,8 +425,10 @@ def renderer_digest() -> str:
     return sha.hexdigest()
 
 
-def compile_blueprint(path: Path, out: Path, root: Path | None = None) -> Compiled:
-    """Writes nothing unless the blueprint is valid; raises OutputError for a bad target."""
+def compile_blueprint(path: Path, out: Path, root: Path | None = None, jobs: int = 1) -> Compiled:
+    """Writes nothing unless the blueprint is valid; raises OutputError for a bad target. `jobs`:
+    the processes that may render sites (render.sites); above 1, the caller's main module must
+    be import-safe (`if __name__ == "__main__":`), as "spawn" needs (the CLI's is)."""
     result = validate_file(path, root)
     if result.blueprint is None or result.errors:
         return Compiled(result)
@@ -405,7 +442,7 @@ def compile_blueprint(path: Path, out: Path, root: Path | None = None) -> Compil
     result.blueprint = None
     previous = read_lock(out) if (out / layout.LOCK).is_file() else PreviousLock()
     with staged(out, previous.files, USER_FILES) as staging:
-        compiled = _write(result, plan, inputs, out, previous, staging)
+        compiled = _write(result, plan, inputs, out, previous, staging, jobs)
         compiled.changes = staging.commit()
     # Sets: scanning every written file for every site took longer than the compile at 10,000
     # sites (about 440,000 files).
@@ -424,6 +461,7 @@ def _write(
     out: Path,
     previous: PreviousLock,
     staging: Staging,
+    jobs: int,
 ) -> Compiled:
     """Stage every file and the lock (`sources`: its inputs, lock_inputs)."""
     grid_digest = hashlib.sha256(
@@ -436,18 +474,29 @@ def _write(
     sites: dict[str, SiteLock] = {}
     same_renderer = previous.renderer == renderer_digest()
     with _previous_lock(out, previous) as texts:
+        # Decided for every site first, so that the sites to render can be rendered ahead
+        # (by worker processes) while the others are carried over.
+        to_render: list[SitePlan] = []
         for site in plan.sites:
             inputs = site_inputs(plan, site, grid_digest)
             files = previous.site_files.get(site.name, [])
             if same_renderer and previous.site_inputs.get(site.name) == inputs and staging.reusable(files):
-                staging.reuse(files)
                 texts.carried.add(site.name)
             else:
-                files = []
-                for relative, content in site_files(out, plan, site):
-                    staging.put(relative, content)
-                    files.append(relative)
+                to_render.append(site)
             sites[site.name] = (inputs, files)
+        made = sites_rendered(out, plan, to_render, jobs, site_state_text)
+        with closing(made) as rendered:
+            for site in plan.sites:
+                inputs, files = sites[site.name]
+                if site.name in texts.carried:
+                    staging.reuse(files)
+                    continue
+                done = next(rendered)
+                for relative, content, sha in done.files:
+                    staging.put(relative, content, sha)
+                texts.keep_state(site.name, done.state)
+                sites[site.name] = (inputs, [relative for relative, _, _ in done.files])
         # Written in pieces, straight into the staged file: the lock of a large grid is the
         # largest thing a compile would otherwise hold.
         staging.put_chunks(layout.LOCK, lock_chunks(plan, sources, staging.digests, grid, sites, texts))
@@ -458,11 +507,12 @@ def _write(
 @contextmanager
 def _previous_lock(out: Path, previous: PreviousLock) -> Iterator[SiteTexts]:
     """SiteTexts with the previous lock open, while the next is written."""
-    if not previous.text_digests:
-        yield SiteTexts()
-        return
-    with open(out / layout.LOCK, "rb") as stream:  # noqa: PTH123
-        yield SiteTexts(stream, previous)
+    with tempfile.TemporaryFile() as spool:
+        if not previous.text_digests:
+            yield SiteTexts(spool=spool)
+            return
+        with open(out / layout.LOCK, "rb") as stream:  # noqa: PTH123
+            yield SiteTexts(stream, previous, spool)
 
 
 def _site_changes(added: set[str], changed: set[str], before: list[str], now: list[str]) -> Changes | None:
@@ -490,33 +540,6 @@ def grid_files(plan: Plan) -> Iterator[tuple[str, bytes]]:
     # Fetched kubeconfigs are credentials, an upgrade's progress is the operator's: both kept out
     # of a repository the output is committed to.
     yield layout.GITIGNORE, f"{layout.CREDENTIALS}/\n{layout.UPGRADE_STATE}/\n".encode()
-
-
-def site_files(out: Path, plan: Plan, site: SitePlan) -> Iterator[tuple[str, bytes]]:
-    """One site's files, by path, its stack config merged into the previous output's."""
-    objects = site_objects(plan, site.name)
-    files = ansible.render_site(plan, site) | cluster.render_site(plan, site)
-    files |= manifests.render_site(plan, site, objects)
-    files |= verify.render_site(plan, site) | pulumi.render_site(plan, site, objects)
-    _merge_stack_config(out, plan, site, files)
-    yield from sorted(files.items())
-
-
-def _merge_stack_config(out: Path, plan: Plan, site: SitePlan, files: dict[str, bytes]) -> None:
-    """The site's stack config of the previous output merged into the compiled one: the Pulumi
-    CLI keeps the stack's secrets and salt there, and the user their own keys."""
-    path = layout.stack_config(site.name)
-    existing = out / path
-    if not existing.is_file():
-        return
-    try:
-        text = existing.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise OutputError(f"cannot read {existing} to keep its secrets: {exc}") from exc
-    try:
-        files[path] = pulumi.merge_stack_config(text, plan, site, str(existing)).encode()
-    except pulumi.StackConfigError as exc:
-        raise OutputError(str(exc)) from exc
 
 
 def render_all(result: Result, plan: Plan) -> dict[str, bytes]:

@@ -129,8 +129,9 @@ class Staging:
             self._folders.add(folder)
         return self._root + relative
 
-    def put(self, relative: str, content: bytes) -> None:
-        sha = digest(content)
+    def put(self, relative: str, content: bytes, sha: str | None = None) -> None:
+        """Stage `content` at `relative` (`sha`: its digest, where the caller has it)."""
+        sha = sha or digest(content)
         self.digests[relative] = sha
         if self._same_as_before(relative, sha):
             return

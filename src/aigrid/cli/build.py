@@ -45,6 +45,16 @@ def compile_command(
     file: ExistingFile,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output directory (replaced as a whole).")],
     root: RootOption = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Processes that render sites, for a grid with many to render (default: the CPUs "
+            "aigrid may use; 1: render in this process). The output is the same bytes either way.",
+        ),
+    ] = None,
 ) -> None:
     """Compile a blueprint into ansible/, manifests/, pulumi/, verify/, README.md, .gitignore and the lock.
 
@@ -64,8 +74,9 @@ def compile_command(
     try:
         # The renderers (and what they import) load here, not for every command of the CLI.
         from aigrid.compile import compile_blueprint
+        from aigrid.render.sites import default_jobs
 
-        compiled = compile_blueprint(file, out_dir, root)
+        compiled = compile_blueprint(file, out_dir, root, jobs or default_jobs())
     except OutputError as exc:
         fail(exc, EXIT_MISUSE)
     if compiled.plan is None:
