@@ -33,15 +33,12 @@ from pathlib import Path
 from aigrid.compile import compile_blueprint
 
 def status(pid, field):
-    try:
-        with open(f"/proc/{pid}/status") as stream:
-            return next(int(line.split()[1]) for line in stream if line.startswith(field)) / 1024
-    except (OSError, StopIteration):
-        return 0.0
+    lines = read(f"/proc/{pid}/status").decode().splitlines()
+    return next((int(line.split()[1]) / 1024 for line in lines if line.startswith(field)), 0.0)
 
-def _cmdline(pid):
+def read(path):
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as stream:
+        with open(path, "rb") as stream:
             return stream.read()
     except OSError:
         return b""
@@ -53,8 +50,9 @@ workers, together, done = {}, [0.0], threading.Event()
 def sample():
     while not done.wait(0.05):
         # Only once they run Python's spawn_main: before its exec a child is a copy of this one.
-        listed = [open(path).read().split() for path in glob.glob("/proc/self/task/*/children")]
-        children = [pid for pids in listed for pid in pids if b"spawn_main" in _cmdline(pid)]
+        listed = [read(path).split() for path in glob.glob("/proc/self/task/*/children")]
+        children = [pid.decode() for pids in listed for pid in pids
+                    if b"--multiprocessing-fork" in read(f"/proc/{pid.decode()}/cmdline")]
         for pid in children:
             workers[pid] = max(workers.get(pid, 0.0), status(pid, "VmHWM"))
         total = status("self", "VmRSS") + sum(status(pid, "VmRSS") for pid in children)

@@ -316,3 +316,18 @@ def test_a_recompile_looks_for_the_users_files_in_every_folder_that_can_hold_the
             if layout.user_owned(folder):
                 break
             assert layout.may_hold_user_files(folder), (path, folder)
+
+
+def test_a_workload_change_reaches_every_sites_dashboard(grid: Path, tmp_path: Path) -> None:
+    """Every site's dashboard ConfigMap has a panel per workload, wherever it runs: a workload's
+    objective changed where only one site runs it still changes every site's files."""
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    assert compile_blueprint(grid, out).plan is not None
+    text = grid.read_text()
+    at = text.index("  - name: workload-0\n")
+    slo = text.index("latency: {slo: 400ms", at)
+    grid.write_text(text[:slo] + "latency: {slo: 350ms" + text[slo + len("latency: {slo: 400ms") :])
+    again = compile_blueprint(grid, out)
+    assert compile_blueprint(grid, fresh).plan is not None
+    assert contents(out) == contents(fresh)
+    assert len(again.sites) == 3  # the workload runs at one site; the dashboard is in all three

@@ -1,6 +1,7 @@
 from aigrid.cli import main
 
-# Guarded: a process that renders sites (render.sites, started with "spawn") imports this
-# module again under another name, and must not run the command line a second time.
+# Guarded, as the main module of a program that starts processes with "spawn" (render.sites)
+# must be: such a process imports its parent's main module again. Python skips that for
+# `python -m aigrid`, but not for this file run by its path.
 if __name__ == "__main__":
     main()

@@ -30,7 +30,9 @@ from aigrid.output import Changes, Staging, UserFiles, digest, staged
 from aigrid.plan import NodePlan, Plan, SitePlan, WorkloadPlan, build_plan
 from aigrid.render import ansible, cluster, indented_json, manifests, pulumi, readme, verify
 from aigrid.render.indented_json import Elements, Members, Written
+from aigrid.render.k8s_objects import dashboard_file
 from aigrid.render.sites import rendered as sites_rendered
+from aigrid.render.sites import workers_for
 from aigrid.validate import Result, validate_file
 
 # What of a previous output a recompile carries over (layout names it).
@@ -46,6 +48,8 @@ class Compiled:
     site_files: dict[str, list[str]] = field(default_factory=dict)
     # The sites whose files were added, changed or removed.
     sites: dict[str, Changes] = field(default_factory=dict)
+    # The worker processes that rendered sites (render.sites), 0 when this process did.
+    workers: int = 0
 
 
 @dataclass
@@ -398,7 +402,8 @@ class _LockReader:
 
 def site_inputs(plan: Plan, site: SitePlan, grid: str) -> str:
     """A digest of everything a site's files are rendered from: the grid-wide plan (`grid`, the
-    digest of everything but the sites and workloads), the site and the workloads placed there."""
+    digest of everything but the sites and workloads, and of the grid's dashboard), the site and
+    the workloads placed there."""
     placed = [w.model_dump_json() for w in plan.workloads if site.name in w.sites]
     text = json.dumps([grid, site.model_dump_json(), placed])
     return hashlib.sha256(text.encode()).hexdigest()
@@ -464,16 +469,18 @@ def _write(
     jobs: int,
 ) -> Compiled:
     """Stage every file and the lock (`sources`: its inputs, lock_inputs)."""
-    grid_digest = hashlib.sha256(
-        (__version__ + plan.model_dump_json(exclude={"sites", "workloads"})).encode()
-    ).hexdigest()
+    # What every site's files are rendered from besides the site and the workloads placed there:
+    # the plan without sites and workloads, and the grid's dashboard, which every site's
+    # ConfigMap holds and which every workload's objective is a panel of.
+    grid_wide = plan.model_dump_json(exclude={"sites", "workloads"}) + "".join(dashboard_file(plan))
+    grid_digest = hashlib.sha256((__version__ + grid_wide).encode()).hexdigest()
     grid: list[str] = []
     for relative, content in grid_files(plan):
         staging.put(relative, content)
         grid.append(relative)
     sites: dict[str, SiteLock] = {}
     same_renderer = previous.renderer == renderer_digest()
-    with _previous_lock(out, previous) as texts:
+    with _previous_lock(out, previous, staging.path) as texts:
         # Decided for every site first, so that the sites to render can be rendered ahead
         # (by worker processes) while the others are carried over.
         to_render: list[SitePlan] = []
@@ -493,6 +500,7 @@ def _write(
                     staging.reuse(files)
                     continue
                 done = next(rendered)
+                assert done.site == site.name, f"rendered {done.site} where {site.name} was due"
                 for relative, content, sha in done.files:
                     staging.put(relative, content, sha)
                 texts.keep_state(site.name, done.state)
@@ -501,13 +509,16 @@ def _write(
         # largest thing a compile would otherwise hold.
         staging.put_chunks(layout.LOCK, lock_chunks(plan, sources, staging.digests, grid, sites, texts))
     site_files_written = {name: files for name, (_, files) in sites.items()}
-    return Compiled(result, plan, len(staging.digests), site_files=site_files_written)
+    workers = workers_for(len(to_render), jobs)
+    return Compiled(result, plan, len(staging.digests), site_files=site_files_written, workers=workers)
 
 
 @contextmanager
-def _previous_lock(out: Path, previous: PreviousLock) -> Iterator[SiteTexts]:
+def _previous_lock(out: Path, previous: PreviousLock, staging_folder: Path) -> Iterator[SiteTexts]:
     """SiteTexts with the previous lock open, while the next is written."""
-    with tempfile.TemporaryFile() as spool:
+    # In the staging folder (on the output's file system, not in a TMPDIR that may be memory),
+    # unlinked at once: never part of the output.
+    with tempfile.TemporaryFile(dir=staging_folder) as spool:
         if not previous.text_digests:
             yield SiteTexts(spool=spool)
             return

@@ -51,8 +51,9 @@ def compile_command(
             "--jobs",
             "-j",
             min=1,
-            help="Processes that render sites, for a grid with many to render (default: the CPUs "
-            "aigrid may use; 1: render in this process). The output is the same bytes either way.",
+            help="Processes that render sites, for a grid with 800 or more to render (default: the "
+            "CPUs aigrid may use, at most 2; 1: render in this process). The output is the same bytes "
+            "either way.",
         ),
     ] = None,
 ) -> None:
@@ -90,6 +91,8 @@ def compile_command(
         f"{compiled.files} files ({', '.join(layout.TOP_LEVEL)}); {len(changes.added)} added, "
         f"{len(changes.changed)} changed, {len(changes.removed)} removed, {changes.unchanged} unchanged",
     )
+    if compiled.workers:
+        out.print(f"  sites rendered by {compiled.workers} worker processes (--jobs)")
     shown = list(compiled.sites.items())
     for site, change in shown[:SITES_SHOWN]:
         out.print(

@@ -528,8 +528,9 @@ def site_objects(plan: Plan, site_name: str) -> list[K8sObject]:
 
 
 @per_plan
-def _dashboard_file(plan: Plan) -> tuple[str, str]:
-    """The grid's dashboard as a file name and its JSON: the same in every site's ConfigMap."""
+def dashboard_file(plan: Plan) -> tuple[str, str]:
+    """The grid's dashboard as a file name and its JSON: the same in every site's ConfigMap, and
+    made from every workload, not only a site's (so compile's grid digest covers it)."""
     board = dashboard(plan)
     return f"{board['uid']}.json", json.dumps(board, indent=1, sort_keys=True) + "\n"
 
@@ -596,7 +597,7 @@ def _monitoring_objects(plan: Plan, site: SitePlan, workloads: list[WorkloadPlan
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
                 "metadata": _meta("aigrid-dashboard", SYSTEM_NAMESPACE, site, **{DASHBOARD_LABEL: "1"}),
-                "data": dict([_dashboard_file(plan)]),
+                "data": dict([dashboard_file(plan)]),
             },
             (system,),
         )

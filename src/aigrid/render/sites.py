@@ -6,24 +6,29 @@ With `jobs` above 1 and enough sites to render, worker processes render batches 
 hand back their files, and the compile's process stages them (output.Staging stays the only
 writer) in the same order as a serial compile: the output is the same bytes either way.
 
-Workers are started with "spawn" (a fresh interpreter, given the plan pickled once), not
-"fork": the compile's process has a native thread (numpy's OpenBLAS pool), and forking a
-threaded process is what Python deprecates from 3.12 on. A worker ignores Ctrl-C; the compile's
-process gets it, stops handing out batches and leaves the previous output as it was.
+Workers are started with "spawn" (a fresh interpreter, given its share of the plan pickled
+once), not "fork": the compile's process has a native thread (numpy's OpenBLAS pool), and
+forking a threaded process is what Python deprecates from 3.12 on. A worker ignores Ctrl-C from
+its start (the compile's process gets it, stops handing out batches and leaves the previous
+output as it was), and ends itself when the compile's process is gone (killed, out of memory).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
 import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
+from typing import TypeVar
 
 from aigrid import layout
 from aigrid.output import OutputError, digest
@@ -32,12 +37,14 @@ from aigrid.render import ansible, cluster, manifests, pulumi, verify
 from aigrid.render.k8s_objects import site_objects
 
 SiteFiles = list[tuple[str, bytes]]
+_Name = TypeVar("_Name")
 # What the lock records of a site that comes from rendering it (compile.site_state_text).
 StateText = Callable[[Plan, SitePlan], str]
 
 
 @dataclass(frozen=True)
 class RenderedSite:
+    site: str
     # Each file's path, content and digest, by path.
     files: list[tuple[str, bytes, str]]
     # The site's deployed state as the lock writes it.
@@ -55,11 +62,28 @@ BATCH = 25
 IN_FLIGHT = 2
 
 
+# The most workers `aigrid compile` starts by default: each holds an interpreter, aigrid and its
+# share of the plan (166 MiB at 10,000 sites with two), the compile's own process holds more
+# with more of them in flight, and it bounds the gain (it stages every file). Two were measured
+# at 781 MiB in all for 10,000 sites, under the 1 GiB the compile is held to; more with --jobs
+# (docs/performance.md, "Sites rendered in parallel").
+DEFAULT_MAX_JOBS = 2
+
+
 def default_jobs() -> int:
-    """The CPUs this process may run on (its affinity, where the system has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    """The CPUs this process may use (its affinity, and a cgroup's CPU quota, as in a container
+    limited to fewer CPUs than its host has), at most DEFAULT_MAX_JOBS."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cpus, _cgroup_cpus() or cpus, DEFAULT_MAX_JOBS))
+
+
+def _cgroup_cpus(limit: Path = Path("/sys/fs/cgroup/cpu.max")) -> int | None:
+    """The CPUs a cgroup v2 quota allows ("QUOTA PERIOD", rounded up), None without a quota."""
+    try:
+        quota, period = limit.read_text().split()[:2]
+        return -(-int(quota) // int(period))
+    except (OSError, ValueError):
+        return None  # no cgroup v2 file, or "max": no quota
 
 
 def site_files(out: Path, plan: Plan, site: SitePlan) -> SiteFiles:
@@ -94,29 +118,41 @@ def rendered(
 ) -> Generator[RenderedSite, None, None]:
     """Each of `sites` rendered, in their order; by up to `jobs` worker processes when there are
     at least PARALLEL_MIN_SITES of them, here otherwise."""
-    if jobs < 2 or len(sites) < PARALLEL_MIN_SITES:
+    if workers_for(len(sites), jobs) == 0:
         for site in sites:
             yield _render(out, plan, site, state)
         return
     yield from _in_workers(out, plan, [site.name for site in sites], jobs, state)
 
 
+def workers_for(sites: int, jobs: int) -> int:
+    """The worker processes `rendered` starts for `sites` sites to render: none below
+    PARALLEL_MIN_SITES or with one job, else one per job, at most one per batch."""
+    if jobs < 2 or sites < PARALLEL_MIN_SITES:
+        return 0
+    return min(jobs, len(_batches(list(range(sites)), jobs)))
+
+
+def _batches(names: list[_Name], jobs: int) -> list[list[_Name]]:
+    # Batches small enough that every worker gets several: the last ones finish close together.
+    size = max(1, min(BATCH, len(names) // (jobs * 4)))
+    return [names[i : i + size] for i in range(0, len(names), size)]
+
+
 def _render(out: Path, plan: Plan, site: SitePlan, state: StateText) -> RenderedSite:
     files = [(relative, content, digest(content)) for relative, content in site_files(out, plan, site)]
-    return RenderedSite(files, state(plan, site))
+    return RenderedSite(site.name, files, state(plan, site))
 
 
 def _in_workers(
     out: Path, plan: Plan, names: list[str], jobs: int, state: StateText
 ) -> Iterator[RenderedSite]:
-    # Batches small enough that every worker gets several: the last ones finish close together.
-    size = max(1, min(BATCH, len(names) // (jobs * 4)))
-    batches = [names[i : i + size] for i in range(0, len(names), size)]
-    jobs = min(jobs, len(batches))
+    batches = _batches(names, jobs)
+    jobs = workers_for(len(names), jobs)
     # Batch i goes to worker i % jobs, which is handed the plan with only its batches' sites: a
     # site's files depend on the grid-wide plan, the site and the workloads placed there (what
     # compile.site_inputs digests), and a worker then holds a share of the sites, not all.
-    context = get_context("spawn")
+    context = multiprocessing.get_context("spawn")
     workers = [
         ProcessPoolExecutor(
             1,
@@ -133,8 +169,10 @@ def _in_workers(
 
     handed = min(len(batches), jobs * IN_FLIGHT)
     try:
-        for batch in range(handed):
-            hand_out(batch)
+        # The first batches start the workers.
+        with _children_ignore_ctrl_c():
+            for batch in range(handed):
+                hand_out(batch)
         while pending:
             done = pending.popleft().result()
             if handed < len(batches):
@@ -142,7 +180,10 @@ def _in_workers(
                 handed += 1
             yield from done
     except BrokenProcessPool as exc:
-        raise OutputError(f"a process rendering sites stopped unexpectedly (out of memory?): {exc}") from exc
+        raise OutputError(
+            "a process rendering sites stopped before it finished (killed, out of memory, or started "
+            f'by a script without an `if __name__ == "__main__":` guard): {exc}'
+        ) from exc
     finally:
         # On an error or Ctrl-C, batches not started are dropped; running ones end on their own.
         for worker in workers:
@@ -168,11 +209,36 @@ class _Worker:
 _worker: _Worker | None = None
 
 
+@contextmanager
+def _children_ignore_ctrl_c() -> Iterator[None]:
+    """Processes started inside ignore SIGINT from their first instruction: an ignored signal
+    stays ignored across exec, and Python then installs no handler of its own. (Ignored in
+    `_start_worker` alone, a Ctrl-C during a worker's imports printed its traceback.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers; workers then ignore it from _start_worker
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 def _start_worker(plan_pickled: bytes, out: str, state: StateText) -> None:
     global _worker  # one per worker process
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A worker blocks reading its next batch, and would wait forever once the compile's process
+    # is killed (SIGKILL, the OOM killer): it ends itself when its parent is gone.
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
     plan: Plan = pickle.loads(plan_pickled)  # the compile's own plan, not outside input
     _worker = _Worker(plan, {site.name: site for site in plan.sites}, Path(out), state)
+
+
+def _exit_with(parent: int) -> None:
+    multiprocessing.connection.wait([parent])
+    os._exit(1)
 
 
 def _render_batch(names: list[str]) -> list[RenderedSite]:
