@@ -150,8 +150,8 @@ def _in_workers(
     batches = _batches(names, jobs)
     jobs = workers_for(len(names), jobs)
     # Batch i goes to worker i % jobs, which is handed the plan with only its batches' sites: a
-    # site's files depend on the grid-wide plan, the site and the workloads placed there (what
-    # compile.site_inputs digests), and a worker then holds a share of the sites, not all.
+    # site's files are rendered from the grid-wide plan (every workload included) and that site
+    # alone, and a worker then holds a share of the sites, not all of them.
     context = multiprocessing.get_context("spawn")
     workers = [
         ProcessPoolExecutor(
