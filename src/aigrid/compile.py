@@ -28,11 +28,11 @@ from aigrid.catalog import catalog
 from aigrid.day2.state import STATE_KEY, grid_state, site_state
 from aigrid.output import Changes, Staging, UserFiles, digest, staged
 from aigrid.plan import NodePlan, Plan, SitePlan, WorkloadPlan, build_plan
-from aigrid.render import ansible, cluster, indented_json, manifests, pulumi, readme, verify
+from aigrid.render import ansible, cluster, indented_json, pulumi, readme, verify
 from aigrid.render.indented_json import Elements, Members, Written
 from aigrid.render.k8s_objects import dashboard_file
 from aigrid.render.sites import rendered as sites_rendered
-from aigrid.render.sites import workers_for
+from aigrid.render.sites import site_files, workers_for
 from aigrid.validate import Result, validate_file
 
 # What of a previous output a recompile carries over (layout names it).
@@ -557,9 +557,7 @@ def render_all(result: Result, plan: Plan) -> dict[str, bytes]:
     """Every file of the compiled directory, by path, in memory (for tests of small blueprints)."""
     files = dict(grid_files(plan))
     for site in plan.sites:
-        files |= ansible.render_site(plan, site) | cluster.render_site(plan, site)
-        files |= manifests.render_site(plan, site)
-        files |= verify.render_site(plan, site) | pulumi.render_site(plan, site)
+        files |= site_files(plan, site)
     grid = {relative: digest(content) for relative, content in files.items()}
     files[layout.LOCK] = lock_file(plan, lock_inputs(result), grid)
     return files

@@ -28,7 +28,6 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from aigrid import layout
 from aigrid.output import OutputError, digest
@@ -36,8 +35,6 @@ from aigrid.plan import Plan, SitePlan
 from aigrid.render import ansible, cluster, manifests, pulumi, verify
 from aigrid.render.k8s_objects import site_objects
 
-SiteFiles = list[tuple[str, bytes]]
-_Name = TypeVar("_Name")
 # What the lock records of a site that comes from rendering it (compile.site_state_text).
 StateText = Callable[[Plan, SitePlan], str]
 
@@ -86,14 +83,13 @@ def _cgroup_cpus(limit: Path = Path("/sys/fs/cgroup/cpu.max")) -> int | None:
         return None  # no cgroup v2 file, or "max": no quota
 
 
-def site_files(out: Path, plan: Plan, site: SitePlan) -> SiteFiles:
-    """One site's files, by path, its stack config merged into the previous output's."""
+def site_files(plan: Plan, site: SitePlan) -> dict[str, bytes]:
+    """One site's files, by path, as the plan renders them (its objects built once, for both
+    the manifests and the Pulumi resources)."""
     objects = site_objects(plan, site.name)
     files = ansible.render_site(plan, site) | cluster.render_site(plan, site)
     files |= manifests.render_site(plan, site, objects)
-    files |= verify.render_site(plan, site) | pulumi.render_site(plan, site, objects)
-    _merge_stack_config(out, plan, site, files)
-    return sorted(files.items())
+    return files | verify.render_site(plan, site) | pulumi.render_site(plan, site, objects)
 
 
 def _merge_stack_config(out: Path, plan: Plan, site: SitePlan, files: dict[str, bytes]) -> None:
@@ -130,24 +126,28 @@ def workers_for(sites: int, jobs: int) -> int:
     PARALLEL_MIN_SITES or with one job, else one per job, at most one per batch."""
     if jobs < 2 or sites < PARALLEL_MIN_SITES:
         return 0
-    return min(jobs, len(_batches(list(range(sites)), jobs)))
+    return min(jobs, -(-sites // _batch_size(sites, jobs)))
 
 
-def _batches(names: list[_Name], jobs: int) -> list[list[_Name]]:
+def _batch_size(sites: int, jobs: int) -> int:
     # Batches small enough that every worker gets several: the last ones finish close together.
-    size = max(1, min(BATCH, len(names) // (jobs * 4)))
-    return [names[i : i + size] for i in range(0, len(names), size)]
+    return max(1, min(BATCH, sites // (jobs * 4)))
 
 
 def _render(out: Path, plan: Plan, site: SitePlan, state: StateText) -> RenderedSite:
-    files = [(relative, content, digest(content)) for relative, content in site_files(out, plan, site)]
-    return RenderedSite(site.name, files, state(plan, site))
+    """The site's files, its stack config merged into the previous output's, each with its
+    digest, by path; and its deployed state for the lock."""
+    files = site_files(plan, site)
+    _merge_stack_config(out, plan, site, files)
+    digested = [(relative, content, digest(content)) for relative, content in sorted(files.items())]
+    return RenderedSite(site.name, digested, state(plan, site))
 
 
 def _in_workers(
     out: Path, plan: Plan, names: list[str], jobs: int, state: StateText
 ) -> Iterator[RenderedSite]:
-    batches = _batches(names, jobs)
+    size = _batch_size(len(names), jobs)
+    batches = [names[i : i + size] for i in range(0, len(names), size)]
     jobs = workers_for(len(names), jobs)
     # Batch i goes to worker i % jobs, which is handed the plan with only its batches' sites: a
     # site's files are rendered from the grid-wide plan (every workload included) and that site
@@ -200,7 +200,6 @@ def _with_sites(plan: Plan, batches: list[list[str]]) -> bytes:
 @dataclass(frozen=True)
 class _Worker:
     plan: Plan
-    sites: dict[str, SitePlan]
     out: Path
     state: StateText
 
@@ -233,7 +232,7 @@ def _start_worker(plan_pickled: bytes, out: str, state: StateText) -> None:
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
     plan: Plan = pickle.loads(plan_pickled)  # the compile's own plan, not outside input
-    _worker = _Worker(plan, {site.name: site for site in plan.sites}, Path(out), state)
+    _worker = _Worker(plan, Path(out), state)
 
 
 def _exit_with(parent: int) -> None:
@@ -244,4 +243,10 @@ def _exit_with(parent: int) -> None:
 def _render_batch(names: list[str]) -> list[RenderedSite]:
     worker = _worker
     assert worker is not None, "a batch before the worker started"
-    return [_render(worker.out, worker.plan, worker.sites[name], worker.state) for name in names]
+    return [_render(worker.out, worker.plan, _site(worker.plan, name), worker.state) for name in names]
+
+
+def _site(plan: Plan, name: str) -> SitePlan:
+    site = plan.site(name)
+    assert site is not None, f"{name} is not in this worker's share of the plan"
+    return site
