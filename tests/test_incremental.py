@@ -134,9 +134,9 @@ def test_a_recompile_carries_the_deployed_state_of_unchanged_sites_over(
     made: list[str] = []
     real = compiling.site_state
 
-    def recording(plan, site, workloads):  # type: ignore[no-untyped-def]
+    def recording(plan, site):  # type: ignore[no-untyped-def]
         made.append(site.name)
-        return real(plan, site, workloads)
+        return real(plan, site)
 
     digested: list[str] = []
     real_digests = compiling._file_digests

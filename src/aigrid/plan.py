@@ -398,6 +398,11 @@ def _sites_by_name(plan: Plan) -> dict[str, SitePlan]:
     return {site.name: site for site in plan.sites}
 
 
+@per_plan
+def workloads_by_name(plan: Plan) -> dict[str, WorkloadPlan]:
+    return {workload.name: workload for workload in plan.workloads}
+
+
 def can_hold(node: NodePlan, workload: WorkloadPlan) -> bool:
     """Whether `node` offers the GPU resource one replica of `workload` requests, as placement
     counts capacity (placement.NodeGpus): a MIG profile of its layout, or enough whole GPUs

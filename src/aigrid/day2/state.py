@@ -9,12 +9,12 @@ strategy). Every field has a class in aigrid.day2.classify; a new field needs on
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from aigrid.plan import NodePlan, Plan, SitePlan, StackPlan, WorkloadPlan
+from aigrid.plan import NodePlan, Plan, SitePlan, StackPlan, WorkloadPlan, workloads_by_name
 from aigrid.render.k8s_objects import replicas_at
 
 STATE_KEY = "state"
@@ -208,13 +208,13 @@ def grid_state(plan: Plan, sites: Iterable[SiteState] | None = None) -> GridStat
 
 def site_states(plan: Plan) -> Iterator[SiteState]:
     """Each site's state, in the plan's order, made as it is asked for."""
-    workloads = {w.name: w for w in plan.workloads}
     for site in plan.sites:
-        yield site_state(plan, site, workloads)
+        yield site_state(plan, site)
 
 
-def site_state(plan: Plan, site: SitePlan, workloads: Mapping[str, WorkloadPlan]) -> SiteState:
-    """One site's state (`workloads`: the plan's, by name)."""
+def site_state(plan: Plan, site: SitePlan) -> SiteState:
+    """One site's state."""
+    workloads = workloads_by_name(plan)
     return SiteState(
         name=site.name,
         carrier=site.carrier,
