@@ -145,8 +145,8 @@ def test_compile_killed_midway_leaves_the_previous_output(compiled: Path, tmp_pa
 
 
 def test_a_590_branch_blueprint_compiles_to_the_same_procedure(tmp_path: Path) -> None:
-    """From branch 590 NVIDIA's Ubuntu packages drop the branch suffix; the pinning package
-    keeps it, so the procedure is the same with the branch's own lock."""
+    """From branch 590 NVIDIA's Ubuntu packages drop the branch suffix; the pinning packages
+    keep their names, so the procedure is the same with the version's own lock."""
     text = (BLUEPRINTS / "examples" / "invalid" / "AG116-containerd-not-installable.yaml").read_text()
     text = (
         text.replace("containerRuntime: {version: 1.6.33}  # <- AG116", "containerRuntime: {version: 2.3.1}")
@@ -159,7 +159,7 @@ def test_a_590_branch_blueprint_compiles_to_the_same_procedure(tmp_path: Path) -
     proc = compile_to(out, blueprint)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     gpu = load_vars(out / layout.group_vars("gpu_nodes"))
-    assert gpu["nvidia_driver_pinning_package"] == "nvidia-driver-pinning-590"
+    assert gpu["nvidia_driver_pinning_package"] == "nvidia-driver-pinning-590.48.01"
     assert gpu["nvidia_driver_packages"] == ["nvidia-open"]
     assert gpu["nvidia_driver_package_version"] == "590.48.01-*"
     syntax_check(out)

@@ -145,11 +145,15 @@ def host(converged: dict[str, object]) -> testinfra.host.Host:
     return testinfra.get_host(str(converged["root"]), connection="chroot")
 
 
-# What the lab blueprint installs: open kernel modules from branch 580. The branch's pinning
-# package is installed but not held (NVIDIA's procedure), the other branch's and the
-# proprietary meta package not at all (checked below).
+# What the lab blueprint installs and holds: open kernel modules of driver 580.126.20. The
+# version's pinning package and the module package the meta package pulls in are installed but
+# not held (NVIDIA's procedure: the pinning package locks them), other versions' pinning
+# packages, the proprietary meta package and the other module packages not at all (checked below).
+DRIVER_MODULE_PACKAGES = {"nvidia-dkms-580-open", "nvidia-dkms-580", "nvidia-dkms-open", "nvidia-dkms"}
 INSTALLED = sorted(
-    set(standins.PINNED) - {"nvidia-driver-pinning-580", "nvidia-driver-pinning-590", "cuda-drivers"}
+    {name for name in standins.PINNED if not name.startswith("nvidia-driver-pinning-")}
+    - {"cuda-drivers"}
+    - DRIVER_MODULE_PACKAGES
 )
 
 
@@ -259,12 +263,21 @@ def test_preflight_fails_without_the_declared_gpus(compiled: Path, repo: Path, t
     assert "blueprint field sites[lab-edge-01].nodes[lab-gpu01].gpus declares 2 x L4" in messages
 
 
-def test_driver_follows_nvidia_branch_locking(host: testinfra.host.Host) -> None:
-    """Driver Installation Guide: the branch's pinning package first, then nvidia-open."""
-    assert host.package("nvidia-driver-pinning-580").is_installed
-    assert not host.package("nvidia-driver-pinning-590").is_installed
+def test_driver_follows_nvidia_version_locking(host: testinfra.host.Host) -> None:
+    """Driver Installation Guide ("Version locking", "Recent updates"): the pinning package of the
+    driver's version first, then nvidia-open. nvidia-open asks for its module package at its own
+    version or later, and the repository has a later 580 release: only the version's lock keeps
+    the module at the pinned version (with the branch's, 580.159.04 would be what loads)."""
+    pinning = [name for name in standins.STANDINS if name.startswith("nvidia-driver-pinning-")]
+    installed = {name for name in pinning if host.package(name).is_installed}
+    assert installed == {"nvidia-driver-pinning-580.126.20"}
+    assert "Pin: version 580.126.20-*" in host.file("/etc/apt/preferences.d/nvidia-driver-pin").content_string
     assert not host.package("cuda-drivers").is_installed  # the proprietary flavour
-    assert "Pin: version 580.*" in host.file("/etc/apt/preferences.d/nvidia-driver-pin").content_string
+    module = host.package("nvidia-dkms-580-open")
+    assert module.is_installed and module.version == "580.126.20-0ubuntu1"
+    assert "580.159.04-0ubuntu1" in standins.STANDINS["nvidia-dkms-580-open"]  # the later release was there
+    others = DRIVER_MODULE_PACKAGES - {"nvidia-dkms-580-open"}
+    assert not any(host.package(name).is_installed for name in others)
     assert host.package(standins.headers_package()).is_installed  # headers for the running kernel
 
 

@@ -25,9 +25,11 @@ def test_gpu_control_plane_nodes_are_not_tainted() -> None:
     assert host_vars(control_plane, plan)["kubernetes_node_taints"] == []
 
 
-def test_driver_follows_nvidia_branch_locking_scheme() -> None:
+def test_driver_follows_nvidia_version_locking_scheme() -> None:
+    """The pinning package of the exact version the blueprint pins, not the branch's, which
+    would let the driver's dependencies move to the branch's newest release."""
     variables = gpu_vars(_plan("lab-edge-site"))
-    assert variables["nvidia_driver_pinning_package"] == "nvidia-driver-pinning-580"
+    assert variables["nvidia_driver_pinning_package"] == "nvidia-driver-pinning-580.126.20"
     assert variables["nvidia_driver_packages"] == ["nvidia-open"]  # open kernel modules
     assert variables["nvidia_driver_package_version"] == "580.126.20-*"
     assert variables["nvidia_driver_headers_package"] == "linux-headers-{kernel}"

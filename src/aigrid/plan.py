@@ -530,7 +530,7 @@ def _stack(stack: Stack, catalog: Catalog, mirrors_model: Mirrors | None) -> Sta
             branch=branch,
             install=stack.driver.install,
             kernel_modules=stack.driver.kernel_modules,
-            pinning_package=drivers.pinning.format(branch=branch),
+            pinning_package=drivers.pinning.format(version=stack.driver.version),
             packages=PackageSet(
                 names=list(drivers.open if stack.driver.kernel_modules == "open" else drivers.proprietary),
                 version=drivers.version.format(version=stack.driver.version),

@@ -29,13 +29,22 @@ STANDINS: dict[str, list[str]] = {
     "kubelet": ["1.34.9-1.1", "1.34.10-1.1", "1.35.0-1.1", "1.35.1-1.1"],
     "kubeadm": ["1.34.9-1.1", "1.34.10-1.1", "1.35.0-1.1", "1.35.1-1.1"],
     "kubectl": ["1.34.9-1.1", "1.34.10-1.1", "1.35.0-1.1", "1.35.1-1.1"],
-    # NVIDIA's current scheme: a branch pinning package, then nvidia-open (open modules) or
-    # cuda-drivers (proprietary). Versions of a newer branch are published too, so a missing
-    # branch lock shows up as the wrong branch installed.
-    "nvidia-driver-pinning-580": ["580.126.20-1"],
-    "nvidia-driver-pinning-590": ["590.48.01-1"],
+    # NVIDIA's current scheme (Driver Installation Guide, "Version locking", "Recent updates"): a
+    # pinning package per driver version (and one per branch, which aigrid does not use), then
+    # nvidia-open (open modules) or cuda-drivers (proprietary). Those meta packages depend on
+    # the packages that carry the driver with a lower bound only (>=), as the real ones do; the
+    # stand-ins of those are the DKMS module packages below (DRIVER_MODULES), and newer versions
+    # of them are published, so a driver locked only by its meta package loads a newer module.
+    "nvidia-driver-pinning-580.126.20": ["580.126.20-1"],
+    "nvidia-driver-pinning-580.159.04": ["580.159.04-1"],
+    "nvidia-driver-pinning-590.48.01": ["590.48.01-1"],
     "nvidia-open": ["580.126.20-0ubuntu1", "580.159.04-0ubuntu1", "590.48.01-0ubuntu1"],
     "cuda-drivers": ["580.126.20-0ubuntu1", "580.159.04-0ubuntu1", "590.48.01-0ubuntu1"],
+    # Branch 580 names carry the branch; from 590 they drop it ("Recent updates", Ubuntu 590).
+    "nvidia-dkms-580-open": ["580.126.20-0ubuntu1", "580.159.04-0ubuntu1"],
+    "nvidia-dkms-580": ["580.126.20-0ubuntu1", "580.159.04-0ubuntu1"],
+    "nvidia-dkms-open": ["590.48.01-0ubuntu1"],
+    "nvidia-dkms": ["590.48.01-0ubuntu1"],
     "cuda-libraries-13-0": ["13.0.2-1", "13.0.1-1"],
     "libnvinfer10": ["10.14.1.48-1+cuda13.0", "10.14.1.48-1+cuda12.9", "10.15.1.29-1+cuda13.0"],
     "libnvinfer-plugin10": ["10.14.1.48-1+cuda13.0", "10.14.1.48-1+cuda12.9", "10.15.1.29-1+cuda13.0"],
@@ -45,17 +54,34 @@ KUBERNETES = ("kubelet", "kubeadm", "kubectl")
 # Where each Kubernetes minor's repository lies, under the stand-in repository: a node that
 # keeps the old minor's repository cannot find the new minor's packages, as on pkgs.k8s.io.
 KUBERNETES_REPOS = "kubernetes"
-# What a driver package leaves for the lab's emulated boot: the kernel module flavour it builds.
-DRIVER_FLAVOURS = {"nvidia-open": "open", "cuda-drivers": "proprietary"}
+# The package that carries each flavour's kernel module, by the meta package that depends on
+# it, before branch 590 and from it. What the lab's emulated boot loads is what these installed.
+DRIVER_MODULES = {
+    "nvidia-open": ("nvidia-dkms-{branch}-open", "nvidia-dkms-open"),
+    "cuda-drivers": ("nvidia-dkms-{branch}", "nvidia-dkms"),
+}
+
+
+def _depends(name: str, version: str) -> str | None:
+    """A stand-in's Depends, where the procedure depends on it: a driver meta package needs its
+    module package at its own version or any later one, as NVIDIA's meta packages do."""
+    if name not in DRIVER_MODULES:
+        return None
+    upstream = version.split("-", 1)[0]
+    branch = upstream.split(".", 1)[0]
+    before_590, from_590 = DRIVER_MODULES[name]
+    module = before_590.format(branch=branch) if int(branch) < 590 else from_590
+    return f"{module} (>= {upstream})"
 
 
 def _pinning_preferences(name: str) -> str:
-    """What NVIDIA's pinning package installs: apt locked to its branch, priority 1000."""
-    branch = name.rsplit("-", 1)[1]
+    """What NVIDIA's pinning package for a driver version installs: every driver package locked
+    to that version, priority 1000."""
+    version = name.removeprefix("nvidia-driver-pinning-")
     return (
-        f"# STAND-IN of {name}: locks the NVIDIA driver packages to branch {branch}.\n"
-        "Package: nvidia-open cuda-drivers nvidia-driver* nvidia-dkms* nvidia-kernel* libnvidia-compute*\n"
-        f"Pin: version {branch}.*\nPin-Priority: 1000\n"
+        f"# STAND-IN of {name}: locks the NVIDIA driver packages to version {version}.\n"
+        "Package: nvidia-open cuda-drivers nvidia-dkms*\n"
+        f"Pin: version {version}-*\nPin-Priority: 1000\n"
     )
 
 
@@ -228,9 +254,11 @@ def build_deb(workdir: Path, name: str, version: str) -> Path:
         (root / relative).write_text(content)
         if content.startswith("#!"):
             (root / relative).chmod(0o755)
+    depends = _depends(name, version)
     (root / "DEBIAN" / "control").write_text(
         f"Package: {name}\nVersion: {version}\nArchitecture: all\n"
-        "Maintainer: aigrid tests <tests@aigrid.invalid>\n"
+        + (f"Depends: {depends}\n" if depends else "")
+        + "Maintainer: aigrid tests <tests@aigrid.invalid>\n"
         f"Description: STAND-IN of {name} for aigrid tests\n"
         " Carries the real name and version; installs a marker.\n"
     )
@@ -316,8 +344,9 @@ def install_tools(root: Path) -> None:
 # does, and so what the procedure depends on:
 # - nouveau binds the GPUs at boot until it is blacklisted AND the initramfs is rebuilt
 #   after that (it loads from the initramfs);
-# - the nvidia module loads only at a boot with nouveau gone and a driver package installed;
-#   /proc/driver/nvidia/version then names its version and flavour;
+# - the nvidia module loads only at a boot with nouveau gone and a driver module package
+#   installed (DRIVER_MODULES, whatever the meta package's version); /proc/driver/nvidia/version
+#   then names the module's version and flavour;
 # - each boot has a new boot id.
 # The lab's hosts read them from /run/aigrid-lab (the roles' nvidia_driver_modules_file and
 # nvidia_driver_version_file): the machine's kernel may lack /proc/modules altogether.
@@ -335,12 +364,11 @@ if [ "${GPUS:-0}" = 1 ]; then
     if [ -z "$blacklist" ] || [ ! -e "$stamp" ] || [ "$blacklist" -nt "$stamp" ]; then
         echo "nouveau 2932736 0 - Live 0x0000000000000000" >> "$state/modules"
     else
-        for package in nvidia-open cuda-drivers; do
-            marker=$R/usr/share/aigrid-standins/$package
+        for marker in "$R"/usr/share/aigrid-standins/nvidia-dkms*; do
             [ -e "$marker" ] || continue
             version=$(sed -n 's/^STAND-IN for tests: [^ ]* \([0-9.]*\)-.*/\1/p' "$marker")
             flavour="Kernel Module"
-            [ "$package" = nvidia-open ] && flavour="Open Kernel Module"
+            case "$marker" in *-open) flavour="Open Kernel Module" ;; esac
             echo "nvidia 104857600 0 - Live 0x0000000000000000 (POE)" >> "$state/modules"
             mkdir -p "$state/proc-driver/nvidia"
             printf 'NVRM version: NVIDIA UNIX %s for x86_64  %s  Release Build  (STAND-IN aigrid lab)\n' \
