@@ -208,10 +208,19 @@ def test_every_fact_of_the_state_has_a_class(scope: Scope, model: type[BaseModel
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("old.json", "{}", "holds no deployed state (an older aigrid wrote it)"),
+        ("old.json", '{"aigrid": "0.1.0"}', "holds no deployed state (an older aigrid wrote it)"),
+        ("other.json", "{}", "JSON, but not an aigrid lock file"),
         ("broken.json", "{not json", "not JSON (line 1): not an aigrid lock file"),
-        ("future.json", '{"state": {"version": 9}}', "its state is version 9, this aigrid reads 1"),
-        ("wrong.json", '{"state": {"version": 1, "name": 3}}', "state.name: Input should be a valid string"),
+        (
+            "future.json",
+            '{"aigrid": "0.1.0", "state": {"version": 9}}',
+            "its state is version 9, this aigrid reads 1",
+        ),
+        (
+            "wrong.json",
+            '{"aigrid": "0.1.0", "state": {"version": 1, "name": 3}}',
+            "state.name: Input should be a valid string",
+        ),
     ],
 )
 def test_a_lock_file_that_cannot_be_compared_is_one_line(

@@ -46,6 +46,13 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def check_target(target: Path) -> None:
+    # The output is swapped in whole: a link would be replaced by a folder, its target never
+    # written. Refused before anything is made.
+    if target.is_symlink():
+        raise OutputError(
+            f"{target} is a symbolic link; name the folder itself (the output is replaced whole, the link "
+            "would be too)"
+        )
     if target.exists() and not target.is_dir():
         raise OutputError(f"{target} exists and is not a directory")
     if target.is_dir() and any(target.iterdir()) and not (target / MARKER).exists():

@@ -238,7 +238,8 @@ def _schema_diagnostics(root: YNode, errors: list[ErrorDetails]) -> list[Diagnos
             )
         else:
             message = error["msg"].removeprefix("Value error, ")
-            shown = _shown_input(error.get("input"))
+            # A message that names the value already (", got 5") is not followed by it again.
+            shown = "" if ", got " in message else _shown_input(error.get("input"))
             diagnostics.append(
                 place(
                     root,

@@ -134,7 +134,10 @@ def _read_stdin() -> bytes:
 
 
 def _text_report(results: list[Result], strict: bool) -> str:
-    console = Console(record=True, width=120, file=io.StringIO(), color_system=None)
+    # As printed to a terminal (the `out` console): a record is never broken over lines.
+    console = Console(
+        record=True, width=120, file=io.StringIO(), color_system=None, highlight=False, soft_wrap=True
+    )
     render_text(results, console, strict)
     return console.export_text()
 
@@ -189,7 +192,10 @@ explain_command.__doc__ = f"""Show the resolved value at PATH and the files:line
     Example: {EXPLAIN_EXAMPLE}
 
     A path that is not set gets the paths that are, close to it ("did you mean").
-    Exit status: 0 shown, 1 nothing set at PATH (or an invalid blueprint), 2 a malformed PATH.
+    It reads the layered YAML without validating it, so that a value a check refuses can be traced
+    to the file that set it; `aigrid validate` checks it.
+    Exit status: 0 shown, 1 nothing set at PATH (or a file that cannot be read or layered), 2 a
+    malformed PATH.
     """
 
 

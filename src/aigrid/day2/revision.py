@@ -55,7 +55,10 @@ def _from_lock(lock: Path, source: str) -> Revision:
         raise RevisionError(f"{lock}: cannot be read: {exc}") from exc
     except json.JSONDecodeError as exc:
         raise RevisionError(f"{lock}: not JSON (line {exc.lineno}): not an aigrid lock file") from exc
-    state = data.get(STATE_KEY) if isinstance(data, dict) else None
+    # Every lock aigrid has written names the aigrid that wrote it; one without is another file.
+    if not isinstance(data, dict) or "aigrid" not in data:
+        raise RevisionError(f"{lock}: JSON, but not an aigrid lock file (it names no aigrid version)")
+    state = data.get(STATE_KEY)
     if not isinstance(state, dict):
         raise RevisionError(f"{lock}: holds no deployed state (an older aigrid wrote it); {recompile}")
     if state.get("version") != STATE_VERSION:

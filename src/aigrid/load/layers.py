@@ -86,10 +86,13 @@ class Document:
 
 def display_path(path: Path) -> str:
     """Paths as the user would type them: relative to the working directory when below it."""
-    try:
-        return os.path.relpath(path)
-    except ValueError:
+    if not path.is_absolute():
         return str(path)
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def repository_root(path: Path) -> Path | None:

@@ -314,7 +314,7 @@ def model_version(value: str) -> str:
 def gpu_model(value: str) -> str:
     # Also the value of the node label aigrid.dev/gpu-model.
     if not _GPU_MODEL.fullmatch(value):
-        raise ValueError("expected a catalog GPU model such as H100-SXM-80GB (see `aigrid catalog gpus`)")
+        raise ValueError("expected a catalog GPU model such as H100-SXM-80GB (see `aigrid catalog`)")
     return value
 
 

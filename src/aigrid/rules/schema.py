@@ -326,7 +326,7 @@ def unknown_references(ctx: Context) -> Iterable[Finding]:
     good="gpus:\n  model: H100-SXM-80GB\n  count: 4",
 )
 def unknown_gpu_models(ctx: Context) -> Iterable[Finding]:
-    """GPU models are catalog names (see `aigrid catalog gpus`); the form factor and memory
+    """GPU models are catalog names (see `aigrid catalog`); the form factor and memory
     matter (an H100 PCIe and an H100 SXM differ in MIG sizes, power and interconnect)."""
     for i, site in enumerate(ctx.blueprint.sites):
         for j, node in enumerate(site.nodes):
@@ -339,9 +339,18 @@ def unknown_gpu_models(ctx: Context) -> Iterable[Finding]:
 
 
 def suggest(name: str, known: set[str], what: str = "declared") -> str:
+    """A hint for a name that is not one of `known`: the same name in another case, else the
+    names it begins (H100 -> the H100 models, not the A10 that spelling distance finds), else
+    the closest spelling."""
     import difflib
 
-    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.5)
+    names = sorted(known)
+    folded = name.casefold()
+    same = [known_name for known_name in names if known_name.casefold() == folded]
+    started = [known_name for known_name in names if known_name.casefold().startswith(folded)]
+    close = same or started[:4] or difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+    if len(close) > 1:
+        return f"did you mean one of {', '.join(repr(n) for n in close)}?"
     if close:
         return f"did you mean {close[0]!r}?"
     listed = ", ".join(sorted(known)[:8])
