@@ -353,5 +353,5 @@ def suggest(name: str, known: set[str], what: str = "declared") -> str:
         return f"did you mean one of {', '.join(repr(n) for n in close)}?"
     if close:
         return f"did you mean {close[0]!r}?"
-    listed = ", ".join(sorted(known)[:8])
+    listed = ", ".join(names[:8])
     return f"{what}: {listed}" if listed else "none are declared"
