@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -258,3 +259,41 @@ def test_shell_completion_script_completes_commands(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["validate"], proc.stdout + proc.stderr
+
+
+def _readme_command_rows() -> dict[str, str]:
+    """The README's command table: each row's first cell, keyed by the command it starts with
+    (a row may name several, `aigrid preview ...`, `aigrid up ...`)."""
+    text = (ROOT / "README.md").read_text()
+    table = text[text.index("## Commands") :].split("\n\n", 2)[1]
+    rows: dict[str, str] = {}
+    for line in table.splitlines()[2:]:
+        cell = line.split(" | ")[0]
+        for name in re.findall(r"`aigrid ((?:lab )?[a-z-]+)", cell):
+            rows[name] = rows.get(name, "") + cell
+        for name in re.findall(r"`lab ([a-z]+)", cell):  # `lab status`, listed without `aigrid`
+            rows.setdefault(f"lab {name}", cell)
+    return rows
+
+
+def test_the_readme_command_table_names_every_option() -> None:
+    """A user reads the table for what a command takes: an option missing there (bringup's
+    --secrets, upgrade's --format) was found only in --help."""
+    import typer
+
+    from aigrid.cli import app
+
+    rows = _readme_command_rows()
+    missing = []
+    # Groups by what they hold: typer carries a click of its own, not the click package's classes.
+    for name, command in typer.main.get_command(app).commands.items():  # type: ignore[attr-defined]
+        subcommands = getattr(command, "commands", {"": command})
+        for sub, leaf in subcommands.items():
+            full = f"{name} {sub}".strip()
+            assert full in rows, f"README's command table has no row for aigrid {full}"
+            for param in leaf.params:
+                opts = [opt for opt in getattr(param, "opts", []) if opt.startswith("-") and opt != "--help"]
+                named = (re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", rows[full]) for opt in opts)
+                if opts and not any(named):
+                    missing.append(f"aigrid {full} {opts[-1]}")
+    assert not missing, missing

@@ -236,8 +236,9 @@ def test_a_lock_file_that_cannot_be_compared_is_one_line(
 
 
 def test_a_directory_without_a_lock_file_is_named(tmp_path: Path) -> None:
+    """Misuse (2), as for bringup, drift and verify: the folder is no revision at all."""
     proc = run_aigrid("diff", str(tmp_path), str(LAB))
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert f"{tmp_path}: no aigrid.lock.json here" in proc.stderr
 
 

@@ -165,8 +165,7 @@ def test_csv_only_when_xml_is_missing(tmp_path: Path) -> None:
 def test_no_gpu_at_all(tmp_path: Path) -> None:
     with pytest.raises(NoDriver):
         gather(CaptureSource(tmp_path))
-    proc = run_aigrid("facts", "--from", str(tmp_path))
-    assert proc.returncode == 2 and "no NVIDIA driver" in proc.stderr
+    # The command line's message for an empty capture: tests/test_cli_messages.py.
 
 
 def _verify(blueprint: str, node: str, capture: Path = H100) -> list[str]:

@@ -137,11 +137,12 @@ def test_what_the_executor_does_not_run_is_refused(compiled: Path) -> None:
     plan, digest = _plan(DAY2 / "kubernetes-minor.yaml")
     assert plan.kubernetes == ["1.35", "1.36.2"] and not plan.blockers
     (problem,) = upgrade_run.refusals(plan)
-    assert "more than one minor (1.35 -> 1.36.2)" in problem and "(1.35 first)" in problem
+    assert plan.prerequisites == [problem]  # in the plan too, for --plan-only and an executor
+    assert "Kubernetes moves 1.34.9 -> 1.36.2, more than one minor" in problem and "(1.35 first)" in problem
     with pytest.raises(upgrade_run.UpgradeError, match="the plan cannot run"):
         _run(compiled, plan, digest, Recorder())
     assert not (compiled / layout.UPGRADE_PROGRESS).exists()
-    blocked = plan.model_copy(update={"kubernetes": [], "blockers": ["site lab-edge-01: no room"]})
+    blocked = plan.model_copy(update={"prerequisites": [], "blockers": ["site lab-edge-01: no room"]})
     assert upgrade_run.refusals(blocked) == ["site lab-edge-01: no room"]
 
 

@@ -79,6 +79,12 @@ class Changes:
     def written(self) -> list[str]:
         return self.added + self.changed
 
+    @property
+    def replaced(self) -> bool:
+        """Whether the output folder was swapped for a new one (a compile that changes nothing
+        leaves it in place)."""
+        return bool(self.written or self.removed)
+
 
 @dataclass(frozen=True)
 class UserFiles:
@@ -100,6 +106,8 @@ class Staging:
 
     def __init__(self, target: Path, previous: Mapping[str, str], keep: UserFiles | None) -> None:
         check_target(target)
+        # Absolute for the swap: "." or "out/.." cannot be renamed as written (EBUSY).
+        target = Path(os.path.abspath(target))  # noqa: PTH100 (normalises "." without resolving links)
         self.target, self.keep = target, keep
         # Not copied: on a recompile it holds every file's digest (about 440,000 at 10,000 sites).
         self.previous = previous
@@ -196,7 +204,7 @@ class Staging:
         # What the user owns is carried over, not removed (a stack config of a retired site).
         self.changes.removed = sorted(path for path in gone if self.keep is None or not self.keep.owns(path))
         target = self.target
-        if target.is_dir() and not self.changes.written and not self.changes.removed:
+        if target.is_dir() and not self.changes.replaced:
             shutil.rmtree(self.path)
             return self.changes
         for relative in self._unchanged:

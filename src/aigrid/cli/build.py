@@ -72,6 +72,9 @@ def compile_command(
     content changed (digests in aigrid.lock.json) and names each site it changed.
     Exit status: 0 written, 1 invalid blueprint, 2 misuse (e.g. an output directory aigrid did not make).
     """
+    # A shell whose working directory is the output (`cd out/ansible` to run a playbook) is left
+    # in the folder the swap removed: its files and ansible.cfg seem gone until it cds again.
+    inside = _holds_working_directory(out_dir)
     try:
         # The renderers (and what they import) load here, not for every command of the CLI.
         from aigrid.compile import compile_blueprint
@@ -101,6 +104,21 @@ def compile_command(
         )
     if len(shown) > SITES_SHOWN:
         out.print(f"  and {len(shown) - SITES_SHOWN} more sites changed")
+    if inside and changes.replaced:
+        err.print(
+            f"note: {out_dir} was replaced by a new folder while the working directory was in it; the "
+            'shell sees the old, removed one until it changes directory again: cd "$PWD"',
+            soft_wrap=True,
+            highlight=False,
+        )
+
+
+def _holds_working_directory(out_dir: Path) -> bool:
+    try:
+        here, target = Path.cwd().resolve(), out_dir.resolve()
+    except OSError:
+        return False
+    return here == target or target in here.parents
 
 
 def bringup(

@@ -31,7 +31,7 @@ from aigrid.cli import (
 )
 from aigrid.day2 import diff_report, upgrade_report, upgrade_run
 from aigrid.day2.compare import compare, highest
-from aigrid.day2.revision import InvalidBlueprint, Revision, RevisionError, load_revision
+from aigrid.day2.revision import InvalidBlueprint, NotARevision, Revision, RevisionError, load_revision
 from aigrid.day2.upgrade import plan_upgrade
 
 REVISION_HELP = "A blueprint, a directory aigrid compile wrote, or its aigrid.lock.json."
@@ -53,6 +53,8 @@ def _load(path: Path, root: Path | None) -> Revision:
         return load_revision(path, root)
     except InvalidBlueprint as exc:
         reject_invalid(exc.result, f"{path} is invalid: fix it before comparing")
+    except NotARevision as exc:
+        fail(exc, EXIT_MISUSE)
     except RevisionError as exc:
         fail(exc, EXIT_INVALID)
 
@@ -73,7 +75,7 @@ def diff_command(
     Exit status: the most disruptive change's class, so CI can require an approval above a
     threshold: 0 nothing disruptive (no change, metadata, in place), 3 rolling pod restart,
     4 node drain, 5 node reboot, 6 control plane first, 7 site-wide; 1 an invalid blueprint or
-    unreadable lock file, 2 misuse.
+    unreadable lock file, 2 misuse (e.g. a folder without aigrid.lock.json).
     """
     check_output(output)
     before, after = _load(old, root), _load(new, root)
@@ -131,7 +133,12 @@ def upgrade_command(
     yes: Annotated[
         bool, typer.Option("--yes", help="Do not ask: run the plan without confirmation.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Machine-readable summary (with --plan-only: the plan, as --format json)."
+        ),
+    ] = False,
 ) -> None:
     """The upgrade plan from the running revision to DIR, and (without --plan-only) running it:
     waves of sites that share no workload, per site control planes before workers, node
@@ -140,20 +147,20 @@ def upgrade_command(
 
     The first failing node stops the upgrade: it stays cordoned, later batches are untouched.
     Running the same command again resumes there (DIR/upgrade/progress.json). Kubernetes minor
-    upgrades and nodes leaving the grid are planned, not run. The site objects (workloads) are
-    applied after, with pulumi up or the GitOps sync. Exit status: 0 plan printed or every node
-    upgraded, 1 the plan has blockers, a revision is invalid, or a node failed, 2 misuse.
+    upgrades and nodes leaving the grid are planned, not run: the plan names what must come
+    first. The site objects (workloads) are applied after, with pulumi up or the GitOps sync.
+    Exit status: 0 the plan can run (--plan-only) or every node upgraded, 1 the plan has blockers
+    or needs something done first, a revision is invalid, or a node failed, 2 misuse.
     """
     before, after = _load(from_, None), _load(directory, None)
     changes = compare(before.state, after.state)
     plan = plan_upgrade(before.state, after.state, changes, before.source, after.source, max_unavailable)
-    if plan_only:
-        render = (
-            upgrade_report.render_json if output_format is PlanFormat.json else upgrade_report.render_text
-        )
-        sys.stdout.write(render(plan))
-        raise typer.Exit(EXIT_INVALID if plan.blockers else EXIT_OK)
     problems = upgrade_run.refusals(plan)
+    if plan_only:
+        as_data = output_format is PlanFormat.json or as_json
+        sys.stdout.write((upgrade_report.render_json if as_data else upgrade_report.render_text)(plan))
+        # 0 only for a plan that `aigrid upgrade` would run as it is: a CI gate on it means that.
+        raise typer.Exit(EXIT_INVALID if problems else EXIT_OK)
     if problems:
         for problem in problems:
             err.print(Text(f"error: {problem}", style="red"))

@@ -54,11 +54,21 @@ def _source(source_dir: Path | None) -> Source:
     return CaptureSource(source_dir) if source_dir else LiveSource()
 
 
-def _gather(source: Source, no_nvml: bool) -> NodeFacts:
+def _gather(source: Source, no_nvml: bool, capture: Path | None) -> NodeFacts:
+    """`capture`: the --from folder the source reads, if any."""
     try:
         return gather(source, use_nvml=not no_nvml)
     except NoDriver as exc:
-        err.print(f"aigrid: {exc}; is this a GPU node with the NVIDIA driver loaded?")
+        if capture is not None:
+            # A folder without the answers is not a node without a driver.
+            err.print(
+                f"aigrid: {capture} holds no GPU answers (nvml.json, nvidia-smi-q.xml or "
+                "nvidia-smi-query.csv): name a folder that `aigrid facts --save` wrote",
+                soft_wrap=True,
+                highlight=False,
+            )
+        else:
+            err.print(f"aigrid: {exc}; is this a GPU node with the NVIDIA driver loaded?")
         raise typer.Exit(EXIT_MISUSE) from exc
 
 
@@ -80,7 +90,7 @@ def facts(
     Exit status: 0, or 2 when no NVIDIA driver answers or --save names a non-empty directory.
     """
     source = Recorded(_source(source_dir))
-    node = _gather(source, no_nvml)
+    node = _gather(source, no_nvml, source_dir)
     if save is not None:
         try:
             written = save_capture(source, save)
@@ -130,7 +140,7 @@ def verify_node_command(
     if find_node(blueprint, node) is None:
         err.print(f"aigrid: no node {node!r} in {file}")
         raise typer.Exit(EXIT_MISUSE)
-    observed = _gather(_source(source_dir), no_nvml)
+    observed = _gather(_source(source_dir), no_nvml, source_dir)
     mismatches = verify_node(blueprint, node, observed, catalog())
     failed = any(m.severity is Severity.ERROR for m in mismatches)
     if as_json:

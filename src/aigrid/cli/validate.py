@@ -293,20 +293,26 @@ def catalog_command(as_json: AsJson = False) -> None:
         ]
         sys.stdout.write(json.dumps({"gpus": gpus}, indent=2) + "\n")
         return
+    models = list(catalog().gpus.values())
+    # The model is what a blueprint must spell exactly: never cut, the other columns give way.
+    widest = max(len(gpu.model) for gpu in models)
+    families = [family for gpu in models if (family := catalog().mig_family(gpu))]
+    longest_profile = max((len(profile) for family in families for profile in family.profiles), default=1)
     table = Table(
-        "model",
+        Column("model", no_wrap=True, min_width=widest),
         "architecture",
         "CC",
         "memory",
         "open modules",
         "min driver",
-        Column("MIG profiles", overflow="fold"),
+        # Wrapped between profiles, not inside one (each is a name to copy into a blueprint).
+        Column("MIG profiles", min_width=longest_profile + 1),
     )
-    for gpu in catalog().gpus.values():
+    for gpu in models:
         family = catalog().mig_family(gpu)
         mig = ", ".join(family.profiles) if family else "-"
         table.add_row(
-            Text(gpu.model, no_wrap=True),
+            gpu.model,
             gpu.architecture,
             gpu.compute_capability,
             f"{gpu.memory_gib} GiB",

@@ -20,6 +20,10 @@ class RevisionError(Exception):
     """A lock file that cannot be compared; the message says why and what to do."""
 
 
+class NotARevision(RevisionError):
+    """A path that names no revision at all (a folder aigrid compile did not write): misuse."""
+
+
 class InvalidBlueprint(Exception):
     def __init__(self, result: Result) -> None:
         super().__init__(f"{result.file} is invalid")
@@ -48,7 +52,7 @@ def _from_lock(lock: Path, source: str) -> Revision:
     try:
         data = json.loads(lock.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise RevisionError(
+        raise NotARevision(
             f"{source}: no {layout.LOCK} here; name a blueprint, a compiled directory or a lock file"
         ) from exc
     except (OSError, UnicodeDecodeError) as exc:

@@ -87,12 +87,27 @@ class UpgradePlan(_Plan):
     old: str
     new: str
     max_unavailable: int
+    # The Kubernetes version every node runs now, when they all run one.
+    running_kubernetes: str | None
     # The Kubernetes versions the clusters step through, in order; empty when unchanged.
     kubernetes: list[str]
     waves: list[Wave]
     warnings: list[str]
     # What makes the plan unsafe to run as it is; an executor refuses a plan with blockers.
     blockers: list[str]
+    # What must be done before the plan can run as a whole, with other revisions or commands
+    # (aigrid upgrade refuses to start until it is).
+    prerequisites: list[str]
+
+    def nodes(self) -> list[NodeUpgrade]:
+        return [
+            node
+            for wave in self.waves
+            for site in wave.sites
+            for phase in site.phases
+            for batch in phase.batches
+            for node in batch.nodes
+        ]
 
 
 def _minor(version: str) -> tuple[int, int]:
@@ -445,9 +460,10 @@ def plan_upgrade(
     versions_old = {node.kubernetes for site in old.sites for node in site.nodes}
     versions_new = {node.kubernetes for site in new.sites for node in site.nodes}
     hops: list[str] = []
-    if len(versions_old) == 1 and len(versions_new) == 1:
+    running = next(iter(versions_old)) if len(versions_old) == 1 else None
+    if running is not None and len(versions_new) == 1:
         try:
-            hops = kubernetes_hops(versions_old.pop(), versions_new.pop())
+            hops = kubernetes_hops(running, next(iter(versions_new)))
         except ValueError as exc:
             blockers.append(str(exc))
     touched = [site for site in new.sites if any(change.site == site.name for change in changes)]
@@ -467,12 +483,35 @@ def plan_upgrade(
         old=old_name,
         new=new_name,
         max_unavailable=max_unavailable,
+        running_kubernetes=running,
         kubernetes=hops,
         waves=waves,
         warnings=_warnings(old, list(site_plans.values())),
         blockers=blockers,
+        prerequisites=[],
     )
-    return plan.model_copy(update={"blockers": blockers + skew_violations(plan, old)})
+    return plan.model_copy(
+        update={"blockers": blockers + skew_violations(plan, old), "prerequisites": _prerequisites(plan)}
+    )
+
+
+def _prerequisites(plan: UpgradePlan) -> list[str]:
+    problems = []
+    # The compiled revision holds one Kubernetes version, and the repository of its minor only:
+    # the minors in between need revisions of their own.
+    if len(plan.kubernetes) > 1:
+        problems.append(
+            f"Kubernetes moves {plan.running_kubernetes} -> {plan.kubernetes[-1]}, more than one minor, "
+            "which kubeadm does one minor at a time: compile and upgrade to a revision at each minor "
+            f"in turn ({plan.kubernetes[0]} first)"
+        )
+    leaving = sorted(node.hostname for node in plan.nodes() if any(s.action == "remove" for s in node.steps))
+    if leaving:
+        problems.append(
+            f"{', '.join(leaving)} leave the grid: remove them first with aigrid teardown on the running "
+            "revision's directory (--limit), then upgrade"
+        )
+    return problems
 
 
 def skew_violations(plan: UpgradePlan, old: GridState) -> list[str]:

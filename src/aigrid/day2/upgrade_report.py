@@ -20,9 +20,8 @@ def _node_line(node: NodeUpgrade) -> str:
 def render_text(plan: UpgradePlan) -> str:
     lines = [f"upgrade plan {plan.old} -> {plan.new}, at most {plan.max_unavailable} node(s) down per site"]
     if plan.kubernetes:
-        lines.append(
-            f"kubernetes: {' -> '.join(plan.kubernetes)} (one minor at a time, control planes first)"
-        )
+        steps = [plan.running_kubernetes, *plan.kubernetes] if plan.running_kubernetes else plan.kubernetes
+        lines.append(f"kubernetes: {' -> '.join(steps)} (one minor at a time, control planes first)")
     if not plan.waves:
         lines.append("nothing to do")
     for number, wave in enumerate(plan.waves, 1):
@@ -38,4 +37,5 @@ def render_text(plan: UpgradePlan) -> str:
                 lines.append(f"    roll out {rollout.target}: {', '.join(rollout.changes)}")
     lines.extend(f"warning: {warning}" for warning in plan.warnings)
     lines.extend(f"blocker: {blocker}" for blocker in plan.blockers)
+    lines.extend(f"prerequisite: {prerequisite}" for prerequisite in plan.prerequisites)
     return "\n".join(lines) + "\n"

@@ -89,34 +89,8 @@ def plan_digest(old: GridState, new: GridState, max_unavailable: int) -> str:
 
 
 def refusals(plan: UpgradePlan) -> list[str]:
-    """Why this plan cannot run here: its blockers, and the steps the executor does not run."""
-    problems = list(plan.blockers)
-    # The compiled revision holds one Kubernetes version, and the repository of its minor only:
-    # the minors in between need revisions of their own.
-    if len(plan.kubernetes) > 1:
-        problems.append(
-            f"the plan moves Kubernetes more than one minor ({' -> '.join(plan.kubernetes)}), which "
-            "kubeadm does one minor at a time: compile and upgrade to a revision at each minor in "
-            f"turn ({plan.kubernetes[0]} first)"
-        )
-    leaving = sorted(node.hostname for node in _nodes(plan) if any(s.action == "remove" for s in node.steps))
-    if leaving:
-        problems.append(
-            f"{', '.join(leaving)} leave the grid: remove them first with aigrid teardown on the running "
-            "revision's directory (--limit), then upgrade"
-        )
-    return problems
-
-
-def _nodes(plan: UpgradePlan) -> list[NodeUpgrade]:
-    return [
-        node
-        for wave in plan.waves
-        for site in wave.sites
-        for phase in site.phases
-        for batch in phase.batches
-        for node in batch.nodes
-    ]
+    """Why this plan cannot run here: its blockers, and what must be done before it."""
+    return plan.blockers + plan.prerequisites
 
 
 def load_progress(directory: Path, digest: str) -> tuple[Progress, bool]:
