@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from aigrid.catalog import GpuModel, catalog
+from aigrid.catalog import GpuModel, catalog, major_minor
 from aigrid.model.blueprint import Blueprint
 from aigrid.plan import NodePlan, build_plan
 from aigrid.validate import validate_file
@@ -198,3 +198,26 @@ def test_runtimes_name_known_model_stores_and_fillable_args() -> None:
         for arg in runtime.args:
             arg.format(model_repository="s3://bucket/path", port=8000)
         assert runtime.startup_seconds > 0 and runtime.run_as_user > 0
+
+
+def test_every_kubernetes_minor_a_cni_release_supports_has_kubeadms_pause_image() -> None:
+    """containerd is set to the pause image kubeadm uses for the cluster's minor: a minor the
+    catalog's CNI releases admit but the pause table lacks would fail the compile."""
+    cat = catalog()
+    for row in cat.cni:
+        (low_major, low), (_, high) = (major_minor(version) or (0, 0) for version in row.kubernetes)
+        for minor in range(low, high + 1):
+            assert f"{low_major}.{minor}" in cat.pause, (row.plugin, row.version, minor)
+
+
+def test_the_sandbox_image_follows_the_kubernetes_minor() -> None:
+    """kubeadm 1.34 moved to pause 3.10.1; the role's former fixed 3.10 was 1.33's."""
+    from aigrid.rolevars import shared_vars
+
+    images = {}
+    for name in ("lab-edge-site.yaml", "day2/kubernetes-minor.yaml"):
+        result = validate_file(BLUEPRINTS / "examples" / name)
+        assert result.blueprint is not None
+        plan = build_plan(result.blueprint, catalog())
+        images[plan.stack.kubernetes.minor] = shared_vars(plan)["container_runtime_sandbox_image"]
+    assert images == {"1.34": "registry.k8s.io/pause:3.10.1", "1.36": "registry.k8s.io/pause:3.10.2"}

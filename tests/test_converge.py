@@ -152,7 +152,7 @@ def host(converged: dict[str, object]) -> testinfra.host.Host:
 DRIVER_MODULE_PACKAGES = {"nvidia-dkms-580-open", "nvidia-dkms-580", "nvidia-dkms-open", "nvidia-dkms"}
 INSTALLED = sorted(
     {name for name in standins.PINNED if not name.startswith("nvidia-driver-pinning-")}
-    - {"cuda-drivers"}
+    - {"cuda-drivers", "nvidia-compute-utils-580"}
     - DRIVER_MODULE_PACKAGES
 )
 
@@ -184,6 +184,9 @@ def test_containerd_config_parses_with_nvidia_runtime(host: testinfra.host.Host)
     assert runtime["enable_cdi"] is True
     assert runtime["containerd"]["runtimes"]["runc"]["options"]["SystemdCgroup"] is True
     assert config["imports"] == ["/etc/containerd/conf.d/*.toml"]
+    # kubeadm 1.34's pause image (the lab runs Kubernetes 1.34), where containerd 2.x reads it.
+    pinned = config["plugins"]["io.containerd.cri.v1.images"]["pinned_images"]
+    assert pinned["sandbox"] == "registry.k8s.io/pause:3.10.1"
     dropin = tomllib.loads(host.file("/etc/containerd/conf.d/99-nvidia.toml").content_string)
     nvidia = dropin["plugins"]["io.containerd.cri.v1.runtime"]["containerd"]["runtimes"]["nvidia"]
     assert nvidia["options"]["BinaryName"] == "/usr/bin/nvidia-container-runtime"
@@ -196,6 +199,8 @@ def test_kubernetes_prerequisites(host: testinfra.host.Host) -> None:
     ]
     sysctls = host.file("/etc/sysctl.d/90-aigrid-kubernetes.conf").content_string
     assert "net.ipv4.ip_forward = 1" in sysctls and "net.bridge.bridge-nf-call-iptables = 1" in sysctls
+    # NVIDIA Cloud Native Stack's setting: strict reverse-path filtering drops slice traffic.
+    assert "net.ipv4.conf.all.rp_filter = 0" in sysctls and "net.ipv4.conf.default.rp_filter = 0" in sysctls
     assert "# /swapfile none swap sw 0 0  # disabled by aigrid" in host.file("/etc/fstab").content_string
     kubelet = host.file("/etc/default/kubelet").content_string
     assert (
@@ -278,7 +283,29 @@ def test_driver_follows_nvidia_version_locking(host: testinfra.host.Host) -> Non
     assert "580.159.04-0ubuntu1" in standins.STANDINS["nvidia-dkms-580-open"]  # the later release was there
     others = DRIVER_MODULE_PACKAGES - {"nvidia-dkms-580-open"}
     assert not any(host.package(name).is_installed for name in others)
+    assert host.package("nvidia-compute-utils-580").version == "580.126.20-0ubuntu1"  # locked too
     assert host.package(standins.headers_package()).is_installed  # headers for the running kernel
+
+
+def test_the_persistence_daemon_runs_with_persistence_mode_on(host: testinfra.host.Host) -> None:
+    """NVIDIA "Driver Persistence": persistence mode on for compute. Ubuntu's packaged unit
+    (the stand-in ships its text) runs the daemon with --no-persistence-mode; the role's drop-in
+    replaces its command (an empty ExecStart= first, as systemd requires) and makes it a boot
+    service, as the daemon's user that the package created."""
+    packaged = host.file("/usr/lib/systemd/system/nvidia-persistenced.service").content_string
+    assert "--no-persistence-mode" in packaged and "[Install]" not in packaged
+    dropin = host.file("/etc/systemd/system/nvidia-persistenced.service.d/aigrid-persistence-mode.conf")
+    starts = [line for line in dropin.content_string.splitlines() if line.startswith("ExecStart=")]
+    assert starts[0] == "ExecStart=" and len(starts) == 2
+    assert starts[1].split() == [
+        "ExecStart=/usr/bin/nvidia-persistenced",
+        "--user",
+        "nvidia-persistenced",
+        "--persistence-mode",
+        "--verbose",
+    ]
+    assert "WantedBy=multi-user.target" in dropin.content_string
+    assert host.user("nvidia-persistenced").exists
 
 
 def test_nouveau_blacklisted_and_initramfs_rebuilt(host: testinfra.host.Host) -> None:

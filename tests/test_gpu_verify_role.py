@@ -19,15 +19,22 @@ PLAYBOOK = """\
 
 
 def run_role(
-    tmp_path: Path, smi_rows: list[str], fabric_rows: tuple[str, ...] = (), **variables: object
+    tmp_path: Path,
+    smi_rows: list[str],
+    fabric_rows: tuple[str, ...] = (),
+    persistence: tuple[str, ...] | None = None,
+    **variables: object,
 ) -> subprocess.CompletedProcess[str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     rows, fabric = "\n".join(smi_rows), "\n".join(fabric_rows)
-    # Answers the fabric query with fabric_rows, every other query with smi_rows.
+    # As on a node aigrid brought up: every GPU in persistence mode, unless the test says.
+    modes = "\n".join(persistence if persistence is not None else ["Enabled"] * len(smi_rows))
+    # Answers the fabric and persistence queries with their rows, every other with smi_rows.
     (bin_dir / "nvidia-smi").write_text(
         '#!/bin/sh\n# STAND-IN nvidia-smi\ncase "$*" in\n'
         f"  *fabric.state*) cat <<'EOF'\n{fabric}\nEOF\n  ;;\n"
+        f"  *persistence_mode*) cat <<'EOF'\n{modes}\nEOF\n  ;;\n"
         f"  *) cat <<'EOF'\n{rows}\nEOF\n  ;;\nesac\n"
     )
     (bin_dir / "nvidia-ctk").write_text("#!/bin/sh\n# STAND-IN nvidia-ctk\necho nvidia.com/gpu=all\n")
@@ -116,3 +123,21 @@ def test_a_board_without_nvswitch_is_not_asked_about_the_fabric(tmp_path: Path) 
     """PCIe cards report the fabric as N/A; only NVLink-switched boards are checked."""
     proc = run_role(tmp_path, ["NVIDIA L4, 580.126.20, [N/A]"], ("[N/A], [N/A]",), **L4)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_a_gpu_out_of_persistence_mode_fails(tmp_path: Path) -> None:
+    """Ubuntu's packaged unit runs nvidia-persistenced with --no-persistence-mode: the daemon
+    runs, and every GPU reports Disabled."""
+    proc = run_role(tmp_path, SXM_ROWS, persistence=("Enabled", "Disabled"), **H100_SXM8)
+    assert proc.returncode != 0
+    assert "persistence mode Enabled; Disabled" in proc.stdout and "--persistence-mode" in proc.stdout
+
+
+def test_persistence_mode_is_not_asked_of_a_driver_the_carrier_installed(tmp_path: Path) -> None:
+    """stack.driver.install: preinstalled: aigrid does not run the daemon there, so it does not
+    check what it did not set."""
+    rows = ["NVIDIA L4, 580.126.20, [N/A]"]
+    proc = run_role(tmp_path, rows, persistence=("Disabled",), **L4, gpu_verify_driver_install="preinstalled")
+    assert proc.returncode == 0, proc.stdout
+    off = run_role(tmp_path, rows, persistence=("Disabled",), **L4, nvidia_driver_persistence=False)
+    assert off.returncode == 0, off.stdout

@@ -285,6 +285,8 @@ class KubernetesPlan(_Plan):
     version: str
     minor: str
     packages: PackageSet
+    # The pod sandbox image kubeadm uses for this minor, which containerd's CRI is set to.
+    sandbox_image: str
     # The primary CNI, then the secondary-network add-ons, in the order they are applied.
     cni: CniRelease
     addons: list[AddOn]
@@ -519,6 +521,8 @@ def _stack(stack: Stack, catalog: Catalog, mirrors_model: Mirrors | None) -> Sta
         stack.kubernetes.cni.plugin, stack.kubernetes.cni.version, f"{k8s_major}.{k8s_minor}"
     )
     assert cni is not None, "validation (AG120) admits only catalogued CNI releases"
+    # Every minor a catalogued CNI release is tested on has its pause tag (tests/test_catalog.py).
+    pause = catalog.pause[f"{k8s_major}.{k8s_minor}"]
     system = catalog.systems[stack.os]
     branch = str(driver.major)
     drivers = catalog.drivers[stack.os]
@@ -578,6 +582,7 @@ def _stack(stack: Stack, catalog: Catalog, mirrors_model: Mirrors | None) -> Sta
             version=stack.kubernetes.version,
             minor=f"{k8s_major}.{k8s_minor}",
             packages=_packages(catalog, "kubernetes", version=stack.kubernetes.version),
+            sandbox_image=f"registry.k8s.io/pause:{pause}",
             cni=cni,
             addons=list(catalog.addons),
         ),

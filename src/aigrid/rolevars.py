@@ -36,6 +36,7 @@ def shared_vars(plan: Plan) -> dict[str, Any]:
         "preflight_driver_install": stack.driver.install,
         "container_runtime_version": stack.container_runtime.version,
         "container_runtime_config_version": stack.container_runtime.config_version,
+        "container_runtime_sandbox_image": stack.kubernetes.sandbox_image,
         "container_runtime_repo_suites": [stack.system.docker_suite],
         **_package_vars("container_runtime", stack.container_runtime.packages),
         "kubernetes_node_distribution": stack.kubernetes.distribution,

@@ -333,6 +333,8 @@ class Catalog:
         self.gpu_operator = {row["version"]: GpuOperatorRelease.model_validate(row) for row in operator}
         cluster = _load("cluster.yaml")
         self.cni = [CniRelease.model_validate(row) for row in cluster["cni"]]
+        # Kubernetes minor -> the pause image's tag kubeadm uses.
+        self.pause: dict[str, str] = {str(minor): str(tag) for minor, tag in cluster["pause"].items()}
         self.addons = [AddOn.model_validate(row) for row in cluster["addons"]]
         containerd = _load("containerd.yaml")["config_versions"]
         self.containerd = {row["major"]: ContainerdConfig.model_validate(row) for row in containerd}

@@ -45,6 +45,9 @@ STANDINS: dict[str, list[str]] = {
     "nvidia-dkms-580": ["580.126.20-0ubuntu1", "580.159.04-0ubuntu1"],
     "nvidia-dkms-open": ["590.48.01-0ubuntu1"],
     "nvidia-dkms": ["590.48.01-0ubuntu1"],
+    # The branch's compute utilities, which ship nvidia-persistenced, its unit and its user
+    # (canonical/nvidia-graphics-drivers, 580-noble, nvidia-compute-utils-580).
+    "nvidia-compute-utils-580": ["580.126.20-0ubuntu1", "580.159.04-0ubuntu1"],
     "cuda-libraries-13-0": ["13.0.2-1", "13.0.1-1"],
     "libnvinfer10": ["10.14.1.48-1+cuda13.0", "10.14.1.48-1+cuda12.9", "10.15.1.29-1+cuda13.0"],
     "libnvinfer-plugin10": ["10.14.1.48-1+cuda13.0", "10.14.1.48-1+cuda12.9", "10.15.1.29-1+cuda13.0"],
@@ -64,14 +67,46 @@ DRIVER_MODULES = {
 
 def _depends(name: str, version: str) -> str | None:
     """A stand-in's Depends, where the procedure depends on it: a driver meta package needs its
-    module package at its own version or any later one, as NVIDIA's meta packages do."""
+    module package, and before branch 590 its compute utilities, at its own version or any
+    later one, as NVIDIA's meta packages do. (Branch 590's compute utilities are not published
+    here: their package name is not sourced.)"""
     if name not in DRIVER_MODULES:
         return None
     upstream = version.split("-", 1)[0]
     branch = upstream.split(".", 1)[0]
     before_590, from_590 = DRIVER_MODULES[name]
-    module = before_590.format(branch=branch) if int(branch) < 590 else from_590
-    return f"{module} (>= {upstream})"
+    if int(branch) >= 590:
+        return f"{from_590} (>= {upstream})"
+    module, utils = before_590.format(branch=branch), f"nvidia-compute-utils-{branch}"
+    return f"{module} (>= {upstream}), {utils} (>= {upstream})"
+
+
+# Ubuntu's unit for the persistence daemon, as nvidia-compute-utils-580 ships it: persistence
+# mode off, static (no [Install]), stopped when nothing needs it.
+PERSISTENCED_UNIT = """\
+# STAND-IN of nvidia-compute-utils' unit (Ubuntu packaging).
+[Unit]
+Description=NVIDIA Persistence Daemon
+Wants=syslog.target
+StopWhenUnneeded=true
+
+[Service]
+Type=forking
+ExecStart=/usr/bin/nvidia-persistenced --user nvidia-persistenced --no-persistence-mode --verbose
+ExecStopPost=/bin/rm -rf /var/run/nvidia-persistenced
+"""
+
+
+def _postinst(name: str) -> str | None:
+    """A stand-in's maintainer script, where the procedure depends on what it does: the compute
+    utilities create the daemon's system user, as the real package's postinst does."""
+    if not name.startswith("nvidia-compute-utils-"):
+        return None
+    return (
+        "#!/bin/sh\n# STAND-IN postinst\nset -e\n"
+        "getent passwd nvidia-persistenced >/dev/null || useradd --system --no-create-home "
+        "--home-dir /var/run/nvidia-persistenced --shell /usr/sbin/nologin nvidia-persistenced\n"
+    )
 
 
 def _pinning_preferences(name: str) -> str:
@@ -80,7 +115,7 @@ def _pinning_preferences(name: str) -> str:
     version = name.removeprefix("nvidia-driver-pinning-")
     return (
         f"# STAND-IN of {name}: locks the NVIDIA driver packages to version {version}.\n"
-        "Package: nvidia-open cuda-drivers nvidia-dkms*\n"
+        "Package: nvidia-open cuda-drivers nvidia-dkms* nvidia-compute-utils*\n"
         f"Pin: version {version}-*\nPin-Priority: 1000\n"
     )
 
@@ -97,6 +132,8 @@ def _files(name: str, version: str) -> dict[str, str]:
         return {"etc/apt/preferences.d/nvidia-driver-pin": _pinning_preferences(name)}
     if name == "nvidia-container-toolkit-base":  # the real package ships nvidia-ctk
         return {"usr/bin/nvidia-ctk": NVIDIA_CTK}
+    if name.startswith("nvidia-compute-utils-"):
+        return {"usr/lib/systemd/system/nvidia-persistenced.service": PERSISTENCED_UNIT}
     return {}
 
 
@@ -254,6 +291,10 @@ def build_deb(workdir: Path, name: str, version: str) -> Path:
         (root / relative).write_text(content)
         if content.startswith("#!"):
             (root / relative).chmod(0o755)
+    postinst = _postinst(name)
+    if postinst:
+        (root / "DEBIAN" / "postinst").write_text(postinst)
+        (root / "DEBIAN" / "postinst").chmod(0o755)
     depends = _depends(name, version)
     (root / "DEBIAN" / "control").write_text(
         f"Package: {name}\nVersion: {version}\nArchitecture: all\n"

@@ -72,6 +72,7 @@ def test_kernel_settings_files(host: Any, node: dict[str, Any]) -> None:
     assert {"overlay", "br_netfilter"} <= set(modules)
     sysctls = _content(host, "/etc/sysctl.d/90-aigrid-kubernetes.conf", "kubernetes_node")
     assert "net.ipv4.ip_forward = 1" in sysctls
+    assert "net.ipv4.conf.all.rp_filter = 0" in sysctls  # strict filtering drops slice traffic
     kubelet = _content(host, "/etc/default/kubelet", "kubernetes_node")
     for key, value in node["labels"].items():
         assert f"{key}={value}" in kubelet
