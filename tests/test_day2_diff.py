@@ -126,7 +126,7 @@ def test_a_driver_the_gpu_operator_manages_is_reloaded_on_a_drained_node() -> No
 
 def test_kubernetes_patch_and_downgrade_say_so() -> None:
     patch = classify("node", "kubernetes", "1.34.9", "1.34.10", Context())
-    assert patch.disruption is Disruption.CONTROL_PLANE_FIRST and "no drain" in patch.reason
+    assert patch.disruption is Disruption.CONTROL_PLANE_FIRST and "each node drained" in patch.reason
     assert "downgrade" in classify("node", "kubernetes", "1.34.9", "1.33.4", Context()).reason
 
 

@@ -81,7 +81,9 @@ def test_kubernetes_minor_upgrade_control_planes_first_and_within_skew() -> None
     assert skew_violations(plan, _state(LAB)) == []
 
 
-def test_a_kubernetes_patch_release_goes_control_planes_first_without_drains() -> None:
+def test_a_kubernetes_patch_release_goes_control_planes_first_each_node_drained() -> None:
+    """ "Upgrading kubeadm clusters" drains each node before its kubelet is upgraded, whatever
+    the release: the kubelet restarts, and a patch may change how it runs the node's pods."""
     old = _state(LAB)
     sites = [
         site.model_copy(
@@ -94,8 +96,9 @@ def test_a_kubernetes_patch_release_goes_control_planes_first_without_drains() -
     (phase,) = plan.waves[0].sites[0].phases
     nodes = [node for batch in phase.batches for node in batch.nodes]
     assert nodes[0].hostname == "lab-cp"
-    assert "kubeadm upgrade apply v1.34.10" in nodes[0].steps[0].detail
-    assert all(_actions(node) == ["kubeadm-upgrade", "verify"] for node in nodes)
+    assert "kubeadm upgrade apply v1.34.10" in nodes[0].steps[2].detail
+    steps = ["cordon", "drain", "kubeadm-upgrade", "verify", "uncordon"]
+    assert all(_actions(node) == steps for node in nodes)
 
 
 def test_the_skew_check_catches_workers_ahead_of_their_control_plane() -> None:

@@ -102,7 +102,13 @@ def test_netplan_defines_the_ethernet_its_vlans_link_to(tmp_path: Path) -> None:
         "vlan210": "ens1f0",
         "vlan220": "ens1f0",
     }
-    assert network["vlans"]["vlan220"] == {"id": 220, "link": "ens1f0", "addresses": ["198.51.100.10/26"]}
+    assert network["vlans"]["vlan220"] == {
+        "id": 220,
+        "link": "ens1f0",
+        "addresses": ["198.51.100.10/26"],
+        "link-local": [],  # as the networkd backend's LinkLocalAddressing=no
+        "accept-ra": False,  # a router advertisement on the slice adds no default route
+    }
 
 
 def test_netplan_leaves_a_bond_to_the_nodes_own_configuration(tmp_path: Path) -> None:
@@ -121,7 +127,7 @@ def test_netplan_quotes_an_interface_yaml_would_read_as_another_type(tmp_path: P
 
 
 def test_networkd_parent_unit_only_adds_vlans_and_keeps_the_addresses(tmp_path: Path) -> None:
-    """Debian 12: ifupdown configures the parent; systemd-networkd only creates the VLANs on it."""
+    """A parent nothing else configures (a NIC for the slices): the unit only creates the VLANs on it."""
     files = render(tmp_path, network_slice_parent_interface="eno1")
     unit = ini(files["parent.network.j2"])
     assert dict(unit["Match"]) == {"Name": "eno1"}
@@ -159,3 +165,45 @@ def test_the_role_refuses_slices_without_an_interface(tmp_path: Path) -> None:
     assert "network_slice_parent_interface is unset" in proc.stdout
     assert "sites[].network.sliceInterface" in proc.stdout
     assert "Install the tools" not in proc.stdout
+
+
+def test_a_parent_that_ifupdown_configures_is_refused_before_anything_changes(tmp_path: Path) -> None:
+    """Debian's installer configures the uplink with ifupdown; systemd-networkd, taking it to
+    carry the VLANs, would drop ifupdown's default route (protocol boot) and DHCP address."""
+    network = tmp_path / "network"
+    (network / "interfaces.d").mkdir(parents=True)
+    (network / "interfaces").write_text("auto lo\niface lo inet loopback\nsource interfaces.d/*\n")
+    (network / "interfaces.d" / "uplink").write_text("allow-hotplug eno1\niface eno1 inet dhcp\n")
+    play = "- name: Slices\n  hosts: all\n  gather_facts: false\n  roles: [network_slice]\n"
+    config = [str(network / "interfaces"), str(network / "interfaces.d")]
+    proc = playbook(
+        tmp_path, play, network_slice_parent_interface="eno1", network_slice_ifupdown_config=config
+    )
+    assert proc.returncode != 0
+    assert f"eno1 is configured by ifupdown ({network / 'interfaces.d' / 'uplink'})" in proc.stdout
+    assert "Install the tools" not in proc.stdout  # refused before anything on the node changed
+
+
+def test_the_ifupdown_check_reads_the_whole_interface_name(tmp_path: Path) -> None:
+    """eno1's check does not match eno10's stanza (the checks alone run: they change nothing)."""
+    network = tmp_path / "interfaces"
+    network.write_text("iface eno10 inet dhcp\n")
+    play = """\
+- name: Slices' checks
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Checks
+      ansible.builtin.include_role:
+        name: network_slice
+        tasks_from: checks
+"""
+    proc = playbook(
+        tmp_path, play, network_slice_parent_interface="eno1", network_slice_ifupdown_config=[str(network)]
+    )
+    assert proc.returncode == 0, proc.stdout
+    network.write_text("iface eno1 inet static\n  address 192.0.2.10/24\n")
+    refused = playbook(
+        tmp_path, play, network_slice_parent_interface="eno1", network_slice_ifupdown_config=[str(network)]
+    )
+    assert refused.returncode != 0 and "eno1 is configured by ifupdown" in refused.stdout

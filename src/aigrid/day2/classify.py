@@ -59,7 +59,8 @@ def _kubernetes(old: str, new: str, context: Context) -> Verdict:
     if _minor(new) == _minor(old):
         return Verdict(
             Disruption.CONTROL_PLANE_FIRST,
-            "patch release: control planes first (kubeadm upgrade apply/node), no drain needed",
+            "patch release: control planes first (kubeadm upgrade apply/node), each node drained "
+            "before its kubelet restarts",
         )
     hops = _minor(new)[1] - _minor(old)[1]
     return Verdict(

@@ -216,7 +216,9 @@ class _SitePlanner:
         changes = self.by_node.get(node.hostname, []) if last_hop else []
         applied = [c for c in changes if c.path != "kubernetes"]
         node_class = highest(applied)
-        drains = (hop is not None and self._is_minor(node, hop)) or node_class >= Disruption.NODE_DRAIN
+        # "Upgrading kubeadm clusters", "Upgrade kubelet and kubectl": each node is drained
+        # before its kubelet is upgraded and restarted, a patch release's too.
+        drains = hop is not None or node_class >= Disruption.NODE_DRAIN
         steps: list[Step] = []
         if drains:
             steps += [
@@ -274,12 +276,6 @@ class _SitePlanner:
                 ),
             ],
         )
-
-    def _is_minor(self, node: NodeState, hop: str) -> bool:
-        before = self.old.node(node.hostname)
-        index = self.hops.index(hop)
-        previous = self.hops[index - 1] if index else (before.kubernetes if before else hop)
-        return _minor(previous) != _minor(hop)
 
     def _kubeadm(self, node: NodeState, hop: str) -> str:
         version = hop if hop.count(".") == 2 else f"{hop} (its newest patch release)"
