@@ -207,3 +207,15 @@ def test_the_ifupdown_check_reads_the_whole_interface_name(tmp_path: Path) -> No
         tmp_path, play, network_slice_parent_interface="eno1", network_slice_ifupdown_config=[str(network)]
     )
     assert refused.returncode != 0 and "eno1 is configured by ifupdown" in refused.stdout
+
+
+def test_netplan_teardown_regenerates_its_units_without_applying() -> None:
+    """netplan's networkd units in /run still named the slice VLANs after teardown, so the next
+    `networkctl reload` by anyone made them again; `netplan apply` would reconfigure the uplink."""
+    handlers = {h["name"]: h for h in yaml.safe_load((ROLE / "handlers" / "main.yml").read_text())}
+    regenerate = handlers["Regenerate netplan's units after teardown"]
+    assert regenerate["ansible.builtin.command"] == "netplan generate"
+    assert regenerate["when"] == "network_slice_backend == 'netplan'"
+    teardown = yaml.safe_load((ROLE / "tasks" / "teardown.yml").read_text())
+    removal = next(task for task in teardown if task["name"] == "Remove the slice files")
+    assert "Regenerate netplan's units after teardown" in removal["notify"]
