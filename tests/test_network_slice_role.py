@@ -112,9 +112,9 @@ def test_netplan_defines_the_ethernet_its_vlans_link_to(tmp_path: Path) -> None:
 
 
 def test_netplan_leaves_a_bond_to_the_nodes_own_configuration(tmp_path: Path) -> None:
-    network = yaml.safe_load(render(tmp_path, network_slice_parent_interface="bond0")["netplan.yaml.j2"])[
-        "network"
-    ]
+    bond = {"network_slice_parent_interface": "bond0", "network_slice_parent_netplan_type": "bonds"}
+    files = render(tmp_path, **bond)
+    network = yaml.safe_load(files["netplan.yaml.j2"])["network"]
     assert "ethernets" not in network and "bonds" not in network
     assert {vlan["link"] for vlan in network["vlans"].values()} == {"bond0"}
 
@@ -219,3 +219,81 @@ def test_netplan_teardown_regenerates_its_units_without_applying() -> None:
     teardown = yaml.safe_load((ROLE / "tasks" / "teardown.yml").read_text())
     removal = next(task for task in teardown if task["name"] == "Remove the slice files")
     assert "Regenerate netplan's units after teardown" in removal["notify"]
+
+
+CHECKS = """\
+- name: Slices' checks
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Checks
+      ansible.builtin.include_role:
+        name: network_slice
+        tasks_from: checks
+    - name: Show the parent's netplan type
+      ansible.builtin.debug:
+        msg: "parent netplan type: [{{ network_slice_parent_netplan_type }}]"
+"""
+
+
+def netplan_checks(tmp_path: Path, node_config: str, parent: str) -> subprocess.CompletedProcess[str]:
+    """The role's checks (real netplan, a staging root) against a node's netplan folder."""
+    netplan = tmp_path / "etc" / "netplan"
+    netplan.mkdir(parents=True)
+    (netplan / "50-node.yaml").write_text(node_config)
+    (netplan / "50-node.yaml").chmod(0o600)
+    return playbook(
+        tmp_path,
+        CHECKS,
+        network_slice_backend="netplan",
+        network_slice_netplan_dir=str(netplan),
+        network_slice_parent_interface=parent,
+    )
+
+
+BRIDGE = """\
+network:
+  version: 2
+  ethernets:
+    eno1: {}
+  bridges:
+    br0:
+      interfaces: [eno1]
+      addresses: [192.0.2.10/24]
+"""
+
+
+def test_a_bridge_as_parent_is_not_declared_again_as_an_ethernet(tmp_path: Path) -> None:
+    """netplan refuses `ethernets: {br0: {}}` beside the node's bridge br0 ("changes device
+    type"), and the file left in /etc/netplan failed every later `netplan apply`."""
+    proc = netplan_checks(tmp_path, BRIDGE, "br0")
+    assert proc.returncode == 0, proc.stdout
+    assert "parent netplan type: [bridges]" in proc.stdout
+    network = yaml.safe_load(
+        render(tmp_path, network_slice_parent_interface="br0", network_slice_parent_netplan_type="bridges")[
+            "netplan.yaml.j2"
+        ]
+    )["network"]
+    assert "ethernets" not in network and network["vlans"]["vlan210"]["link"] == "br0"
+    assert sorted(p.name for p in (tmp_path / "etc" / "netplan").iterdir()) == ["50-node.yaml"]
+
+
+def test_a_nic_the_node_defines_is_merged_as_an_ethernet(tmp_path: Path) -> None:
+    proc = netplan_checks(tmp_path, BRIDGE, "eno1")
+    assert proc.returncode == 0, proc.stdout
+    assert "parent netplan type: [ethernets]" in proc.stdout
+
+
+def test_a_slices_file_netplan_refuses_is_not_installed(tmp_path: Path) -> None:
+    """netplan generate runs on the node's files and aigrid's in a staging root first; here the
+    node already has a device named vlan210, a bridge."""
+    proc = netplan_checks(tmp_path, BRIDGE + "    vlan210: {}\n", "eno1")
+    assert proc.returncode != 0
+    assert "netplan generate refuses the slice VLANs beside the node's netplan configuration" in proc.stdout
+    assert "/etc/netplan/60-aigrid-slices.yaml" in proc.stdout and "changes device type" in proc.stdout
+    assert sorted(p.name for p in (tmp_path / "etc" / "netplan").iterdir()) == ["50-node.yaml"]
+
+
+def test_a_bond_the_node_does_not_define_is_refused(tmp_path: Path) -> None:
+    proc = netplan_checks(tmp_path, BRIDGE, "bond0")
+    assert proc.returncode != 0 and "bond0 is not defined as a bond" in proc.stdout
