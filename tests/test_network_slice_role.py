@@ -44,6 +44,21 @@ SLICES = [
 ]
 
 
+CHECKS = """\
+- name: Slices' checks
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Checks
+      ansible.builtin.include_role:
+        name: network_slice
+        tasks_from: checks
+    - name: Show the parent's netplan type
+      ansible.builtin.debug:
+        msg: "parent netplan type: [{{ network_slice_parent_netplan_type | default('') }}]"
+"""
+
+
 def playbook(tmp_path: Path, text: str, **variables: object) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "play.yml"
     path.write_text(text)
@@ -188,23 +203,13 @@ def test_the_ifupdown_check_reads_the_whole_interface_name(tmp_path: Path) -> No
     """eno1's check does not match eno10's stanza (the checks alone run: they change nothing)."""
     network = tmp_path / "interfaces"
     network.write_text("iface eno10 inet dhcp\n")
-    play = """\
-- name: Slices' checks
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Checks
-      ansible.builtin.include_role:
-        name: network_slice
-        tasks_from: checks
-"""
     proc = playbook(
-        tmp_path, play, network_slice_parent_interface="eno1", network_slice_ifupdown_config=[str(network)]
+        tmp_path, CHECKS, network_slice_parent_interface="eno1", network_slice_ifupdown_config=[str(network)]
     )
     assert proc.returncode == 0, proc.stdout
     network.write_text("iface eno1 inet static\n  address 192.0.2.10/24\n")
     refused = playbook(
-        tmp_path, play, network_slice_parent_interface="eno1", network_slice_ifupdown_config=[str(network)]
+        tmp_path, CHECKS, network_slice_parent_interface="eno1", network_slice_ifupdown_config=[str(network)]
     )
     assert refused.returncode != 0 and "eno1 is configured by ifupdown" in refused.stdout
 
@@ -219,21 +224,6 @@ def test_netplan_teardown_regenerates_its_units_without_applying() -> None:
     teardown = yaml.safe_load((ROLE / "tasks" / "teardown.yml").read_text())
     removal = next(task for task in teardown if task["name"] == "Remove the slice files")
     assert "Regenerate netplan's units after teardown" in removal["notify"]
-
-
-CHECKS = """\
-- name: Slices' checks
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Checks
-      ansible.builtin.include_role:
-        name: network_slice
-        tasks_from: checks
-    - name: Show the parent's netplan type
-      ansible.builtin.debug:
-        msg: "parent netplan type: [{{ network_slice_parent_netplan_type }}]"
-"""
 
 
 def netplan_checks(tmp_path: Path, node_config: str, parent: str) -> subprocess.CompletedProcess[str]:
