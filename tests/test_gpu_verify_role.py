@@ -32,7 +32,12 @@ def run_role(
     modes = "\n".join(persistence if persistence is not None else ["Enabled"] * len(smi_rows))
     # Answers the fabric and persistence queries with their rows, every other with smi_rows.
     (bin_dir / "nvidia-smi").write_text(
-        '#!/bin/sh\n# STAND-IN nvidia-smi\ncase "$*" in\n'
+        "#!/bin/sh\n# STAND-IN nvidia-smi\n"
+        # Every argument the real one takes is an option: a word on its own is an argument list
+        # split where it should not be (`--format=csv,noheader` in a YAML flow list is two).
+        'for a in "$@"; do case "$a" in -*) ;; *) echo "ERROR: Option $a is not recognized" >&2; exit 2 ;; '
+        "esac; done\n"
+        'case "$*" in\n'
         f"  *fabric.state*) cat <<'EOF'\n{fabric}\nEOF\n  ;;\n"
         f"  *persistence_mode*) cat <<'EOF'\n{modes}\nEOF\n  ;;\n"
         f"  *) cat <<'EOF'\n{rows}\nEOF\n  ;;\nesac\n"
