@@ -296,8 +296,9 @@ def catalog_command(as_json: AsJson = False) -> None:
     models = list(catalog().gpus.values())
     # The model is what a blueprint must spell exactly: never cut, the other columns give way.
     widest = max(len(gpu.model) for gpu in models)
-    families = [family for gpu in models if (family := catalog().mig_family(gpu))]
-    longest_profile = max((len(profile) for family in families for profile in family.profiles), default=1)
+    families = {gpu.model: catalog().mig_family(gpu) for gpu in models}
+    profiles = [profile for family in families.values() if family for profile in family.profiles]
+    longest_profile = max((len(profile) for profile in profiles), default=1)
     table = Table(
         Column("model", no_wrap=True, min_width=widest),
         "architecture",
@@ -309,7 +310,7 @@ def catalog_command(as_json: AsJson = False) -> None:
         Column("MIG profiles", min_width=longest_profile + 1),
     )
     for gpu in models:
-        family = catalog().mig_family(gpu)
+        family = families[gpu.model]
         mig = ", ".join(family.profiles) if family else "-"
         table.add_row(
             gpu.model,
