@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -180,3 +181,57 @@ def test_bringup_json_keeps_stdout_for_the_summary(compiled: Path, tmp_path: Pat
     summary = json.loads(proc.stdout)
     assert summary["failed_hosts"] == ["edge-host"] and proc.returncode == 1
     assert "edge-host: changed: Write" in proc.stderr.splitlines()
+
+
+def _processes_naming(text: str) -> list[str]:
+    """The command lines of the running processes that contain `text`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if text in command:
+                found.append(command)
+    return found
+
+
+def test_ctrl_c_stops_ansible_and_reports_what_ran(compiled: Path, tmp_path: Path) -> None:
+    """Ctrl-C during bring-up SIGKILLed ansible-playbook (ansible-runner's handler) while
+    ansible-core's worker, in a session of its own, went on with the task in flight, orphaned;
+    aigrid said the play never ran. Ansible must stop as on a terminal, and the summary say
+    what the hosts did before."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aigrid", "bringup", "--json", str(compiled)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        seen = []
+        for line in proc.stderr:  # the progress lines, with --json
+            seen.append(line)
+            if line == "edge-host: skipped: Not here\n":
+                break
+        else:
+            raise AssertionError("".join(seen))
+        # The play now waits in a task (wait_for) until the test writes "go", which it never does.
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "aigrid: interrupted (SIGINT)" in stderr
+    summary = json.loads(stdout)
+    assert summary["status"] == "interrupted"
+    counts = {"ok": 2, "changed": 1, "failed": 0, "unreachable": 0, "skipped": 1}
+    assert summary["hosts"]["edge-host"] == counts
+    # No part of the run goes on behind aigrid's back: Ansible's worker ends too.
+    inventory = str(compiled / layout.INVENTORY)
+    deadline = time.monotonic() + 30
+    while _processes_naming(inventory) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _processes_naming(inventory)

@@ -6,6 +6,7 @@ progress. tests/test_lab_upgrade.py runs the same on the emulated site for real.
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,37 @@ def test_a_node_whose_checks_fail_stays_cordoned(compiled: Path, monkeypatch: py
     ]
     assert "its checks failed: test_driver_loaded" in outcome.nodes[0].detail
     assert recorder.calls == [("upgrade.yml", ["lab-gpu01"], ["lab-gpu01"])]
+
+
+def test_ctrl_c_stops_the_upgrade_and_the_batch_is_redone(
+    compiled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C in a batch's play: the batch is not recorded as done (its nodes may be half
+    upgraded and cordoned), later batches are not started, and the next run redoes it."""
+    plan, digest = _plan(DAY2 / "driver-branch.yaml")
+    recorder = Recorder()
+
+    def interrupted_at_gpu02(directory: Path, **kwargs: Any) -> bringup.Outcome:
+        outcome = recorder(directory, **kwargs)
+        if kwargs["limit"] == "lab-gpu02":
+            raise bringup.Interrupted(signal.SIGINT, outcome)
+        return outcome
+
+    monkeypatch.setattr(bringup, "run", interrupted_at_gpu02)
+    outcome = _run(compiled, plan, digest, recorder)
+    assert outcome.interrupted == signal.SIGINT
+    assert [(n.hostname, n.status) for n in outcome.nodes] == [
+        ("lab-gpu01", "upgraded"),
+        ("lab-gpu02", "failed"),
+        ("lab-gpu03", "not started"),
+    ]
+    assert outcome.nodes[1].detail == "interrupted (SIGINT) in the middle of its batch"
+    progress = upgrade_run.Progress.model_validate_json((compiled / layout.UPGRADE_PROGRESS).read_text())
+    assert progress.done == ["lab-gpu01"]
+    monkeypatch.setattr(bringup, "run", recorder)
+    recorder.calls = []
+    assert not _run(compiled, plan, digest, recorder).stopped
+    assert [hosts for _, hosts, _ in recorder.calls] == [["lab-gpu02"]] * 2 + [["lab-gpu03"]] * 2
 
 
 def test_progress_of_another_plan_is_not_resumed(compiled: Path) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shlex
+import signal
 import tempfile
+import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +37,14 @@ class HostState:
     skipped: int = 0
     messages: list[str] = field(default_factory=list)
 
+    def count(self, status: str) -> None:
+        """One task result, counted as Ansible's recap counts it (a changed task is ok too; an
+        ignored failure is neither ok nor failed)."""
+        if status in ("ok", "changed"):
+            self.ok += 1
+        if status in ("changed", "failed", "unreachable", "skipped"):
+            setattr(self, status, getattr(self, status) + 1)
+
 
 @dataclass
 class Outcome:
@@ -52,6 +64,22 @@ class Outcome:
 
 class BringupError(Exception):
     pass
+
+
+class Interrupted(Exception):
+    """Ctrl-C (SIGINT) or SIGTERM stopped a run. Ansible was stopped the way Ctrl-C stops
+    ansible-playbook: the tasks in flight were ended, no later task ran. `outcome` is what the
+    hosts reported until then."""
+
+    def __init__(self, signum: int, outcome: Outcome) -> None:
+        super().__init__(f"interrupted ({signal.Signals(signum).name})")
+        self.signum = signum
+        self.outcome = outcome
+
+    @property
+    def exit_code(self) -> int:
+        """What a shell reports for a command a signal ended: 128 + its number (130 for Ctrl-C)."""
+        return 128 + self.signum
 
 
 @dataclass(frozen=True)
@@ -113,6 +141,75 @@ def _cmdline(check: bool, secrets: Path | None) -> str | None:
     return shlex.join(args) if args else None
 
 
+def _ansible_children(parent: int) -> list[int]:
+    """The children of process `parent` that run ansible-playbook (Linux /proc: ansible-runner
+    does not hand out the pid of the process it spawns)."""
+    found = []
+    for process in Path("/proc").iterdir():
+        if not process.name.isdigit():
+            continue
+        try:
+            # stat: "pid (command) state ppid ...", the command in parentheses may hold spaces.
+            ppid = int((process / "stat").read_bytes().rsplit(b")", 1)[1].split()[1])
+            command = (process / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):  # gone meanwhile, or not ours to read
+            continue
+        if ppid == parent and b"ansible-playbook" in command:
+            found.append(int(process.name))
+    return found
+
+
+def _signal_groups(pids: list[int], signum: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signum)
+
+
+# How long Ansible gets to end its tasks after Ctrl-C before its workers are ended for it.
+WORKER_GRACE_S = 5.0
+
+
+def _end_workers() -> None:
+    """SIGTERM to what ansible-playbook's workers run, as ansible-core's own cleanup does on
+    Ctrl-C (task_queue_manager.py, _cleanup_processes: terminate). A worker forked just as the
+    interrupt came is not in its list yet: ansible-playbook then waits for it at exit while
+    its task goes on."""
+    for playbook in _ansible_children(os.getpid()):
+        _signal_groups(_ansible_children(playbook), signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _forwarding_interrupts() -> Iterator[list[int]]:
+    """Pass Ctrl-C and SIGTERM on to ansible-playbook as Ctrl-C, and note them (the list).
+
+    ansible-runner starts ansible-playbook in a session of its own (a pseudo-terminal), so the
+    terminal's Ctrl-C never reaches it; runner's own handler SIGKILLs its process group, but
+    ansible-core's workers run each task in sessions of their own (ansible-core
+    lib/ansible/executor/process/worker.py, os.setsid) and went on with the tasks in flight,
+    orphaned, while aigrid reported nothing ran. On SIGINT ansible-playbook ends its workers
+    and exits 99 ("User interrupted execution"), as on a terminal; workers still running after
+    WORKER_GRACE_S, or at a second signal, are ended (_end_workers)."""
+    received: list[int] = []
+    timer = threading.Timer(WORKER_GRACE_S, _end_workers)
+    timer.daemon = True
+
+    def forward(signum: int, _frame: object) -> None:
+        received.append(signum)
+        _signal_groups(_ansible_children(os.getpid()), signal.SIGINT)
+        if len(received) == 1:
+            timer.start()
+        else:
+            _end_workers()
+
+    previous = {number: signal.signal(number, forward) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        timer.cancel()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def run(
     directory: Path,
     check: bool = False,
@@ -151,16 +248,18 @@ def run(
     def handle(event: dict[str, Any]) -> bool:
         data = event.get("event_data", {})
         host = data.get("host")
-        name = event.get("event", "")
+        result = task_result(event)
         if host:
             state = states[host]
-            if name == "runner_on_start":
+            if event.get("event") == "runner_on_start":
                 state.task = data.get("task", "")
-            elif name in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors"):
-                state.messages.append(f"{data.get('task', '')}: {_message(data.get('res', {}))}")
+            elif result is not None:
+                state.count(result.status)
+                if result.status in ("failed", "unreachable"):
+                    state.messages.append(f"{data.get('task', '')}: {_message(data.get('res', {}))}")
             if on_event is not None:
                 on_event(states)
-        if on_result is not None and (result := task_result(event)) is not None:
+        if on_result is not None and result is not None:
             on_result(result)
         if on_raw_event is not None:
             on_raw_event(event)
@@ -177,7 +276,10 @@ def run(
         )
     inventory = [str(compiled), *(str(p.resolve()) for p in inventories or [])]
     # The runner's artifacts (events, stats) live in the private directory: read them inside.
-    with tempfile.TemporaryDirectory(prefix="aigrid-runner-") as private:
+    with (
+        tempfile.TemporaryDirectory(prefix="aigrid-runner-") as private,
+        _forwarding_interrupts() as interrupts,
+    ):
         result = ansible_runner.run(
             private_data_dir=private,
             project_dir=str(project),
@@ -193,11 +295,13 @@ def run(
                 "ANSIBLE_FORCE_COLOR": "0",
             },
             event_handler=handle,
+            # Never cancel: the signals go to ansible-playbook itself (_forwarding_interrupts).
+            cancel_callback=lambda: False,
             quiet=True,
             suppress_env_files=True,
         )
         stats = result.stats or {}
-        if not stats and result.rc != 0:
+        if not stats and result.rc != 0 and not interrupts:
             tail = "".join(result.stdout.readlines()[-20:]) if result.stdout else ""
             raise BringupError(
                 f"ansible-playbook exited {result.rc} without running the play: {tail.strip()}"
@@ -207,11 +311,16 @@ def run(
     for key, label in STAT_KEYS.items():
         for host, count in (stats.get(key) or {}).items():
             hosts[host][label] = int(count)
-    for host in states:
-        hosts.setdefault(host, dict.fromkeys(STAT_KEYS.values(), 0))
-    return Outcome(
+    for host, state in states.items():
+        # An interrupted run ends without Ansible's recap: the results the events reported.
+        recap = {label: getattr(state, label) for label in STAT_KEYS.values()}
+        hosts.setdefault(host, recap if not stats else dict.fromkeys(STAT_KEYS.values(), 0))
+    outcome = Outcome(
         rc,
         status,
         dict(sorted(hosts.items())),
         {host: state.messages for host, state in states.items() if state.messages},
     )
+    if interrupts:
+        raise Interrupted(interrupts[0], outcome)
+    return outcome

@@ -140,6 +140,13 @@ def main() -> None:
         # The program's name is `aigrid` however it was started (`python3 -m aigrid` too), so
         # usage lines and shell completion name the command people type.
         app(prog_name="aigrid")
+    except SystemExit as exc:
+        # typer ends a command that Ctrl-C interrupted with 130 and says nothing (typer
+        # core.py, _main): say it, as a Ctrl-C while the command line loads does (__main__).
+        stop = exc.__context__
+        if isinstance(stop, typer.Exit) and isinstance(stop.__cause__, KeyboardInterrupt):
+            err.print("aigrid: interrupted")
+        raise
     except Exception as exc:
         if _state["debug"]:
             raise

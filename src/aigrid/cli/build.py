@@ -13,7 +13,7 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from aigrid import layout, pulumi_run
-from aigrid.bringup import BringupError, HostState, Outcome, progress_line
+from aigrid.bringup import BringupError, HostState, Interrupted, Outcome, progress_line
 from aigrid.bringup import run as run_bringup
 from aigrid.cli import (
     EXIT_INVALID,
@@ -173,6 +173,8 @@ def bringup(
         )
     except BringupError as exc:
         fail(exc, EXIT_MISUSE)
+    except Interrupted as stop:
+        report_outcome(stop.outcome, as_json, "bring-up summary (interrupted)", {}, stop)
     report_outcome(
         outcome, as_json, "bring-up summary", {"check": check, "hardware_checks": not no_hardware_checks}
     )
@@ -233,15 +235,33 @@ def teardown_command(
         )
     except BringupError as exc:
         fail(exc, EXIT_MISUSE)
+    except Interrupted as stop:
+        report_outcome(stop.outcome, as_json, "teardown summary (interrupted)", {}, stop)
     report_outcome(outcome, as_json, "teardown summary", {"removed_driver": remove_driver})
 
 
-def report_outcome(outcome: Outcome, as_json: bool, title: str, extra: dict[str, object]) -> NoReturn:
-    """A run's summary, a table or JSON on stdout; exit 0 when every host finished, else 1."""
+def report_outcome(
+    outcome: Outcome,
+    as_json: bool,
+    title: str,
+    extra: dict[str, object],
+    interrupted: Interrupted | None = None,
+) -> NoReturn:
+    """A run's summary, a table or JSON on stdout; exit 0 when every host finished, 1 when
+    one did not, 128 + the signal's number when a signal stopped the run (130 for Ctrl-C)."""
+    if interrupted is not None:
+        err.print(
+            Text(
+                f"aigrid: {interrupted}: Ansible ended the tasks in flight and ran no later task; "
+                "the hosts keep what the tasks before it did (below). Run the same command again to "
+                "finish: its steps are idempotent.",
+                style="yellow",
+            )
+        )
     if as_json:
         payload = {
             "rc": outcome.rc,
-            "status": outcome.status,
+            "status": "interrupted" if interrupted is not None else outcome.status,
             "hosts": outcome.hosts,
             "failed_hosts": outcome.failed_hosts,
             "messages": outcome.messages,
@@ -264,6 +284,8 @@ def report_outcome(outcome: Outcome, as_json: bool, title: str, extra: dict[str,
         for host, messages in outcome.messages.items():
             for message in messages:
                 out.print(Text(f"{host}: {message}", style="red"))
+    if interrupted is not None:
+        raise typer.Exit(interrupted.exit_code)
     raise typer.Exit(EXIT_INVALID if outcome.failed_hosts or outcome.rc != 0 else EXIT_OK)
 
 

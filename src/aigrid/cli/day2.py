@@ -15,7 +15,7 @@ import typer
 from rich.table import Column, Table
 from rich.text import Text
 
-from aigrid.bringup import BringupError, progress_line
+from aigrid.bringup import BringupError, Interrupted, progress_line
 from aigrid.cli import (
     EXIT_INVALID,
     EXIT_MISUSE,
@@ -186,6 +186,8 @@ def upgrade_command(
     except (upgrade_run.UpgradeError, BringupError) as exc:
         fail(exc, EXIT_MISUSE)
     _report(outcome, as_json)
+    if outcome.interrupted is not None:
+        raise typer.Exit(128 + outcome.interrupted)
     raise typer.Exit(EXIT_INVALID if outcome.stopped else EXIT_OK)
 
 
@@ -207,6 +209,7 @@ def _report(outcome: upgrade_run.UpgradeOutcome, as_json: bool) -> None:
     if as_json:
         payload = {
             "stopped": outcome.stopped,
+            "interrupted": outcome.interrupted is not None,
             "resumed": outcome.resumed,
             "progress": outcome.progress_file,
             "nodes": [vars(node) for node in outcome.nodes],
@@ -219,7 +222,15 @@ def _report(outcome: upgrade_run.UpgradeOutcome, as_json: bool) -> None:
     for node in outcome.nodes:
         table.add_row(node.site, node.hostname, Text(node.status, style=styles[node.status]), node.detail)
     out.print(table)
-    if outcome.stopped:
+    if outcome.interrupted is not None:
+        out.print(
+            Text(
+                "interrupted: the nodes of the batch in flight may be left cordoned and later batches "
+                "are untouched; run the same command again to resume (it redoes that batch)",
+                style="yellow",
+            )
+        )
+    elif outcome.stopped:
         out.print(
             Text(
                 "stopped: the failed node is left cordoned and later batches are untouched; fix the cause "
@@ -260,6 +271,8 @@ def drift_command(
         report = run_drift(directory, site, inventory or [])
     except DriftError as exc:
         fail(exc, EXIT_MISUSE)
+    except Interrupted as stop:  # it only reads: nothing to report but the stop
+        fail(stop, stop.exit_code)
     render = drift_report.render_json if output_format is PlanFormat.json else drift_report.render_text
     sys.stdout.write(render(report))
     raise typer.Exit(EXIT_INVALID if report.drifted or report.unread else EXIT_OK)

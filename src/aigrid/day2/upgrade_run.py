@@ -61,6 +61,8 @@ class UpgradeOutcome:
     rollouts: list[str]
     resumed: bool
     progress_file: str
+    # The signal that stopped the run (Ctrl-C: SIGINT), or None.
+    interrupted: int | None = None
 
     @property
     def stopped(self) -> bool:
@@ -129,6 +131,7 @@ def run(plan: UpgradePlan, digest: str, runner: Runner) -> UpgradeOutcome:
     progress.failed = {}
     outcomes: list[NodeOutcome] = []
     stopped = ran = False
+    interrupted: int | None = None
     for wave in plan.waves:
         for site in wave.sites:
             for phase in site.phases:
@@ -141,7 +144,12 @@ def run(plan: UpgradePlan, digest: str, runner: Runner) -> UpgradeOutcome:
                             outcomes.append(NodeOutcome(node.hostname, site.site, "already upgraded"))
                     if stopped or not todo:
                         continue
-                    failed = _batch(runner, site.site, [n for n in batch.nodes if n.hostname in todo])
+                    try:
+                        failed = _batch(runner, site.site, [n for n in batch.nodes if n.hostname in todo])
+                    except bringup.Interrupted as stop:
+                        # Not recorded as done: the same command redoes the whole batch.
+                        interrupted = stop.signum
+                        failed = dict.fromkeys(todo, f"{stop} in the middle of its batch")
                     for hostname in todo:
                         if hostname in failed:
                             outcomes.append(NodeOutcome(hostname, site.site, "failed", failed[hostname]))
@@ -159,7 +167,9 @@ def run(plan: UpgradePlan, digest: str, runner: Runner) -> UpgradeOutcome:
     ]
     if not ran:  # no batch saved it: clear the failure recorded by an earlier run
         _save(runner.directory, progress)
-    return UpgradeOutcome(outcomes, rollouts, resumed, str(runner.directory / layout.UPGRADE_PROGRESS))
+    return UpgradeOutcome(
+        outcomes, rollouts, resumed, str(runner.directory / layout.UPGRADE_PROGRESS), interrupted
+    )
 
 
 def _batch(runner: Runner, site: str, nodes: list[NodeUpgrade]) -> dict[str, str]:
