@@ -8,6 +8,7 @@ Grafana's own dashboard types. promtool comes from Debian's `prometheus` package
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
@@ -85,8 +86,8 @@ def healthy(plan: Plan, site: SitePlan) -> Series:
                 ("DCGM_FI_DEV_ROW_REMAP_FAILURE", flat(0)),
                 ("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", flat(0)),
                 ("DCGM_FI_DEV_THERMAL_VIOLATION", flat(0)),
-                # One second a minute held to the power limit: normal under load.
-                ("DCGM_FI_DEV_POWER_VIOLATION", growing(1_000_000)),
+                # One second a minute held to the power limit (counted in ns): normal under load.
+                ("DCGM_FI_DEV_POWER_VIOLATION", growing(1_000_000_000)),
             ):
                 key, value = series(name, values, **gpu)
                 out[key] = value
@@ -190,11 +191,11 @@ def fault_cases(site: Site) -> dict[str, tuple[Series, dict[str, list[dict[str, 
         )
         cases["thermal-throttling"] = (
             # Six seconds a minute: a tenth of the time.
-            with_gpu("DCGM_FI_DEV_THERMAL_VIOLATION", growing(6_000_000)),
+            with_gpu("DCGM_FI_DEV_THERMAL_VIOLATION", growing(6_000_000_000)),
             {"AigridGpuThermalThrottling": [site.expect("AigridGpuThermalThrottling", where, 0.1)]},
         )
         cases["power-throttling"] = (
-            with_gpu("DCGM_FI_DEV_POWER_VIOLATION", growing(30_000_000)),
+            with_gpu("DCGM_FI_DEV_POWER_VIOLATION", growing(30_000_000_000)),
             {"AigridGpuPowerThrottling": [site.expect("AigridGpuPowerThrottling", where, 0.5)]},
         )
     mig_node = next((n for n in sp.nodes if n.mig_layout), None)
@@ -354,12 +355,18 @@ def test_every_dcgm_metric_read_is_collected() -> None:
     assert exporter["serviceMonitor"]["enabled"] is True
     assert exporter["env"] == [{"name": "DCGM_EXPORTER_COLLECTORS", "value": dcgm.COLLECTORS_PATH}]
     config = next(o for o in site_objects(plan, site.name) if o.name == exporter["config"]["name"])
+    # Read as the exporter reads it (Go encoding/csv, '#' comments, then exactly 3 fields a row,
+    # trimmed; counter_config.go): a help text with a comma made it exit at start on every site.
+    text = config.body["data"][dcgm.CONFIG_KEY]
+    assert '"' not in text  # Go's reader refuses a quote inside an unquoted field
     rows = [
-        line.split(", ")[0]
-        for line in config.body["data"][dcgm.CONFIG_KEY].splitlines()
-        if not line.startswith("#")
+        [field.strip() for field in row]
+        for row in csv.reader(text.splitlines())
+        if row and not row[0].startswith("#")
     ]
-    assert set(rows) == dcgm.metric_names()
+    assert all(len(row) == 3 for row in rows), [row for row in rows if len(row) != 3]
+    assert {row[1] for row in rows} <= {"gauge", "counter"}
+    assert {row[0] for row in rows} == dcgm.metric_names()
 
 
 def _paths(node: Any, prefix: str = "") -> dict[str, Any]:

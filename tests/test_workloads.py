@@ -371,6 +371,20 @@ def test_mig_resources_are_named_as_the_device_plugin_advertises_them(tmp_path: 
     assert limits["nvidia.com/gpu"] == "1" and not any(k.startswith("nvidia.com/mig-") for k in limits)
 
 
+def test_a_long_hostname_still_gives_a_mig_config_label_kubernetes_takes(tmp_path: Path) -> None:
+    """A node's own MIG layout is named after it and that name is its nvidia.com/mig.config
+    label: `aigrid-` and a 63-character hostname made a 70-character value, which the kubelet
+    and `kubectl label` refuse, so the node never got its layout."""
+    long_host = "rdc-01-h200-me-" + "x" * 48
+    assert len(long_host) == 63
+    blueprint = STACK.replace("STRATEGY", "mixed") + MIXED_SITE + MIXED_WORKLOADS
+    plan = compile_plan(tmp_path, blueprint.replace("rdc-01-h200-me", long_host))
+    node = next(n for site in plan.sites for n in site.nodes if n.hostname == long_host)
+    label = node_labels(node)["nvidia.com/mig.config"]
+    assert len(label) <= 63 and re.fullmatch(r"[a-z0-9]([-a-z0-9_.]*[a-z0-9])?", label)
+    assert label in mig_parted_config(plan.sites[0])["mig-configs"]
+
+
 def _resource_names(plan: Plan) -> set[str]:
     names = set()
     for _, obj in objects(plan, "Deployment"):
@@ -392,6 +406,47 @@ def test_every_gpu_resource_name_is_a_valid_extended_resource_name(tmp_path: Pat
         match = EXTENDED_RESOURCE.fullmatch(name)
         assert match and not match.group("prefix").endswith("kubernetes.io"), name
         assert len(name.split("/")[1]) <= 63, name
+
+
+def _gpu_request(body: dict[str, Any], resource: str) -> str:
+    requests: dict[str, str] = container(body)["resources"]["requests"]
+    return requests.get(resource, "0")
+
+
+def _surge(body: dict[str, Any]) -> int:
+    """The extra pods a RollingUpdate starts (Kubernetes: maxSurge, a percentage rounded up;
+    25% when the Deployment sets no strategy)."""
+    replicas = body["spec"]["replicas"]
+    surge = body["spec"].get("strategy", {}).get("rollingUpdate", {}).get("maxSurge", "25%")
+    if isinstance(surge, str):
+        return -(-replicas * int(surge.rstrip("%")) // 100)
+    return int(surge)
+
+
+def test_a_rollout_fits_its_slice_gpu_quota(tmp_path: Path) -> None:
+    """Every pod a rolling update starts on top of the replicas is admitted against the slice's
+    GPU quota; with the default 25% surge the extra pod was refused and no change to a
+    workload ever rolled out."""
+    plans = [mixed_plan(tmp_path / "mixed"), *(shipped_plan(path) for path in SHIPPED)]
+    checked = 0
+    for plan in plans:
+        for site in plan.sites:
+            found = site_objects(plan, site.name)
+            quotas = {o.namespace: o.body["spec"]["hard"] for o in found if o.kind == "ResourceQuota"}
+            for obj in (o for o in found if o.kind == "Deployment"):
+                requests = container(obj.body)["resources"]["requests"]
+                for resource, amount in requests.items():
+                    if not resource.startswith("nvidia.com/"):
+                        continue
+                    hard = quotas[obj.namespace][f"requests.{resource}"]
+                    used = sum(
+                        o.body["spec"]["replicas"] * int(_gpu_request(o.body, resource))
+                        for o in found
+                        if o.kind == "Deployment" and o.namespace == obj.namespace
+                    )
+                    assert used + _surge(obj.body) * int(amount) <= int(hard), (site.name, obj.name)
+                    checked += 1
+    assert checked > 10
 
 
 def _matches(term: dict[str, Any], labels: dict[str, str]) -> bool:

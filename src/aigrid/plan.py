@@ -5,6 +5,7 @@ derived QoS, and the workloads placed there. Renderers never re-derive what the 
 from __future__ import annotations
 
 import functools
+import hashlib
 import weakref
 from collections.abc import Callable
 from ipaddress import IPv4Network, IPv6Network
@@ -664,6 +665,16 @@ class _NodeSlices:
         return made
 
 
+def mig_config_name(hostname: str) -> str:
+    """The name of the MIG manager config holding a node's own profiles: the value of its
+    nvidia.com/mig.config label, so at most 63 characters (Kubernetes label values) while a
+    hostname may have 63 alone; a long one is cut and told apart by a digest of it."""
+    name = f"aigrid-{hostname}"
+    if len(name) <= 63:
+        return name
+    return f"{name[:52]}-{hashlib.sha256(hostname.encode()).hexdigest()[:10]}"
+
+
 def _node(
     site: Site,
     index: int,
@@ -678,7 +689,7 @@ def _node(
     )
     mig_config = None
     if gpus and gpus.mig:
-        mig_config = gpus.mig.layout or f"aigrid-{node.hostname}"
+        mig_config = gpus.mig.layout or mig_config_name(node.hostname)
     gpu = catalog.gpus.get(gpus.model) if gpus else None
     labels = dict(node.labels)
     labels.update({SITE_LABEL: site.name, "aigrid.dev/tier": site.tier, "aigrid.dev/region": site.region})

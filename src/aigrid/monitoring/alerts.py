@@ -35,7 +35,8 @@ FALLEN_OFF_BUS_XID = 79
 # is how a GPU at full load keeps to its limit, so only a sustained share is reported.
 THERMAL_THROTTLE_RATIO = 0.05
 POWER_THROTTLE_RATIO = 0.25
-MICROSECONDS = 1_000_000
+# DCGM's violation counters count nanoseconds (monitoring/dcgm.py).
+NANOSECONDS = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,8 @@ def _gpu_health(site: SitePlan) -> list[dict[str, Any]]:
     """Per-GPU alerts for the whole site (the node comes from the exporter's Hostname label)
     and one GPU-count alert per node with GPUs."""
     node = 'label_replace({expr}, "node", "$1", "Hostname", "(.*)")'
-    thermal = f"rate(DCGM_FI_DEV_THERMAL_VIOLATION[10m]) / {MICROSECONDS}"
-    power = f"rate(DCGM_FI_DEV_POWER_VIOLATION[10m]) / {MICROSECONDS}"
+    thermal = f"rate(DCGM_FI_DEV_THERMAL_VIOLATION[10m]) / {NANOSECONDS}"
+    power = f"rate(DCGM_FI_DEV_POWER_VIOLATION[10m]) / {NANOSECONDS}"
     xids = " or ".join(f"DCGM_FI_DEV_XID_ERRORS == {xid}" for xid in HARDWARE_XIDS)
     rules = [
         _alert(

@@ -15,21 +15,25 @@ COLLECTORS_PATH = "/etc/dcgm-exporter/dcgm-metrics.csv"
 CONFIG_KEY = "dcgm-metrics.csv"
 
 # (field, type, help). Field names and types: dcgm-exporter etc/default-counters.csv; the
-# help texts are aigrid's own.
+# help texts are aigrid's own. The exporter reads the file with Go's encoding/csv and refuses
+# to start on a row of other than 3 fields (internal/pkg/counters/counter_config.go,
+# ExtractCounters), so a help text holds no comma (and no quote). The violation counters are in
+# nanoseconds since DCGM 4 (dcgm_fields.h: "Power Violation time in ns"; 3.x said usec), which
+# the GPU Operator releases in the catalog ship.
 COUNTERS: tuple[tuple[str, str, str], ...] = (
-    ("DCGM_FI_DEV_GPU_TEMP", "gauge", "GPU temperature, degrees C"),
-    ("DCGM_FI_DEV_POWER_USAGE", "gauge", "Power draw, W"),
-    ("DCGM_FI_DEV_GPU_UTIL", "gauge", "GPU utilisation, percent"),
-    ("DCGM_FI_DEV_FB_FREE", "gauge", "Frame buffer memory free, MiB"),
-    ("DCGM_FI_DEV_FB_USED", "gauge", "Frame buffer memory used, MiB"),
+    ("DCGM_FI_DEV_GPU_TEMP", "gauge", "GPU temperature (degrees C)"),
+    ("DCGM_FI_DEV_POWER_USAGE", "gauge", "Power draw (W)"),
+    ("DCGM_FI_DEV_GPU_UTIL", "gauge", "GPU utilisation (percent)"),
+    ("DCGM_FI_DEV_FB_FREE", "gauge", "Frame buffer memory free (MiB)"),
+    ("DCGM_FI_DEV_FB_USED", "gauge", "Frame buffer memory used (MiB)"),
     ("DCGM_FI_DEV_XID_ERRORS", "gauge", "The last XID error the driver reported"),
     ("DCGM_FI_DEV_ECC_SBE_VOL_TOTAL", "counter", "Single-bit ECC errors since the driver loaded"),
     ("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "counter", "Double-bit ECC errors since the driver loaded"),
     ("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", "counter", "Rows remapped for uncorrectable errors"),
     ("DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", "counter", "Rows remapped for correctable errors"),
     ("DCGM_FI_DEV_ROW_REMAP_FAILURE", "gauge", "1 when a row could not be remapped"),
-    ("DCGM_FI_DEV_POWER_VIOLATION", "counter", "Time clocks were held down by the power limit, us"),
-    ("DCGM_FI_DEV_THERMAL_VIOLATION", "counter", "Time clocks were held down by temperature, us"),
+    ("DCGM_FI_DEV_POWER_VIOLATION", "counter", "Time clocks were held down by the power limit (ns)"),
+    ("DCGM_FI_DEV_THERMAL_VIOLATION", "counter", "Time clocks were held down by temperature (ns)"),
     ("DCGM_FI_DEV_PCIE_REPLAY_COUNTER", "counter", "PCIe retries"),
 )
 

@@ -34,7 +34,7 @@ from aigrid.monitoring import dcgm
 from aigrid.monitoring.alerts import rule_groups
 from aigrid.monitoring.dashboard import dashboard
 from aigrid.plan import FIRST_NODE_HOST, Plan, SitePlan, SlicePlan, WorkloadPlan, per_plan
-from aigrid.render.disruption_budget import pod_disruption_budget
+from aigrid.render.disruption_budget import MAX_UNAVAILABLE, pod_disruption_budget
 from aigrid.render.workload_pod import GPU_TAINT_KEY, gpu_resource, pod_spec
 
 SYSTEM_NAMESPACE = "aigrid-system"
@@ -237,6 +237,15 @@ def _workload_objects(
         "spec": {
             "replicas": replicas_at(workload, site.name),
             "selector": {"matchLabels": selector},
+            # One pod replaced at a time, none added first: the default RollingUpdate (25% surge,
+            # rounded up) starts an extra pod that the slice's GPU quota (sized to the replicas)
+            # refuses at admission, and the site's GPUs are placed to the replicas too, so the
+            # rollout would never progress (Kubernetes docs, Deployments, "Max Surge"). One pod
+            # down at a time is what the workload's PodDisruptionBudget allows a drain too.
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": 0, "maxUnavailable": MAX_UNAVAILABLE},
+            },
             "template": {
                 "metadata": {
                     "labels": labels,
