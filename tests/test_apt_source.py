@@ -34,10 +34,31 @@ def _apt_dir(tmp_path: Path, files: dict[str, str]) -> Path:
     return apt
 
 
-def _defined_elsewhere(apt: Path, uri: str = URI) -> list[str]:
+TOOLKIT_URI = "https://nvidia.github.io/libnvidia-container/stable/deb/amd64"
+# What the Container Toolkit install guide downloads ("Installing with Apt", the sed adds the
+# signed-by): apt puts the architecture in place of $(ARCH) when it reads it.
+TOOLKIT_LIST = (
+    "deb [signed-by=/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg] "
+    "https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /\n"
+)
+
+
+def _defined_elsewhere(apt: Path, uri: str = URI, arch: str = "amd64") -> list[str]:
     script = ROOT / "roles" / "apt_source" / "files" / "defined-elsewhere.sh"
-    proc = subprocess.run(["sh", str(script), uri, str(apt)], capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        ["sh", str(script), uri, str(apt), arch], capture_output=True, text=True, check=True
+    )
     return [Path(line).name for line in proc.stdout.splitlines()]
+
+
+@pytest.mark.parametrize(("arch", "found"), [("amd64", ["nvidia-container-toolkit.list"]), ("arm64", [])])
+def test_finds_a_definition_whose_uri_names_the_architecture_as_apt_does(
+    tmp_path: Path, arch: str, found: list[str]
+) -> None:
+    """A node set up by the toolkit's install guide: its $(ARCH) entry was not recognised, a
+    second definition with another key went in, and apt refused to read any source."""
+    apt = _apt_dir(tmp_path, {"nvidia-container-toolkit.list": TOOLKIT_LIST})
+    assert _defined_elsewhere(apt, TOOLKIT_URI, arch) == found
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,13 @@ import stat
 import tomllib
 from pathlib import Path
 
+import jinja2
 import pytest
 import yaml
 
 from aigrid import layout
 from aigrid.validate import validate_file
-from conftest import BLUEPRINTS, run_aigrid, run_local_playbook
+from conftest import BLUEPRINTS, ROOT, run_aigrid, run_local_playbook
 
 MIRROR = "mirror.example.net/apt"
 URI = f"https://{MIRROR}/kubernetes/v1.34/"
@@ -127,7 +128,7 @@ def test_a_missing_secret_stops_the_role_before_it_writes_anything(tmp_path: Pat
 
 @pytest.mark.parametrize(
     ("config_version", "version", "table"),
-    [(3, "2.3.1", "io.containerd.cri.v1.images"), (2, "1.7.27", "io.containerd.grpc.v1.cri")],
+    [(3, "2.0.7", "io.containerd.cri.v1.images"), (3, "2.3.1", "io.containerd.cri.v1.images")],
 )
 def test_containerd_gets_the_registry_login_from_the_reference(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config_version: int, version: str, table: str
@@ -157,11 +158,21 @@ def test_containerd_gets_the_registry_login_from_the_reference(
     assert SECRET not in proc.stdout + proc.stderr
 
 
-def test_containerd_releases_without_registry_auth_are_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("release", "refusal"),
+    [
+        ("2.4.0", "no longer reads registry.configs auth"),
+        # 1.x: the login's drop-in would replace the whole CRI table (mergeConfig).
+        ("1.7.28", "replaces the CRI plugin's whole configuration"),
+    ],
+)
+def test_containerd_releases_without_registry_auth_are_refused(
+    tmp_path: Path, release: str, refusal: str
+) -> None:
     extra = {
-        "container_runtime_version": "2.4.0",
+        "container_runtime_version": release,
         "container_runtime_packages": ["containerd.io"],
-        "container_runtime_package_version": "2.4.0-*",
+        "container_runtime_package_version": f"{release}-*",
         "container_runtime_registry_mirror": "registry.example.net",
         "container_runtime_registry_login": "aigrid",
         "container_runtime_registry_secret_ref": "secret://mirrors/token",
@@ -171,7 +182,7 @@ def test_containerd_releases_without_registry_auth_are_refused(tmp_path: Path) -
     proc = run_local_playbook(
         playbook(tmp_path, "container_runtime", "registry_auth.yml", facts=True, secrets=secrets), extra
     )
-    assert proc.returncode != 0 and "no longer reads registry.configs auth" in proc.stdout
+    assert proc.returncode != 0 and refusal in proc.stdout
     assert not (tmp_path / "10-aigrid-registry-auth.toml").exists()
 
 
@@ -257,3 +268,22 @@ def test_mirror_credentials_are_one_login(tmp_path: Path, credentials: str, mess
     assert any(message in d.message and "credentials" in d.path for d in result.diagnostics), [
         (d.path, d.message) for d in result.diagnostics
     ]
+
+
+@pytest.mark.parametrize(
+    ("registry", "upstream"),
+    [("docker.io", "https://registry-1.docker.io"), ("nvcr.io", "https://nvcr.io")],
+)
+def test_a_mirrored_registry_falls_back_to_its_real_registry_host(registry: str, upstream: str) -> None:
+    """hosts.toml's `server` is where the pulls the mirror misses go: for docker.io that is
+    registry-1.docker.io (containerd docs/hosts.md), substituted by containerd only where
+    server is unset; https://docker.io serves no registry."""
+    template = ROOT / "roles" / "container_runtime" / "templates" / "hosts.toml.j2"
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    environment.filters["to_json"] = json.dumps  # Ansible's filter, for these plain strings
+    text = environment.from_string(template.read_text()).render(
+        item=registry, container_runtime_registry_mirror="registry.example.net:5000/edge"
+    )
+    hosts = tomllib.loads(text)
+    assert hosts["server"] == upstream
+    assert hosts["host"]["https://registry.example.net:5000/edge"]["capabilities"] == ["pull", "resolve"]

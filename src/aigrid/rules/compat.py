@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from packaging.version import Version
+
 from aigrid.catalog import GpuModel, version
 from aigrid.diagnostics import Severity
 from aigrid.model.blueprint import Node
@@ -452,6 +454,34 @@ def containerd_installable(ctx: Context) -> Iterable[Finding]:
             ("stack", "containerRuntime", "version"),
             f"containerd {text} is not a release aigrid's container_runtime role can configure",
             f"pin containerd {installable}",
+        )
+
+
+# The first Container Toolkit whose `nvidia-ctk runtime configure` writes a containerd drop-in
+# (--drop-in-config; NVIDIA/nvidia-container-toolkit cmd/nvidia-ctk/runtime/configure, added
+# after v1.17.8) and that ships the nvidia-cdi-refresh units regenerating the CDI spec at boot
+# and after driver changes (its 1.18.0 release notes).
+CONTAINER_TOOLKIT_MINIMUM = Version("1.18.0")
+
+
+@rule(
+    Code.CONTAINER_TOOLKIT_TOO_OLD,
+    "The pinned Container Toolkit cannot configure containerd the way aigrid's role does",
+    bad="containerToolkit: {version: 1.17.8}",
+    good="containerToolkit: {version: 1.19.1}",
+)
+def container_toolkit_configurable(ctx: Context) -> Iterable[Finding]:
+    """The nvidia_container_toolkit role has nvidia-ctk write the nvidia runtime into a
+    containerd drop-in and leaves the CDI spec to the toolkit's refresh units: a release before
+    1.18.0 fails at `nvidia-ctk runtime configure` ("flag provided but not defined") and loses
+    its CDI spec, kept in /var/run, at every reboot."""
+    text = ctx.blueprint.stack.container_toolkit.version
+    pinned = version(text)
+    if pinned is not None and pinned < CONTAINER_TOOLKIT_MINIMUM:
+        yield Finding(
+            ("stack", "containerToolkit", "version"),
+            f"Container Toolkit {text} has no containerd drop-in configuration nor CDI refresh units",
+            f"pin Container Toolkit {CONTAINER_TOOLKIT_MINIMUM} or later",
         )
 
 

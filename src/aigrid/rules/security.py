@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
+from packaging.version import Version
+
+from aigrid.catalog import version
 from aigrid.load.paths import Loc
 from aigrid.model.blueprint import Mirrors
 from aigrid.model.grammar import SECRET_SCHEMES
@@ -140,4 +143,43 @@ def credentials_over_http(ctx: Context) -> Iterable[Finding]:
                 loc,
                 f"mirror {url} uses plain HTTP but {where}.credentials are set",
                 "serve the mirror over HTTPS, or drop the credentials if it needs none",
+            )
+
+
+# The containerd releases that take a registry login beside their own configuration
+# (container_runtime's registry_auth.yml): before 2.0 each imported file replaced a plugin's
+# whole table (containerd 1.7 services/server/config/config.go, mergeConfig: "Replace entire
+# sections"), so the login's drop-in wiped the CRI configuration, or the nvidia runtime's
+# drop-in, imported after it, wiped the login; 2.4 removes registry.configs auth (containerd
+# RELEASES.md, "Deprecated config properties").
+REGISTRY_LOGIN_CONTAINERD = (Version("2.0"), Version("2.4"))
+
+
+@rule(
+    Code.REGISTRY_LOGIN_UNSUPPORTED,
+    "The pinned containerd cannot take the container registry mirror's login",
+    bad="stack:\n  containerRuntime: {version: 1.7.28}\n  mirrors:\n"
+    "    containerRegistry: registry.example.net\n"
+    "    credentials: {username: aigrid, password: secret://mirrors/registry}",
+    good="stack:\n  containerRuntime: {version: 2.3.1}\n  mirrors:\n"
+    "    containerRegistry: registry.example.net\n"
+    "    credentials: {username: aigrid, password: secret://mirrors/registry}",
+)
+def registry_login_containerd(ctx: Context) -> Iterable[Finding]:
+    """A registry mirror with a login needs a containerd from 2.0 up to 2.3: the node's login
+    goes into a root-only drop-in of containerd's configuration, which containerd 1.x would
+    let replace the whole CRI configuration (or lose to the nvidia runtime's drop-in), and
+    which 2.4 no longer reads. Without it, every image pull at the site fails on the mirror."""
+    text = ctx.blueprint.stack.container_runtime.version
+    pinned = version(text)
+    low, high = REGISTRY_LOGIN_CONTAINERD
+    if pinned is None or low <= pinned < high:
+        return
+    for loc, where, mirrors in _mirror_sets(ctx):
+        if mirrors.container_registry and _has_credentials(mirrors):
+            yield Finding(
+                (*loc, "credentials"),
+                f"containerd {text} cannot take {where}.credentials for the registry mirror "
+                f"{mirrors.container_registry}",
+                f"pin containerd {low} or later, before {high} (stack.containerRuntime.version)",
             )
