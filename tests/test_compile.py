@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import shutil
 import signal
 import subprocess
@@ -163,6 +164,24 @@ def test_a_590_branch_blueprint_compiles_to_the_same_procedure(tmp_path: Path) -
     assert gpu["nvidia_driver_packages"] == ["nvidia-open"]
     assert gpu["nvidia_driver_package_version"] == "590.48.01-*"
     syntax_check(out)
+
+
+def test_tensorrt_is_pinned_to_the_build_nvidia_made_for_the_cuda_major(tmp_path: Path) -> None:
+    """TensorRT 10.15.1 supports CUDA 13.0-13.1 from one build, 10.15.1.29-1+cuda13.1; the pin
+    named the stack's CUDA 13.0, matched no package, and bring-up stopped at apt."""
+    text = (BLUEPRINTS / "examples" / "invalid" / "AG116-containerd-not-installable.yaml").read_text()
+    text = text.replace(
+        "containerRuntime: {version: 1.6.33}  # <- AG116", "containerRuntime: {version: 2.3.1}"
+    ).replace("tensorrt: {version: 10.14.1}", "tensorrt: {version: 10.15.1}")
+    blueprint = tmp_path / "trt.yaml"
+    blueprint.write_text(text)
+    out = tmp_path / "out"
+    proc = compile_to(out, blueprint)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    pattern = load_vars(out / layout.group_vars("gpu_nodes"))["tensorrt_package_version"]
+    # apt preferences and Ansible's apt module match the pattern as a glob (fnmatch).
+    published = ["10.15.1.29-1+cuda13.1", "10.15.1.29-1+cuda12.9", "10.14.1.48-1+cuda13.0"]
+    assert [v for v in published if fnmatch.fnmatchcase(v, pattern)] == ["10.15.1.29-1+cuda13.1"]
 
 
 def test_an_arm_grace_site_compiles_to_the_sbsa_procedure(tmp_path: Path) -> None:

@@ -561,7 +561,11 @@ def _stack(stack: Stack, catalog: Catalog, mirrors_model: Mirrors | None) -> Sta
             version=trt.version,
             cuda=cuda,
             packages=_packages(
-                catalog, "tensorrt", trt_major=trt.version.split(".")[0], version=trt.version, cuda=cuda
+                catalog,
+                "tensorrt",
+                trt_major=trt.version.split(".")[0],
+                version=trt.version,
+                cuda_major=str(cuda_major),
             ),
         )
         if trt

@@ -17,6 +17,12 @@ from pathlib import Path
 
 from aigrid.lab import kubernetes_standins
 
+TENSORRT_BUILDS = [
+    "10.14.1.48-1+cuda13.0",
+    "10.14.1.48-1+cuda12.9",
+    "10.15.1.29-1+cuda13.1",
+    "10.15.1.29-1+cuda12.9",
+]
 # name -> versions published; the first is what the lab blueprint pins.
 STANDINS: dict[str, list[str]] = {
     "containerd.io": ["2.3.1-1", "2.3.0-1", "2.4.0-1"],
@@ -49,8 +55,10 @@ STANDINS: dict[str, list[str]] = {
     # (canonical/nvidia-graphics-drivers, 580-noble, nvidia-compute-utils-580).
     "nvidia-compute-utils-580": ["580.126.20-0ubuntu1", "580.159.04-0ubuntu1"],
     "cuda-libraries-13-0": ["13.0.2-1", "13.0.1-1"],
-    "libnvinfer10": ["10.14.1.48-1+cuda13.0", "10.14.1.48-1+cuda12.9", "10.15.1.29-1+cuda13.0"],
-    "libnvinfer-plugin10": ["10.14.1.48-1+cuda13.0", "10.14.1.48-1+cuda12.9", "10.15.1.29-1+cuda13.0"],
+    # One build per CUDA major, for a minor of NVIDIA's choosing (10.15.1 for 13.1, which also
+    # serves a CUDA 13.0 stack): NVIDIA/TensorRT README at v10.14 and v10.15.
+    "libnvinfer10": TENSORRT_BUILDS,
+    "libnvinfer-plugin10": TENSORRT_BUILDS,
 }
 PINNED = {name: versions[0] for name, versions in STANDINS.items()}
 KUBERNETES = ("kubelet", "kubeadm", "kubectl")
