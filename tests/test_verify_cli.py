@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -47,3 +48,31 @@ def test_verify_needs_nothing_beyond_the_readme_install() -> None:
 
     runtime = {Requirement(r).name for r in requires("aigrid") or [] if "extra ==" not in r}
     assert {"pytest", "pytest-testinfra"} <= runtime
+
+
+@pytest.mark.parametrize("mode", ["Enabled", "Disabled"])
+def test_the_suite_checks_persistence_mode(
+    compiled: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """Ubuntu's nvidia-persistenced runs with --no-persistence-mode unless aigrid's drop-in
+    replaces it: the suite reads each GPU's mode as nvidia-smi reports it (a stand-in here)."""
+    bin_dir = compiled / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "nvidia-smi").write_text(
+        "#!/bin/sh\n# STAND-IN nvidia-smi: one H100, as the real one answers these queries\n"
+        'case "$*" in\n'
+        f"  *persistence_mode*) echo {mode} ;;\n"
+        "  *driver_version*) echo 580.126.20 ;;\n"
+        '  *name*) echo "NVIDIA H100 80GB HBM3" ;;\n'
+        "esac\n"
+    )
+    (bin_dir / "nvidia-smi").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    proc = run_aigrid("verify", "out", "-i", "local.yml", cwd=compiled, columns=200)
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("│ h100-node-01"))
+    passed = int(row.split("│")[2])
+    failed = [line for line in proc.stdout.splitlines() if "persistence_mode" in line]
+    if mode == "Enabled":  # both GPU checks pass: the stand-in answers as a healthy node
+        assert passed == 2 and not failed, proc.stdout
+    else:
+        assert passed == 1 and any("persistence mode ['Disabled']" in line for line in failed), proc.stdout

@@ -36,6 +36,9 @@ def expectations(plan: Plan, site: SitePlan) -> dict[str, Any]:
                 if node.gpu_model
                 else None,
                 "driver_version": plan.stack.driver.version,
+                # The nvidia_driver role turns persistence mode on where it installs the driver
+                # (its nvidia-persistenced drop-in); another installer's choice is its own.
+                "persistence_mode": plan.stack.driver.install == "host",
             }
         )
     return {"blueprint": plan.name, "site": site.name, "nodes": nodes}

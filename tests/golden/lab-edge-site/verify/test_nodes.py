@@ -152,3 +152,15 @@ def test_gpus_match_the_blueprint(host: Any, node: dict[str, Any]) -> None:
     assert set(driver) == {node["driver_version"]}, (
         f"driver {sorted(set(driver))}, pinned {node['driver_version']}"
     )
+
+
+def test_gpus_are_in_persistence_mode(host: Any, node: dict[str, Any]) -> None:
+    """nvidia-persistenced keeps the driver initialised: without it every CUDA start on an idle
+    GPU pays the driver's initialisation again (NVIDIA driver docs, "Persistence Daemon");
+    Ubuntu's packaging starts it with --no-persistence-mode, which aigrid's drop-in replaces."""
+    if not node["gpus"] or not node["persistence_mode"]:
+        pytest.skip("no GPUs here, or the driver is not aigrid's to configure")
+    if not host.exists("nvidia-smi"):
+        pytest.skip("no NVIDIA driver on this node (a lab host, or the driver is not installed yet)")
+    modes = host.check_output("nvidia-smi --query-gpu=persistence_mode --format=csv,noheader").splitlines()
+    assert modes and set(modes) == {"Enabled"}, f"persistence mode {modes}"
