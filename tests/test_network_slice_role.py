@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -287,3 +289,102 @@ def test_a_slices_file_netplan_refuses_is_not_installed(tmp_path: Path) -> None:
 def test_a_bond_the_node_does_not_define_is_refused(tmp_path: Path) -> None:
     proc = netplan_checks(tmp_path, BRIDGE, "bond0")
     assert proc.returncode != 0 and "bond0 is not defined as a bond" in proc.stdout
+
+
+ROUNDS = """\
+- name: Slices' reconfiguration
+  hosts: all
+  gather_facts: false
+  # The stand-ins below learn which host calls them from here (the hosts share this machine).
+  environment:
+    AIGRID_TEST_HOST: "{{ inventory_hostname }}"
+  tasks:
+    - name: Reconfigure
+      ansible.builtin.include_role:
+        name: network_slice
+        tasks_from: reconfigure
+"""
+
+
+def reconfigure_rounds(
+    tmp_path: Path, failing: str = ""
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """The role's reconfiguration on two sites of local hosts (a1-a3, b1-b2) whose netplan file
+    changed, with a stand-in netplan that logs each apply's start and end and fails on
+    `failing`; returns the run and the log."""
+    log = tmp_path / "applies.log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "netplan").write_text(
+        "#!/bin/sh\n# STAND-IN netplan: logs `netplan apply`, which takes a moment, as the real one does\n"
+        f'echo "start $AIGRID_TEST_HOST" >> {log}\nsleep 1\n'
+        f'[ "$AIGRID_TEST_HOST" = "{failing}" ] && {{ echo "netplan: cannot apply" >&2; exit 1; }}\n'
+        f'echo "end $AIGRID_TEST_HOST" >> {log}\n'
+    )
+    (bin_dir / "netplan").chmod(0o755)
+    (tmp_path / "shape.sh").write_text("#!/bin/sh\n")
+    (tmp_path / "shape.sh").chmod(0o755)
+    (bin_dir / "nft").write_text("#!/bin/sh\n# STAND-IN nft\n")
+    (bin_dir / "nft").chmod(0o755)
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    sites = {"site_a": ["a1", "a2", "a3"], "site_b": ["b1", "b2"]}
+    inventory = {
+        "all": {
+            "children": {
+                group: {
+                    "hosts": {host: dict(local) for host in hosts},
+                    "vars": {"network_slice_site_group": group},
+                }
+                for group, hosts in sites.items()
+            }
+        }
+    }
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    (tmp_path / "play.yml").write_text(ROUNDS)
+    changed = {"changed": True}
+    variables = {
+        "network_slice_backend": "netplan",
+        "network_slice_shape_on": "parent",
+        "network_slice_config_dir": str(tmp_path),
+        "network_slice_netdevs": {"skipped": True},
+        "network_slice_networks": {"skipped": True},
+        "network_slice_parent_unit": {"skipped": True},
+        "network_slice_parent_dropin": {"skipped": True},
+        "network_slice_parent_unit_removed": {"skipped": True},
+        "network_slice_netplan_file": changed,
+    }
+    inventory_file, play = tmp_path / "inventory.yml", tmp_path / "play.yml"
+    path = f"{bin_dir}:{os.environ['PATH']}"
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", str(inventory_file), str(play), "-e", json.dumps(variables), "-f", "5"],
+        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return proc, log.read_text().splitlines() if log.exists() else []
+
+
+def test_a_site_reconfigures_its_network_one_node_at_a_time(tmp_path: Path) -> None:
+    """netplan apply reconfigures every link of a node, its uplink too: all of a site's nodes
+    at once was a blip of the whole site. One node per site at a time, sites side by side."""
+    proc, log = reconfigure_rounds(tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for site in ("a", "b"):
+        events = [line for line in log if line.split()[1].startswith(site)]
+        # Never two nodes of a site applying at once: each start follows the previous end.
+        hosts = [line.split()[1] for line in events[::2]]
+        assert events == [f"{kind} {host}" for host in hosts for kind in ("start", "end")], log
+        assert sorted(hosts) == sorted({line.split()[1] for line in events})
+    # Sites side by side: b's first node started before a's first node ended.
+    assert log.index("start b1") < log.index("end a1"), log
+
+
+def test_a_node_that_fails_its_reconfiguration_stops_its_site_only(tmp_path: Path) -> None:
+    proc, log = reconfigure_rounds(tmp_path, failing="a1")
+    assert proc.returncode != 0
+    assert "start a1" in log and "end a1" not in log
+    assert not any(line.endswith(("a2", "a3")) for line in log), log  # kept as they were
+    assert {"end b1", "end b2"} <= set(log)  # the other site went on
+    assert "a2 keeps its network as it was: a1 of site group site_a failed" in proc.stdout

@@ -7,6 +7,7 @@ Moving a file of the output is a change here and nowhere else.
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 
 LOCK = "aigrid.lock.json"
@@ -57,6 +58,11 @@ def site_inventory(site: str) -> str:
     """One site's hosts and groups, beside the grid's inventory so they share its variables:
     bring-up of one site then loads its hosts only, not every site's (`--site`)."""
     return f"{INVENTORY_DIR}/site-{site}.yml"
+
+
+def group_name(kind: str, value: str) -> str:
+    """Ansible group names are identifiers: site nw-nyc-fe-01 -> site_nw_nyc_fe_01."""
+    return f"{kind}_{re.sub(r'[^A-Za-z0-9]+', '_', value).strip('_').lower()}"
 
 
 def group_vars(group: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aigrid.layout import group_name
 from aigrid.plan import MIG_CONFIG_LABEL, MirrorsPlan, NodePlan, PackageSet, Plan, SitePlan, StackPlan
 from aigrid.render import cluster
 
@@ -201,6 +202,8 @@ def host_vars(node: NodePlan, plan: Plan) -> dict[str, Any]:
         data["kubernetes_cluster_join_config"] = cluster.join_config(site, node)
     if node.slice_interface is not None:
         data["network_slice_parent_interface"] = node.slice_interface
+    if node.slices:  # its site's nodes reconfigure their network one at a time (network_slice)
+        data["network_slice_site_group"] = group_name("site", node.site)
     if node.fabric_services:
         services = [plan.stack.driver.fabric[name] for name in node.fabric_services]
         data["nvidia_driver_fabric"] = [service.model_dump() for service in services]

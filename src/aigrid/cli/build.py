@@ -211,7 +211,7 @@ def teardown_command(
     scope = f"every host of {directory}"
     if site is not None or limit is not None:
         # Imported here, as compile is: the renderers load the plan and the placement solver.
-        from aigrid.render.ansible import group_name
+        from aigrid.layout import group_name
 
         scope = f"the hosts of {limit or group_name('site', site or '')}"
     if not yes:

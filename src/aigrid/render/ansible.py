@@ -7,7 +7,6 @@ what differs per host goes to host_vars.
 
 from __future__ import annotations
 
-import re
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any, NamedTuple
@@ -15,6 +14,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from aigrid import layout
+from aigrid.layout import group_name
 from aigrid.plan import Plan, SitePlan
 from aigrid.render import block_yaml, templates
 from aigrid.render.block_yaml import BlockDumper
@@ -111,11 +111,6 @@ UNCORDON_PLAYS: list[Play] = [
         "Upgrade: the nodes of the batch Ready and back in service", "all", "kubernetes_cluster", "uncordon"
     ),
 ]
-
-
-def group_name(kind: str, value: str) -> str:
-    """Ansible group names are identifiers: site nw-nyc-fe-01 -> site_nw_nyc_fe_01."""
-    return f"{kind}_{re.sub(r'[^A-Za-z0-9]+', '_', value).strip('_').lower()}"
 
 
 class _Dumper(BlockDumper):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from aigrid import __version__, layout
+from aigrid.layout import group_name
 from aigrid.plan import Plan
 from aigrid.render import templates
-from aigrid.render.ansible import group_name
 
 
 def render(plan: Plan) -> dict[str, bytes]:
