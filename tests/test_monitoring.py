@@ -1,9 +1,10 @@
 """The monitoring aigrid generates, checked by the tools that will read it: every site's rules
 pass `promtool check rules`, and `promtool test rules` shows each alert firing on synthetic
 series of its fault and every alert silent on a healthy site. The series are shaped as the
-DCGM exporter (labels gpu, UUID, Hostname, GPU_I_PROFILE, GPU_I_ID) and a ServiceMonitor
-scrape of Triton (namespace, service) expose them. The dashboard round-trips through
-Grafana's own dashboard types. promtool comes from Debian's `prometheus` package (.ci/run).
+DCGM exporter (labels gpu, UUID, hostname, GPU_I_PROFILE, GPU_I_ID, and `node` from its
+ServiceMonitor's relabeling) and a ServiceMonitor scrape of Triton (namespace, service)
+expose them. The dashboard round-trips through Grafana's own dashboard types. promtool comes
+from Debian's `prometheus` package (.ci/run).
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ def growing(step: float) -> str:
 
 
 def gpu_labels(host: str, index: int) -> dict[str, str]:
-    return {"Hostname": host, "gpu": str(index), "UUID": f"GPU-{host}-{index}"}
+    # `node` is the ServiceMonitor's relabeling; the exporter's own host label is `hostname`
+    # since NVIDIA/dcgm-exporter PR 655 (`Hostname` before), which the rules must not need.
+    return {"hostname": host, "node": host, "gpu": str(index), "UUID": f"GPU-{host}-{index}"}
 
 
 def healthy(plan: Plan, site: SitePlan) -> Series:
@@ -206,7 +209,7 @@ def fault_cases(site: Site) -> dict[str, tuple[Series, dict[str, list[dict[str, 
             k
             for k in drift
             if k.startswith("DCGM_FI_DEV_FB_USED")
-            and f'Hostname="{mig_node.hostname}"' in k
+            and f'node="{mig_node.hostname}"' in k
             and f'GPU_I_PROFILE="{profile}"' in k
         )
         del drift[gone]
@@ -353,6 +356,12 @@ def test_every_dcgm_metric_read_is_collected() -> None:
     site = plan.sites[0]
     exporter = operator_values(plan, site)["dcgmExporter"]
     assert exporter["serviceMonitor"]["enabled"] is True
+    # Every series gets the node its exporter pod runs on: the rules select on `node`.
+    assert {
+        "sourceLabels": ["__meta_kubernetes_pod_node_name"],
+        "targetLabel": "node",
+        "action": "replace",
+    } in exporter["serviceMonitor"]["relabelings"]
     assert exporter["env"] == [{"name": "DCGM_EXPORTER_COLLECTORS", "value": dcgm.COLLECTORS_PATH}]
     config = next(o for o in site_objects(plan, site.name) if o.name == exporter["config"]["name"])
     # Read as the exporter reads it (Go encoding/csv, '#' comments, then exactly 3 fields a row,

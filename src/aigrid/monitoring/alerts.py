@@ -92,16 +92,15 @@ def _alert(
 
 
 def _gpu_health(site: SitePlan) -> list[dict[str, Any]]:
-    """Per-GPU alerts for the whole site (the node comes from the exporter's Hostname label)
-    and one GPU-count alert per node with GPUs."""
-    node = 'label_replace({expr}, "node", "$1", "Hostname", "(.*)")'
+    """Per-GPU alerts for the whole site (each series carries its Kubernetes node as `node`,
+    from the exporter's ServiceMonitor) and one GPU-count alert per node with GPUs."""
     thermal = f"rate(DCGM_FI_DEV_THERMAL_VIOLATION[10m]) / {NANOSECONDS}"
     power = f"rate(DCGM_FI_DEV_POWER_VIOLATION[10m]) / {NANOSECONDS}"
     xids = " or ".join(f"DCGM_FI_DEV_XID_ERRORS == {xid}" for xid in HARDWARE_XIDS)
     rules = [
         _alert(
             "AigridGpuFallenOffBus",
-            node.format(expr=f"DCGM_FI_DEV_XID_ERRORS == {FALLEN_OFF_BUS_XID}"),
+            f"DCGM_FI_DEV_XID_ERRORS == {FALLEN_OFF_BUS_XID}",
             _labels(site, severity="critical"),
             "GPU {{ $labels.gpu }} on {{ $labels.node }} fell off the bus (XID 79)",
             "The driver lost the GPU; its workloads have failed. Drain the node, then reset or "
@@ -109,14 +108,14 @@ def _gpu_health(site: SitePlan) -> list[dict[str, Any]]:
         ),
         _alert(
             "AigridGpuHardwareXid",
-            node.format(expr=f"({xids})"),
+            f"({xids})",
             _labels(site, severity="warning"),
             "GPU {{ $labels.gpu }} on {{ $labels.node }} reported XID {{ $value }}",
             "A hardware, memory or link XID: look it up in NVIDIA's XID catalogue.",
         ),
         _alert(
             "AigridGpuDoubleBitEcc",
-            node.format(expr="increase(DCGM_FI_DEV_ECC_DBE_VOL_TOTAL[10m]) > 0"),
+            "increase(DCGM_FI_DEV_ECC_DBE_VOL_TOTAL[10m]) > 0",
             _labels(site, severity="critical"),
             "GPU {{ $labels.gpu }} on {{ $labels.node }} had uncorrectable ECC errors",
             "Uncorrectable memory errors corrupt results; drain the node and reset the GPU so the "
@@ -124,21 +123,21 @@ def _gpu_health(site: SitePlan) -> list[dict[str, Any]]:
         ),
         _alert(
             "AigridGpuRowRemapFailure",
-            node.format(expr="DCGM_FI_DEV_ROW_REMAP_FAILURE > 0"),
+            "DCGM_FI_DEV_ROW_REMAP_FAILURE > 0",
             _labels(site, severity="critical"),
             "GPU {{ $labels.gpu }} on {{ $labels.node }} could not remap a memory row",
             "The GPU has run out of spare rows: it needs replacing.",
         ),
         _alert(
             "AigridGpuRowRemapPending",
-            node.format(expr="increase(DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS[1h]) > 0"),
+            "increase(DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS[1h]) > 0",
             _labels(site, severity="warning"),
             "GPU {{ $labels.gpu }} on {{ $labels.node }} remapped a row after an uncorrectable error",
             "The remapping takes effect at the next GPU reset: drain the node and reset the GPU.",
         ),
         _alert(
             "AigridGpuThermalThrottling",
-            node.format(expr=f"{thermal} > {_number(THERMAL_THROTTLE_RATIO)}"),
+            f"{thermal} > {_number(THERMAL_THROTTLE_RATIO)}",
             _labels(site, severity="warning"),
             "GPU {{ $labels.gpu }} on {{ $labels.node }} is slowed down by heat",
             f"Clocks were held down by temperature more than {THERMAL_THROTTLE_RATIO:.0%} of the last "
@@ -147,7 +146,7 @@ def _gpu_health(site: SitePlan) -> list[dict[str, Any]]:
         ),
         _alert(
             "AigridGpuPowerThrottling",
-            node.format(expr=f"{power} > {_number(POWER_THROTTLE_RATIO)}"),
+            f"{power} > {_number(POWER_THROTTLE_RATIO)}",
             _labels(site, severity="warning"),
             "GPU {{ $labels.gpu }} on {{ $labels.node }} is held to its power limit",
             f"Clocks were held down by the power limit more than {POWER_THROTTLE_RATIO:.0%} of the "
@@ -165,7 +164,7 @@ def _gpu_health(site: SitePlan) -> list[dict[str, Any]]:
 
 def _gpus_seen(node: NodePlan) -> str:
     """How many distinct GPUs the node's exporter reports, 0 when it reports none."""
-    return f'count(count by (UUID) (DCGM_FI_DEV_GPU_TEMP{{Hostname="{node.hostname}"}})) or vector(0)'
+    return f'count(count by (UUID) (DCGM_FI_DEV_GPU_TEMP{{node="{node.hostname}"}})) or vector(0)'
 
 
 def _gpu_count(site: SitePlan, node: NodePlan) -> dict[str, Any]:
@@ -189,7 +188,7 @@ def _mig_layout(site: SitePlan, node: NodePlan) -> list[dict[str, Any]]:
         expected = per_gpu * node.gpu_count
         seen = (
             f"count(count by (gpu, GPU_I_ID) (DCGM_FI_DEV_FB_USED"
-            f'{{Hostname="{node.hostname}", GPU_I_PROFILE="{profile}"}})) or vector(0)'
+            f'{{node="{node.hostname}", GPU_I_PROFILE="{profile}"}})) or vector(0)'
         )
         rules.append(
             _alert(

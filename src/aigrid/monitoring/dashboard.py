@@ -51,15 +51,15 @@ def _threshold(value: float) -> dict[str, Any]:
 
 
 def dashboard(plan: Plan) -> dict[str, Any]:
-    gpus = f"count by (site) (count by (site, Hostname, UUID) (DCGM_FI_DEV_GPU_TEMP{{{SITE}}}))"
+    gpus = f"count by (site) (count by (site, node, UUID) (DCGM_FI_DEV_GPU_TEMP{{{SITE}}}))"
     panels = [
         _panel(1, "stat", "GPUs per site", gpus, "{{site}}", "none"),
         _panel(
             2,
             "timeseries",
             "GPU utilisation",
-            f"avg by (site, Hostname) (DCGM_FI_DEV_GPU_UTIL{{{SITE}}})",
-            "{{site}} {{Hostname}}",
+            f"avg by (site, node) (DCGM_FI_DEV_GPU_UTIL{{{SITE}}})",
+            "{{site}} {{node}}",
             "percent",
             min=0,
             max=100,
@@ -68,18 +68,18 @@ def dashboard(plan: Plan) -> dict[str, Any]:
             3,
             "timeseries",
             "GPU memory used",
-            f"sum by (site, Hostname) (DCGM_FI_DEV_FB_USED{{{SITE}}})",
-            "{{site}} {{Hostname}}",
+            f"sum by (site, node) (DCGM_FI_DEV_FB_USED{{{SITE}}})",
+            "{{site}} {{node}}",
             "decmbytes",
         ),
         _panel(
             4,
             "timeseries",
             "GPU errors (uncorrectable ECC, remapped rows, PCIe retries per hour)",
-            f"sum by (site, Hostname) (increase(DCGM_FI_DEV_ECC_DBE_VOL_TOTAL{{{SITE}}}[1h]))"
-            f" + sum by (site, Hostname) (increase(DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS{{{SITE}}}[1h]))"
-            f" + sum by (site, Hostname) (increase(DCGM_FI_DEV_PCIE_REPLAY_COUNTER{{{SITE}}}[1h]))",
-            "{{site}} {{Hostname}}",
+            f"sum by (site, node) (increase(DCGM_FI_DEV_ECC_DBE_VOL_TOTAL{{{SITE}}}[1h]))"
+            f" + sum by (site, node) (increase(DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS{{{SITE}}}[1h]))"
+            f" + sum by (site, node) (increase(DCGM_FI_DEV_PCIE_REPLAY_COUNTER{{{SITE}}}[1h]))",
+            "{{site}} {{node}}",
             "none",
         ),
     ]

@@ -176,7 +176,17 @@ def _dcgm_exporter(plan: Plan, site: SitePlan) -> dict[str, Any]:
             "interval": SCRAPE_INTERVAL,
             "honorLabels": False,
             "additionalLabels": dict(plan.observability.selector_labels),
-            "relabelings": _site_relabelings(site),
+            # The Kubernetes node the exporter pod runs on, as `node`: the alerts and the
+            # dashboard select on it. The exporter's own host label changed case (Hostname to
+            # hostname, NVIDIA/dcgm-exporter PR 655, 2026), which this does not depend on.
+            "relabelings": [
+                *_site_relabelings(site),
+                {
+                    "sourceLabels": ["__meta_kubernetes_pod_node_name"],
+                    "targetLabel": "node",
+                    "action": "replace",
+                },
+            ],
         },
     }
 
