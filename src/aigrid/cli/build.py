@@ -156,7 +156,8 @@ def bringup(
     On a terminal the progress is a live table; otherwise (CI, a log file) one line per task
     result per host as it arrives: HOST: ok|changed|skipped|failed|unreachable: ROLE : TASK.
     With --json those lines go to stderr and stdout holds only the JSON summary.
-    Exit status: 0 all hosts converged, 1 a host failed or was unreachable, 2 misuse.
+    Exit status: 0 all hosts converged, 1 a host failed or was unreachable, 2 misuse, 130 interrupted
+    (Ctrl-C: Ansible stops as on a terminal, the summary says what ran).
     """
     extravars: dict[str, object] = {"aigrid_hardware_checks": False} if no_hardware_checks else {}
     if no_hardware_checks and not as_json:
@@ -199,7 +200,8 @@ def teardown_command(
     settings; the container toolkit and containerd with their configuration; TensorRT and CUDA;
     the driver only with --remove-driver. Remove what Pulumi deployed first (pulumi destroy).
 
-    Exit status: 0 every host torn down, 1 a host failed or was unreachable, 2 misuse.
+    Exit status: 0 every host torn down, 1 a host failed or was unreachable, 2 misuse, 130 interrupted
+    (Ctrl-C: Ansible stops as on a terminal, the summary says what ran).
     """
     if not (directory / layout.TEARDOWN).is_file():
         fail(

@@ -150,7 +150,8 @@ def upgrade_command(
     upgrades and nodes leaving the grid are planned, not run: the plan names what must come
     first. The site objects (workloads) are applied after, with pulumi up or the GitOps sync.
     Exit status: 0 the plan can run (--plan-only) or every node upgraded, 1 the plan has blockers
-    or needs something done first, a revision is invalid, or a node failed, 2 misuse.
+    or needs something done first, a revision is invalid, or a node failed, 2 misuse, 130
+    interrupted (Ctrl-C: the batch in flight is redone by the next run).
     """
     before, after = _load(from_, None), _load(directory, None)
     changes = compare(before.state, after.state)
@@ -261,7 +262,7 @@ def drift_command(
     code and the blueprint field.
 
     Exit status: 0 every node read and none drifted, 1 a node drifted or could not be read,
-    2 misuse.
+    2 misuse, 130 interrupted.
     """
     from aigrid.day2 import drift_report
     from aigrid.day2.drift_run import DriftError
