@@ -388,3 +388,53 @@ def test_a_node_that_fails_its_reconfiguration_stops_its_site_only(tmp_path: Pat
     assert not any(line.endswith(("a2", "a3")) for line in log), log  # kept as they were
     assert {"end b1", "end b2"} <= set(log)  # the other site went on
     assert "a2 keeps its network as it was: a1 of site group site_a failed" in proc.stdout
+
+
+# networkctl status as systemd 252 (Debian 12) prints it for a link networkd configures.
+NETWORKCTL_STATUS = """\
+● 2: eno1
+                     Link File: /usr/lib/systemd/network/99-default.link
+                  Network File: {unit}
+                         State: routable (configured)
+"""
+
+
+def networkd_checks(tmp_path: Path, applied: str, named: str = "") -> subprocess.CompletedProcess[str]:
+    """The role's checks with a stand-in networkctl answering that systemd-networkd applies
+    unit `applied` to eno1 (the file search finds nothing: no unit here names eno1)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "networkctl").write_text(
+        "#!/bin/sh\n# STAND-IN networkctl: `status -- eno1` as the real one prints it\n"
+        f"cat <<'EOF'\n{NETWORKCTL_STATUS.format(unit=applied)}EOF\n"
+    )
+    (bin_dir / "networkctl").chmod(0o755)
+    path = tmp_path / "play.yml"
+    path.write_text(CHECKS)
+    variables = {
+        "network_slice_slices": SLICES,
+        "network_slice_parent_interface": "eno1",
+        "network_slice_parent_network_file": named,
+        "network_slice_ifupdown_config": [str(tmp_path / "none")],
+    }
+    return run_local_playbook(path, variables, path=bin_dir)
+
+
+def test_a_parent_networkd_matches_by_glob_is_refused(tmp_path: Path) -> None:
+    """A unit matching `Name=en*` (or by MACAddress=) configures eno1 without naming it: the
+    file search missed it, and aigrid's own unit for eno1 would shadow it or be shadowed."""
+    proc = networkd_checks(tmp_path, "/etc/systemd/network/10-uplink.network")
+    assert proc.returncode != 0
+    assert "systemd-networkd configures eno1 with /etc/systemd/network/10-uplink.network" in proc.stdout
+    assert "set network_slice_parent_network_file to 10-uplink.network" in proc.stdout
+
+
+def test_the_unit_networkd_applies_may_be_the_one_named_or_none(tmp_path: Path) -> None:
+    named = networkd_checks(tmp_path, "/etc/systemd/network/10-uplink.network", "10-uplink.network")
+    assert named.returncode == 0, named.stdout
+    unmanaged = networkd_checks(tmp_path, "n/a")
+    assert unmanaged.returncode == 0, unmanaged.stdout
+    ours = networkd_checks(tmp_path, "/etc/systemd/network/90-aigrid-eno1.network")
+    assert ours.returncode == 0, ours.stdout
+    other = networkd_checks(tmp_path, "/run/systemd/network/10-netplan-eno1.network", "10-uplink.network")
+    assert other.returncode != 0 and "with /run/systemd/network/10-netplan-eno1.network" in other.stdout
