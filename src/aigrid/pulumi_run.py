@@ -46,4 +46,6 @@ def _select(verb: Literal["preview", "up"], directory: Path, stack: str) -> Stac
         raise PulumiError(PULUMI_MISSING.format(project=project, verb=verb, stack=stack))
     from pulumi import automation
 
-    return automation.select_stack(stack_name=stack, work_dir=str(project))
+    # The stack is the site's; on a backend that has none yet it is made (`pulumi stack init`),
+    # with the config compiled beside it. select_stack alone failed there.
+    return automation.create_or_select_stack(stack_name=stack, work_dir=str(project))
