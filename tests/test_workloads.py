@@ -423,6 +423,23 @@ def _surge(body: dict[str, Any]) -> int:
     return int(surge)
 
 
+def test_a_rollout_waits_as_long_as_a_server_may_take_to_start() -> None:
+    """Kubernetes' default progress deadline (600 s) and pulumi-kubernetes' default wait (10
+    minutes) were shorter than the startup probe lets TensorRT-LLM load (1800 s): every first
+    rollout was reported failed while its pods were still loading."""
+    checked = 0
+    for path in SHIPPED:
+        for _, obj in objects(shipped_plan(path), "Deployment"):
+            probe = container(obj.body)["startupProbe"]
+            startup = probe["failureThreshold"] * probe["periodSeconds"]
+            deadline = obj.body["spec"]["progressDeadlineSeconds"]
+            assert deadline > startup, obj.name
+            wait = int(obj.body["metadata"]["annotations"]["pulumi.com/timeoutSeconds"])
+            assert wait >= deadline * obj.body["spec"]["replicas"], obj.name
+            checked += 1
+    assert checked > 10
+
+
 def test_a_rollout_fits_its_slice_gpu_quota(tmp_path: Path) -> None:
     """Every pod a rolling update starts on top of the replicas is admitted against the slice's
     GPU quota; with the default 25% surge the extra pod was refused and no change to a

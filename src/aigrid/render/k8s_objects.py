@@ -234,18 +234,34 @@ def replicas_at(workload: WorkloadPlan, site: str) -> int:
     return workload.placement.get(site, 0)
 
 
+# What a pod may spend pulling its image from the site's mirror (inference images are tens
+# of GB) before its server starts.
+IMAGE_PULL_SECONDS = 600
+# pulumi-kubernetes' await timeout for one resource (provider/pkg/metadata/annotations.go).
+PULUMI_TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
+
+
 def _workload_objects(
     plan: Plan, site: SitePlan, workload: WorkloadPlan, operator_key: str
 ) -> list[K8sObject]:
     namespace = slice_namespace(workload.slice)
     labels = {"app.kubernetes.io/name": workload.name, "aigrid.dev/slice": workload.slice}
     selector = {"app.kubernetes.io/name": workload.name}
+    replicas = replicas_at(workload, site.name)
+    # A pod may take its image pull and then its server's whole startup allowance (the startup
+    # probe's) before it is available: Kubernetes' default progress deadline (600 s) marked a
+    # TensorRT-LLM rollout (1800 s to load) failed, and pulumi-kubernetes gave up on it after
+    # its default 10 minutes. The rollout replaces one pod at a time (strategy below).
+    per_pod = workload.startup_seconds + IMAGE_PULL_SECONDS
+    metadata = _meta(workload.name, namespace, site, **labels)
+    metadata["annotations"] = {PULUMI_TIMEOUT_ANNOTATION: str(per_pod * max(replicas, 1))}
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": _meta(workload.name, namespace, site, **labels),
+        "metadata": metadata,
         "spec": {
-            "replicas": replicas_at(workload, site.name),
+            "replicas": replicas,
+            "progressDeadlineSeconds": per_pod,
             "selector": {"matchLabels": selector},
             # One pod replaced at a time, none added first: the default RollingUpdate (25% surge,
             # rounded up) starts an extra pod that the slice's GPU quota (sized to the replicas)
