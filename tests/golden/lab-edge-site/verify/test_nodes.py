@@ -153,11 +153,15 @@ def test_slice_dscp_marking(host: Any, node: dict[str, Any]) -> None:
                     assert rule in listing.stdout, slice_["name"]
 
 
-def test_gpus_match_the_blueprint(host: Any, node: dict[str, Any]) -> None:
+def _needs_nvidia_smi(host: Any, node: dict[str, Any]) -> None:
     if not node["gpus"]:
         pytest.skip("the blueprint declares no GPUs on this node")
     if not host.exists("nvidia-smi"):
         pytest.skip("no NVIDIA driver on this node (a lab host, or the driver is not installed yet)")
+
+
+def test_gpus_match_the_blueprint(host: Any, node: dict[str, Any]) -> None:
+    _needs_nvidia_smi(host, node)
     names = host.check_output("nvidia-smi --query-gpu=name --format=csv,noheader").splitlines()
     assert len(names) == node["gpus"]["count"], f"nvidia-smi lists {len(names)} GPU(s)"
     if node["gpus"]["product_names"]:  # empty: the catalog has no sourced nvidia-smi name
@@ -172,9 +176,8 @@ def test_gpus_are_in_persistence_mode(host: Any, node: dict[str, Any]) -> None:
     """nvidia-persistenced keeps the driver initialised: without it every CUDA start on an idle
     GPU pays the driver's initialisation again (NVIDIA driver docs, "Persistence Daemon");
     Ubuntu's packaging starts it with --no-persistence-mode, which aigrid's drop-in replaces."""
-    if not node["gpus"] or not node["persistence_mode"]:
-        pytest.skip("no GPUs here, or the driver is not aigrid's to configure")
-    if not host.exists("nvidia-smi"):
-        pytest.skip("no NVIDIA driver on this node (a lab host, or the driver is not installed yet)")
+    if not node["persistence_mode"]:
+        pytest.skip("the driver is not aigrid's to configure")
+    _needs_nvidia_smi(host, node)
     modes = host.check_output("nvidia-smi --query-gpu=persistence_mode --format=csv,noheader").splitlines()
     assert modes and set(modes) == {"Enabled"}, f"persistence mode {modes}"
