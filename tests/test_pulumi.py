@@ -30,7 +30,7 @@ from aigrid import layout, stack_keys
 from aigrid.catalog import catalog
 from aigrid.plan import Plan, build_plan
 from aigrid.policies import POLICIES
-from aigrid.pulumi_site import EdgeSite, resource_name
+from aigrid.pulumi_site import EdgeSite, SiteError, resource_name
 from aigrid.render.k8s_objects import K8sObject, site_objects
 from aigrid.render.pulumi import site_resources
 from aigrid.validate import validate_file
@@ -514,6 +514,25 @@ def test_the_gpu_operator_chart_comes_from_the_helm_mirror_with_its_login(
     site = json.loads((out / layout.site_resources("nw-nyc-fe-01")).read_text())
     helm = next(entry["helm"] for entry in site["resources"] if "helm" in entry)
     assert helm["login"] == {"username": "aigrid-bringup", "secretRef": "secret://northwind/mirror/password"}
+
+
+def test_a_dependency_the_site_does_not_declare_is_refused() -> None:
+    """A dependency missing from the resource file was dropped in silence: the object was then
+    created with no ordering against what it needs."""
+    plan = plan_of(EXAMPLES[0])
+    site_plan = plan.sites[0]
+    resources = json.loads(json.dumps(site_resources(plan, site_plan)))["resources"]
+    assert not [k for e in resources for k in e["dependsOn"] if k.startswith("HelmRepository/")]
+    resources[-1]["dependsOn"].append("Namespace/nosuch")
+    pulumi.runtime.set_mocks(Mocks(), project="aigrid-edge-site", stack=site_plan.name, preview=False)
+    with pytest.raises(SiteError, match="depends on Namespace/nosuch"):
+        EdgeSite(
+            site_plan.name,
+            site_plan.name,
+            resources,
+            kubeconfig=pulumi.Output.secret("apiVersion: v1\nkind: Config\n"),
+            helm_password=pulumi.Output.secret(HELM_PASSWORD),
+        )
 
 
 def test_a_missing_helm_password_stops_before_any_resource(

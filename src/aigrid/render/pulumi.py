@@ -107,10 +107,15 @@ def site_resources(plan: Plan, site: SitePlan, objects: list[K8sObject] | None =
     """What the program deploys at `site`: its Kubernetes objects in dependency order (those
     only a GitOps controller needs left out) and the blueprint's reference to its kubeconfig."""
     entries: list[dict[str, Any]] = []
-    for obj in site_objects(plan, site.name) if objects is None else objects:
+    every = site_objects(plan, site.name) if objects is None else objects
+    # Left out with the objects themselves: what the program deploys depends only on what it
+    # deploys (pulumi_site refuses a dependency it does not know).
+    gitops_only = {obj.key for obj in every if obj.gitops_only}
+    for obj in every:
         if obj.gitops_only:
             continue
-        entry: dict[str, Any] = {"key": obj.key, "body": obj.body, "dependsOn": list(obj.depends_on)}
+        depends = [key for key in obj.depends_on if key not in gitops_only]
+        entry: dict[str, Any] = {"key": obj.key, "body": obj.body, "dependsOn": depends}
         if obj.helm is not None:
             entry["helm"] = obj.helm
         entries.append(entry)

@@ -78,7 +78,15 @@ class EdgeSite(pulumi.ComponentResource):
         )
         self.resources: dict[str, pulumi.Resource] = {}
         for entry in resources:
-            depends = [self.resources[k] for k in entry.get("dependsOn", []) if k in self.resources]
+            # Each dependency is declared before it (the file is in dependency order): one that
+            # is not would be an ordering edge lost without a word.
+            unknown = [k for k in entry.get("dependsOn", []) if k not in self.resources]
+            if unknown:
+                raise SiteError(
+                    f"{entry['key']} depends on {', '.join(unknown)}, which the site's resources do not "
+                    "declare before it: recompile the blueprint"
+                )
+            depends = [self.resources[k] for k in entry.get("dependsOn", [])]
             options = pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=depends)
             self.resources[entry["key"]] = self._resource(site, entry, options, helm_password)
         self.register_outputs({"resources": len(self.resources)})
