@@ -190,6 +190,10 @@ def _forwarding_interrupts() -> Iterator[list[int]]:
     and exits 99 ("User interrupted execution"), as on a terminal; workers still running after
     WORKER_GRACE_S, or at a second signal, are ended (_end_workers)."""
     received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        # Only the main thread may handle signals (a caller running bring-ups in threads).
+        yield received
+        return
     timer = threading.Timer(WORKER_GRACE_S, _end_workers)
     timer.daemon = True
 
