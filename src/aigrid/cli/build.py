@@ -168,6 +168,7 @@ def bringup(
                 style="yellow",
             )
         )
+    extra: dict[str, object] = {"check": check, "hardware_checks": not no_hardware_checks}
     try:
         outcome = _run_bringup(
             directory, check, limit, inventory or [], extravars, as_json, secrets=secrets, site=site
@@ -175,10 +176,8 @@ def bringup(
     except BringupError as exc:
         fail(exc, EXIT_MISUSE)
     except Interrupted as stop:
-        report_outcome(stop.outcome, as_json, "bring-up summary (interrupted)", {}, stop)
-    report_outcome(
-        outcome, as_json, "bring-up summary", {"check": check, "hardware_checks": not no_hardware_checks}
-    )
+        report_outcome(stop.outcome, as_json, "bring-up summary", extra, stop)
+    report_outcome(outcome, as_json, "bring-up summary", extra)
 
 
 def teardown_command(
@@ -238,7 +237,7 @@ def teardown_command(
     except BringupError as exc:
         fail(exc, EXIT_MISUSE)
     except Interrupted as stop:
-        report_outcome(stop.outcome, as_json, "teardown summary (interrupted)", {}, stop)
+        report_outcome(stop.outcome, as_json, "teardown summary", {"removed_driver": remove_driver}, stop)
     report_outcome(outcome, as_json, "teardown summary", {"removed_driver": remove_driver})
 
 
@@ -252,6 +251,7 @@ def report_outcome(
     """A run's summary, a table or JSON on stdout; exit 0 when every host finished, 1 when
     one did not, 128 + the signal's number when a signal stopped the run (130 for Ctrl-C)."""
     if interrupted is not None:
+        title += " (interrupted)"
         err.print(
             Text(
                 f"aigrid: {interrupted}: Ansible ended the tasks in flight and ran no later task; "

@@ -6,6 +6,7 @@ driver; elsewhere they are skipped with that reason.
 """
 
 import fnmatch
+import functools
 import json
 import re
 import tomllib
@@ -34,7 +35,12 @@ def host(node: dict[str, Any], request: pytest.FixtureRequest) -> Any:
     reads) and nft needs CAP_NET_ADMIN. Through sudo where the login is not root, as the
     playbooks' `become` does."""
     inventory = request.config.getoption("--aigrid-inventory")
-    spec = f"ansible://{node['hostname']}?ansible_inventory={inventory}"
+    return _root_host(f"ansible://{node['hostname']}?ansible_inventory={inventory}")
+
+
+@functools.cache
+def _root_host(spec: str) -> Any:
+    """Once per node, not per check: whether its login needs sudo."""
     node_host = testinfra.get_host(spec)
     if node_host.check_output("id -u") != "0":
         node_host = testinfra.get_host(f"{spec}&sudo=true")
