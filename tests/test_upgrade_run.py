@@ -228,7 +228,7 @@ def test_the_command_prints_each_node_and_how_to_resume(
     for blueprint, out in ((LAB, old), (DAY2 / "driver-branch.yaml", new)):
         assert run_aigrid("compile", str(blueprint), "--out", str(out)).returncode == 0
     monkeypatch.setattr(bringup, "run", Recorder(failing={"lab-gpu02"}))
-    monkeypatch.setattr(day2_cli, "_verify", lambda directory, inventories: lambda site: {})
+    monkeypatch.setattr(day2_cli, "_verify", lambda directory, inventories, hardware_checks: lambda site: {})
     monkeypatch.setenv("COLUMNS", "200")
     args = ["upgrade", str(new), "--from", str(old / layout.LOCK), "--yes"]
     text = CliRunner().invoke(app, args)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -50,29 +54,249 @@ def test_verify_needs_nothing_beyond_the_readme_install() -> None:
     assert {"pytest", "pytest-testinfra"} <= runtime
 
 
+def _standin(compiled: Path, monkeypatch: pytest.MonkeyPatch, name: str, body: str) -> None:
+    """A STAND-IN command first on PATH, answering as the real one does on a node."""
+    bin_dir = compiled / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / name).write_text(f"#!/bin/sh\n# STAND-IN {name}, for this test only\n{body}")
+    (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+
+
+def _checks(compiled: Path, *options: str) -> dict[str, str]:
+    """Run aigrid verify on the node; each check's outcome ("passed", "skipped: WHY",
+    "failed: WHY") by its name."""
+    proc = run_aigrid("verify", "out", "-i", "local.yml", *options, "--junit", "report.xml", cwd=compiled)
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    outcomes = {}
+    for case in ET.parse(compiled / "report.xml").getroot().iter("testcase"):
+        name = (case.get("name") or "").split("[")[0]
+        problem = case.find("failure")
+        skipped = case.find("skipped")
+        if problem is not None:
+            outcomes[name] = f"failed: {problem.get('message')}"
+        elif skipped is not None:
+            outcomes[name] = f"skipped: {skipped.get('message')}"
+        else:
+            outcomes[name] = "passed"
+    return outcomes
+
+
 @pytest.mark.parametrize("mode", ["Enabled", "Disabled"])
 def test_the_suite_checks_persistence_mode(
     compiled: Path, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     """Ubuntu's nvidia-persistenced runs with --no-persistence-mode unless aigrid's drop-in
     replaces it: the suite reads each GPU's mode as nvidia-smi reports it (a stand-in here)."""
-    bin_dir = compiled / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "nvidia-smi").write_text(
-        "#!/bin/sh\n# STAND-IN nvidia-smi: one H100, as the real one answers these queries\n"
+    _standin(
+        compiled,
+        monkeypatch,
+        "nvidia-smi",
+        "# one H100, as the real one answers these queries\n"
         'case "$*" in\n'
         f"  *persistence_mode*) echo {mode} ;;\n"
         "  *driver_version*) echo 580.126.20 ;;\n"
         '  *name*) echo "NVIDIA H100 80GB HBM3" ;;\n'
-        "esac\n"
+        "esac\n",
     )
-    (bin_dir / "nvidia-smi").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    proc = run_aigrid("verify", "out", "-i", "local.yml", cwd=compiled, columns=200)
-    row = next(line for line in proc.stdout.splitlines() if line.startswith("│ h100-node-01"))
-    passed = int(row.split("│")[2])
-    failed = [line for line in proc.stdout.splitlines() if "persistence_mode" in line]
-    if mode == "Enabled":  # both GPU checks pass: the stand-in answers as a healthy node
-        assert passed == 2 and not failed, proc.stdout
+    checks = _checks(compiled)
+    assert checks["test_gpus_match_the_blueprint"] == "passed"
+    if mode == "Enabled":
+        assert checks["test_gpus_are_in_persistence_mode"] == "passed"
     else:
-        assert passed == 1 and any("persistence mode ['Disabled']" in line for line in failed), proc.stdout
+        assert "persistence mode ['Disabled']" in checks["test_gpus_are_in_persistence_mode"]
+
+
+# systemctl(1) as on a node booted with systemd: is-system-running prints the manager's state
+# (exit 1 unless "running"); is-enabled and is-active print one word per unit (exit 0 only for
+# enabled/active). This one reads each unit's state from UNITS ("unit enabled active" lines).
+SYSTEMCTL = """\
+case "$1" in
+  is-system-running) echo degraded; exit 1 ;;
+  is-enabled) column=2 ;;
+  is-active) column=3 ;;
+  *) exit 2 ;;
+esac
+state=$(awk -v u="$2" -v c=$column '$1 == u { print $c }' "$(dirname "$0")/UNITS")
+if [ -z "$state" ]; then
+  echo "Failed to get unit file state for $2.service: No such file or directory" >&2; exit 4
+fi
+echo "$state"
+[ "$state" = enabled ] || [ "$state" = active ]
+"""
+
+
+def test_services_must_be_enabled_and_running(compiled: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a node booted with systemd the suite asks systemd for each unit bring-up leaves: a
+    kubelet that stopped, a persistence daemon left static (its drop-in not enabled) and a
+    containerd that would not come back after a reboot each fail the check, by name."""
+    _standin(compiled, monkeypatch, "systemctl", SYSTEMCTL)
+    healthy = {
+        "containerd": "enabled active",
+        "kubelet": "enabled active",
+        "aigrid-slices": "enabled inactive",  # a oneshot: the role's handlers applied it
+        "nvidia-persistenced": "enabled active",
+        "nvidia-cdi-refresh.path": "enabled inactive",
+        "nvidia-cdi-refresh.service": "enabled inactive",
+    }
+    units = compiled / "bin/UNITS"
+    units.write_text("".join(f"{unit} {state}\n" for unit, state in healthy.items()))
+    assert _checks(compiled)["test_services_enabled_and_running"] == "passed"
+
+    broken = healthy | {
+        "containerd": "disabled active",
+        "kubelet": "enabled failed",
+        "nvidia-persistenced": "static inactive",
+    }
+    units.write_text(
+        "".join(f"{unit} {state}\n" for unit, state in broken.items() if unit != "aigrid-slices")
+    )
+    outcome = _checks(compiled)["test_services_enabled_and_running"]
+    for problem in (
+        "containerd is disabled, not enabled",
+        "kubelet is failed, not running",
+        "nvidia-persistenced is static, not enabled",
+        "nvidia-persistenced is inactive, not running",
+        "aigrid-slices is not installed, not enabled",
+    ):
+        assert problem in outcome, outcome
+
+
+def test_without_systemd_services_and_links_are_skipped_with_the_reason(compiled: Path) -> None:
+    """This machine's init is not systemd (`systemctl is-system-running`: offline), as on the
+    emulated lab's hosts: nothing starts units there, and the suite says so."""
+    probe = subprocess.run(["systemctl", "is-system-running"], capture_output=True, text=True, check=False)
+    if probe.stdout.strip() not in ("", "offline"):
+        pytest.skip(f"this machine runs systemd ({probe.stdout.strip()}): the skip does not apply here")
+    checks = _checks(compiled)
+    for name in ("test_services_enabled_and_running", "test_slice_interfaces_up"):
+        assert checks[name].startswith("skipped: ") and "systemd is not this host's init" in checks[name]
+
+
+def test_sysctls_and_swap_are_read_from_the_running_kernel(
+    compiled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The values in effect, not the sysctl.d file: forwarding off, or net.bridge.* missing
+    because br_netfilter is not loaded, fails; so does swap left on."""
+    values = compiled / "bin/SYSCTLS"
+    _standin(
+        compiled,
+        monkeypatch,
+        "sysctl",
+        'v=$(awk -v k="$2" \'$1 == k { print $2 }\' "$(dirname "$0")/SYSCTLS")\n'
+        'if [ -z "$v" ]; then\n'
+        '  echo "sysctl: cannot stat /proc/sys/$(echo $2 | tr . /): No such file or directory" >&2\n'
+        "  exit 255\n"
+        "fi\n"
+        'echo "$v"\n',
+    )
+    _standin(compiled, monkeypatch, "swapon", 'cat "$(dirname "$0")/SWAPS"\n')
+    expected = json.loads((compiled / "out/verify/expectations/lab-h100.json").read_text())["nodes"][0][
+        "sysctls"
+    ]
+    values.write_text("".join(f"{key} {value}\n" for key, value in expected.items()))
+    (compiled / "bin/SWAPS").write_text("")
+    checks = _checks(compiled)
+    assert checks["test_sysctls_in_effect"] == "passed" and checks["test_swap_off"] == "passed"
+
+    drifted = {k: v for k, v in expected.items() if not k.startswith("net.bridge.")} | {
+        "net.ipv4.ip_forward": "0"
+    }
+    values.write_text("".join(f"{key} {value}\n" for key, value in drifted.items()))
+    (compiled / "bin/SWAPS").write_text("/swap.img\n")
+    checks = _checks(compiled)
+    assert "net.ipv4.ip_forward = 0, not 1" in checks["test_sysctls_in_effect"]
+    assert "net.bridge.bridge-nf-call-iptables does not exist" in checks["test_sysctls_in_effect"]
+    assert "swap is on: /swap.img" in checks["test_swap_off"]
+
+
+def test_kernel_modules_are_looked_for_in_the_running_kernel(compiled: Path) -> None:
+    """/sys/module lists what is loaded (and built-in modules with parameters): printk is in
+    every kernel, and a module nobody loaded fails by name."""
+    path = compiled / "out/verify/expectations/lab-h100.json"
+    data = json.loads(path.read_text())
+    data["nodes"][0]["kernel_modules"] = ["printk"]
+    path.write_text(json.dumps(data))
+    assert _checks(compiled)["test_kernel_modules_loaded"] == "passed"
+    data["nodes"][0]["kernel_modules"] = ["printk", "aigrid_not_a_module"]
+    path.write_text(json.dumps(data))
+    assert "kernel modules not loaded: aigrid_not_a_module" in _checks(compiled)["test_kernel_modules_loaded"]
+
+
+def test_a_host_whose_kernel_is_not_its_own_skips_the_kernel_checks(compiled: Path) -> None:
+    """The switch kubernetes_node obeys (a lab host shares the machine's kernel): the suite
+    reads it from the inventory and says why it skipped."""
+    for inventory in (
+        "all:\n  hosts:\n    h100-node-01:\n      kubernetes_node_apply_kernel_settings: false\n",
+        "all:\n  vars:\n    kubernetes_node_apply_kernel_settings: false\n",  # for every host
+    ):
+        (compiled / "shared-kernel.yml").write_text(inventory)
+        checks = _checks(compiled, "-i", "shared-kernel.yml")
+        for name in ("test_kernel_modules_loaded", "test_sysctls_in_effect", "test_swap_off"):
+            assert "kubernetes_node_apply_kernel_settings" in checks[name], checks[name]
+
+
+@pytest.mark.parametrize("state", ["UP", "LOWERLAYERDOWN"])
+def test_slice_links_must_be_up_with_the_nodes_addresses(
+    compiled: Path, monkeypatch: pytest.MonkeyPatch, state: str
+) -> None:
+    """`ip -json address show dev vlan900` as iproute2 prints it for the slice's VLAN: up with
+    the node's address on the slice passes; a VLAN whose parent lost its link does not."""
+    _standin(compiled, monkeypatch, "systemctl", "echo running\n")
+    link = [
+        {
+            "ifname": "vlan900",
+            "flags": ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"],
+            "operstate": state,
+            "addr_info": [
+                {"family": "inet6", "local": "2001:db8:900:1::a", "prefixlen": 64, "scope": "global"}
+            ],
+        }
+    ]
+    _standin(
+        compiled,
+        monkeypatch,
+        "ip",
+        '[ "$*" = "-json address show dev vlan900" ] ||\n'
+        '  { echo "Device \\"$5\\" does not exist." >&2; exit 1; }\n'
+        f"echo '{json.dumps(link)}'\n",
+    )
+    outcome = _checks(compiled)["test_slice_interfaces_up"]
+    if state == "UP":
+        assert outcome == "passed"
+    else:
+        assert "vlan900 is LOWERLAYERDOWN, not UP" in outcome
+
+
+def test_a_gpu_node_without_nvidia_smi_fails_unless_hardware_checks_are_off(compiled: Path) -> None:
+    """The blueprint puts the driver on the host, and this machine has no nvidia-smi: a node
+    brought up that way lacks its driver. --no-hardware-checks (hosts without GPUs, a lab)
+    skips the GPU checks instead, and says so."""
+    if shutil.which("nvidia-smi"):
+        pytest.skip("this machine has nvidia-smi: the missing-driver case does not arise here")
+    checks = _checks(compiled)
+    assert (
+        "nvidia-smi is missing: the NVIDIA driver is not installed" in checks["test_gpus_match_the_blueprint"]
+    )
+    assert "nvidia-smi is missing" in checks["test_gpus_are_in_persistence_mode"]
+    checks = _checks(compiled, "--no-hardware-checks")
+    for name in ("test_gpus_match_the_blueprint", "test_gpus_are_in_persistence_mode"):
+        assert checks[name] == "skipped: hardware checks are off (--no-hardware-checks)"
+
+
+def test_with_the_operators_driver_the_host_has_no_nvidia_smi_to_ask(compiled: Path) -> None:
+    """stack.driver.install: operator: the GPU Operator's driver container holds nvidia-smi,
+    so its absence on the host is expected, and no host service of the driver is asked for."""
+    (compiled / "operator.yaml").write_text(
+        "apiVersion: aigrid.dev/v1alpha1\nkind: Blueprint\n"
+        f"extends: [{BLUEPRINTS / 'examples/gpu-node-h100.yaml'}]\n"
+        "metadata: {name: gpu-node-h100-operator}\nstack: {driver: {install: operator}}\n"
+    )
+    proc = run_aigrid("compile", "operator.yaml", "-o", "out", "--root", "/", cwd=compiled)
+    assert proc.returncode == 0, proc.stderr
+    node = json.loads((compiled / "out/verify/expectations/lab-h100.json").read_text())["nodes"][0]
+    assert "nvidia-persistenced" not in node["services"]
+    if shutil.which("nvidia-smi"):
+        pytest.skip("this machine has nvidia-smi: the operator's case does not arise here")
+    check = _checks(compiled)["test_gpus_match_the_blueprint"]
+    assert check == "skipped: the GPU Operator's driver container holds the driver: checked in the cluster"

@@ -7,7 +7,11 @@ roles converged it to. Every variable carries its role's prefix.
 
 from __future__ import annotations
 
+import functools
+from importlib import resources
 from typing import Any
+
+import yaml
 
 from aigrid.layout import group_name
 from aigrid.plan import MIG_CONFIG_LABEL, MirrorsPlan, NodePlan, PackageSet, Plan, SitePlan, StackPlan
@@ -21,6 +25,17 @@ HARDWARE_CHECKS = "aigrid_hardware_checks"
 # GPU workers run GPU work only; the GPU Operator's operands tolerate this taint. Control
 # planes never get it: on an all-GPU site CoreDNS and the operator itself must schedule.
 GPU_TAINT = "nvidia.com/gpu=present:NoSchedule"
+
+
+@functools.cache
+def role_defaults(role: str) -> dict[str, Any]:
+    """A role's own defaults (defaults/main.yml), for what the plan does not set but checks
+    need: the kernel modules and sysctls kubernetes_node applies, say."""
+    text = (
+        resources.files("aigrid").joinpath("roles", role, "defaults", "main.yml").read_text(encoding="utf-8")
+    )
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
 
 
 def _package_vars(role: str, packages: PackageSet) -> dict[str, Any]:

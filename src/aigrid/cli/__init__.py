@@ -46,6 +46,14 @@ ExtraInventory = Annotated[
     list[Path] | None,
     typer.Option("--inventory", "-i", exists=True, help="Extra inventory applied after the compiled one."),
 ]
+# Hosts without GPUs (a lab): bringup, upgrade and verify leave out what needs them.
+NoHardwareChecks = Annotated[
+    bool,
+    typer.Option(
+        "--no-hardware-checks",
+        help="Skip GPU, nouveau, Secure Boot and header checks (hosts without GPUs).",
+    ),
+]
 RootOption = Annotated[
     Path | None,
     typer.Option(

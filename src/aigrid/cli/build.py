@@ -21,6 +21,7 @@ from aigrid.cli import (
     EXIT_OK,
     ExistingFile,
     ExtraInventory,
+    NoHardwareChecks,
     RootOption,
     check_output,
     err,
@@ -142,13 +143,7 @@ def bringup(
             "secret:// and vault:// reference the roles write, by reference.",
         ),
     ] = None,
-    no_hardware_checks: Annotated[
-        bool,
-        typer.Option(
-            "--no-hardware-checks",
-            help="Skip GPU, nouveau, Secure Boot and header checks (hosts without GPUs).",
-        ),
-    ] = False,
+    no_hardware_checks: NoHardwareChecks = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
 ) -> None:
     """Run the compiled playbook against the inventory, with live per-host progress and a summary.
@@ -360,8 +355,12 @@ def verify_command(
     site: Annotated[str | None, typer.Option("--site", help="Only this site's nodes.")] = None,
     inventory: ExtraInventory = None,
     junit: Annotated[Path | None, typer.Option("--junit", help="Also write a JUnit XML report here.")] = None,
+    no_hardware_checks: NoHardwareChecks = False,
 ) -> None:
     """Run the compiled testinfra suite (DIR/verify) against the nodes and print a per-node table.
+
+    A GPU node whose driver is on the host (stack.driver.install host or preinstalled) must
+    answer nvidia-smi; --no-hardware-checks skips the GPU checks instead (hosts without GPUs).
 
     Exit status: 0 every node passed, 1 a check failed, 2 misuse.
     """
@@ -370,7 +369,7 @@ def verify_command(
 
     check_output(junit, create_folders=True)
     try:
-        results = run_verify(directory, site, inventory or [], junit)
+        results = run_verify(directory, site, inventory or [], junit, not no_hardware_checks)
     except VerifyError as exc:
         fail(exc, EXIT_MISUSE)
     table = Table("node", "passed", "failed", "skipped", Column("failed checks", overflow="fold"))

@@ -21,6 +21,7 @@ from aigrid.cli import (
     EXIT_MISUSE,
     EXIT_OK,
     ExtraInventory,
+    NoHardwareChecks,
     RootOption,
     check_output,
     err,
@@ -127,9 +128,7 @@ def upgrade_command(
             "--secrets", exists=True, dir_okay=False, help="Vars file with aigrid_secrets, as for bringup."
         ),
     ] = None,
-    no_hardware_checks: Annotated[
-        bool, typer.Option("--no-hardware-checks", help="As for bringup: hosts without GPUs (a lab).")
-    ] = False,
+    no_hardware_checks: NoHardwareChecks = False,
     yes: Annotated[
         bool, typer.Option("--yes", help="Do not ask: run the plan without confirmation.")
     ] = False,
@@ -178,7 +177,7 @@ def upgrade_command(
         {"aigrid_hardware_checks": False} if no_hardware_checks else {},
         secrets,
         on_result=lambda result: log.print(Text(progress_line(result))),
-        verify=_verify(directory, inventory or []),
+        verify=_verify(directory, inventory or [], hardware_checks=not no_hardware_checks),
     )
     try:
         outcome = upgrade_run.run(
@@ -192,7 +191,9 @@ def upgrade_command(
     raise typer.Exit(EXIT_INVALID if outcome.stopped else EXIT_OK)
 
 
-def _verify(directory: Path, inventories: list[Path]) -> Callable[[str], dict[str, list[str]]]:
+def _verify(
+    directory: Path, inventories: list[Path], hardware_checks: bool
+) -> Callable[[str], dict[str, list[str]]]:
     """The verify step: the compiled checks of one site, each node's failures."""
 
     def checks(site: str) -> dict[str, list[str]]:
@@ -200,7 +201,7 @@ def _verify(directory: Path, inventories: list[Path]) -> Callable[[str], dict[st
 
         return {
             node: list(result.failures)
-            for node, result in run_verify(directory, site, inventories, None).items()
+            for node, result in run_verify(directory, site, inventories, None, hardware_checks).items()
         }
 
     return checks

@@ -6,12 +6,30 @@ from __future__ import annotations
 from typing import Any
 
 from aigrid import layout
-from aigrid.plan import Plan, SitePlan
+from aigrid.plan import NodePlan, Plan, SitePlan
 from aigrid.render import indented_json, templates
-from aigrid.rolevars import host_vars, node_packages
+from aigrid.rolevars import host_vars, node_packages, role_defaults
+
+
+def services(plan: Plan, node: NodePlan) -> dict[str, str]:
+    """The systemd units bring-up leaves on `node`, each "active" (enabled and running) or
+    "enabled" (starts at the next boot: a oneshot already applied by hand, or a unit that its
+    role enables but need not start)."""
+    units = {"containerd": "active", "kubelet": "active"}
+    if node.slices:  # oneshot: the role's handlers apply the same files at bring-up
+        units["aigrid-slices"] = "enabled"
+    if node.gpu_model and plan.stack.driver.install == "host":
+        units["nvidia-persistenced"] = "active"
+        for name in node.fabric_services:
+            units |= dict.fromkeys(plan.stack.driver.fabric[name].units, "active")
+    if node.gpu_model and plan.stack.container_toolkit.cdi:
+        # Enabled, not started: the path unit watches for driver changes from the next boot.
+        units |= {"nvidia-cdi-refresh.path": "enabled", "nvidia-cdi-refresh.service": "enabled"}
+    return dict(sorted(units.items()))
 
 
 def expectations(plan: Plan, site: SitePlan) -> dict[str, Any]:
+    kernel = role_defaults("kubernetes_node")
     nodes = []
     for node in site.nodes:
         host = host_vars(node, plan)
@@ -39,6 +57,16 @@ def expectations(plan: Plan, site: SitePlan) -> dict[str, Any]:
                 # The nvidia_driver role turns persistence mode on where it installs the driver
                 # (its nvidia-persistenced drop-in); another installer's choice is its own.
                 "persistence_mode": plan.stack.driver.install == "host",
+                # nvidia-smi comes with a driver on the host (aigrid's or one preinstalled);
+                # with install: operator the GPU Operator's driver container holds it.
+                "driver_on_host": plan.stack.driver.install != "operator",
+                "services": services(plan, node),
+                # What kubernetes_node loads and sets (its defaults), in effect where the
+                # inventory lets it touch the kernel (kubernetes_node_apply_kernel_settings).
+                "kernel_modules": kernel["kubernetes_node_modules"],
+                "sysctls": {
+                    key: str(value) for key, value in sorted(kernel["kubernetes_node_sysctls"].items())
+                },
             }
         )
     return {"blueprint": plan.name, "site": site.name, "nodes": nodes}

@@ -31,12 +31,14 @@ class NodeResult:
 
 
 def merged_inventory(directory: Path, extra: list[Path]) -> dict[str, Any]:
-    """The compiled inventory with later inventories' host variables applied (they win)."""
+    """The compiled inventory with later inventories' variables applied (they win): their
+    `all` group's variables for every host, their host variables above those."""
     inventory: dict[str, Any] = yaml.safe_load((directory / layout.INVENTORY).read_text())
     overrides: dict[str, dict[str, Any]] = {}
     for path in extra:
-        data = yaml.safe_load(path.read_text()) or {}
-        for host, values in ((data.get("all") or {}).get("hosts") or {}).items():
+        data = (yaml.safe_load(path.read_text()) or {}).get("all") or {}
+        inventory["all"].setdefault("vars", {}).update(data.get("vars") or {})
+        for host, values in (data.get("hosts") or {}).items():
             overrides.setdefault(host, {}).update(values or {})
     for group in inventory["all"]["children"].values():
         for host in list(group.get("hosts") or {}):
@@ -46,7 +48,11 @@ def merged_inventory(directory: Path, extra: list[Path]) -> dict[str, Any]:
 
 
 def run(
-    directory: Path, site: str | None, inventories: list[Path], junit: Path | None
+    directory: Path,
+    site: str | None,
+    inventories: list[Path],
+    junit: Path | None,
+    hardware_checks: bool = True,
 ) -> dict[str, NodeResult]:
     for module, package in (("pytest", "pytest"), ("testinfra", "pytest-testinfra")):
         if importlib.util.find_spec(module) is None:
@@ -81,6 +87,8 @@ def run(
         ]
         if site:
             command.append(f"--aigrid-site={site}")
+        if not hardware_checks:
+            command.append("--aigrid-no-hardware-checks")
         # testinfra's Ansible backend runs ansible-inventory and ansible by name.
         env = {**os.environ, "PATH": tools.search_path()}
         proc = subprocess.run(command, cwd=suite, env=env, capture_output=True, text=True, check=False)

@@ -7,6 +7,7 @@ driver; elsewhere they are skipped with that reason.
 
 import fnmatch
 import functools
+import ipaddress
 import json
 import re
 import tomllib
@@ -101,6 +102,71 @@ def test_kernel_settings_files(host: Any, node: dict[str, Any]) -> None:
         assert f"{key}={value}" in kubelet
 
 
+def _needs_systemd(host: Any) -> None:
+    """Services and links are what systemd starts and networkd or netplan configures; a host
+    whose init is not systemd (an emulated lab host) has neither to check."""
+    state = host.run("systemctl is-system-running")
+    if state.rc == 127 or state.stdout.strip() in ("", "offline"):
+        pytest.skip("systemd is not this host's init (an emulated lab host?): nothing starts its units")
+
+
+def test_services_enabled_and_running(host: Any, node: dict[str, Any]) -> None:
+    """Each unit bring-up leaves: enabled, so it comes back after a reboot, and running where it
+    must be (containerd, the kubelet, nvidia-persistenced, the fabric services)."""
+    _needs_systemd(host)
+    problems = []
+    for unit, wanted in node["services"].items():
+        enabled = host.run("systemctl is-enabled %s", unit).stdout.strip() or "not installed"
+        if enabled != "enabled":
+            problems.append(f"{unit} is {enabled}, not enabled")
+        if wanted == "active":
+            active = host.run("systemctl is-active %s", unit).stdout.strip() or "unknown"
+            if active != "active":
+                problems.append(f"{unit} is {active}, not running")
+    assert not problems, "; ".join(problems)
+
+
+def _kernel_is_the_nodes(host: Any) -> None:
+    # The same switch kubernetes_node obeys: off where the kernel is not the node's own.
+    if not host.backend.get_variables().get("kubernetes_node_apply_kernel_settings", True):
+        pytest.skip("the inventory leaves this host's kernel alone (kubernetes_node_apply_kernel_settings)")
+
+
+def test_kernel_modules_loaded(host: Any, node: dict[str, Any]) -> None:
+    """overlay (containerd's snapshotter) and br_netfilter (bridged pod traffic through
+    iptables): loaded, or built into the kernel (Kubernetes docs, "Container Runtimes")."""
+    _kernel_is_the_nodes(host)
+    builtin = host.run("cat /lib/modules/$(uname -r)/modules.builtin").stdout
+    missing = [
+        name
+        for name in node["kernel_modules"]
+        if not host.file(f"/sys/module/{name}").is_directory and f"/{name}.ko" not in builtin
+    ]
+    assert not missing, f"kernel modules not loaded: {', '.join(missing)}"
+
+
+def test_sysctls_in_effect(host: Any, node: dict[str, Any]) -> None:
+    """The values the kernel runs with, not only the file: sysctl.d applies at boot, and
+    net.bridge.* exist only once br_netfilter is loaded."""
+    _kernel_is_the_nodes(host)
+    problems = []
+    for key, wanted in node["sysctls"].items():
+        value = host.run("sysctl -n %s", key)
+        if value.rc != 0:
+            problems.append(f"{key} does not exist ({value.stderr.strip()})")
+        elif value.stdout.strip() != wanted:
+            problems.append(f"{key} = {value.stdout.strip()}, not {wanted}")
+    assert not problems, "; ".join(problems)
+
+
+def test_swap_off(host: Any, node: dict[str, Any]) -> None:
+    """The kubelet refuses to start with swap on unless told otherwise (failSwapOn,
+    Kubernetes docs, "Installing kubeadm")."""
+    _kernel_is_the_nodes(host)
+    swaps = host.check_output("swapon --show=NAME --noheadings")
+    assert not swaps, f"swap is on: {', '.join(swaps.split())}"
+
+
 def test_slice_interfaces_config(host: Any, node: dict[str, Any]) -> None:
     for slice_ in node["slices"]:
         netplan = host.file("/etc/netplan/60-aigrid-slices.yaml")
@@ -114,6 +180,29 @@ def test_slice_interfaces_config(host: Any, node: dict[str, Any]) -> None:
             # On the parent's unit, ours or a drop-in beside the node's own.
             attached = host.run("grep -rqx -- %s /etc/systemd/network", f"VLAN={slice_['interface']}")
             assert attached.rc == 0, f"no systemd-networkd unit puts {slice_['interface']} on its parent"
+
+
+def test_slice_interfaces_up(host: Any, node: dict[str, Any]) -> None:
+    """Each slice's VLAN interface as networkd made it: present, up, with the node's
+    addresses on the slice."""
+    if not node["slices"]:
+        pytest.skip("the node carries no slices")
+    _needs_systemd(host)
+    problems = []
+    for slice_ in node["slices"]:
+        shown = host.run("ip -json address show dev %s", slice_["interface"])
+        if shown.rc != 0:
+            problems.append(f"{slice_['interface']} does not exist ({shown.stderr.strip()})")
+            continue
+        (link,) = json.loads(shown.stdout)
+        if link.get("operstate") != "UP":
+            problems.append(f"{slice_['interface']} is {link.get('operstate')}, not UP")
+        have = {ipaddress.ip_interface(f"{a['local']}/{a['prefixlen']}") for a in link.get("addr_info", [])}
+        wanted = [address for address in (slice_["ipv4"], slice_["ipv6"]) if address]
+        lacking = [address for address in wanted if ipaddress.ip_interface(address) not in have]
+        if lacking:
+            problems.append(f"{slice_['interface']} lacks {', '.join(lacking)}")
+    assert not problems, "; ".join(problems)
 
 
 def test_slice_shaping_classes(host: Any, node: dict[str, Any]) -> None:
@@ -164,15 +253,25 @@ def test_slice_dscp_marking(host: Any, node: dict[str, Any]) -> None:
                     assert rule in listing.stdout, slice_["name"]
 
 
-def _needs_nvidia_smi(host: Any, node: dict[str, Any]) -> None:
+@pytest.fixture
+def hardware_checks(request: pytest.FixtureRequest) -> bool:
+    return not request.config.getoption("--aigrid-no-hardware-checks")
+
+
+def _needs_nvidia_smi(host: Any, node: dict[str, Any], hardware_checks: bool) -> None:
     if not node["gpus"]:
         pytest.skip("the blueprint declares no GPUs on this node")
+    if not hardware_checks:
+        pytest.skip("hardware checks are off (--no-hardware-checks)")
     if not host.exists("nvidia-smi"):
-        pytest.skip("no NVIDIA driver on this node (a lab host, or the driver is not installed yet)")
+        # The nvidia_driver role installs it with the driver; the GPU Operator's driver
+        # container keeps it inside the container, off the host.
+        assert node["driver_on_host"] is False, "nvidia-smi is missing: the NVIDIA driver is not installed"
+        pytest.skip("the GPU Operator's driver container holds the driver: checked in the cluster")
 
 
-def test_gpus_match_the_blueprint(host: Any, node: dict[str, Any]) -> None:
-    _needs_nvidia_smi(host, node)
+def test_gpus_match_the_blueprint(host: Any, node: dict[str, Any], hardware_checks: bool) -> None:
+    _needs_nvidia_smi(host, node, hardware_checks)
     names = host.check_output("nvidia-smi --query-gpu=name --format=csv,noheader").splitlines()
     assert len(names) == node["gpus"]["count"], f"nvidia-smi lists {len(names)} GPU(s)"
     if node["gpus"]["product_names"]:  # empty: the catalog has no sourced nvidia-smi name
@@ -183,12 +282,12 @@ def test_gpus_match_the_blueprint(host: Any, node: dict[str, Any]) -> None:
     )
 
 
-def test_gpus_are_in_persistence_mode(host: Any, node: dict[str, Any]) -> None:
+def test_gpus_are_in_persistence_mode(host: Any, node: dict[str, Any], hardware_checks: bool) -> None:
     """nvidia-persistenced keeps the driver initialised: without it every CUDA start on an idle
     GPU pays the driver's initialisation again (NVIDIA driver docs, "Persistence Daemon");
     Ubuntu's packaging starts it with --no-persistence-mode, which aigrid's drop-in replaces."""
     if not node["persistence_mode"]:
         pytest.skip("the driver is not aigrid's to configure")
-    _needs_nvidia_smi(host, node)
+    _needs_nvidia_smi(host, node, hardware_checks)
     modes = host.check_output("nvidia-smi --query-gpu=persistence_mode --format=csv,noheader").splitlines()
     assert modes and set(modes) == {"Enabled"}, f"persistence mode {modes}"
