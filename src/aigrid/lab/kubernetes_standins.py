@@ -32,7 +32,11 @@ kubectl (kubernetes/kubectl; kustomize for -k):
   applied first ("no matches for kind"); kustomize's resources, images (newTag/newName) and
   patches (strategic merge by container name; a patch without a target fails);
 - `diff --server-side -k DIR`: exit 0 when the cluster holds the objects as rendered, 1 when
-  not (like `kubectl diff`);
+  not (like `kubectl diff`); an object in a namespace the cluster does not have yet fails the
+  diff with exit 2 and `Error from server (NotFound): namespaces "NS" not found`, even where
+  the same manifests create that namespace (the server-side dry run does not create it:
+  kubernetes/kubernetes#114141); `apply` of such an object fails the same way unless the
+  namespace is applied with it;
 - `wait --for=condition=Established crd/NAME`: only for an applied CRD;
   `wait --for=condition=Ready node/NAME`: a node is NotReady until a Calico Installation
   with a pool inside kubeadm's podSubnet is applied (the operator rejects pools outside it);
@@ -432,10 +436,22 @@ def known(obj, pending):
             return True
     return False
 
+def namespaces(objects):
+    # The namespaces the cluster has, with those `objects` create; Kubernetes' own first.
+    have = {"default", "kube-system", "kube-public", "kube-node-lease"}
+    return have | {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
+
+def missing_namespace(objects, created):
+    wanted = sorted({o["metadata"]["namespace"] for o in objects if o["metadata"].get("namespace")})
+    return next((ns for ns in wanted if ns not in namespaces(created)), None)
+
 if words[:1] == ["apply"]:
     if "--server-side" not in args:
         die("STAND-IN kubectl: aigrid applies server-side")
     objects = rendered()
+    missing = missing_namespace(objects, list(state["objects"].values()) + objects)
+    if missing:
+        die(f'Error from server (NotFound): namespaces "{missing}" not found')
     for obj in objects:
         if not known(obj, [o for o in objects if o["kind"] == "CustomResourceDefinition"]):
             die(f"error: resource mapping not found for name: \"{obj['metadata']['name']}\": no matches for kind "
@@ -445,7 +461,12 @@ if words[:1] == ["apply"]:
         print(f"{obj['kind'].lower()}/{obj['metadata']['name']} serverside-applied")
     save_state(state)
 elif words[:1] == ["diff"]:
-    differ = [key(o) for o in rendered() if state["objects"].get(key(o)) != o]
+    objects = rendered()
+    missing = missing_namespace(objects, list(state["objects"].values()))
+    if missing:  # kubectl diff: above 1 is an error
+        sys.stderr.write(f'Error from server (NotFound): namespaces "{missing}" not found\n')
+        sys.exit(2)
+    differ = [key(o) for o in objects if state["objects"].get(key(o)) != o]
     for k in differ:
         print(f"diff -u -N /tmp/LIVE/{k} /tmp/MERGED/{k}")
     sys.exit(1 if differ else 0)

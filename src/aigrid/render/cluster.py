@@ -104,6 +104,16 @@ def calico_installation(site: SitePlan) -> list[dict[str, Any]]:
                 "encapsulation": "VXLAN",
                 "natOutgoing": "Enabled",
                 "nodeSelector": "all()",
+                # The operator writes these defaults back into the Installation (a merge
+                # patch of its own: tigera/operator v1.42, pkg/controller/ippool/defaults.go
+                # fillDefaults). ipPools is an atomic list, so the operator then owns it, and
+                # a later server-side apply of a list without them is a conflict: kubectl diff
+                # fails (409) on every bring-up after the first. Stated here, the applied list
+                # is the live one and nothing conflicts.
+                "allowedUses": ["Workload", "Tunnel"],
+                "blockSize": 26 if family == 4 else 122,
+                "disableNewAllocations": False,
+                "assignmentMode": "Automatic",
             }
         ],
         f"nodeAddressAutodetectionV{family}": {"cidrs": addresses},
