@@ -80,16 +80,17 @@ def run_doc_python(command: str, timeout: int) -> subprocess.CompletedProcess[st
 
 
 def run_local_playbook(
-    playbook: Path, extra: dict[str, object], path: Path | None = None
+    playbook: Path, extra: dict[str, object], path: Path | None = None, hosts: str = "localhost"
 ) -> subprocess.CompletedProcess[str]:
     """ansible-playbook against this machine (local connection, this Python) with the shipped
-    roles and EXTRA as extra variables; PATH puts stand-in commands first."""
+    roles and EXTRA as extra variables; PATH puts stand-in commands first. HOSTS (comma
+    separated) are inventory names that all stand for this machine."""
     env = {**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles")}
     if path is not None:
         env["PATH"] = f"{path}:{env['PATH']}"
     variables = {"ansible_python_interpreter": sys.executable, **extra}
     return subprocess.run(
-        ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook), "-e", json.dumps(variables)],
+        ["ansible-playbook", "-i", f"{hosts},", "-c", "local", str(playbook), "-e", json.dumps(variables)],
         env=env,
         capture_output=True,
         text=True,

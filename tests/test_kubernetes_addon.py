@@ -35,8 +35,12 @@ def test_an_addon_that_creates_its_namespace_is_applied_then_left_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "out"
-    assert run_aigrid("compile", str(BLUEPRINTS / "examples/lab-edge-site.yaml"), "-o", str(out)).returncode == 0
-    steps = yaml.safe_load((out / "ansible/inventory/group_vars/all.yml").read_text())["kubernetes_cluster_addons"]
+    assert (
+        run_aigrid("compile", str(BLUEPRINTS / "examples/lab-edge-site.yaml"), "-o", str(out)).returncode == 0
+    )
+    steps = yaml.safe_load((out / "ansible/inventory/group_vars/all.yml").read_text())[
+        "kubernetes_cluster_addons"
+    ]
     operator = steps[0]
     assert operator["name"] == "calico-operator"
 
@@ -58,7 +62,9 @@ def test_an_addon_that_creates_its_namespace_is_applied_then_left_alone(
     config = tmp_path / "kubeadm-config.yaml"
     config.write_text(yaml.safe_dump_all(INIT))
     monkeypatch.setenv("AIGRID_STANDIN_ROOT", str(root))
-    init = subprocess.run([str(bin_dir / "kubeadm"), "init", f"--config={config}"], capture_output=True, text=True)
+    init = subprocess.run(
+        [str(bin_dir / "kubeadm"), "init", f"--config={config}"], capture_output=True, text=True
+    )
     assert init.returncode == 0, init.stderr
     playbook = tmp_path / "addon.yml"
     playbook.write_text(PLAYBOOK)
@@ -74,7 +80,9 @@ def test_an_addon_that_creates_its_namespace_is_applied_then_left_alone(
 
     first = run_local_playbook(playbook, extra, path=bin_dir)
     assert first.returncode == 0, first.stdout
-    log = [json.loads(line) for line in (root / "var/log/aigrid-standins/kubectl.log").read_text().splitlines()]
+    log = [
+        json.loads(line) for line in (root / "var/log/aigrid-standins/kubectl.log").read_text().splitlines()
+    ]
     assert [entry["argv"][1] for entry in log] == ["diff", "apply"]  # the diff failed: NotFound
     state = json.loads((root / "var/lib/aigrid-standins/kubernetes.json").read_text())
     assert "apps/v1/Deployment/tigera-operator/tigera-operator" in state["objects"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from aigrid.catalog import catalog
 from aigrid.model.blueprint import Blueprint
 from aigrid.plan import Plan, build_plan
-from aigrid.rolevars import GPU_TAINT, gpu_vars, host_vars
+from aigrid.render import cluster
+from aigrid.rolevars import gpu_vars, host_vars
 from aigrid.validate import validate_file
 from conftest import BLUEPRINTS
 
@@ -16,13 +17,27 @@ def _plan(name: str) -> Plan:
     return build_plan(result.blueprint, catalog())
 
 
-def test_gpu_control_plane_nodes_are_not_tainted() -> None:
-    """On an all-GPU site CoreDNS and the GPU Operator must schedule on the control plane."""
+def test_taints_put_gpu_work_where_the_placement_counted_gpus() -> None:
+    """GPU workers take GPU work only. A control plane with GPUs (the placement counts them)
+    or a site's only node loses kubeadm's taint; one without GPUs on a larger site keeps it.
+    Control planes never get the GPU taint: on an all-GPU site CoreDNS and the GPU Operator
+    must schedule there."""
     plan = _plan("lab-edge-site")
-    worker = next(node for node in plan.nodes if node.gpu_model)
-    assert host_vars(worker, plan)["kubernetes_node_taints"] == [GPU_TAINT]
-    control_plane = worker.model_copy(update={"role": "control-plane"})
-    assert host_vars(control_plane, plan)["kubernetes_node_taints"] == []
+    worker = next(node for node in plan.nodes if node.gpu_model and node.role != "control-plane")
+    cpu_plane = next(node for node in plan.nodes if node.role == "control-plane")
+    assert cpu_plane.gpu_model is None
+    assert host_vars(worker, plan)["kubernetes_node_taints"] == ["nvidia.com/gpu=present:NoSchedule"]
+    assert host_vars(cpu_plane, plan)["kubernetes_node_taints"] == [
+        "node-role.kubernetes.io/control-plane:NoSchedule"
+    ]
+    gh200 = _plan("gh200-edge-site")
+    gpu_plane = next(node for node in gh200.nodes if node.role == "control-plane")
+    assert gpu_plane.gpu_model is not None
+    assert host_vars(gpu_plane, gh200)["kubernetes_node_taints"] == []
+    init = cluster.kubeadm_config(gh200, gh200.sites[0])[0]
+    assert init["nodeRegistration"]["taints"] == []  # kubeadm would taint it for an unset list
+    single = _plan("gpu-node-h100")
+    assert host_vars(single.nodes[0], single)["kubernetes_node_taints"] == []
 
 
 def test_driver_follows_nvidia_version_locking_scheme() -> None:

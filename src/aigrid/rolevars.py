@@ -22,9 +22,6 @@ from aigrid.render import cluster
 # (preflight_hardware_checks, gpu_verify_hardware_checks): compiled variables are data only,
 # never templates.
 HARDWARE_CHECKS = "aigrid_hardware_checks"
-# GPU workers run GPU work only; the GPU Operator's operands tolerate this taint. Control
-# planes never get it: on an all-GPU site CoreDNS and the operator itself must schedule.
-GPU_TAINT = "nvidia.com/gpu=present:NoSchedule"
 
 
 @functools.cache
@@ -193,6 +190,8 @@ def node_labels(node: NodePlan) -> dict[str, str]:
 def host_vars(node: NodePlan, plan: Plan) -> dict[str, Any]:
     """host_vars/<node>: what differs per node."""
     path = f"sites[{node.site}].nodes[{node.hostname}]"
+    site = plan.site(node.site)
+    assert site is not None
     data: dict[str, Any] = {
         "preflight_node_name": node.hostname,
         "preflight_blueprint_path": path,
@@ -201,11 +200,9 @@ def host_vars(node: NodePlan, plan: Plan) -> dict[str, Any]:
         "preflight_gpu_pci_ids": list(node.gpu_pci_device_ids),
         "preflight_architectures": list(node.cpu_architectures),
         "kubernetes_node_labels": node_labels(node),
-        "kubernetes_node_taints": [GPU_TAINT] if node.gpu_model and node.role != "control-plane" else [],
+        "kubernetes_node_taints": [cluster.taint_text(taint) for taint in cluster.node_taints(site, node)],
         "network_slice_slices": [s.model_dump() for s in node.slices],
     }
-    site = plan.site(node.site)
-    assert site is not None
     first = site.cluster.first_control_plane
     if node.gpu_model:
         # kubectl drains from the site's first control plane, which holds the admin kubeconfig.

@@ -45,6 +45,13 @@ kubectl (kubernetes/kubectl; kustomize for -k):
   key that has another value is refused; prints "labeled", "unlabeled" or "not labeled" as
   kubectl does. The lab runs no kubelet to register a joined node: the first call that labels
   a node (the join's, right after kubeadm join) stands for its registration;
+- `get node NAME -o jsonpath=...` (the taints as KEY=VALUE:EFFECT lines) and
+  `taint node NAME [--overwrite] KEY[=VALUE]:EFFECT... KEY:EFFECT-...`: as kubectl's, an
+  existing key and effect needs --overwrite, a taint to remove must be there, and one command
+  may not both set and remove a key and effect. kubeadm init gives the control plane its
+  configuration's taints (kubeadm's control-plane taint for an unset list); a node registered
+  by its first label has none (the lab's joins run on the node, where the cluster's state is
+  not: a real kubelet registers with the join's taints);
 - `drain NAME`, `uncordon NAME`: a node that is not registered is NotFound; drain marks it
   unschedulable, uncordon clears that;
 - `delete node NAME [--ignore-not-found]`: the node leaves the cluster's node list.
@@ -220,9 +227,12 @@ def init():
     for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"):
         write(f"{KUBE}/manifests/{component}.yaml", f"# STAND-IN static pod {component}\n")
     token = secrets.token_hex(3) + "." + secrets.token_hex(8)
+    # kubeadm taints the control plane it forms: its own taint for an unset list (v1beta4).
+    registration = init_doc["nodeRegistration"]
+    taints = registration.get("taints", [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}])
     state = {"endpoint": api, "version": version, "pod_subnet": str(pod), "service_subnet": str(service),
              "ca_hash": "sha256:" + digest(ca), "tokens": [digest(token)], "certificate_keys": [],
-             "nodes": [name], "objects": {}, "config": docs}
+             "nodes": [name], "objects": {}, "config": docs, "taints": {name: taints or []}}
     save_state(state)
     log("kubeadm", {"init": {"config_sha256": digest(open(path).read()), "node": name}})
     print("Your Kubernetes control-plane has initialized successfully! (STAND-IN)")
@@ -492,6 +502,38 @@ elif words[:2] == ["label", "node"]:
     save_state(state)
     verb = "unlabeled" if removed and not pairs else "labeled"
     print(f"node/{name} {verb if changed else 'not labeled'}")
+elif words[:2] == ["get", "node"]:
+    name = words[2]
+    if name not in state["nodes"]:
+        die(f'Error from server (NotFound): nodes "{name}" not found')
+    output = args[args.index("-o") + 1] if "-o" in args else ""
+    if not output.startswith("jsonpath={range .spec.taints[*]}{.key}={.value}:{.effect}"):
+        die("STAND-IN kubectl: get node answers only the taints' jsonpath aigrid asks")
+    for t in state.get("taints", {}).get(name, []):
+        print(f"{t['key']}={t.get('value', '')}:{t['effect']}")
+elif words[:2] == ["taint", "node"]:
+    name = words[2]
+    if name not in state["nodes"]:
+        die(f'Error from server (NotFound): nodes "{name}" not found')
+    taints = state.setdefault("taints", {}).setdefault(name, [])
+    items = [(w.endswith("-"), w[:-1] if w.endswith("-") else w) for w in words[3:]]
+    touched = [spec.split("=")[0].split(":")[0] + ":" + spec.rpartition(":")[2] for _, spec in items]
+    if len(set(touched)) != len(touched):
+        die("error: can not both modify and remove the following taint(s) in the same command")
+    for remove, spec in items:
+        keyval, colon, effect = spec.rpartition(":")
+        key, _, value = (keyval if colon else spec).partition("=")
+        same = [t for t in taints if t["key"] == key and (t["effect"] == effect or not colon)]
+        if remove:
+            if not same:
+                die(f'error: taint "{spec}" not found')
+            taints[:] = [t for t in taints if t not in same]
+        else:
+            if same and "--overwrite" not in args:
+                die(f"error: node {name} already has {key} taint(s) with same effect(s) and --overwrite is false")
+            taints[:] = [t for t in taints if t not in same] + [{"key": key, **({"value": value} if value else {}), "effect": effect}]
+    save_state(state)
+    print(f"node/{name} {'untainted' if all(r for r, _ in items) else 'tainted'}")
 elif words[:1] in (["drain"], ["uncordon"]):
     name = words[1]
     if name not in state["nodes"]:
