@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from aigrid.lab.kubernetes_standins import KUBECTL, UPSTREAM, kubeadm
+from aigrid.lab.kubernetes_standins import UPSTREAM
 from conftest import BLUEPRINTS, run_aigrid, run_local_playbook
-from test_kubernetes_standins import INIT
+from test_kubernetes_standins import formed_standin_cluster
 
 PLAYBOOK = """\
 - name: Apply the add-on
@@ -44,13 +42,9 @@ def test_an_addon_that_creates_its_namespace_is_applied_then_left_alone(
     operator = steps[0]
     assert operator["name"] == "calico-operator"
 
-    root, bin_dir, upstream = tmp_path / "root", tmp_path / "bin", tmp_path / "upstream"
-    for folder in (bin_dir, upstream):
-        folder.mkdir()
-    for name, script in (("kubeadm", kubeadm("1.33.4-1.1")), ("kubectl", KUBECTL)):
-        # This Python, which has PyYAML, instead of the lab hosts' /usr/bin/python3.
-        (bin_dir / name).write_text(script.replace("#!/usr/bin/python3", f"#!{sys.executable}", 1))
-        (bin_dir / name).chmod(0o755)
+    root, bin_dir, admin = formed_standin_cluster(tmp_path, monkeypatch)
+    upstream = tmp_path / "upstream"
+    upstream.mkdir()
     sources = {}
     for manifest in operator["manifests"]:
         name = manifest["url"].rsplit("/", 1)[1]
@@ -59,13 +53,6 @@ def test_an_addon_that_creates_its_namespace_is_applied_then_left_alone(
             "url": (upstream / name).as_uri(),
             "sha256": hashlib.sha256(UPSTREAM[name].encode()).hexdigest(),
         }
-    config = tmp_path / "kubeadm-config.yaml"
-    config.write_text(yaml.safe_dump_all(INIT))
-    monkeypatch.setenv("AIGRID_STANDIN_ROOT", str(root))
-    init = subprocess.run(
-        [str(bin_dir / "kubeadm"), "init", f"--config={config}"], capture_output=True, text=True
-    )
-    assert init.returncode == 0, init.stderr
     playbook = tmp_path / "addon.yml"
     playbook.write_text(PLAYBOOK)
     extra = {
@@ -73,7 +60,7 @@ def test_an_addon_that_creates_its_namespace_is_applied_then_left_alone(
         "kubernetes_cluster_inputs": str(out / "ansible/cluster"),
         "kubernetes_cluster_site": "lab-edge-01",
         "kubernetes_cluster_config_dir": str(tmp_path / "aigrid"),
-        "kubernetes_cluster_admin_kubeconfig": str(root / "etc/kubernetes/admin.conf"),
+        "kubernetes_cluster_admin_kubeconfig": admin,
         "kubernetes_cluster_manifest_sources": sources,
         "kubernetes_cluster_version": "1.33.4",
     }

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from aigrid.lab.kubernetes_standins import KUBECTL, kubeadm
 from conftest import run_local_playbook
-from test_kubernetes_standins import INIT
+from test_kubernetes_standins import formed_standin_cluster
 
 PLAYBOOK = """\
 - name: Label the node
@@ -31,20 +28,7 @@ PLAYBOOK = """\
 def test_labels_follow_the_blueprint_and_only_aigrids_are_removed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root, bin_dir = tmp_path / "root", tmp_path / "bin"
-    bin_dir.mkdir()
-    for name, script in (("kubeadm", kubeadm("1.33.4-1.1")), ("kubectl", KUBECTL)):
-        # This Python, which has PyYAML, instead of the lab hosts' /usr/bin/python3.
-        (bin_dir / name).write_text(script.replace("#!/usr/bin/python3", f"#!{sys.executable}", 1))
-        (bin_dir / name).chmod(0o755)
-    config = tmp_path / "kubeadm-config.yaml"
-    config.write_text(yaml.safe_dump_all(INIT))
-    monkeypatch.setenv("AIGRID_STANDIN_ROOT", str(root))
-    init = subprocess.run(
-        [str(bin_dir / "kubeadm"), "init", f"--config={config}"], capture_output=True, text=True
-    )
-    assert init.returncode == 0, init.stderr
-    admin = str(root / "etc/kubernetes/admin.conf")
+    root, bin_dir, admin = formed_standin_cluster(tmp_path, monkeypatch)
     state = root / "var/lib/aigrid-standins/kubernetes.json"
     playbook = tmp_path / "labels.yml"
     playbook.write_text(PLAYBOOK)

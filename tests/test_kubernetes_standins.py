@@ -10,9 +10,10 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import yaml
 
-from aigrid.lab.kubernetes_standins import kubeadm
+from aigrid.lab.kubernetes_standins import KUBECTL, kubeadm
 
 INIT = [
     {
@@ -28,6 +29,25 @@ INIT = [
         "networking": {"podSubnet": "fd10:a::/56", "serviceSubnet": "fd10:b::/108"},
     },
 ]
+
+
+def formed_standin_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, str]:
+    """A cluster formed by the STAND-IN kubeadm (INIT) under tmp_path/root, with kubeadm and
+    kubectl in tmp_path/bin (this Python, which has PyYAML, instead of the lab hosts'
+    /usr/bin/python3): the root, the bin folder and the admin kubeconfig's path."""
+    root, bin_dir = tmp_path / "root", tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, script in (("kubeadm", kubeadm("1.33.4-1.1")), ("kubectl", KUBECTL)):
+        (bin_dir / name).write_text(script.replace("#!/usr/bin/python3", f"#!{sys.executable}", 1))
+        (bin_dir / name).chmod(0o755)
+    config = tmp_path / "kubeadm-config.yaml"
+    config.write_text(yaml.safe_dump_all(INIT))
+    monkeypatch.setenv("AIGRID_STANDIN_ROOT", str(root))
+    init = subprocess.run(
+        [str(bin_dir / "kubeadm"), "init", f"--config={config}"], capture_output=True, text=True, check=False
+    )
+    assert init.returncode == 0, init.stderr
+    return root, bin_dir, str(root / "etc/kubernetes/admin.conf")
 
 
 def test_tokens_asked_for_at_once_are_all_kept(tmp_path: Path) -> None:

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from aigrid.lab.kubernetes_standins import KUBECTL, kubeadm
 from conftest import run_local_playbook
-from test_kubernetes_standins import INIT
+from test_kubernetes_standins import formed_standin_cluster
 
 PLAYBOOK = """\
 - name: Taint the node
@@ -34,20 +31,8 @@ CONTROL_PLANE = "node-role.kubernetes.io/control-plane:NoSchedule"
 def test_aigrids_taints_follow_the_blueprint_and_others_stay(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root, bin_dir = tmp_path / "root", tmp_path / "bin"
-    bin_dir.mkdir()
-    for name, script in (("kubeadm", kubeadm("1.33.4-1.1")), ("kubectl", KUBECTL)):
-        # This Python, which has PyYAML, instead of the lab hosts' /usr/bin/python3.
-        (bin_dir / name).write_text(script.replace("#!/usr/bin/python3", f"#!{sys.executable}", 1))
-        (bin_dir / name).chmod(0o755)
-    config = tmp_path / "kubeadm-config.yaml"
-    config.write_text(yaml.safe_dump_all(INIT))  # no taints stated: kubeadm's control-plane taint
-    monkeypatch.setenv("AIGRID_STANDIN_ROOT", str(root))
-    init = subprocess.run(
-        [str(bin_dir / "kubeadm"), "init", f"--config={config}"], capture_output=True, text=True
-    )
-    assert init.returncode == 0, init.stderr
-    admin = str(root / "etc/kubernetes/admin.conf")
+    # No taints stated in INIT: kubeadm gives the control plane its own.
+    root, bin_dir, admin = formed_standin_cluster(tmp_path, monkeypatch)
 
     def kubectl(*words: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
