@@ -49,9 +49,15 @@ def compiled(tmp_path: Path) -> Path:
     return ansible_dir
 
 
-def _preflight(ansible_dir: Path, pci: Path, modules: str) -> subprocess.CompletedProcess[str]:
+def _preflight(
+    ansible_dir: Path, pci: Path, modules: str, more: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     (ansible_dir / "modules").write_text(modules)
-    extra = {"preflight_pci_devices_dir": str(pci), "preflight_modules_file": str(ansible_dir / "modules")}
+    extra = {
+        "preflight_pci_devices_dir": str(pci),
+        "preflight_modules_file": str(ansible_dir / "modules"),
+        **(more or {}),
+    }
     inventories = ["-i", "inventory/hosts.yml", "-i", "local.yml"]
     return subprocess.run(
         ["ansible-playbook", *inventories, "hardware.yml", "-e", json.dumps(extra)],
@@ -88,3 +94,33 @@ def test_nouveau_on_a_fresh_server_is_reported_not_refused(compiled: Path, tmp_p
     proc = _preflight(compiled, _sysfs(tmp_path / "pci", H200), "nouveau 2916352 0 - Live 0x0\n")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "nouveau is loaded; the nvidia_driver role will blacklist it" in proc.stdout
+
+
+# efivarfs: a variable's file is its 4-byte attributes, then its data; SecureBoot's data is one
+# byte, 1 when Secure Boot is on (UEFI spec, "Globally Defined Variables"; efivarfs docs).
+SECURE_BOOT_VAR = "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+
+
+@pytest.mark.parametrize(
+    ("install", "state", "refused_by"),
+    [
+        ("host", 1, "DKMS builds unsigned NVIDIA modules"),
+        ("operator", 1, "the GPU Operator's driver container builds unsigned NVIDIA modules"),
+        ("preinstalled", 1, None),  # whoever installed it signed it, or it would not be loaded
+        ("host", 0, None),
+        ("operator", 0, None),
+    ],
+)
+def test_secure_boot_refuses_a_driver_built_on_the_node(
+    compiled: Path, tmp_path: Path, install: str, state: int, refused_by: str | None
+) -> None:
+    efivars = tmp_path / "efivars"
+    efivars.mkdir()
+    (efivars / SECURE_BOOT_VAR).write_bytes(b"\x06\x00\x00\x00" + bytes([state]))
+    extra = {"preflight_efivars_dir": str(efivars), "preflight_driver_install": install}
+    proc = _preflight(compiled, _sysfs(tmp_path / "pci", H200), "nvidia 1 0 - Live 0x0\n", extra)
+    if refused_by is None:
+        assert "Secure Boot is on" not in proc.stdout, proc.stdout
+    else:
+        assert proc.returncode != 0
+        assert f"Secure Boot is on and stack.driver.install is {install}: {refused_by}" in proc.stdout
