@@ -183,3 +183,54 @@ def test_default_ranges_follow_the_control_plane_family(
         "serviceSubnet": service,
         "dnsDomain": "cluster.local",
     }
+
+
+def _tolerates(tolerations: list[dict[str, str]], taint: dict[str, str]) -> bool:
+    """Kubernetes' matching (core/v1 Toleration.ToleratesTaint): an empty key with Exists
+    tolerates every key, an empty effect every effect; Equal needs the value too."""
+    for toleration in tolerations:
+        effect_ok = toleration.get("effect", "") in ("", taint["effect"])
+        if toleration.get("operator", "Equal") == "Exists":
+            matches = toleration.get("key", "") in ("", taint["key"])
+        else:
+            matches = toleration.get("key") == taint["key"] and toleration.get("value", "") == taint.get(
+                "value", ""
+            )
+        if matches and effect_ok:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("blueprint", sorted((BLUEPRINTS / "examples").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_addon_deployment_has_a_node_it_tolerates(blueprint: Path) -> None:
+    """Each Deployment the add-ons run (upstream's tolerations, as the stand-in copies of their
+    manifests keep them, plus aigrid's patches) fits some node of every site, given the taints
+    aigrid gives the nodes: whereabouts' reconciler, which upstream leaves without
+    tolerations, stayed Pending on a site of GPU workers and a tainted control plane."""
+    from aigrid.lab.kubernetes_standins import UPSTREAM
+    from aigrid.plan import build_plan
+    from aigrid.render.cluster import node_taints, toleration_patches
+    from aigrid.validate import validate_file
+
+    result = validate_file(blueprint)
+    assert result.blueprint is not None
+    plan = build_plan(result.blueprint, catalog())
+    kubernetes = plan.stack.kubernetes
+    for addon in [kubernetes.cni, *kubernetes.addons]:
+        patched = {
+            p["metadata"]["name"]: p["spec"]["template"]["spec"]["tolerations"]
+            for p in toleration_patches(addon)
+        }
+        for manifest in addon.manifests:
+            for doc in yaml.safe_load_all(UPSTREAM[manifest.url.rsplit("/", 1)[1]]):
+                if not doc or doc["kind"] != "Deployment":
+                    continue
+                name = doc["metadata"]["name"]
+                tolerations = patched.get(name, doc["spec"]["template"]["spec"].get("tolerations", []))
+                for site in plan.sites:
+                    fits = [
+                        node.hostname
+                        for node in site.nodes
+                        if all(_tolerates(tolerations, taint) for taint in node_taints(site, node))
+                    ]
+                    assert fits, f"{name} fits no node of site {site.name}"

@@ -160,6 +160,9 @@ class AddOn(_Row):
     manifests: list[UpstreamManifest]
     images: dict[str, str]
     memory_limit: MemoryLimit | None
+    # Deployments upstream leaves without tolerations: on a site whose control planes keep
+    # kubeadm's taint and whose workers all carry the GPU taint they would fit nowhere.
+    control_plane_deployments: list[str] = []
     source: str
 
 

@@ -422,11 +422,12 @@ def kustomize(directory):
                 if name == image["name"]:
                     c["image"] = image.get("newName", name) + ":" + image.get("newTag", "latest")
     for patch in spec.get("patches", []):
-        body = docs_of(os.path.join(directory, patch["path"]))[0] if "path" in patch else yaml.safe_load(patch["patch"])
-        target = [o for o in objects if o["kind"] == body["kind"] and o["metadata"]["name"] == body["metadata"]["name"]]
-        if len(target) != 1:
-            die(f"error: no matches for Id {body['kind']}.{body['metadata']['name']}; failed to find unique target for patch")
-        merge(target[0], body)
+        bodies = docs_of(os.path.join(directory, patch["path"])) if "path" in patch else [yaml.safe_load(patch["patch"])]
+        for body in bodies:
+            target = [o for o in objects if o["kind"] == body["kind"] and o["metadata"]["name"] == body["metadata"]["name"]]
+            if len(target) != 1:
+                die(f"error: no matches for Id {body['kind']}.{body['metadata']['name']}; failed to find unique target for patch")
+            merge(target[0], body)
     return objects
 
 def rendered():
@@ -614,6 +615,7 @@ spec:
   template:
     spec:
       hostNetwork: true
+      tolerations: [{effect: NoExecute, operator: Exists}, {effect: NoSchedule, operator: Exists}]
       containers:
         - {name: tigera-operator, image: quay.io/tigera/operator:v1.42.3, args: [-manage-crds=true]}
 """,

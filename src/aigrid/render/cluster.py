@@ -170,6 +170,30 @@ def memory_limit_patch(addon: AddOn | CniRelease) -> dict[str, Any] | None:
     }
 
 
+TOLERATION_PATCH = "control-plane.yaml"
+
+
+def toleration_patches(addon: AddOn | CniRelease) -> list[dict[str, Any]]:
+    """Strategic-merge patches letting the add-on's untolerating Deployments run on a control
+    plane: on a site of GPU workers (tainted for GPU work) and a control plane that keeps
+    kubeadm's taint, they would otherwise stay Pending. Upstream sets no tolerations there, so
+    the list (which has no merge key) is simply this one."""
+    toleration = {
+        "key": CONTROL_PLANE_TAINT["key"],
+        "operator": "Exists",
+        "effect": CONTROL_PLANE_TAINT["effect"],
+    }
+    return [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "kube-system"},
+            "spec": {"template": {"spec": {"tolerations": [toleration]}}},
+        }
+        for name in getattr(addon, "control_plane_deployments", [])
+    ]
+
+
 def _file_name(url: str) -> str:
     return url.rsplit("/", 1)[1]
 
@@ -184,8 +208,10 @@ def kustomization(addon: AddOn | CniRelease) -> dict[str, Any]:
     }
     if addon.images:
         body["images"] = [{"name": name, "newTag": tag} for name, tag in sorted(addon.images.items())]
-    if memory_limit_patch(addon) is not None:
-        body["patches"] = [{"path": MEMORY_PATCH}]
+    patches = [MEMORY_PATCH] if memory_limit_patch(addon) is not None else []
+    patches += [TOLERATION_PATCH] if toleration_patches(addon) else []
+    if patches:
+        body["patches"] = [{"path": path} for path in patches]
     return body
 
 
@@ -230,6 +256,9 @@ def render_grid(plan: Plan) -> dict[str, bytes]:
         patch = memory_limit_patch(addon)
         if patch is not None:
             files[layout.addon_file(addon.name, MEMORY_PATCH)] = _dump_docs([patch], plan.name)
+        tolerations = toleration_patches(addon)
+        if tolerations:
+            files[layout.addon_file(addon.name, TOLERATION_PATCH)] = _dump_docs(tolerations, plan.name)
     return files
 
 
