@@ -490,3 +490,25 @@ def test_blueprint_observability_fields_reach_the_objects(write) -> None:  # typ
     )
     # The slow alert's threshold is the budget itself (burn rate 1): 0.5% for 99.5.
     assert "> 0.005 and" in burn["expr"]
+
+
+def test_default_labels_are_kube_prometheus_stacks_and_a_site_without_the_operator_deploys(write) -> None:  # type: ignore[no-untyped-def]
+    """Without observability settings the objects carry kube-prometheus-stack's default
+    selector label (release: kube-prometheus-stack), so its Prometheus picks them up. With
+    prometheusOperator: false no object needs the Prometheus Operator's CRDs: no
+    ServiceMonitor (the chart's included) and no PrometheusRule; the dashboard stays."""
+    text = (BLUEPRINTS / "examples" / "invalid" / "AG601-slo-objective-out-of-range.yaml").read_text()
+    text = text.replace("objective: 90}", "objective: 99.5}")
+    for extra, operator in (("", True), ("observability: {prometheusOperator: false}\n", False)):
+        result = validate_file(write("observed.yaml", text + extra))
+        assert result.blueprint is not None and not result.diagnostics
+        plan = build_plan(result.blueprint, catalog())
+        objects = {o.key: o.body for o in site_objects(plan, "edge-01")}
+        kinds = {body["kind"] for body in objects.values()}
+        values = objects["HelmRelease/gpu-operator/gpu-operator"]["spec"]["values"]
+        assert values["dcgmExporter"]["serviceMonitor"]["enabled"] is operator
+        assert ("ServiceMonitor" in kinds, "PrometheusRule" in kinds) == (operator, operator)
+        assert "ConfigMap/aigrid-system/aigrid-dashboard" in objects
+        if operator:
+            rules = objects["PrometheusRule/aigrid-system/aigrid"]
+            assert rules["metadata"]["labels"]["release"] == "kube-prometheus-stack"

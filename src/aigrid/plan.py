@@ -346,6 +346,7 @@ class StackPlan(_Plan):
 class ObservabilityPlan(_Plan):
     prometheus_namespace: str
     selector_labels: dict[str, str]
+    prometheus_operator: bool
 
 
 class Plan(_Plan):
@@ -881,5 +882,6 @@ def build_plan(bp: Blueprint, catalog: Catalog) -> Plan:
         observability=ObservabilityPlan(
             prometheus_namespace=bp.observability.prometheus_namespace,
             selector_labels=dict(sorted(bp.observability.selector_labels.items())),
+            prometheus_operator=bp.observability.prometheus_operator,
         ),
     )

@@ -459,10 +459,20 @@ class Observability(Spec):
         "to scrape the inference servers",
     )
     selector_labels: dict[LabelKey, LabelValue] = Field(
-        default_factory=dict,
+        # kube-prometheus-stack's Prometheus selects only objects labelled release: <its
+        # release name> (serviceMonitorSelectorNilUsesHelmValues, ruleSelectorNilUsesHelmValues:
+        # true by default); an empty map left aigrid's objects created and ignored.
+        default_factory=lambda: {"release": "kube-prometheus-stack"},
         description="Labels put on aigrid's ServiceMonitors and PrometheusRule so the "
         "Prometheus's serviceMonitorSelector and ruleSelector match them (kube-prometheus-stack: "
-        "release: <its release name>)",
+        "release: <its release name>; the default is that of a release named "
+        "kube-prometheus-stack). {} for a Prometheus that selects every object",
+    )
+    prometheus_operator: bool = Field(
+        default=True,
+        description="The sites' clusters run the Prometheus Operator (kube-prometheus-stack), whose "
+        "CRDs aigrid's ServiceMonitors and PrometheusRule need; false leaves them out (and the DCGM "
+        "exporter's ServiceMonitor), so a site without it deploys",
     )
 
 

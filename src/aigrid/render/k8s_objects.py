@@ -172,7 +172,7 @@ def _dcgm_exporter(plan: Plan, site: SitePlan) -> dict[str, Any]:
         "config": {"name": DCGM_METRICS_NAME},
         "env": [{"name": "DCGM_EXPORTER_COLLECTORS", "value": dcgm.COLLECTORS_PATH}],
         "serviceMonitor": {
-            "enabled": True,
+            "enabled": plan.observability.prometheus_operator,
             "interval": SCRAPE_INTERVAL,
             "honorLabels": False,
             "additionalLabels": dict(plan.observability.selector_labels),
@@ -572,12 +572,15 @@ def dashboard_file(plan: Plan) -> tuple[str, str]:
 
 def _monitoring_objects(plan: Plan, site: SitePlan, workloads: list[WorkloadPlan]) -> list[K8sObject]:
     """The inference servers' ServiceMonitor, the site's PrometheusRule and the grid's
-    dashboard, all in the system namespace; the ServiceMonitor reaches into the slices'."""
+    dashboard, all in the system namespace; the ServiceMonitor reaches into the slices'. The
+    first two are the Prometheus Operator's resources: left out where the blueprint says the
+    sites do not run it (observability.prometheusOperator false)."""
     system = key("Namespace", SYSTEM_NAMESPACE)
     selected = dict(plan.observability.selector_labels)
     scraped = sorted((w for w in workloads if w.metrics_port is not None), key=lambda w: w.name)
     objects = []
-    if scraped:
+    operator = plan.observability.prometheus_operator
+    if scraped and operator:
         namespaces = sorted({slice_namespace(w.slice) for w in scraped})
         objects.append(
             K8sObject(
@@ -615,17 +618,14 @@ def _monitoring_objects(plan: Plan, site: SitePlan, workloads: list[WorkloadPlan
                 (system, *(key("Service", w.name, slice_namespace(w.slice)) for w in scraped)),
             )
         )
-    objects.append(
-        K8sObject(
-            {
-                "apiVersion": "monitoring.coreos.com/v1",
-                "kind": "PrometheusRule",
-                "metadata": _meta("aigrid", SYSTEM_NAMESPACE, site, **selected),
-                "spec": {"groups": rule_groups(site, workloads, slice_namespace)},
-            },
-            (system,),
-        )
-    )
+    if operator:
+        rules = {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "PrometheusRule",
+            "metadata": _meta("aigrid", SYSTEM_NAMESPACE, site, **selected),
+            "spec": {"groups": rule_groups(site, workloads, slice_namespace)},
+        }
+        objects.append(K8sObject(rules, (system,)))
     objects.append(
         K8sObject(
             {
