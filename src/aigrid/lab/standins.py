@@ -288,6 +288,13 @@ def headers_package() -> str:
 MARKER_DIR = "usr/share/aigrid-standins"
 
 
+# Packages NVIDIA publishes as Multi-Arch: same (a library installable for several
+# architectures at once): dpkg then names them with their architecture
+# (`dpkg --get-selections` prints libnvidia-container1:amd64), which a check comparing names
+# must survive (NVIDIA/libnvidia-container, debian/control: libnvidia-container1).
+MULTI_ARCH_SAME = {"libnvidia-container1"}
+
+
 def build_deb(workdir: Path, name: str, version: str) -> Path:
     root = workdir / f"{name}_{version}"
     (root / "DEBIAN").mkdir(parents=True)
@@ -304,14 +311,19 @@ def build_deb(workdir: Path, name: str, version: str) -> Path:
         (root / "DEBIAN" / "postinst").write_text(postinst)
         (root / "DEBIAN" / "postinst").chmod(0o755)
     depends = _depends(name, version)
+    arch = "all"
+    if name in MULTI_ARCH_SAME:  # this machine's architecture, which the lab's hosts share
+        printed = subprocess.run(["dpkg", "--print-architecture"], check=True, capture_output=True, text=True)
+        arch = printed.stdout.strip()
     (root / "DEBIAN" / "control").write_text(
-        f"Package: {name}\nVersion: {version}\nArchitecture: all\n"
+        f"Package: {name}\nVersion: {version}\nArchitecture: {arch}\n"
+        + ("Multi-Arch: same\n" if name in MULTI_ARCH_SAME else "")
         + (f"Depends: {depends}\n" if depends else "")
         + "Maintainer: aigrid tests <tests@aigrid.invalid>\n"
         f"Description: STAND-IN of {name} for aigrid tests\n"
         " Carries the real name and version; installs a marker.\n"
     )
-    deb = workdir / f"{name}_{version.replace(':', '%3a')}_all.deb"
+    deb = workdir / f"{name}_{version.replace(':', '%3a')}_{arch}.deb"
     subprocess.run(
         ["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(root), str(deb)],
         check=True,
