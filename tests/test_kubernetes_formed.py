@@ -1,8 +1,8 @@
 """kubernetes_cluster formed.yml run for real (ansible-playbook, local connection): what makes a
-formed cluster's configuration differ from the blueprint's is what kubeadm keeps for the whole
-cluster (ClusterConfiguration, KubeletConfiguration), not InitConfiguration, which kubeadm
-init read once (adding a node to a one-node site changes the first node's taints there), nor
-the header comment; aigrid upgrade leaves the version's line out."""
+formed cluster's configuration differ from the blueprint's is what formed it (ClusterConfiguration,
+KubeletConfiguration, the API endpoint), not InitConfiguration's nodeRegistration, which kubeadm
+applied once (adding a node to a one-node site changes the first node's taints there), nor the
+header comment; aigrid upgrade leaves the version's line out."""
 
 from __future__ import annotations
 
@@ -49,6 +49,11 @@ def _edit(kind: str, change: Any) -> list[dict[str, Any]]:
     [
         (_edit("InitConfiguration", lambda d: d["nodeRegistration"].update(taints=[])), False, False),
         (
+            _edit("InitConfiguration", lambda d: d["localAPIEndpoint"].update(advertiseAddress="fd00:ed::b")),
+            False,
+            True,
+        ),
+        (
             _edit("ClusterConfiguration", lambda d: d["networking"].update(podSubnet="fd10:c::/56")),
             False,
             True,
@@ -57,7 +62,7 @@ def _edit(kind: str, change: Any) -> list[dict[str, Any]]:
         (_edit("ClusterConfiguration", lambda d: d.update(kubernetesVersion="v1.34.1")), False, True),
         (_edit("ClusterConfiguration", lambda d: d.update(kubernetesVersion="v1.34.1")), True, False),
     ],
-    ids=["init-taints", "pod-range", "kubelet-cgroup", "version", "version-in-upgrade"],
+    ids=["init-taints", "advertise-address", "pod-range", "kubelet-cgroup", "version", "version-in-upgrade"],
 )
 def test_only_what_kubeadm_keeps_for_the_cluster_counts(
     tmp_path: Path, compiled: list[dict[str, Any]], ignore_version: bool, differs: bool

@@ -161,6 +161,12 @@ def test_services_must_be_enabled_and_running(compiled: Path, monkeypatch: pytes
     ):
         assert problem in outcome, outcome
 
+    # The inventory turns persistence off: the role leaves Ubuntu's static unit as packaged.
+    left = healthy | {"nvidia-persistenced": "static inactive"}
+    units.write_text("".join(f"{unit} {state}\n" for unit, state in left.items()))
+    (compiled / "as-packaged.yml").write_text("all:\n  vars:\n    nvidia_driver_persistence: false\n")
+    assert _checks(compiled, "-i", "as-packaged.yml")["test_services_enabled_and_running"] == "passed"
+
 
 def test_without_systemd_services_and_links_are_skipped_with_the_reason(compiled: Path) -> None:
     """This machine's init is not systemd (`systemctl is-system-running`: offline), as on the
@@ -206,6 +212,12 @@ def test_sysctls_and_swap_are_read_from_the_running_kernel(
     (compiled / "bin/SWAPS").write_text("/swap.img\n")
     checks = _checks(compiled)
     assert "net.ipv4.ip_forward = 0, not 1" in checks["test_sysctls_in_effect"]
+    # The inventory's own sysctls are what the role applied, so what is checked.
+    (compiled / "sysctls.yml").write_text(
+        "all:\n  vars:\n    kubernetes_node_sysctls: {net.ipv4.ip_forward: 0}\n"
+    )
+    assert _checks(compiled, "-i", "sysctls.yml")["test_sysctls_in_effect"] == "passed"
+    checks = _checks(compiled)
     assert "net.bridge.bridge-nf-call-iptables does not exist" in checks["test_sysctls_in_effect"]
     assert "swap is on: /swap.img" in checks["test_swap_off"]
 

@@ -110,12 +110,23 @@ def _needs_systemd(host: Any) -> None:
         pytest.skip("systemd is not this host's init (an emulated lab host?): nothing starts its units")
 
 
+def _inventory(host: Any, name: str, default: Any) -> Any:
+    """A role variable as the node's inventory sets it (the roles obey it), else the default."""
+    return host.backend.get_variables().get(name, default)
+
+
+# Units a role leaves as packaged when the inventory turns its switch off.
+UNIT_SWITCHES = {"nvidia-persistenced": "nvidia_driver_persistence"}
+
+
 def test_services_enabled_and_running(host: Any, node: dict[str, Any]) -> None:
     """Each unit bring-up leaves: enabled, so it comes back after a reboot, and running where it
     must be (containerd, the kubelet, nvidia-persistenced, the fabric services)."""
     _needs_systemd(host)
     problems = []
     for unit, wanted in node["services"].items():
+        if unit in UNIT_SWITCHES and not _inventory(host, UNIT_SWITCHES[unit], True):
+            continue
         enabled = host.run("systemctl is-enabled %s", unit).stdout.strip() or "not installed"
         if enabled != "enabled":
             problems.append(f"{unit} is {enabled}, not enabled")
@@ -128,7 +139,7 @@ def test_services_enabled_and_running(host: Any, node: dict[str, Any]) -> None:
 
 def _kernel_is_the_nodes(host: Any) -> None:
     # The same switch kubernetes_node obeys: off where the kernel is not the node's own.
-    if not host.backend.get_variables().get("kubernetes_node_apply_kernel_settings", True):
+    if not _inventory(host, "kubernetes_node_apply_kernel_settings", True):
         pytest.skip("the inventory leaves this host's kernel alone (kubernetes_node_apply_kernel_settings)")
 
 
@@ -139,7 +150,7 @@ def test_kernel_modules_loaded(host: Any, node: dict[str, Any]) -> None:
     builtin = host.run("cat /lib/modules/$(uname -r)/modules.builtin").stdout
     missing = [
         name
-        for name in node["kernel_modules"]
+        for name in _inventory(host, "kubernetes_node_modules", node["kernel_modules"])
         if not host.file(f"/sys/module/{name}").is_directory and f"/{name}.ko" not in builtin
     ]
     assert not missing, f"kernel modules not loaded: {', '.join(missing)}"
@@ -150,7 +161,8 @@ def test_sysctls_in_effect(host: Any, node: dict[str, Any]) -> None:
     net.bridge.* exist only once br_netfilter is loaded."""
     _kernel_is_the_nodes(host)
     problems = []
-    for key, wanted in node["sysctls"].items():
+    for key, value in _inventory(host, "kubernetes_node_sysctls", node["sysctls"]).items():
+        wanted = str(value)
         value = host.run("sysctl -n %s", key)
         if value.rc != 0:
             problems.append(f"{key} does not exist ({value.stderr.strip()})")
@@ -182,11 +194,17 @@ def test_slice_interfaces_config(host: Any, node: dict[str, Any]) -> None:
             assert attached.rc == 0, f"no systemd-networkd unit puts {slice_['interface']} on its parent"
 
 
+def _needs_slices_applied(host: Any, node: dict[str, Any]) -> None:
+    if not node["slices"]:
+        pytest.skip("the node carries no slices")
+    if not _inventory(host, "network_slice_apply", True):
+        pytest.skip("the inventory leaves the slices to the next boot (network_slice_apply)")
+
+
 def test_slice_interfaces_up(host: Any, node: dict[str, Any]) -> None:
     """Each slice's VLAN interface as networkd made it: present, up, with the node's
     addresses on the slice."""
-    if not node["slices"]:
-        pytest.skip("the node carries no slices")
+    _needs_slices_applied(host, node)
     _needs_systemd(host)
     problems = []
     for slice_ in node["slices"]:
@@ -206,8 +224,7 @@ def test_slice_interfaces_up(host: Any, node: dict[str, Any]) -> None:
 
 
 def test_slice_shaping_classes(host: Any, node: dict[str, Any]) -> None:
-    if not node["slices"]:
-        pytest.skip("the node carries no slices")
+    _needs_slices_applied(host, node)
     shape = _content(host, "/etc/aigrid/slices/shape.sh", "network_slice")
     parent = re.search(r"^dev=(\S+)$", shape, re.MULTILINE)
     for slice_ in node["slices"]:
@@ -233,8 +250,7 @@ def _tc_rate(bps: int) -> str:
 def test_slice_dscp_marking(host: Any, node: dict[str, Any]) -> None:
     """Each slice's DSCP and shaping class are set at the egress of the device its traffic
     (the pods' macvlan traffic too) leaves by: its VLAN interface, or the shared parent."""
-    if not node["slices"]:
-        pytest.skip("the node carries no slices")
+    _needs_slices_applied(host, node)
     listing = host.run("nft -n list table netdev aigrid_slices")
     why = listing.stderr.strip()
     assert listing.rc == 0, f"no aigrid_slices marking table: has aigrid-slices.service run? ({why})"
