@@ -248,21 +248,23 @@ def test_a_host_whose_kernel_is_not_its_own_skips_the_kernel_checks(compiled: Pa
             assert "kubernetes_node_apply_kernel_settings" in checks[name], checks[name]
 
 
-@pytest.mark.parametrize("state", ["UP", "LOWERLAYERDOWN"])
+@pytest.mark.parametrize(
+    ("state", "flags"), [("UP", {}), ("LOWERLAYERDOWN", {}), ("UP", {"dadfailed": True})]
+)
 def test_slice_links_must_be_up_with_the_nodes_addresses(
-    compiled: Path, monkeypatch: pytest.MonkeyPatch, state: str
+    compiled: Path, monkeypatch: pytest.MonkeyPatch, state: str, flags: dict[str, bool]
 ) -> None:
     """`ip -json address show dev vlan900` as iproute2 prints it for the slice's VLAN: up with
-    the node's address on the slice passes; a VLAN whose parent lost its link does not."""
+    the node's address on the slice passes; a VLAN whose parent lost its link does not, nor an
+    address another host on the slice holds (duplicate address detection failed)."""
     _standin(compiled, monkeypatch, "systemctl", "echo running\n")
+    address = {"family": "inet6", "local": "2001:db8:900:1::a", "prefixlen": 64, "scope": "global", **flags}
     link = [
         {
             "ifname": "vlan900",
             "flags": ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"],
             "operstate": state,
-            "addr_info": [
-                {"family": "inet6", "local": "2001:db8:900:1::a", "prefixlen": 64, "scope": "global"}
-            ],
+            "addr_info": [address],
         }
     ]
     _standin(
@@ -274,7 +276,9 @@ def test_slice_links_must_be_up_with_the_nodes_addresses(
         f"echo '{json.dumps(link)}'\n",
     )
     outcome = _checks(compiled)["test_slice_interfaces_up"]
-    if state == "UP":
+    if flags:
+        assert "vlan900 cannot use 2001:db8:900:1::a/64: another host on the slice has it" in outcome
+    elif state == "UP":
         assert outcome == "passed"
     else:
         assert "vlan900 is LOWERLAYERDOWN, not UP" in outcome

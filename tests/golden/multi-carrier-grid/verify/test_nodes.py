@@ -215,11 +215,18 @@ def test_slice_interfaces_up(host: Any, node: dict[str, Any]) -> None:
         (link,) = json.loads(shown.stdout)
         if link.get("operstate") != "UP":
             problems.append(f"{slice_['interface']} is {link.get('operstate')}, not UP")
-        have = {ipaddress.ip_interface(f"{a['local']}/{a['prefixlen']}") for a in link.get("addr_info", [])}
-        wanted = [address for address in (slice_["ipv4"], slice_["ipv6"]) if address]
-        lacking = [address for address in wanted if ipaddress.ip_interface(address) not in have]
-        if lacking:
-            problems.append(f"{slice_['interface']} lacks {', '.join(lacking)}")
+        # iproute2 flags an IPv6 address that another host on the link holds "dadfailed" (the
+        # kernel never uses it) and one still being checked "tentative" (ip-address(8)).
+        addresses = {
+            ipaddress.ip_interface(f"{a['local']}/{a['prefixlen']}"): a for a in link.get("addr_info", [])
+        }
+        for address in (slice_["ipv4"], slice_["ipv6"]):
+            found = addresses.get(ipaddress.ip_interface(address)) if address else {}
+            if found is None:
+                problems.append(f"{slice_['interface']} lacks {address}")
+            elif found.get("dadfailed") or found.get("tentative"):
+                why = "another host on the slice has it" if found.get("dadfailed") else "still tentative"
+                problems.append(f"{slice_['interface']} cannot use {address}: {why}")
     assert not problems, "; ".join(problems)
 
 
