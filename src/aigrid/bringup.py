@@ -178,6 +178,25 @@ def _end_workers() -> None:
         _signal_groups(_ansible_children(playbook), signal.SIGTERM)
 
 
+def _end_leftovers(private: str) -> None:
+    """SIGTERM to every process still running with the run's private directory in its
+    environment (ansible-runner passes it to ansible-playbook, which its workers and their
+    modules inherit). After an interrupt ansible-playbook may exit before WORKER_GRACE_S and
+    leave a worker it had not listed yet (forked as the interrupt came) running, orphaned: its
+    parent is gone, so only its environment still names the run."""
+    marker = private.encode()
+    for process in Path("/proc").iterdir():
+        if not process.name.isdigit() or int(process.name) == os.getpid():
+            continue
+        try:
+            environment = (process / "environ").read_bytes()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if marker in environment:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(process.name), signal.SIGTERM)
+
+
 @contextlib.contextmanager
 def _forwarding_interrupts() -> Iterator[list[int]]:
     """Pass Ctrl-C and SIGTERM on to ansible-playbook as Ctrl-C, and note them (the list).
@@ -304,6 +323,8 @@ def run(
             quiet=True,
             suppress_env_files=True,
         )
+        if interrupts:
+            _end_leftovers(private)
         stats = result.stats or {}
         if not stats and result.rc != 0 and not interrupts:
             tail = "".join(result.stdout.readlines()[-20:]) if result.stdout else ""
