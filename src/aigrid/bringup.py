@@ -141,13 +141,17 @@ def _cmdline(check: bool, secrets: Path | None) -> str | None:
     return shlex.join(args) if args else None
 
 
+def _processes() -> Iterator[Path]:
+    """Each process's /proc folder but this process's own (Linux)."""
+    own = str(os.getpid())
+    return (entry for entry in Path("/proc").iterdir() if entry.name.isdigit() and entry.name != own)
+
+
 def _ansible_children(parent: int) -> list[int]:
     """The children of process `parent` that run ansible-playbook (Linux /proc: ansible-runner
     does not hand out the pid of the process it spawns)."""
     found = []
-    for process in Path("/proc").iterdir():
-        if not process.name.isdigit():
-            continue
+    for process in _processes():
         try:
             # stat: "pid (command) state ppid ...", the command in parentheses may hold spaces.
             ppid = int((process / "stat").read_bytes().rsplit(b")", 1)[1].split()[1])
@@ -185,9 +189,7 @@ def _end_leftovers(private: str) -> None:
     leave a worker it had not listed yet (forked as the interrupt came) running, orphaned: its
     parent is gone, so only its environment still names the run."""
     marker = private.encode()
-    for process in Path("/proc").iterdir():
-        if not process.name.isdigit() or int(process.name) == os.getpid():
-            continue
+    for process in _processes():
         try:
             environment = (process / "environ").read_bytes()
         except OSError:  # gone meanwhile, or not ours to read

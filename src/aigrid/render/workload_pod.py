@@ -19,8 +19,10 @@ from aigrid.plan import (
     WorkloadPlan,
     can_hold,
 )
+from aigrid.render.cluster import GPU_TAINT
 
-GPU_TAINT_KEY = "nvidia.com/gpu"
+# The GPU workers' taint (render/cluster.py gives it to them), which GPU pods tolerate.
+GPU_TAINT_KEY = GPU_TAINT["key"]
 # What the NVIDIA device plugin advertises (k8s-device-plugin README, "MIG support"): whole
 # GPUs, and under the `single` strategy MIG devices too, as nvidia.com/gpu; under `mixed`
 # each MIG profile as nvidia.com/mig-<profile>, a `+` in the profile name (media extensions,
