@@ -82,6 +82,7 @@ def test_the_real_h200_capture_maps_to_the_catalog(use_nvml: bool) -> None:
     [gpu] = facts.gpus
     assert (gpu.name, gpu.pci_device_id, gpu.catalog_model) == ("NVIDIA H200", "2335", "H200-141GB")
     assert gpu.memory_mib == 143771 and gpu.mig_mode == "disabled"
+    assert gpu.persistence_mode is True  # NVML's and nvidia-smi -q -x's answer alike
     observed = (facts.driver_version, facts.kernel_modules, facts.cuda_toolkit)
     assert observed == ("580.159.04", "open", "13.0.88")
     proc = run_aigrid(
@@ -89,6 +90,21 @@ def test_the_real_h200_capture_maps_to_the_catalog(use_nvml: bool) -> None:
     )
     assert proc.returncode == 0, proc.stdout  # matches; the newer 580 patch is a warning (AG509)
     assert "AG509" in proc.stdout
+
+
+def test_persistence_mode_from_the_csv_where_nvml_gave_none(tmp_path: Path) -> None:
+    """A capture saved before NVML was asked for persistence mode: the CSV answers, and a CSV
+    without the column leaves it unknown, not off."""
+    capture = tmp_path / "capture"
+    shutil.copytree(H200, capture)
+    nvml = json.loads((capture / "nvml.json").read_text())
+    del nvml["gpus"][0]["persistence_mode"]
+    (capture / "nvml.json").write_text(json.dumps(nvml))
+    assert gather(CaptureSource(capture)).gpus[0].persistence_mode is True
+    csv = (capture / "nvidia-smi-query.csv").read_text().replace("Enabled", "Disabled")
+    (capture / "nvidia-smi-query.csv").write_text(csv)
+    assert gather(CaptureSource(capture)).gpus[0].persistence_mode is False
+    assert gather(CaptureSource(H100)).gpus[0].persistence_mode is None  # neither has it
 
 
 def test_proprietary_banner() -> None:

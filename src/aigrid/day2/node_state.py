@@ -21,7 +21,9 @@ from pathlib import Path
 DPKG_FORMAT = "${Package}\\t${Version}\\t${db:Status-Abbrev}\\n"
 # The --query-gpu fields `aigrid facts` reads too (aigrid.facts.gather imports them from here:
 # this file must stay whole on its own, as it is copied to the node alone).
-SMI_CSV_FIELDS = "index,uuid,name,pci.bus_id,driver_version,memory.total,mig.mode.current,compute_cap"
+SMI_CSV_FIELDS = (
+    "index,uuid,name,pci.bus_id,driver_version,memory.total,mig.mode.current,compute_cap,persistence_mode"
+)
 
 
 def run(*command: str) -> str | None:

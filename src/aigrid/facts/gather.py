@@ -116,6 +116,10 @@ def _nvml_snapshot(nvml: Any) -> dict[str, Any]:
             mig = list(nvml.nvmlDeviceGetMigMode(handle))
         except nvml.NVMLError:
             mig = [None, None]
+        try:
+            persistence = int(nvml.nvmlDeviceGetPersistenceMode(handle))
+        except nvml.NVMLError:  # NOT_SUPPORTED on some boards
+            persistence = None
         gpus.append(
             {
                 "name": text(nvml.nvmlDeviceGetName(handle)),
@@ -125,6 +129,7 @@ def _nvml_snapshot(nvml: Any) -> dict[str, Any]:
                 "pci": text(pci.busId),
                 "pci_device_id": f"{pci.pciDeviceId:08X}",
                 "mig_mode": mig,
+                "persistence_mode": persistence,
             }
         )
     return {
@@ -277,6 +282,9 @@ def gather(source: Source, use_nvml: bool = True) -> NodeFacts:
         row = by_index.get(gpu["index"], {})
         gpu.setdefault("compute_capability", None)
         gpu["compute_capability"] = gpu["compute_capability"] or row.get("compute_cap")
+        # Captures made before NVML was asked for it have no persistence mode; the CSV has it.
+        if gpu.get("persistence_mode") is None:
+            gpu["persistence_mode"] = parse.mode_flag(row.get("persistence_mode"))
         model = (catalog().gpu_by_pci(gpu["pci_device_id"]) if gpu.get("pci_device_id") else None) or (
             catalog().gpu_by_product(gpu["name"])
         )

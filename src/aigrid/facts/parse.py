@@ -35,6 +35,12 @@ def _mode(text: str | None) -> str | None:
     return value if value in ("enabled", "disabled") else None
 
 
+def mode_flag(text: str | None) -> bool | None:
+    """A mode nvidia-smi reports ("Enabled", "Disabled") as a flag; None when it gave neither."""
+    mode = _mode(text)
+    return None if mode is None else mode == "enabled"
+
+
 def pci_device(raw: str | None) -> str | None:
     """`233010DE` (nvidia-smi, NVML), `0x2330` or `2330` -> `2330`."""
     value = (_value(raw) or "").upper().removeprefix("0X")
@@ -58,9 +64,7 @@ def parse_smi_xml(text: str) -> dict[str, Any]:
                 "memory_mib": _mib(gpu.findtext("fb_memory_usage/total")),
                 "mig_mode": _mode(gpu.findtext("mig_mode/current_mig")),
                 "mig_pending": _mode(gpu.findtext("mig_mode/pending_mig")),
-                "persistence_mode": _mode(gpu.findtext("persistence_mode")) == "enabled"
-                if _mode(gpu.findtext("persistence_mode"))
-                else None,
+                "persistence_mode": mode_flag(gpu.findtext("persistence_mode")),
             }
         )
     return {
@@ -98,6 +102,7 @@ def gpus_from_csv(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "memory_mib": _mib(row.get("memory.total")),
                 "compute_capability": row.get("compute_cap"),
                 "mig_mode": _mode(row.get("mig.mode.current")),
+                "persistence_mode": mode_flag(row.get("persistence_mode")),
             }
         )
     return gpus
@@ -124,6 +129,8 @@ def parse_nvml_json(text: str) -> dict[str, Any]:
                 "compute_capability": f"{cc[0]}.{cc[1]}" if cc else None,
                 "mig_mode": {1: "enabled", 0: "disabled"}.get(mig[0]),
                 "mig_pending": {1: "enabled", 0: "disabled"}.get(mig[1]),
+                # nvmlDeviceGetPersistenceMode: NVML_FEATURE_ENABLED (1) or DISABLED (0).
+                "persistence_mode": {1: True, 0: False}.get(gpu.get("persistence_mode")),
             }
         )
     return {

@@ -107,7 +107,8 @@ def _needs_systemd(host: Any) -> None:
     whose init is not systemd (an emulated lab host) has neither to check."""
     state = host.run("systemctl is-system-running")
     if state.rc == 127 or state.stdout.strip() in ("", "offline"):
-        pytest.skip("systemd is not this host's init (an emulated lab host?): nothing starts its units")
+        init = host.run("cat /proc/1/comm").stdout.strip() or "unknown"
+        pytest.skip(f"systemd is not this host's init (PID 1 is {init}): nothing starts its units")
 
 
 def _inventory(host: Any, name: str, default: Any) -> Any:
