@@ -68,6 +68,12 @@ def make_node(base: Path, repo: Path) -> Path:
     standins.install_tools(root)
     with (root / "etc/fstab").open("a") as fstab:
         fstab.write("/swapfile none swap sw 0 0\n")
+    # What an earlier aigrid left: the sysctl file under the name that sorted before Debian's
+    # 99-sysctl.conf. The run must remove it.
+    (root / "etc/sysctl.d").mkdir(parents=True, exist_ok=True)
+    (root / "etc/sysctl.d/90-aigrid-kubernetes.conf").write_text("net.ipv4.ip_forward = 1\n")
+    # And a hardening baseline's file (CIS images turn forwarding off), as Ubuntu's 99-sysctl.conf.
+    (root / "etc/sysctl.d/99-cis-hardening.conf").write_text("net.ipv4.ip_forward = 0\n")
     return root
 
 
@@ -201,7 +207,14 @@ def test_kubernetes_prerequisites(host: testinfra.host.Host) -> None:
         "overlay",
         "br_netfilter",
     ]
-    sysctls = host.file("/etc/sysctl.d/90-aigrid-kubernetes.conf").content_string
+    sysctls = host.file("/etc/sysctl.d/99-zz-aigrid-kubernetes.conf").content_string
+    assert not host.file("/etc/sysctl.d/90-aigrid-kubernetes.conf").exists  # the earlier name, removed
+    # Applied in the order of the names (sysctl.d(5)): after every 99-* file of the distribution
+    # and of hardening baselines, which could otherwise turn forwarding off again.
+    names = sorted(
+        name for name in host.check_output("ls -A /etc/sysctl.d").split() if name.endswith(".conf")
+    )
+    assert names == ["99-cis-hardening.conf", "99-zz-aigrid-kubernetes.conf"], names
     assert "net.ipv4.ip_forward = 1" in sysctls and "net.bridge.bridge-nf-call-iptables = 1" in sysctls
     # NVIDIA Cloud Native Stack's setting: strict reverse-path filtering drops slice traffic.
     assert "net.ipv4.conf.all.rp_filter = 0" in sysctls and "net.ipv4.conf.default.rp_filter = 0" in sysctls

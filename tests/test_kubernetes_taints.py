@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from aigrid.render.cluster import CONTROL_PLANE_TAINT, GPU_TAINT
+from aigrid.rolevars import role_defaults
 from conftest import run_local_playbook
 from test_kubernetes_standins import formed_standin_cluster
 
@@ -79,3 +81,11 @@ def test_aigrids_taints_follow_the_blueprint_and_others_stay(
     back = taint("cp-1", [CONTROL_PLANE])
     assert back.returncode == 0, back.stdout
     assert taints_of("cp-1") == [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]
+
+
+def test_the_role_owns_exactly_the_keys_aigrid_taints_with() -> None:
+    """taints.yml sets and removes taints under the role's keys only; those must be the keys of
+    every taint render/cluster.py can give a node, or a taint aigrid decides would never reach
+    the Node object (or one it dropped would stay)."""
+    owned = role_defaults("kubernetes_cluster")["kubernetes_cluster_taint_keys"]
+    assert sorted(owned) == sorted({CONTROL_PLANE_TAINT["key"], GPU_TAINT["key"]})

@@ -572,7 +572,8 @@ def test_a_driver_change_on_clustered_nodes_rolls_out_one_node_at_a_time(
 # What teardown removes; everything aigrid's roles wrote outside these stays nowhere either.
 TORN_DOWN = (
     "/etc/aigrid /etc/systemd/system/aigrid-slices.service /etc/systemd/network/20-aigrid-vlan210.netdev "
-    "/etc/default/kubelet /etc/modules-load.d/aigrid-kubernetes.conf /etc/sysctl.d/90-aigrid-kubernetes.conf "
+    "/etc/default/kubelet /etc/modules-load.d/aigrid-kubernetes.conf "
+    "/etc/sysctl.d/99-zz-aigrid-kubernetes.conf "
     "/etc/kubernetes/kubelet.conf /etc/kubernetes/admin.conf /etc/kubernetes/aigrid "
     "/etc/containerd/config.toml /etc/containerd/conf.d/99-nvidia.toml "
     "/etc/apt/sources.list.d/aigrid-kubernetes.sources /etc/apt/sources.list.d/aigrid-containerd.sources "

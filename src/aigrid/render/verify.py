@@ -67,6 +67,7 @@ def expectations(plan: Plan, site: SitePlan) -> dict[str, Any]:
                 "sysctls": {
                     key: str(value) for key, value in sorted(kernel["kubernetes_node_sysctls"].items())
                 },
+                "sysctl_file": kernel["kubernetes_node_sysctl_file"],
             }
         )
     return {"blueprint": plan.name, "site": site.name, "nodes": nodes}

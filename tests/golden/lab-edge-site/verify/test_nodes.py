@@ -94,7 +94,8 @@ def test_containerd_config(host: Any, node: dict[str, Any]) -> None:
 def test_kernel_settings_files(host: Any, node: dict[str, Any]) -> None:
     modules = _content(host, "/etc/modules-load.d/aigrid-kubernetes.conf", "kubernetes_node").split()
     assert {"overlay", "br_netfilter"} <= set(modules)
-    sysctls = _content(host, "/etc/sysctl.d/90-aigrid-kubernetes.conf", "kubernetes_node")
+    sysctl_file = _inventory(host, "kubernetes_node_sysctl_file", node["sysctl_file"])
+    sysctls = _content(host, sysctl_file, "kubernetes_node")
     assert "net.ipv4.ip_forward = 1" in sysctls
     assert "net.ipv4.conf.all.rp_filter = 0" in sysctls  # strict filtering drops slice traffic
     kubelet = _content(host, "/etc/default/kubelet", "kubernetes_node")
