@@ -107,6 +107,15 @@ def test_persistence_mode_from_the_csv_where_nvml_gave_none(tmp_path: Path) -> N
     assert gather(CaptureSource(H100)).gpus[0].persistence_mode is None  # neither has it
 
 
+def test_facts_table_shows_persistence_mode() -> None:
+    proc = run_aigrid("facts", "--from", str(H200), columns=200)
+    assert proc.returncode == 0, proc.stderr
+    header = next(line for line in proc.stdout.splitlines() if "persistence" in line)
+    row = next(line for line in proc.stdout.splitlines() if "NVIDIA H200" in line)
+    cells = [cell.strip() for cell in row.split("│")]
+    assert cells[[cell.strip() for cell in header.split("┃")].index("persistence")] == "on"
+
+
 def test_proprietary_banner() -> None:
     banner = "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.144.03  Thu Oct 10 2024\n"
     assert parse.parse_proc_version(banner) == ("proprietary", "550.144.03")

@@ -109,7 +109,14 @@ def facts(
     )
     out.print(Text(f"source: {node.source}", style="dim"))
     table = Table(
-        "GPU", "name", "catalog model", "CC", "memory", "MIG", Column("MIG profiles", overflow="fold")
+        "GPU",
+        "name",
+        "catalog model",
+        "CC",
+        "memory",
+        "MIG",
+        "persistence",
+        Column("MIG profiles", overflow="fold"),
     )
     for gpu in node.gpus:
         profiles = ", ".join(f"{name} x{total}" for name, total in gpu.mig_profiles.items()) or "-"
@@ -120,6 +127,7 @@ def facts(
             gpu.compute_capability or "?",
             f"{gpu.memory_mib} MiB" if gpu.memory_mib else "?",
             gpu.mig_mode or "n/a",
+            {True: "on", False: "off", None: "?"}[gpu.persistence_mode],
             profiles,
         )
     out.print(table)
