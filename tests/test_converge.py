@@ -68,7 +68,7 @@ def make_node(base: Path, repo: Path) -> Path:
     standins.install_tools(root)
     with (root / "etc/fstab").open("a") as fstab:
         fstab.write("/swapfile none swap sw 0 0\n")
-    # What an earlier aigrid left: the sysctl file under the name that sorted before Debian's
+    # What an earlier aigrid left: the sysctl file under the name that sorted before Ubuntu's
     # 99-sysctl.conf. The run must remove it.
     (root / "etc/sysctl.d").mkdir(parents=True, exist_ok=True)
     (root / "etc/sysctl.d/90-aigrid-kubernetes.conf").write_text("net.ipv4.ip_forward = 1\n")

@@ -43,7 +43,8 @@ def test_every_queried_gpu_field_is_one_nvidia_smi_knows() -> None:
     # The scan must see the queries it is there for (gpu_verify's, the verify suite's, the facts').
     expected = {"persistence_mode", "fabric.state", "fabric.status", "mig.mode.current", "compute_cap"}
     assert expected <= set(fields)
-    unknown = {field: sorted(where) for field, where in fields.items() if field not in documented_fields()}
+    documented = documented_fields()
+    unknown = {field: sorted(where) for field, where in fields.items() if field not in documented}
     assert not unknown, f"nvidia-smi 580 refuses these --query-gpu fields: {unknown}"
 
 
