@@ -99,6 +99,23 @@ def run_local_playbook(
     )
 
 
+def compile_for_local_play(blueprint: str, out: Path, playbook: str, hosts: list[str]) -> Path:
+    """Compile BLUEPRINT (under blueprints/) into OUT and put beside its playbook a play
+    (`check.yml`) and an inventory (`local.yml`) that makes HOSTS this machine (local
+    connection, this Python), to run a role's tasks on the compiled variables. Returns the
+    compiled ansible directory."""
+    proc = run_aigrid("compile", str(BLUEPRINTS / blueprint), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    ansible_dir = out / "ansible"
+    (ansible_dir / "check.yml").write_text(playbook)
+    local = "".join(
+        f"    {host}:\n      ansible_connection: local\n      ansible_python_interpreter: {sys.executable}\n"
+        for host in hosts
+    )
+    (ansible_dir / "local.yml").write_text(f"all:\n  hosts:\n{local}")
+    return ansible_dir
+
+
 def apt_reads(apt: Path, lists: Path) -> str:
     """What real apt-get says reading the sources under apt directory `apt` (sources.list and
     sources.list.d), with the URIs it would fetch; the fetch itself fails offline."""

@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import platform
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import BLUEPRINTS, run_aigrid
+from conftest import compile_for_local_play
 
 PLAYBOOK = """\
 - name: Preflight hardware checks
@@ -38,19 +37,11 @@ def _sysfs(root: Path, devices: dict[str, tuple[str, str, str]]) -> Path:
 
 @pytest.fixture
 def compiled(tmp_path: Path) -> Path:
-    proc = run_aigrid("compile", str(BLUEPRINTS / "examples/gpu-node-h200.yaml"), "-o", str(tmp_path / "out"))
-    assert proc.returncode == 0, proc.stderr
-    ansible_dir = tmp_path / "out" / "ansible"
-    (ansible_dir / "hardware.yml").write_text(PLAYBOOK)
-    (ansible_dir / "local.yml").write_text(
-        "all:\n  hosts:\n    h200-node-01:\n"
-        f"      ansible_connection: local\n      ansible_python_interpreter: {sys.executable}\n"
-    )
-    return ansible_dir
+    return compile_for_local_play("examples/gpu-node-h200.yaml", tmp_path / "out", PLAYBOOK, ["h200-node-01"])
 
 
 def _preflight(
-    ansible_dir: Path, pci: Path, modules: str, more: dict[str, str] | None = None
+    ansible_dir: Path, pci: Path, modules: str, more: dict[str, str] | None = None, *options: str
 ) -> subprocess.CompletedProcess[str]:
     (ansible_dir / "modules").write_text(modules)
     extra = {
@@ -60,7 +51,7 @@ def _preflight(
     }
     inventories = ["-i", "inventory/hosts.yml", "-i", "local.yml"]
     return subprocess.run(
-        ["ansible-playbook", *inventories, "hardware.yml", "-e", json.dumps(extra)],
+        ["ansible-playbook", *inventories, "check.yml", "-e", json.dumps(extra), *options],
         cwd=ansible_dir,
         capture_output=True,
         text=True,
@@ -79,6 +70,18 @@ def test_the_declared_h200_passes_and_missing_headers_are_reported(compiled: Pat
     kernel_headers = Path("/lib/modules") / platform.release() / "build"
     if not kernel_headers.exists():
         assert "the nvidia_driver role installs linux-headers-" in proc.stdout
+
+
+def test_check_mode_looks_at_the_gpus_too(compiled: Path, tmp_path: Path) -> None:
+    """`aigrid bringup --check` runs preflight in check mode; the GPU listing only reads, so it
+    runs there too (Ansible skips a script in check mode otherwise, and the GPU check after it
+    would have nothing to compare)."""
+    h100 = {"0000:00:06.0": ("0x10de", "0x030200", "0x2330")}
+    proc = _preflight(compiled, _sysfs(tmp_path / "h100", h100), "", None, "--check")
+    assert proc.returncode != 0
+    assert "found 1 NVIDIA GPU(s) 2330" in proc.stdout, proc.stdout
+    proc = _preflight(compiled, _sysfs(tmp_path / "h200", H200), "", None, "--check")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_an_h100_where_the_blueprint_declares_an_h200_fails_naming_both(

@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import BLUEPRINTS, run_aigrid
+from conftest import compile_for_local_play
 
 PLAYBOOK = """\
 - name: Preflight Kubernetes check
@@ -29,15 +28,7 @@ PLAYBOOK = """\
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("preflight") / "out"
-    proc = run_aigrid("compile", str(BLUEPRINTS / "examples/lab-edge-site.yaml"), "-o", str(out))
-    assert proc.returncode == 0, proc.stderr
-    ansible_dir = out / "ansible"
-    (ansible_dir / "kubernetes-check.yml").write_text(PLAYBOOK)
-    (ansible_dir / "local.yml").write_text(
-        "all:\n  hosts:\n    lab-cp:\n"
-        f"      ansible_connection: local\n      ansible_python_interpreter: {sys.executable}\n"
-    )
-    return ansible_dir
+    return compile_for_local_play("examples/lab-edge-site.yaml", out, PLAYBOOK, ["lab-cp"])
 
 
 def _check(
@@ -56,7 +47,7 @@ def _check(
     extra = json.dumps({"preflight_kubelet_kubeconfig": str(kubeconfig)})
     inventories = ["-i", "inventory/hosts.yml", "-i", "local.yml"]
     return subprocess.run(
-        ["ansible-playbook", *inventories, "kubernetes-check.yml", "-e", extra],
+        ["ansible-playbook", *inventories, "check.yml", "-e", extra],
         cwd=ansible_dir,
         capture_output=True,
         text=True,

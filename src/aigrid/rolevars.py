@@ -15,6 +15,7 @@ import yaml
 
 from aigrid.layout import group_name
 from aigrid.plan import MIG_CONFIG_LABEL, MirrorsPlan, NodePlan, PackageSet, Plan, SitePlan, StackPlan
+from aigrid.registries import stack_registries, workload_registries
 from aigrid.render import cluster
 
 # The one switch for checks that need the GPUs; `aigrid bringup --no-hardware-checks` turns
@@ -33,6 +34,13 @@ def role_defaults(role: str) -> dict[str, Any]:
     )
     data: dict[str, Any] = yaml.safe_load(text)
     return data
+
+
+def _mirrored_registries() -> list[str]:
+    """The registries containerd sends to a site's registry mirror (the container runtime
+    role's hosts.toml files), so that preflight checks the host a pull really goes to."""
+    registries: list[str] = role_defaults("container_runtime")["container_runtime_mirrored_registries"]
+    return registries
 
 
 def _package_vars(role: str, packages: PackageSet) -> dict[str, Any]:
@@ -60,6 +68,8 @@ def shared_vars(plan: Plan) -> dict[str, Any]:
         "kubernetes_cluster_addons": cluster.addon_steps(plan),
         "network_slice_backend": stack.system.network_backend,
         **_node_sources(stack),
+        "preflight_package_roles": NODE_PACKAGE_ROLES,
+        "preflight_image_registries": stack_registries(stack, _mirrored_registries()),
         **mirror_login_vars(stack.mirrors),
     }
 
@@ -93,6 +103,19 @@ def _gpu_sources(stack: StackPlan) -> dict[str, Any]:
     return data
 
 
+# The roles every node installs packages with; preflight checks the node reaches their
+# repositories (each role's <role>_repo_uri and _repo_key_url, as the role reads them).
+NODE_PACKAGE_ROLES = ["container_runtime", "kubernetes_node"]
+
+
+def gpu_package_roles(stack: StackPlan) -> list[str]:
+    """The roles a GPU node installs NVIDIA's packages with (besides NODE_PACKAGE_ROLES), in
+    bring-up order."""
+    driver = ["nvidia_driver"] if stack.driver.install == "host" else []
+    tensorrt = ["tensorrt"] if stack.tensorrt else []
+    return [*driver, "cuda_runtime", *tensorrt, "nvidia_container_toolkit"]
+
+
 # Every variable mirror_login_vars may set, as the roles' defaults spell "no login".
 _NO_LOGIN = {
     "apt_source_auth_mirror": "",
@@ -113,7 +136,14 @@ def site_vars(plan: Plan, site: SitePlan) -> dict[str, Any] | None:
         return None
     stack = site.carrier_stack.stack
     where = f"carriers[{site.carrier}].stack.mirrors.credentials"
-    return _node_sources(stack) | _gpu_sources(stack) | _NO_LOGIN | mirror_login_vars(stack.mirrors, where)
+    registries = {"preflight_image_registries": stack_registries(stack, _mirrored_registries())}
+    return (
+        _node_sources(stack)
+        | _gpu_sources(stack)
+        | registries
+        | _NO_LOGIN
+        | mirror_login_vars(stack.mirrors, where)
+    )
 
 
 def mirror_login_vars(mirrors: MirrorsPlan, where: str = "stack.mirrors.credentials") -> dict[str, Any]:
@@ -167,6 +197,7 @@ def gpu_vars(plan: Plan) -> dict[str, Any]:
         "gpu_verify_driver_install": stack.driver.install,
         "gpu_verify_driver_version": stack.driver.version,
         **_gpu_sources(stack),
+        "preflight_gpu_package_roles": gpu_package_roles(stack),
     }
     if stack.tensorrt:
         data.update(
@@ -220,6 +251,9 @@ def host_vars(node: NodePlan, plan: Plan) -> dict[str, Any]:
         services = [plan.stack.driver.fabric[name] for name in node.fabric_services]
         data["nvidia_driver_fabric"] = [service.model_dump() for service in services]
     if node.gpu_model:
+        workload_images = workload_registries(plan, site, _mirrored_registries())
+        if workload_images:
+            data["preflight_workload_registries"] = workload_images
         data.update(
             {
                 "gpu_verify_node_name": node.hostname,

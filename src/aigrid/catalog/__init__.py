@@ -151,6 +151,8 @@ class CniRelease(_Row):
     manifests: list[UpstreamManifest]
     crds: list[str]
     images: dict[str, str]
+    # The registries its images come from where `images` pins none (an operator picks them).
+    image_registries: list[str]
     source: str
 
 

@@ -1,0 +1,154 @@
+"""Preflight stops a bring-up on a node that cannot reach a host it will fetch from, before
+anything is installed (ansible-playbook for real, local connection, on the compiled variables
+of lab-edge-site). The node is this machine inside a network and mount namespace of its own
+(`unshare -n -m`): an IPv6 address and default route on a veth, and its own /etc/hosts bind
+mounted, so that getent and `ip route get` answer as on an IPv6-only site whose resolver knows
+some of the sources by IPv4 address only. Needs root (namespaces, mounts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import compile_for_local_play
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None,
+    reason="needs root and unshare(1) for a network and mount namespace",
+)
+
+PLAYBOOK = """\
+- name: Preflight source checks
+  hosts: lab-cp:lab-gpu01
+  gather_facts: true
+  tasks:
+    - name: Run them
+      ansible.builtin.include_role:
+        name: preflight
+        tasks_from: sources.yml
+"""
+
+# An IPv6-only node: one global address and a default route, no IPv4 address but loopback.
+# The namespace's /etc/hosts is the test's; its resolv.conf still names a server it has no
+# route to, so every other name fails to resolve at once.
+NAMESPACE = """\
+set -e
+mount --bind "$1" /etc/hosts
+ip link set lo up
+ip link add aig0 type veth peer name aig1
+ip link set aig0 up
+ip link set aig1 up
+ip -6 addr add 2001:db8:aa::10/64 dev aig0 nodad
+ip -6 route add default via 2001:db8:aa::1 dev aig0
+shift
+exec "$@"
+"""
+
+# What the compiled lab site fetches from, upstream (its package roles' repositories and keys,
+# the add-on manifests, the stack's registries).
+UPSTREAM_HOSTS = {
+    "download.docker.com",
+    "pkgs.k8s.io",
+    "developer.download.nvidia.com",
+    "nvidia.github.io",
+    "registry.k8s.io",
+    "quay.io",
+    "ghcr.io",
+    "nvcr.io",
+}
+MANIFEST_HOST = "raw.githubusercontent.com"
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("preflight-sources") / "out"
+    return compile_for_local_play("examples/lab-edge-site.yaml", out, PLAYBOOK, ["lab-cp", "lab-gpu01"])
+
+
+def _check(ansible_dir: Path, tmp_path: Path, hosts: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    hosts_file = tmp_path / "hosts"
+    hosts_file.write_text(
+        "127.0.0.1 localhost\n::1 localhost\n"
+        + "".join(f"{address} {name}\n" for name, address in hosts.items())
+    )
+    script = tmp_path / "namespace.sh"
+    script.write_text(NAMESPACE)
+    playbook = ["ansible-playbook", "-i", "inventory/hosts.yml", "-i", "local.yml", "check.yml"]
+    return subprocess.run(
+        ["unshare", "-n", "-m", "sh", str(script), str(hosts_file), *playbook],
+        cwd=ansible_dir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _messages(proc: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    """Each failed host's assert message, by host (from the default callback's JSON)."""
+    found = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("fatal: ["):
+            host = line[len("fatal: [") : line.index("]")]
+            found[host] = json.loads(line[line.index("{") :])["msg"]
+    return found
+
+
+def test_sources_known_by_ipv4_only_stop_an_ipv6_only_node(compiled: Path, tmp_path: Path) -> None:
+    hosts = dict.fromkeys(UPSTREAM_HOSTS | {MANIFEST_HOST}, "2001:db8:bb::1")
+    hosts["ghcr.io"] = "192.0.2.34"  # a registry without AAAA records
+    hosts[MANIFEST_HOST] = "192.0.2.35"
+    proc = _check(compiled, tmp_path, hosts)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    messages = _messages(proc)
+    assert set(messages) == {"lab-cp", "lab-gpu01"}, proc.stdout
+    worker = messages["lab-gpu01"]
+    assert "cannot reach 1 of the hosts it will fetch from (its default routes: IPv6)" in worker
+    assert "nothing was changed" in worker
+    assert "ghcr.io resolves to 192.0.2.34, and this node has no route there (for multus" in worker
+    assert "multus v4.3.0's images, whereabouts v0.9.4's images" in worker
+    assert "stack.mirrors.container_registry" in worker
+    assert not {name for name in UPSTREAM_HOSTS - {"ghcr.io"} if name in worker}
+    # Only the first control plane fetches the add-on manifests.
+    control_plane = messages["lab-cp"]
+    assert "cannot reach 2 of the hosts" in control_plane
+    assert f"{MANIFEST_HOST} resolves to 192.0.2.35" in control_plane
+    assert "the add-on manifest multus-daemonset-thick.yml" in control_plane
+
+
+def test_every_source_is_a_compiled_one(compiled: Path, tmp_path: Path) -> None:
+    # No name resolves: each message lists every host the compiled variables name, and only those.
+    proc = _check(compiled, tmp_path, {})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    messages = _messages(proc)
+    nvidia = {"developer.download.nvidia.com", "nvidia.github.io"}
+    expected = {"lab-gpu01": UPSTREAM_HOSTS, "lab-cp": UPSTREAM_HOSTS - nvidia | {MANIFEST_HOST}}
+    for host, names in expected.items():
+        unresolved = set(re.findall(r"(\S+) does not resolve on this node", messages[host]))
+        assert unresolved == names, messages[host]
+    # A GPU node's NVIDIA repositories: the driver's (installed on the host), CUDA's, the toolkit's.
+    assert (
+        "for nvidia_driver's packages; nvidia_driver's signing key; cuda_runtime's packages"
+        in messages["lab-gpu01"]
+    )
+    assert "nvidia_container_toolkit's packages" in messages["lab-gpu01"]
+    assert "nvidia_driver" not in messages["lab-cp"]
+
+
+def test_an_ipv6_only_node_reaching_every_source_passes(compiled: Path, tmp_path: Path) -> None:
+    hosts = dict.fromkeys(UPSTREAM_HOSTS | {MANIFEST_HOST}, "2001:db8:bb::1")
+    proc = _check(compiled, tmp_path, hosts)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # The check ran on both (the hosts were resolved and the assert passed), not skipped.
+    for task in (
+        "Resolve each host and look up a route to it",
+        "Check this node reaches every host it fetches from",
+    ):
+        block = proc.stdout.split(f"TASK [preflight : {task}]", 1)[1].split("\n\n", 1)[0]
+        assert set(re.findall(r"^ok: \[(\S+)\]$", block, re.MULTILINE)) == {"lab-cp", "lab-gpu01"}, block
