@@ -80,7 +80,11 @@ def run_doc_python(command: str, timeout: int) -> subprocess.CompletedProcess[st
 
 
 def run_local_playbook(
-    playbook: Path, extra: dict[str, object], path: Path | None = None, hosts: str = "localhost"
+    playbook: Path,
+    extra: dict[str, object],
+    path: Path | None = None,
+    hosts: str = "localhost",
+    *options: str,
 ) -> subprocess.CompletedProcess[str]:
     """ansible-playbook against this machine (local connection, this Python) with the shipped
     roles and EXTRA as extra variables; PATH puts stand-in commands first. HOSTS (comma
@@ -90,7 +94,17 @@ def run_local_playbook(
         env["PATH"] = f"{path}:{env['PATH']}"
     variables = {"ansible_python_interpreter": sys.executable, **extra}
     return subprocess.run(
-        ["ansible-playbook", "-i", f"{hosts},", "-c", "local", str(playbook), "-e", json.dumps(variables)],
+        [
+            "ansible-playbook",
+            "-i",
+            f"{hosts},",
+            "-c",
+            "local",
+            str(playbook),
+            "-e",
+            json.dumps(variables),
+            *options,
+        ],
         env=env,
         capture_output=True,
         text=True,

@@ -23,6 +23,7 @@ def run_role(
     smi_rows: list[str],
     fabric_rows: tuple[str, ...] = (),
     persistence: tuple[str, ...] | None = None,
+    options: tuple[str, ...] = (),
     **variables: object,
 ) -> subprocess.CompletedProcess[str]:
     bin_dir = tmp_path / "bin"
@@ -53,7 +54,7 @@ def run_role(
         "gpu_verify_driver_version": "580.126.20",
         **variables,
     }
-    return run_local_playbook(playbook, extra, path=bin_dir)
+    return run_local_playbook(playbook, extra, bin_dir, "localhost", *options)
 
 
 L4 = {"gpu_verify_gpu_count": 1, "gpu_verify_product_names": ["NVIDIA L4"]}
@@ -74,6 +75,14 @@ def test_a_mig_node_is_not_expected_to_have_mig_on_before_the_operator(tmp_path:
 def test_mig_on_where_the_blueprint_declares_whole_gpus_fails(tmp_path: Path) -> None:
     proc = run_role(tmp_path, ["NVIDIA H100 80GB HBM3, 580.126.20, Enabled"], **H100)
     assert proc.returncode != 0 and "MIG off" in proc.stdout
+
+
+def test_a_dry_run_says_it_verified_nothing(tmp_path: Path) -> None:
+    """`aigrid bringup --check` installs nothing, so a fresh node has no driver to ask: the role
+    says so instead of failing on queries Ansible does not run in check mode."""
+    proc = run_role(tmp_path, ["NVIDIA L4, 580.95.05, [N/A]"], options=("--check",), **L4)
+    assert proc.returncode == 0, proc.stdout
+    assert "gpu_verify on gpu01: SKIPPED in check mode" in proc.stdout
 
 
 def test_wrong_driver_fails(tmp_path: Path) -> None:
