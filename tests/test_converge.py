@@ -33,9 +33,10 @@ REPO_IN_HOST = lab.REPO_IN_HOST
 REPO_URI = f"file:{REPO_IN_HOST}"
 
 
-def override(root: Path) -> dict[str, object]:
+def override(root: Path, **more: object) -> dict[str, object]:
     """Point the node at the chroot and every repository at the stand-in repository."""
     host = {
+        **more,
         **lab.standin_overrides(),
         "ansible_host": str(root),
         "ansible_connection": "community.general.chroot",
@@ -77,9 +78,11 @@ def make_node(base: Path, repo: Path) -> Path:
     return root
 
 
-def bringup(out: Path, root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def bringup(
+    out: Path, root: Path, *extra: str, variables: dict[str, object] | None = None
+) -> subprocess.CompletedProcess[str]:
     inventory = root.parent / "override.yml"
-    inventory.write_text(yaml.safe_dump(override(root)))
+    inventory.write_text(yaml.safe_dump(override(root, **(variables or {}))))
     command = [
         sys.executable,
         "-m",
@@ -330,3 +333,34 @@ def test_nouveau_blacklisted_and_initramfs_rebuilt(host: testinfra.host.Host) ->
     assert "blacklist nouveau" in blacklist.content_string
     stamp = host.file("/boot/aigrid-lab-initramfs")  # written by the stand-in update-initramfs
     assert stamp.exists and stamp.mtime >= blacklist.mtime
+
+
+def test_a_switch_of_kernel_module_flavour_replaces_the_packages_and_asks_for_a_reboot(
+    converged: dict[str, object], compiled: Path, host: testinfra.host.Host
+) -> None:
+    """Driver Installation Guide, "Switching between Driver Module Flavors": the blueprint's
+    kernelModules goes from open to proprietary on the converged node. One apt transaction puts
+    cuda-drivers in and takes the held nvidia-open out (--autoremove --purge: its module package
+    leaves with it); the loaded module is still the open one, so the run asks for the reboot
+    (pending here: a chroot cannot reboot; the lab reboots). Runs last: it changes the node."""
+    proprietary = {
+        "nvidia_driver_kernel_modules": "proprietary",
+        "nvidia_driver_packages": ["cuda-drivers"],
+        "nvidia_driver_replaced_packages": ["nvidia-open"],
+    }
+    root = converged["root"]
+    assert isinstance(root, Path)
+    (root / "run/aigrid-lab/proc-driver/nvidia").mkdir(parents=True, exist_ok=True)
+    (root / "run/aigrid-lab/proc-driver/nvidia/version").write_text(
+        "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.126.20  Release Build  (STAND-IN)\n"
+    )
+    proc = bringup(compiled, root, "--no-hardware-checks", variables=proprietary)
+    result = summary(proc)
+    assert proc.returncode == 0, json.dumps(result, indent=1)
+    assert host.package("cuda-drivers").version == "580.126.20-0ubuntu1"
+    assert "cuda-drivers" in host.check_output("apt-mark showhold").split()
+    assert not host.package("nvidia-open").is_installed
+    assert not host.package("nvidia-dkms-580-open").is_installed  # autoremoved with its meta package
+    assert host.package("nvidia-dkms-580").version == "580.126.20-0ubuntu1"
+    notices = result["notices"][NODE]  # type: ignore[index]
+    assert any(notice.startswith("REBOOT PENDING to load the NVIDIA driver 580.126.20") for notice in notices)

@@ -36,6 +36,7 @@ class HostState:
     unreachable: int = 0
     skipped: int = 0
     messages: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
     def count(self, status: str) -> None:
         """One task result, counted as Ansible's recap counts it (a changed task is ok too; an
@@ -52,6 +53,8 @@ class Outcome:
     status: str
     hosts: dict[str, dict[str, int]]
     messages: dict[str, list[str]]
+    # What the roles report without failing (a reboot left pending, a check not run), by host.
+    notices: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def failed_hosts(self) -> list[str]:
@@ -126,6 +129,18 @@ def task_result(event: dict[str, Any]) -> TaskResult | None:
     task = str(data.get("task", ""))
     role = data.get("role")
     return TaskResult(str(host), f"{role} : {task}" if role else task, status, message)
+
+
+def _notice(data: dict[str, Any]) -> str | None:
+    """What a role reports to the operator: aigrid's roles print with `debug` only what the
+    run must not bury in its log (a reboot left pending, checks not run, nouveau found)."""
+    if data.get("task_action") not in ("ansible.builtin.debug", "debug"):
+        return None
+    message = (data.get("res") or {}).get("msg")
+    if not message:
+        return None
+    text = " ".join(str(message).split())
+    return text.removeprefix(f"{data.get('host')}: ")  # the summary names the host itself
 
 
 def progress_line(result: TaskResult) -> str:
@@ -282,6 +297,9 @@ def run(
                 state.count(result.status)
                 if result.status in ("failed", "unreachable"):
                     state.messages.append(f"{data.get('task', '')}: {_message(data.get('res', {}))}")
+                notice = _notice(data)
+                if notice and notice not in state.notices:
+                    state.notices.append(notice)
             if on_event is not None:
                 on_event(states)
         if on_result is not None and result is not None:
@@ -347,6 +365,7 @@ def run(
         status,
         dict(sorted(hosts.items())),
         {host: state.messages for host, state in states.items() if state.messages},
+        {host: state.notices for host, state in sorted(states.items()) if state.notices},
     )
     if interrupts:
         raise Interrupted(interrupts[0], outcome)

@@ -232,6 +232,8 @@ class DriverPlan(_Plan):
     # Installed first: NVIDIA's package that locks apt to the branch.
     pinning_package: str
     packages: PackageSet
+    # The other kernel module flavour's meta packages, which a switch of flavour removes.
+    replaced_packages: list[str]
     # The kernel headers package, with {kernel} for the node's running kernel.
     headers_package: str
     # Components of the OS's own archive to enable first (Debian 12: contrib).
@@ -528,6 +530,9 @@ def _stack(stack: Stack, catalog: Catalog, mirrors_model: Mirrors | None) -> Sta
     system = catalog.systems[stack.os]
     branch = str(driver.major)
     drivers = catalog.drivers[stack.os]
+    flavours = {"open": drivers.open, "proprietary": drivers.proprietary}
+    wanted = flavours.pop(stack.driver.kernel_modules)
+    (other,) = flavours.values()
     return StackPlan(
         os=stack.os,
         system=SystemPlan(docker_suite=system.docker_suite, network_backend=system.network_backend),
@@ -538,9 +543,10 @@ def _stack(stack: Stack, catalog: Catalog, mirrors_model: Mirrors | None) -> Sta
             kernel_modules=stack.driver.kernel_modules,
             pinning_package=drivers.pinning.format(version=stack.driver.version),
             packages=PackageSet(
-                names=list(drivers.open if stack.driver.kernel_modules == "open" else drivers.proprietary),
+                names=list(wanted),
                 version=drivers.version.format(version=stack.driver.version),
             ),
+            replaced_packages=list(other),
             headers_package=drivers.headers,
             archive_components=list(system.archive_components),
             fabric=_fabric(catalog, branch, stack.driver.version),

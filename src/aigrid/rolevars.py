@@ -184,6 +184,7 @@ def gpu_vars(plan: Plan) -> dict[str, Any]:
         "nvidia_driver_branch": stack.driver.branch,
         "nvidia_driver_kernel_modules": stack.driver.kernel_modules,
         **_package_vars("nvidia_driver", stack.driver.packages),
+        "nvidia_driver_replaced_packages": stack.driver.replaced_packages,
         "nvidia_driver_pinning_package": stack.driver.pinning_package,
         "nvidia_driver_headers_package": stack.driver.headers_package,
         "nvidia_driver_archive_components": stack.driver.archive_components,

@@ -262,6 +262,7 @@ def report_outcome(
             "hosts": outcome.hosts,
             "failed_hosts": outcome.failed_hosts,
             "messages": outcome.messages,
+            "notices": outcome.notices,
             **extra,
         }
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
@@ -278,6 +279,9 @@ def report_outcome(
                 *(str(counts[k]) for k in ("ok", "changed", "failed", "unreachable", "skipped")),
             )
         out.print(table)
+        for host, notices in outcome.notices.items():
+            for notice in notices:
+                out.print(Text(f"{host}: {notice}", style="yellow"))
         for host, messages in outcome.messages.items():
             for message in messages:
                 out.print(Text(f"{host}: {message}", style="red"))

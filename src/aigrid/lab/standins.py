@@ -428,12 +428,13 @@ if [ "${GPUS:-0}" = 1 ]; then
         for marker in "$R"/usr/share/aigrid-standins/nvidia-dkms*; do
             [ -e "$marker" ] || continue
             version=$(sed -n 's/^STAND-IN for tests: [^ ]* \([0-9.]*\)-.*/\1/p' "$marker")
-            flavour="Kernel Module"
-            case "$marker" in *-open) flavour="Open Kernel Module" ;; esac
+            # The two flavours' banners as real drivers word them (tests/fixtures, tests/test_facts.py).
+            module="x86_64 Kernel Module"
+            case "$marker" in *-open) module="Open Kernel Module for x86_64" ;; esac
             echo "nvidia 104857600 0 - Live 0x0000000000000000 (POE)" >> "$state/modules"
             mkdir -p "$state/proc-driver/nvidia"
-            printf 'NVRM version: NVIDIA UNIX %s for x86_64  %s  Release Build  (STAND-IN aigrid lab)\n' \
-                "$flavour" "$version" > "$state/proc-driver/nvidia/version"
+            printf 'NVRM version: NVIDIA UNIX %s  %s  Release Build  (STAND-IN aigrid lab)\n' \
+                "$module" "$version" > "$state/proc-driver/nvidia/version"
             break
         done
     fi
