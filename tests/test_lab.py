@@ -9,6 +9,7 @@ only flows between them on the lab's own bridge, never to any other address.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -567,6 +568,59 @@ def test_a_driver_change_on_clustered_nodes_rolls_out_one_node_at_a_time(
         now = kernel_view(state, host)
         assert "  580.159.04  " in now["banner"], (host.hostname, now)
         assert now["boot"] != before[host.hostname]
+
+
+STATUS = "${Package} ${db:Status-Abbrev}\\n"  # dpkg's selection and state: "hi" held, installed
+
+
+def _flavour_vars(gpu_vars: str, modules: str) -> str:
+    """The compiled GPU variables with the blueprint's kernelModules set to MODULES (what a
+    recompile writes: the meta package of that flavour, the other one's to replace)."""
+    wanted, other = ("nvidia-open", "cuda-drivers") if modules == "open" else ("cuda-drivers", "nvidia-open")
+    for name, value in (("kernel_modules", modules), ("packages", wanted), ("replaced_packages", other)):
+        written = f" {value}" if name == "kernel_modules" else f"\n  - {value}"
+        pattern = rf"(?m)^nvidia_driver_{name}:( .*|\n  - .*)$"
+        gpu_vars = re.sub(pattern, f"nvidia_driver_{name}:{written}", gpu_vars)
+    return gpu_vars
+
+
+def test_a_kernel_module_flavour_switch_rolls_out_drained_and_back(
+    converged: dict[str, Any], site_lab: Any, tmp_path: Path
+) -> None:
+    """Driver Installation Guide, "Switching between Driver Module Flavors", on a node that
+    serves the cluster (after the rollout above, at 580.159.04): the blueprint's kernelModules
+    goes to proprietary and back. Each switch drains the node, replaces the meta package in one
+    apt transaction (the old flavour's module package leaves with it), reboots into the other
+    flavour (the emulated boot loads whichever module package is installed) and uncordons it."""
+    out, labdir, state = site_lab
+    control = next(host for host in state.hosts if not host.gpus)
+    gpu = next(host for host in state.hosts if host.gpus)
+    limit = f"{control.hostname},{gpu.hostname}"
+    for modules, banner, installed, gone in (
+        ("proprietary", "NVIDIA UNIX x86_64 Kernel Module  580.159.04  ", "cuda-drivers", "nvidia-open"),
+        ("open", "NVIDIA UNIX Open Kernel Module for x86_64  580.159.04  ", "nvidia-open", "cuda-drivers"),
+    ):
+        switched = tmp_path / modules
+        shutil.copytree(out, switched)
+        gpu_vars = switched / layout.group_vars("gpu_nodes")
+        gpu_vars.write_text(_flavour_vars(gpu_vars.read_text().replace("580.126.20", "580.159.04"), modules))
+        asked_before = len(host_log(state, control, "kubectl"))
+        boot_before = kernel_view(state, gpu)["boot"]
+        proc, summary, _ = bringup(switched, labdir, "--limit", limit)
+        assert proc.returncode == 0, json.dumps(summary["messages"], indent=1)
+        asked = verbs(host_log(state, control, "kubectl")[asked_before:])
+        requests = [words for words in asked if words[0] in ("drain", "uncordon")]
+        assert requests == [["drain", gpu.hostname], ["uncordon", gpu.hostname]], requests
+        now = kernel_view(state, gpu)
+        assert banner in now["banner"] and now["boot"] != boot_before, now
+        packages = subprocess.run(
+            lab.ssh_command(state, gpu, f"dpkg-query -W -f '{STATUS}' {installed} {gone}"),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        ).stdout
+        assert f"{installed} hi" in packages and f"{gone} ii" not in packages, packages
 
 
 # What teardown removes; everything aigrid's roles wrote outside these stays nowhere either.

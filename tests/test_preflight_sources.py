@@ -111,9 +111,10 @@ def test_sources_known_by_ipv4_only_stop_an_ipv6_only_node(compiled: Path, tmp_p
     worker = messages["lab-gpu01"]
     assert "cannot reach 1 of the hosts it will fetch from (its default routes: IPv6)" in worker
     assert "nothing was changed" in worker
+    assert "An IPv6-only site needs each of them to answer over IPv6" in worker
     assert "ghcr.io resolves to 192.0.2.34, and this node has no route there (for multus" in worker
     assert "multus v4.3.0's images, whereabouts v0.9.4's images" in worker
-    assert "stack.mirrors.container_registry" in worker
+    assert "stack.mirrors.containerRegistry" in worker
     assert not {name for name in UPSTREAM_HOSTS - {"ghcr.io"} if name in worker}
     # Only the first control plane fetches the add-on manifests.
     control_plane = messages["lab-cp"]
