@@ -56,6 +56,16 @@ def bringup(
 FRESH: dict[str, dict[str, str]] = {}
 
 
+def on_host(
+    state: lab.LabState, host: lab.LabHost, script: str, *, check: bool = False, timeout: int = 30
+) -> str:
+    """What SCRIPT prints on the lab host (over the lab's SSH); CHECK: it must exit 0."""
+    proc = subprocess.run(
+        lab.ssh_command(state, host, script), capture_output=True, text=True, timeout=timeout, check=check
+    )
+    return proc.stdout
+
+
 def kernel_view(state: lab.LabState, host: lab.LabHost) -> dict[str, str]:
     """Loaded modules, the NVIDIA module's banner and the boot id, as the host sees them."""
     script = (
@@ -64,10 +74,7 @@ def kernel_view(state: lab.LabState, host: lab.LabHost) -> dict[str, str]:
         'printf "%s\\n" "$(head -n 1 /run/aigrid-lab/proc-driver/nvidia/version 2>/dev/null)"; '
         "cat /run/aigrid-lab/boot_id"
     )
-    proc = subprocess.run(
-        lab.ssh_command(state, host, script), capture_output=True, text=True, timeout=30, check=False
-    )
-    modules, banner, boot = ([*proc.stdout.split("\n"), "", "", ""])[:3]
+    modules, banner, boot = ([*on_host(state, host, script).split("\n"), "", "", ""])[:3]
     return {"modules": modules.strip(), "banner": banner.strip(), "boot": boot.strip()}
 
 
@@ -168,14 +175,8 @@ def test_second_converge_changes_nothing(converged: dict[str, Any]) -> None:
 
 def host_log(state: lab.LabState, host: lab.LabHost, tool: str) -> list[dict[str, Any]]:
     """What a STAND-IN Kubernetes tool (kubeadm, kubectl) on the host was asked, in order."""
-    proc = subprocess.run(
-        lab.ssh_command(state, host, f"cat /var/log/aigrid-standins/{tool}.log 2>/dev/null || true"),
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return [json.loads(line) for line in proc.stdout.splitlines()]
+    text = on_host(state, host, f"cat /var/log/aigrid-standins/{tool}.log 2>/dev/null || true", check=True)
+    return [json.loads(line) for line in text.splitlines()]
 
 
 def verbs(records: list[dict[str, Any]]) -> list[list[str]]:
@@ -613,13 +614,7 @@ def test_a_kernel_module_flavour_switch_rolls_out_drained_and_back(
         assert requests == [["drain", gpu.hostname], ["uncordon", gpu.hostname]], requests
         now = kernel_view(state, gpu)
         assert banner in now["banner"] and now["boot"] != boot_before, now
-        packages = subprocess.run(
-            lab.ssh_command(state, gpu, f"dpkg-query -W -f '{STATUS}' {installed} {gone}"),
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        ).stdout
+        packages = on_host(state, gpu, f"dpkg-query -W -f '{STATUS}' {installed} {gone}")
         assert f"{installed} hi" in packages and f"{gone} ii" not in packages, packages
 
 
@@ -678,9 +673,7 @@ def test_teardown_removes_what_bring_up_installed_and_keeps_the_driver(
     assert resets[control.hostname][0] > max(resets[host.hostname][0] for host in others)
     assert not (out / "credentials" / "lab-edge-01.kubeconfig").exists()
     for host in state.hosts:
-        seen = subprocess.run(
-            lab.ssh_command(state, host, LEFT), capture_output=True, text=True, timeout=60, check=False
-        ).stdout
+        seen = on_host(state, host, LEFT, timeout=60)
         assert "left " not in seen, (host.hostname, seen)
         # dpkg's status: selection then state; the kept driver stays held ("hi").
         rows = [line.split() for line in seen.splitlines()]
