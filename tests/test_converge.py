@@ -348,6 +348,11 @@ def test_a_switch_of_kernel_module_flavour_replaces_the_packages_and_asks_for_a_
         "nvidia_driver_packages": ["cuda-drivers"],
         "nvidia_driver_replaced_packages": ["nvidia-open"],
     }
+    # The flavours' module packages conflict (both provide nvidia-dkms-kernel, as Canonical's
+    # packaging has them), and the installed flavour's meta package is held: installing the other
+    # meta package alone is refused, which is why the role switches in one transaction.
+    alone = host.run("apt-get install --simulate --yes cuda-drivers")
+    assert alone.rc != 0 and "held" in (alone.stdout + alone.stderr).lower(), alone.stdout + alone.stderr
     root = converged["root"]
     assert isinstance(root, Path)
     (root / "run/aigrid-lab/proc-driver/nvidia").mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -71,6 +72,21 @@ DRIVER_MODULES = {
     "nvidia-open": ("nvidia-dkms-{branch}-open", "nvidia-dkms-open"),
     "cuda-drivers": ("nvidia-dkms-{branch}", "nvidia-dkms"),
 }
+
+
+# Canonical's packaging of branch 580 (canonical/nvidia-graphics-drivers, 580-noble,
+# debian/templates/control.in): each flavour's DKMS package provides, conflicts with and
+# replaces nvidia-dkms-kernel, so one flavour's module is installed at a time, and a switch of
+# flavour must take the other meta package (held) out in the same apt transaction. (Branch
+# 590's module packages are not modelled: their relations are not sourced here.)
+DKMS_KERNEL = "nvidia-dkms-kernel"
+
+
+def _relations(name: str) -> str:
+    """A stand-in's Conflicts, Replaces and Provides, where the procedure depends on them."""
+    if re.fullmatch(r"nvidia-dkms-\d+(-open)?", name) and int(name.split("-")[2]) < 590:
+        return f"Conflicts: {DKMS_KERNEL}\nReplaces: {DKMS_KERNEL}\nProvides: {DKMS_KERNEL}\n"
+    return ""
 
 
 def _depends(name: str, version: str) -> str | None:
@@ -319,6 +335,7 @@ def build_deb(workdir: Path, name: str, version: str) -> Path:
         f"Package: {name}\nVersion: {version}\nArchitecture: {arch}\n"
         + ("Multi-Arch: same\n" if name in MULTI_ARCH_SAME else "")
         + (f"Depends: {depends}\n" if depends else "")
+        + _relations(name)
         + "Maintainer: aigrid tests <tests@aigrid.invalid>\n"
         f"Description: STAND-IN of {name} for aigrid tests\n"
         " Carries the real name and version; installs a marker.\n"
