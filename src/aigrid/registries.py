@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from aigrid.plan import Plan, SitePlan, StackPlan
+from aigrid.plan import Plan, SitePlan, StackPlan, workloads_by_name
 
 # kubeadm's default imageRepository, which aigrid's kubeadm configuration leaves as it is
 # (kubernetes/kubernetes cmd/kubeadm/app/apis/kubeadm/v1beta4/defaults.go, DefaultImageRepository).
@@ -84,9 +84,6 @@ def stack_registries(stack: StackPlan, mirrored: list[str]) -> dict[str, list[st
 
 def workload_registries(plan: Plan, site: SitePlan, mirrored: list[str]) -> dict[str, list[str]]:
     """Where the GPU nodes of `site` pull the images of the workloads placed there."""
-    pulls = [
-        (plan.image_at(site, w), f"workload {w.name}'s image")
-        for w in plan.workloads
-        if w.name in site.workloads
-    ]
+    workloads = workloads_by_name(plan)
+    pulls = [(plan.image_at(site, workloads[name]), f"workload {name}'s image") for name in site.workloads]
     return _grouped(pulls, plan.stack_at(site), mirrored)
