@@ -149,6 +149,31 @@ def test_check_mode_on_a_converged_node_reports_nothing_to_do(converged: dict[st
     assert node["changed"] == 0 and result["check"] is True
 
 
+def _state(root: Path) -> tuple[list[str], str]:
+    """What a dry run must leave as it was: every path under /etc and dpkg's status."""
+    paths = sorted(str(path.relative_to(root)) for path in (root / "etc").rglob("*"))
+    return paths, (root / "var/lib/dpkg/status").read_text()
+
+
+def test_check_mode_on_a_fresh_node_changes_nothing_and_says_what_it_would_do(
+    compiled: Path, repo: Path, tmp_path: Path
+) -> None:
+    """`aigrid bringup --check` before the first bring-up: the vendors' repositories are not on
+    the node yet, so apt cannot simulate installing from them; the run says so for each set of
+    pinned packages, reports the rest as changes and leaves the node as it was."""
+    root = make_node(tmp_path, repo)
+    before = _state(root)
+    proc = bringup(compiled, root, "--no-hardware-checks", "--check")
+    result = summary(proc)
+    assert proc.returncode == 0, json.dumps(result, indent=1)
+    assert result["hosts"][NODE]["changed"] > 0  # type: ignore[index]
+    notices = " ".join(result["notices"][NODE])  # type: ignore[index]
+    pending = ("containerd.io 2.3.1-*", "kubelet, kubeadm, kubectl 1.34.9-*", "nvidia-open 580.126.20-*")
+    for packages in pending:
+        assert f"dry run: {packages} would be installed, not simulated" in notices, notices
+    assert _state(root) == before
+
+
 @pytest.fixture(scope="module")
 def host(converged: dict[str, object]) -> testinfra.host.Host:
     return testinfra.get_host(str(converged["root"]), connection="chroot")
@@ -359,6 +384,13 @@ def test_a_switch_of_kernel_module_flavour_replaces_the_packages_and_asks_for_a_
     (root / "run/aigrid-lab/proc-driver/nvidia/version").write_text(
         "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.126.20  Release Build  (STAND-IN)\n"
     )
+    # A dry run first: apt simulates the one transaction (it would fail where the switch would)
+    # and nothing changes; the pinned install after it is not simulated over the held package.
+    dry_run = bringup(compiled, root, "--no-hardware-checks", "--check", variables=proprietary)
+    dry_result = summary(dry_run)
+    assert dry_run.returncode == 0, json.dumps(dry_result, indent=1)
+    assert dry_result["hosts"][NODE]["changed"] > 0  # type: ignore[index]
+    assert host.package("nvidia-open").is_installed and not host.package("cuda-drivers").is_installed
     proc = bringup(compiled, root, "--no-hardware-checks", variables=proprietary)
     result = summary(proc)
     assert proc.returncode == 0, json.dumps(result, indent=1)

@@ -569,6 +569,16 @@ def test_a_driver_change_on_clustered_nodes_rolls_out_one_node_at_a_time(
         now = kernel_view(state, host)
         assert "  580.159.04  " in now["banner"], (host.hostname, now)
         assert now["boot"] != before[host.hostname]
+        # The summary says what was left to the rollout and then that it ran, in that order.
+        notices = summary["notices"][host.hostname]
+        planned = [n for n in notices if n.startswith("driver 580.126.20-0ubuntu1 -> 580.159.04 ")]
+        done = (
+            "driver rolled out: 580.159.04 (open kernel modules) installed with the node drained, "
+            "loaded after a reboot, the node uncordoned"
+        )
+        assert planned and "left to the rollout play" in planned[0], notices
+        finished = [i for i, notice in enumerate(notices) if notice.startswith(done)]
+        assert finished and finished[0] > notices.index(planned[0]), notices
 
 
 STATUS = "${Package} ${db:Status-Abbrev}\\n"  # dpkg's selection and state: "hi" held, installed

@@ -153,3 +153,22 @@ def test_an_ipv6_only_node_reaching_every_source_passes(compiled: Path, tmp_path
     ):
         block = proc.stdout.split(f"TASK [preflight : {task}]", 1)[1].split("\n\n", 1)[0]
         assert set(re.findall(r"^ok: \[(\S+)\]$", block, re.MULTILINE)) == {"lab-cp", "lab-gpu01"}, block
+
+
+def test_a_carrier_sites_messages_name_its_carriers_mirrors(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # multi-carrier-grid: Northwind's sites fetch through Northwind's own mirrors
+    # (carriers[northwind].stack.mirrors), Meridian's from the vendors, as the grid has it.
+    hosts = ["nw-nwk-co-01-gpu01", "me-sgp-rdc-01-gpu01"]
+    playbook = PLAYBOOK.replace("hosts: lab-cp:lab-gpu01", f"hosts: {':'.join(hosts)}")
+    out = tmp_path_factory.mktemp("preflight-carriers") / "out"
+    ansible_dir = compile_for_local_play("examples/multi-carrier-grid.yaml", out, playbook, hosts)
+    proc = _check(ansible_dir, tmp_path_factory.mktemp("namespace"), {})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    messages = _messages(proc)
+    northwind, meridian = messages["nw-nwk-co-01-gpu01"], messages["me-sgp-rdc-01-gpu01"]
+    assert "mirror.northwind.example does not resolve" in northwind
+    assert "see carriers[northwind].stack.mirrors.apt" in northwind
+    assert "see carriers[northwind].stack.mirrors.containerRegistry" in northwind
+    assert "see stack.mirrors" not in northwind
+    assert "developer.download.nvidia.com does not resolve" in meridian
+    assert "see stack.mirrors.apt" in meridian and "carriers[" not in meridian

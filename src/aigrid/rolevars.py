@@ -135,14 +135,17 @@ def site_vars(plan: Plan, site: SitePlan) -> dict[str, Any] | None:
     if site.carrier_stack is None:
         return None
     stack = site.carrier_stack.stack
-    where = f"carriers[{site.carrier}].stack.mirrors.credentials"
-    registries = {"preflight_image_registries": stack_registries(stack, _mirrored_registries())}
+    where = f"carriers[{site.carrier}].stack.mirrors"
+    preflight = {
+        "preflight_image_registries": stack_registries(stack, _mirrored_registries()),
+        "preflight_mirrors_field": where,
+    }
     return (
         _node_sources(stack)
         | _gpu_sources(stack)
-        | registries
+        | preflight
         | _NO_LOGIN
-        | mirror_login_vars(stack.mirrors, where)
+        | mirror_login_vars(stack.mirrors, f"{where}.credentials")
     )
 
 
