@@ -469,3 +469,37 @@ def test_a_custom_image_may_read_an_https_repository(write) -> None:  # type: ig
         ("  # <- AG119", ""),
     )
     assert codes(path) == []
+
+
+@pytest.mark.parametrize(
+    ("route", "found"),
+    [
+        ("{to: 10.45.0.0/16, via: 198.51.100.1}", []),  # host 1: a gateway's
+        ("{to: 10.45.0.0/16, via: 198.51.100.9}", []),  # host 9: the last before the nodes'
+        ("{to: 10.45.0.0/16, via: 198.51.100.10}", ["AG223"]),  # the first node's
+        ("{to: 10.45.0.0/16, via: 198.51.100.0}", ["AG223"]),  # the network address
+        ("{to: 10.45.0.0/16, via: 203.0.113.1}", ["AG223"]),  # outside the slice
+        ("{to: 10.45.0.0/16, via: '2001:db8::1'}", ["AG223"]),  # another family
+        ("{to: '2001:db8:45::/48', via: '2001:db8::1'}", ["AG223"]),  # the slice has no IPv6 range
+        ("{to: 198.51.100.0/28, via: 198.51.100.1}", ["AG224"]),  # inside the slice's own range
+        ("{to: 192.168.128.0/20, via: 198.51.100.1}", ["AG224"]),  # inside the default pod range
+        ("{to: 10.96.0.0/16, via: 198.51.100.1}", ["AG224"]),  # over the default service range
+    ],
+)
+def test_slice_routes(write, route: str, found: list[str]) -> None:  # type: ignore[no-untyped-def]
+    path = variant(
+        write,
+        "AG223-slice-route-gateway.yaml",
+        ("      - to: 10.45.0.0/16\n        via: 198.51.100.20  # <- AG223\n", f"      - {route}\n"),
+    )
+    assert codes(path) == found
+
+
+def test_a_slice_route_given_twice(write) -> None:  # type: ignore[no-untyped-def]
+    route = "      - {to: 10.45.0.0/16, via: 198.51.100.1}\n"
+    path = variant(
+        write,
+        "AG223-slice-route-gateway.yaml",
+        ("      - to: 10.45.0.0/16\n        via: 198.51.100.20  # <- AG223\n", route + route),
+    )
+    assert codes(path) == ["AG224"]

@@ -607,3 +607,34 @@ def test_pods_never_get_a_gateway_or_node_address(tmp_path: Path, blueprint: Pat
             assert _allocatable(entry, max(nodes) + 1), obj.key
             checked += 1
     assert checked
+
+
+def test_a_slices_routes_reach_its_pods_through_the_gateway(tmp_path: Path) -> None:
+    """`slices[].routes`: the UE pool behind the UPF, via the UPF's N6 address on the slice.
+    whereabouts returns the IPAM config's routes and macvlan installs them in the pod
+    (whereabouts v0.9.4 cmd/whereabouts.go), beside the cluster network's default route."""
+    text = (BLUEPRINTS / "examples" / "invalid" / "AG223-slice-route-gateway.yaml").read_text()
+    text = text.replace(
+        "via: 198.51.100.20  # <- AG223\n",
+        "via: 198.51.100.1\n      - {to: '2001:db8:45::/48', via: '2001:db8:210::1'}\n",
+    )
+    ipv4 = "    ipv4: 198.51.100.0/26\n"
+    text = text.replace(ipv4, ipv4 + "    ipv6: 2001:db8:210::/64\n")
+    path = tmp_path / "routes.yaml"
+    path.write_text(text)
+    [(_, nad)] = objects(shipped_plan(path), "NetworkAttachmentDefinition")
+    ipam = yaml.safe_load(nad.body["spec"]["config"])["ipam"]
+    assert ipam["routes"] == [
+        {"dst": "10.45.0.0/16", "gw": "198.51.100.1"},
+        {"dst": "2001:db8:45::/48", "gw": "2001:db8:210::1"},
+    ]
+    for entry in ipam["ipRanges"]:  # a pod never gets the gateway's address
+        gateway = ip_address("198.51.100.1" if ip_network(entry["range"]).version == 4 else "2001:db8:210::1")
+        assert not _allocatable(entry, gateway)
+    # A slice without routes keeps the config it had (no empty list).
+    for blueprint in SHIPPED:
+        plan = shipped_plan(blueprint)
+        routed = {s.name for s in plan.slices if s.routes}
+        for _, other in objects(plan, "NetworkAttachmentDefinition"):
+            config = yaml.safe_load(other.body["spec"]["config"])
+            assert ("routes" in config["ipam"]) == (config["name"] in routed), other.key

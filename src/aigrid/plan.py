@@ -68,6 +68,8 @@ class SlicePlan(_Plan):
     interface: str
     ipv4: str | None
     ipv6: str | None
+    # (destination, next hop) the slice's pods route through the slice's VLAN.
+    routes: tuple[tuple[str, str], ...] = ()
 
 
 class NodeSlice(_Plan):
@@ -634,6 +636,7 @@ def _slice(slice_: Slice, catalog: Catalog) -> SlicePlan:
         interface=f"vlan{slice_.vlan}",
         ipv4=str(slice_.ipv4) if slice_.ipv4 else None,
         ipv6=str(slice_.ipv6) if slice_.ipv6 else None,
+        routes=tuple((str(route.to), str(route.via)) for route in slice_.routes),
     )
 
 

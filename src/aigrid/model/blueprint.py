@@ -245,6 +245,14 @@ class SliceBitrate(Spec):
     maximum: Bitrate
 
 
+class SliceRoute(Spec):
+    """A destination the slice's pods reach through a next hop on the slice's VLAN: typically
+    the UE address pool behind the UPF, whose N6 address on the slice is the next hop."""
+
+    to: IPv4Network | IPv6Network = Field(json_schema_extra={"examples": ["10.45.0.0/16"]})
+    via: IPv4Address | IPv6Address = Field(json_schema_extra={"examples": ["198.51.100.1"]})
+
+
 class Slice(Spec):
     name: Name
     description: Text = ""
@@ -255,6 +263,11 @@ class Slice(Spec):
     vlan: int = Field(json_schema_extra={"minimum": 1, "maximum": 4094})
     ipv4: IPv4Network | None = None
     ipv6: IPv6Network | None = None
+    routes: list[SliceRoute] = Field(
+        default_factory=list,
+        description="Networks the slice's pods reach through a gateway on the slice's VLAN (the UE "
+        "pool behind the UPF); the rest of their traffic keeps the cluster network's default route",
+    )
 
 
 class Location(Spec):

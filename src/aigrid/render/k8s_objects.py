@@ -354,13 +354,19 @@ def _slice_objects(
     namespace = slice_namespace(slice_.name)
     ns_key = key("Namespace", namespace)
     prometheus = plan.observability.prometheus_namespace
+    ipam: dict[str, Any] = {"type": "whereabouts", "ipRanges": _ip_ranges(site, slice_)}
+    if slice_.routes:
+        # whereabouts returns the IPAM config's routes (CNI Route: dst, gw) in its result and
+        # macvlan installs them in the pod (k8snetworkplumbingwg/whereabouts v0.9.4
+        # cmd/whereabouts.go cmdAdd, pkg/types IPAMConfig.Routes).
+        ipam["routes"] = [{"dst": to, "gw": via} for to, via in slice_.routes]
     nad_config = {
         "cniVersion": "1.0.0",
         "name": slice_.name,
         "type": "macvlan",
         "master": slice_.interface,
         "mode": "bridge",
-        "ipam": {"type": "whereabouts", "ipRanges": _ip_ranges(site, slice_)},
+        "ipam": ipam,
     }
     quota: dict[str, str] = {}
     for workload in workloads:

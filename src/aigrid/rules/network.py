@@ -6,8 +6,9 @@ import re
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
+from aigrid import cluster_network
 from aigrid.diagnostics import Severity
-from aigrid.model.blueprint import slice_interface
+from aigrid.model.blueprint import Slice, slice_interface
 from aigrid.model.units import format_bitrate
 from aigrid.plan import FIRST_NODE_HOST
 from aigrid.rules.codes import Code
@@ -436,3 +437,91 @@ def slice_interface_missing(ctx: Context) -> Iterable[Finding]:
                 "site names none",
                 "set network.sliceInterface on the node, or on the site for all of its nodes",
             )
+
+
+@rule(
+    Code.SLICE_ROUTE_GATEWAY,
+    "A slice route's next hop is not one of the slice's gateway addresses",
+    bad="ipv4: 198.51.100.0/24\nroutes: [{to: 10.45.0.0/16, via: 198.51.100.20}]",
+    good="ipv4: 198.51.100.0/24\nroutes: [{to: 10.45.0.0/16, via: 198.51.100.1}]   # the UPF's N6 address",
+)
+def slice_route_gateway(ctx: Context) -> Iterable[Finding]:
+    """A pod attached to the slice reaches a route's destination through its next hop on the
+    slice's VLAN, so the next hop must be an address of the slice's own range, of the route's
+    family, among the hosts left to gateways (1 to 9): from host 10 on, the addresses are the
+    nodes' and the pods' (whereabouts hands them out), and one of them as a gateway would
+    send the slice's traffic to a node or a pod."""
+    for index, slice_ in enumerate(ctx.blueprint.slices):
+        for r, route in enumerate(slice_.routes):
+            problem = _gateway_problem(slice_, route.to.version, route.via)
+            if problem:
+                yield Finding(
+                    ("slices", index, "routes", r, "via"),
+                    f"slice {slice_.name}'s route to {route.to} goes via {route.via}, {problem}",
+                    f"give the gateway's address on the slice, hosts 1-{FIRST_NODE_HOST - 1} of its range",
+                )
+
+
+def _gateway_problem(slice_: Slice, family: int, via: IPv4Address | IPv6Address) -> str | None:
+    if via.version != family:
+        return f"an IPv{via.version} address for an IPv{family} destination"
+    network: IPv4Network | IPv6Network | None = slice_.ipv4 if family == 4 else slice_.ipv6
+    if network is None:
+        return f"but the slice has no IPv{family} range"
+    host = int(via) - int(network.network_address)
+    if not 0 <= host < network.num_addresses:
+        return f"outside the slice's range {network}"
+    if not 1 <= host < FIRST_NODE_HOST:
+        return f"host {host} of {network}, where nodes and pods get their addresses"
+    return None
+
+
+@rule(
+    Code.SLICE_ROUTE_DESTINATION,
+    "A slice route's destination is a default route, repeats, or covers the slice's or the cluster's ranges",
+    bad="routes: [{to: 0.0.0.0/0, via: 198.51.100.1}]",
+    good="routes: [{to: 10.45.0.0/16, via: 198.51.100.1}]",
+)
+def slice_route_destination(ctx: Context) -> Iterable[Finding]:
+    """A slice's routes are installed in every pod attached to it, beside the cluster
+    network's. A default route would take the pod's traffic off the cluster network (to
+    the API, to DNS, to other pods); a destination overlapping the slice's own range or the
+    cluster's pod or service range would take that traffic to the gateway instead; the same
+    destination twice leaves the pod's route to chance."""
+    kubernetes = ctx.blueprint.stack.kubernetes
+    ranges: dict[str, set[cluster_network.Subnet]] = {}
+    for site in ctx.blueprint.sites:
+        pods = cluster_network.pod_subnet(kubernetes, site)
+        services = cluster_network.service_subnet(kubernetes, site)
+        for name in site.slices:
+            ranges.setdefault(name, set()).update((pods, services))
+    for index, slice_ in enumerate(ctx.blueprint.slices):
+        seen: set[IPv4Network | IPv6Network] = set()
+        for r, route in enumerate(slice_.routes):
+            problem = _destination_problem(slice_, route.to, seen, ranges.get(slice_.name, set()))
+            seen.add(route.to)
+            if problem:
+                yield Finding(
+                    ("slices", index, "routes", r, "to"),
+                    f"slice {slice_.name}'s route to {route.to} {problem}",
+                    "route only the networks beyond the slice's gateway (the UE pool behind the UPF)",
+                )
+
+
+def _destination_problem(
+    slice_: Slice,
+    to: IPv4Network | IPv6Network,
+    seen: set[IPv4Network | IPv6Network],
+    cluster: set[cluster_network.Subnet],
+) -> str | None:
+    if to.prefixlen == 0:
+        return "is a default route: the pods' other traffic would leave the cluster network"
+    if to in seen:
+        return "is given twice"
+    own: IPv4Network | IPv6Network | None = slice_.ipv4 if to.version == 4 else slice_.ipv6
+    if own is not None and own.overlaps(to):
+        return f"overlaps the slice's own range {own}"
+    for network in sorted(cluster, key=str):
+        if network.version == to.version and network.overlaps(to):
+            return f"overlaps the cluster's pod or service range {network}"
+    return None
