@@ -7,6 +7,7 @@ mount it needs disappears with it and nothing it does can reach the host's netwo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 import shutil
@@ -149,10 +150,20 @@ def test_check_mode_on_a_converged_node_reports_nothing_to_do(converged: dict[st
     assert node["changed"] == 0 and result["check"] is True
 
 
-def _state(root: Path) -> tuple[list[str], str]:
-    """What a dry run must leave as it was: every path under /etc and dpkg's status."""
-    paths = sorted(str(path.relative_to(root)) for path in (root / "etc").rglob("*"))
-    return paths, (root / "var/lib/dpkg/status").read_text()
+def _state(root: Path) -> dict[str, str]:
+    """What a dry run must leave as it was: every path under /etc with its content's digest (a
+    link: its target), and dpkg's status."""
+    state = {}
+    for path in sorted((root / "etc").rglob("*")):
+        name = str(path.relative_to(root))
+        if path.is_symlink():
+            state[name] = f"-> {path.readlink()}"
+        elif path.is_file():
+            state[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            state[name] = "directory" if path.is_dir() else "other"
+    state["var/lib/dpkg/status"] = (root / "var/lib/dpkg/status").read_text()
+    return state
 
 
 def test_check_mode_on_a_fresh_node_changes_nothing_and_says_what_it_would_do(

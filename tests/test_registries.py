@@ -95,3 +95,11 @@ def test_a_carriers_sites_pull_through_its_own_mirror() -> None:
     assert by_carrier["aurora"] == {"registry.aurora.example"}
     assert by_carrier["northwind"] == {"registry.northwind.example"}
     assert by_carrier["meridian"] == {"registry.k8s.io", "quay.io", "ghcr.io", "nvcr.io"}
+
+
+def test_a_cni_whose_images_are_pinned_pulls_from_their_registries() -> None:
+    stack = _plan("examples/lab-edge-site.yaml").stack
+    pinned = stack.kubernetes.cni.model_copy(update={"images": {"docker.io/calico/node": "v3.30.0"}})
+    kubernetes = stack.kubernetes.model_copy(update={"cni": pinned})
+    registries = stack_registries(stack.model_copy(update={"kubernetes": kubernetes}), MIRRORED)
+    assert f"calico {pinned.version}'s images" in registries["registry-1.docker.io"]

@@ -471,6 +471,16 @@ def test_a_custom_image_may_read_an_https_repository(write) -> None:  # type: ig
     assert codes(path) == []
 
 
+ROUTE_EXAMPLE = "      - to: 10.45.0.0/16\n        via: 198.51.100.20  # <- AG223\n"
+WITH_IPV6 = ("    ipv4: 198.51.100.0/26\n", "    ipv4: 198.51.100.0/26\n    ipv6: 2001:db8:210::/64\n")
+
+
+def routed(write, *routes: str, edit: tuple[str, str] | None = None) -> Path:  # type: ignore[no-untyped-def]
+    """AG223's example with ROUTES on its slice instead of its own, and one more edit."""
+    text = "".join(f"      - {route}\n" for route in routes)
+    return variant(write, "AG223-slice-route-gateway.yaml", (ROUTE_EXAMPLE, text), *([edit] if edit else []))
+
+
 @pytest.mark.parametrize(
     ("route", "found"),
     [
@@ -480,26 +490,36 @@ def test_a_custom_image_may_read_an_https_repository(write) -> None:  # type: ig
         ("{to: 10.45.0.0/16, via: 198.51.100.0}", ["AG223"]),  # the network address
         ("{to: 10.45.0.0/16, via: 203.0.113.1}", ["AG223"]),  # outside the slice
         ("{to: 10.45.0.0/16, via: '2001:db8::1'}", ["AG223"]),  # another family
-        ("{to: '2001:db8:45::/48', via: '2001:db8::1'}", ["AG223"]),  # the slice has no IPv6 range
+        ("{to: '2001:db8:45::/48', via: '2001:db8::1'}", ["AG223"]),  # outside the slice's IPv6 range
         ("{to: 198.51.100.0/28, via: 198.51.100.1}", ["AG224"]),  # inside the slice's own range
         ("{to: 192.168.128.0/20, via: 198.51.100.1}", ["AG224"]),  # inside the default pod range
         ("{to: 10.96.0.0/16, via: 198.51.100.1}", ["AG224"]),  # over the default service range
+        ("{to: 169.254.0.0/16, via: 198.51.100.1}", ["AG224"]),  # link-local (node-local DNS)
+        ("{to: 224.0.0.0/8, via: 198.51.100.1}", ["AG224"]),  # multicast
+        ("{to: 192.0.2.0/24, via: 198.51.100.1}", ["AG224"]),  # the nodes' management addresses
+        ("{to: 192.0.2.11/32, via: 198.51.100.1}", ["AG224"]),  # one node's
+        ("{to: 192.0.2.128/25, via: 198.51.100.1}", []),  # beside them
+        ("{to: '2001:db8:45::/48', via: '2001:db8:210::9'}", []),  # IPv6, gateway host 9
+        ("{to: '2001:db8:45::/48', via: '2001:db8:210::a'}", ["AG223"]),  # host 10: the first node's
+        ("{to: '2001:db8:45::/48', via: '::ffff:198.51.100.1'}", ["AG223"]),  # IPv4-mapped gateway
+        ("{to: '::ffff:10.45.0.0/112', via: '2001:db8:210::1'}", ["AG224"]),  # IPv4-mapped destination
     ],
 )
 def test_slice_routes(write, route: str, found: list[str]) -> None:  # type: ignore[no-untyped-def]
-    path = variant(
-        write,
-        "AG223-slice-route-gateway.yaml",
-        ("      - to: 10.45.0.0/16\n        via: 198.51.100.20  # <- AG223\n", f"      - {route}\n"),
-    )
-    assert codes(path) == found
+    assert codes(routed(write, route, edit=WITH_IPV6)) == found
+
+
+def test_a_slice_route_over_a_declared_pod_range(write) -> None:  # type: ignore[no-untyped-def]
+    pod_range = ("    version: 1.34.9\n", "    version: 1.34.9\n    podSubnet: 10.44.0.0/14\n")
+    assert codes(routed(write, "{to: 10.45.0.0/16, via: 198.51.100.1}", edit=pod_range)) == ["AG224"]
 
 
 def test_a_slice_route_given_twice(write) -> None:  # type: ignore[no-untyped-def]
-    route = "      - {to: 10.45.0.0/16, via: 198.51.100.1}\n"
-    path = variant(
-        write,
-        "AG223-slice-route-gateway.yaml",
-        ("      - to: 10.45.0.0/16\n        via: 198.51.100.20  # <- AG223\n", route + route),
-    )
-    assert codes(path) == ["AG224"]
+    route = "{to: 10.45.0.0/16, via: 198.51.100.1}"
+    assert codes(routed(write, route, route)) == ["AG224"]
+
+
+def test_a_slice_route_of_a_family_the_slice_has_no_range_of(write) -> None:  # type: ignore[no-untyped-def]
+    path = routed(write, "{to: '2001:db8:45::/48', via: '2001:db8::1'}")
+    assert codes(path) == ["AG223"]
+    assert "but the slice has no IPv6 range" in validate_file(path).diagnostics[0].message

@@ -69,6 +69,7 @@ def stack_registries(stack: StackPlan, mirrored: list[str]) -> dict[str, list[st
             (f"{registry}/{cni.plugin}", f"{cni.plugin} {cni.version}'s images")
             for registry in cni.image_registries
         ),
+        *((image, f"{cni.plugin} {cni.version}'s images") for image in cni.images),
         *(
             (image, f"{addon.name} {addon.version}'s images")
             for addon in kubernetes.addons

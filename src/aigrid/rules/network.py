@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import NamedTuple
 
 from aigrid import cluster_network
 from aigrid.diagnostics import Severity
@@ -455,14 +456,22 @@ def slice_route_gateway(ctx: Context) -> Iterable[Finding]:
         for r, route in enumerate(slice_.routes):
             problem = _gateway_problem(slice_, route.to.version, route.via)
             if problem:
+                network = slice_.ipv4 if route.to.version == 4 else slice_.ipv6
+                hosts = (
+                    f"{network.network_address + 1} to {network.network_address + FIRST_NODE_HOST - 1}"
+                    if network is not None
+                    else f"hosts 1-{FIRST_NODE_HOST - 1} of its range"
+                )
                 yield Finding(
                     ("slices", index, "routes", r, "via"),
                     f"slice {slice_.name}'s route to {route.to} goes via {route.via}, {problem}",
-                    f"give the gateway's address on the slice, hosts 1-{FIRST_NODE_HOST - 1} of its range",
+                    f"give the gateway's address on the slice: {hosts}",
                 )
 
 
 def _gateway_problem(slice_: Slice, family: int, via: IPv4Address | IPv6Address) -> str | None:
+    if isinstance(via, IPv6Address) and via.ipv4_mapped is not None:
+        return "an IPv4-mapped IPv6 address, which the CNI plugin takes for IPv4"
     if via.version != family:
         return f"an IPv{via.version} address for an IPv{family} destination"
     network: IPv4Network | IPv6Network | None = slice_.ipv4 if family == 4 else slice_.ipv6
@@ -471,34 +480,54 @@ def _gateway_problem(slice_: Slice, family: int, via: IPv4Address | IPv6Address)
     host = int(via) - int(network.network_address)
     if not 0 <= host < network.num_addresses:
         return f"outside the slice's range {network}"
-    if not 1 <= host < FIRST_NODE_HOST:
-        return f"host {host} of {network}, where nodes and pods get their addresses"
+    if host == 0:
+        return f"the network address of {network}"
+    if host >= FIRST_NODE_HOST:
+        return f"an address of {network} that nodes and pods get (host {FIRST_NODE_HOST} on)"
     return None
+
+
+# Ranges a pod's route must leave alone: its own host (loopback), link-local services on the
+# node (node-local DNS at 169.254.20.10, cloud metadata) and multicast.
+_SPECIAL: dict[int, tuple[IPv4Network | IPv6Network, ...]] = {
+    4: tuple(map(IPv4Network, ("127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4"))),
+    6: tuple(map(IPv6Network, ("::1/128", "fe80::/10", "ff00::/8"))),
+}
 
 
 @rule(
     Code.SLICE_ROUTE_DESTINATION,
-    "A slice route's destination is a default route, repeats, or covers the slice's or the cluster's ranges",
+    "A slice route's destination is a default route, repeats, or covers addresses the pods reach otherwise",
     bad="routes: [{to: 0.0.0.0/0, via: 198.51.100.1}]",
     good="routes: [{to: 10.45.0.0/16, via: 198.51.100.1}]",
 )
 def slice_route_destination(ctx: Context) -> Iterable[Finding]:
     """A slice's routes are installed in every pod attached to it, beside the cluster
     network's. A default route would take the pod's traffic off the cluster network (to
-    the API, to DNS, to other pods); a destination overlapping the slice's own range or the
-    cluster's pod or service range would take that traffic to the gateway instead; the same
-    destination twice leaves the pod's route to chance."""
+    the API, to DNS, to other pods); a destination overlapping the slice's own range, the
+    cluster's pod or service range, a node's management address, or loopback, link-local or
+    multicast addresses would send that traffic to the gateway instead; the same destination
+    twice leaves the pod's route to chance; an IPv4-mapped IPv6 destination is read as IPv4
+    by the CNI plugin, which then refuses the route with its IPv6 gateway and the pod never
+    starts (vishvananda/netlink route family check)."""
+    routed = {s.name for s in ctx.blueprint.slices if s.routes}
+    if not routed:
+        return
     kubernetes = ctx.blueprint.stack.kubernetes
-    ranges: dict[str, set[cluster_network.Subnet]] = {}
+    reached: dict[str, _Reached] = {name: _Reached(set(), {}) for name in routed}
     for site in ctx.blueprint.sites:
+        carried = [reached[name] for name in site.slices if name in routed]
+        if not carried:
+            continue
         pods = cluster_network.pod_subnet(kubernetes, site)
         services = cluster_network.service_subnet(kubernetes, site)
-        for name in site.slices:
-            ranges.setdefault(name, set()).update((pods, services))
+        for other in carried:
+            other.cluster.update((pods, services))
+            other.nodes.update((node.address, node.hostname) for node in site.nodes)
     for index, slice_ in enumerate(ctx.blueprint.slices):
         seen: set[IPv4Network | IPv6Network] = set()
         for r, route in enumerate(slice_.routes):
-            problem = _destination_problem(slice_, route.to, seen, ranges.get(slice_.name, set()))
+            problem = _destination_problem(slice_, route.to, seen, reached[slice_.name])
             seen.add(route.to)
             if problem:
                 yield Finding(
@@ -508,20 +537,32 @@ def slice_route_destination(ctx: Context) -> Iterable[Finding]:
                 )
 
 
+class _Reached(NamedTuple):
+    """What the pods of a slice reach without its routes, over the sites that carry it."""
+
+    cluster: set[cluster_network.Subnet]
+    nodes: dict[IPv4Address | IPv6Address, str]
+
+
 def _destination_problem(
-    slice_: Slice,
-    to: IPv4Network | IPv6Network,
-    seen: set[IPv4Network | IPv6Network],
-    cluster: set[cluster_network.Subnet],
+    slice_: Slice, to: IPv4Network | IPv6Network, seen: set[IPv4Network | IPv6Network], reached: _Reached
 ) -> str | None:
     if to.prefixlen == 0:
         return "is a default route: the pods' other traffic would leave the cluster network"
+    if isinstance(to, IPv6Network) and to.network_address.ipv4_mapped is not None:
+        return "is IPv4-mapped IPv6, which the CNI plugin takes for IPv4 and refuses beside an IPv6 gateway"
     if to in seen:
         return "is given twice"
     own: IPv4Network | IPv6Network | None = slice_.ipv4 if to.version == 4 else slice_.ipv6
     if own is not None and own.overlaps(to):
         return f"overlaps the slice's own range {own}"
-    for network in sorted(cluster, key=str):
+    for network in sorted(reached.cluster, key=str):
         if network.version == to.version and network.overlaps(to):
             return f"overlaps the cluster's pod or service range {network}"
+    for special in _SPECIAL[to.version]:
+        if special.overlaps(to):
+            return f"overlaps {special} (loopback, link-local or multicast), which no gateway serves"
+    node = next((n for n in sorted(reached.nodes, key=str) if n.version == to.version and n in to), None)
+    if node is not None:
+        return f"contains the management address {node} of node {reached.nodes[node]}"
     return None
