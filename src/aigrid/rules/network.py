@@ -456,7 +456,7 @@ def slice_route_gateway(ctx: Context) -> Iterable[Finding]:
         for r, route in enumerate(slice_.routes):
             problem = _gateway_problem(slice_, route.to.version, route.via)
             if problem:
-                network = slice_.ipv4 if route.to.version == 4 else slice_.ipv6
+                network = _slice_range(slice_, route.to.version)
                 hosts = (
                     f"{network.network_address + 1} to {network.network_address + FIRST_NODE_HOST - 1}"
                     if network is not None
@@ -469,12 +469,16 @@ def slice_route_gateway(ctx: Context) -> Iterable[Finding]:
                 )
 
 
+def _slice_range(slice_: Slice, family: int) -> IPv4Network | IPv6Network | None:
+    return slice_.ipv4 if family == 4 else slice_.ipv6
+
+
 def _gateway_problem(slice_: Slice, family: int, via: IPv4Address | IPv6Address) -> str | None:
     if isinstance(via, IPv6Address) and via.ipv4_mapped is not None:
         return "an IPv4-mapped IPv6 address, which the CNI plugin takes for IPv4"
     if via.version != family:
         return f"an IPv{via.version} address for an IPv{family} destination"
-    network: IPv4Network | IPv6Network | None = slice_.ipv4 if family == 4 else slice_.ipv6
+    network = _slice_range(slice_, family)
     if network is None:
         return f"but the slice has no IPv{family} range"
     host = int(via) - int(network.network_address)
@@ -553,7 +557,7 @@ def _destination_problem(
         return "is IPv4-mapped IPv6, which the CNI plugin takes for IPv4 and refuses beside an IPv6 gateway"
     if to in seen:
         return "is given twice"
-    own: IPv4Network | IPv6Network | None = slice_.ipv4 if to.version == 4 else slice_.ipv6
+    own = _slice_range(slice_, to.version)
     if own is not None and own.overlaps(to):
         return f"overlaps the slice's own range {own}"
     for network in sorted(reached.cluster, key=str):
@@ -562,7 +566,8 @@ def _destination_problem(
     for special in _SPECIAL[to.version]:
         if special.overlaps(to):
             return f"overlaps {special} (loopback, link-local or multicast), which no gateway serves"
-    node = next((n for n in sorted(reached.nodes, key=str) if n.version == to.version and n in to), None)
+    # The first by text, for the same message on every run; no sort of a grid's nodes per route.
+    node = min((n for n in reached.nodes if n.version == to.version and n in to), key=str, default=None)
     if node is not None:
         return f"contains the management address {node} of node {reached.nodes[node]}"
     return None
