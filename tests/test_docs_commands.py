@@ -36,7 +36,7 @@ COVERED: dict[tuple[str, str], tuple[str, str]] = {
     (
         "README.md",
         "apt-get update && apt-get install --yes --no-install-recommends python3-venv git debootstrap "
-        "socat openssh-client prometheus chromium netplan.io",
+        "socat openssh-client prometheus chromium netplan.io ifupdown",
     ): (
         f"{FRESH}::test_test_command_runs_as_written",
         "installs Debian packages: run as root in a stock Debian 12 chroot; .ci/run runs it too",

@@ -7,11 +7,13 @@ from __future__ import annotations
 import configparser
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from conftest import ROOT, run_local_playbook
@@ -65,6 +67,13 @@ def playbook(tmp_path: Path, text: str, **variables: object) -> subprocess.Compl
     path = tmp_path / "play.yml"
     path.write_text(text)
     return run_local_playbook(path, {"network_slice_slices": SLICES, **variables})
+
+
+SHOW_MANAGER = """\
+    - name: Show what configures the slice VLANs
+      ansible.builtin.debug:
+        msg: "slice VLANs by [{{ network_slice_manager }}]"
+"""
 
 
 def render(tmp_path: Path, **variables: object) -> dict[str, str]:
@@ -184,36 +193,288 @@ def test_the_role_refuses_slices_without_an_interface(tmp_path: Path) -> None:
     assert "Install the tools" not in proc.stdout
 
 
-def test_a_parent_that_ifupdown_configures_is_refused_before_anything_changes(tmp_path: Path) -> None:
-    """Debian's installer configures the uplink with ifupdown; systemd-networkd, taking it to
-    carry the VLANs, would drop ifupdown's default route (protocol boot) and DHCP address."""
+# The checks, then the node's turn where ifupdown carries the VLANs.
+IFUPDOWN = (
+    CHECKS
+    + SHOW_MANAGER
+    + """\
+    - name: The node's turn
+      ansible.builtin.include_role:
+        name: network_slice
+        tasks_from: ifupdown
+      when: network_slice_manager == 'ifupdown'
+"""
+)
+
+needs_ifupdown = pytest.mark.skipif(
+    shutil.which("ifquery") is None, reason="ifupdown is not installed here (.ci/run installs it)"
+)
+
+
+def ifupdown_node(tmp_path: Path, main: str = "source interfaces.d/*\n") -> Path:
+    """An ifupdown configuration as Debian 12's installer leaves it: the main file sources its
+    folder, and configures the uplink eno1 by DHCP (here in a file of that folder)."""
     network = tmp_path / "network"
     (network / "interfaces.d").mkdir(parents=True)
-    (network / "interfaces").write_text("auto lo\niface lo inet loopback\nsource interfaces.d/*\n")
+    (network / "interfaces").write_text(f"{main}auto lo\niface lo inet loopback\n")
     (network / "interfaces.d" / "uplink").write_text("allow-hotplug eno1\niface eno1 inet dhcp\n")
-    play = "- name: Slices\n  hosts: all\n  gather_facts: false\n  roles: [network_slice]\n"
-    config = [str(network / "interfaces"), str(network / "interfaces.d")]
-    proc = playbook(
-        tmp_path, play, network_slice_parent_interface="eno1", network_slice_ifupdown_config=config
+    return network
+
+
+def ifupdown_play(
+    tmp_path: Path, network: Path, slices: list[dict[str, Any]] = SLICES
+) -> subprocess.CompletedProcess[str]:
+    """The role's checks and then its ifupdown turn, nothing applied (no ifup: the stanzas are
+    written and read back by ifupdown's own parser)."""
+    path = tmp_path / "play.yml"
+    path.write_text(IFUPDOWN)
+    variables = {
+        "network_slice_slices": slices,
+        "network_slice_parent_interface": "eno1",
+        "network_slice_ifupdown_interfaces": str(network / "interfaces"),
+        "network_slice_ifupdown_dir": str(network / "interfaces.d"),
+        "network_slice_apply": False,
+    }
+    return run_local_playbook(path, variables)
+
+
+def ifupdown(*args: str) -> str:
+    """What an ifupdown command prints (`ifup -n` prints the commands it would run on stderr)."""
+    proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout + proc.stderr
+
+
+@needs_ifupdown
+@pytest.mark.parametrize("main", ["source interfaces.d/*\n", "source-directory {dir}\n"])
+def test_a_parent_that_ifupdown_configures_carries_vlans_ifupdown_makes(tmp_path: Path, main: str) -> None:
+    """Debian's installer configures the uplink with ifupdown; systemd-networkd, taking it to
+    carry the VLANs, would drop ifupdown's default route (protocol boot) and DHCP address, so
+    the role refused such a parent. ifupdown carries the VLANs now, in stanzas that ifupdown's
+    own parser reads through the main file's `source` line (source-directory reads only names
+    without dots, which ours are)."""
+    network = ifupdown_node(tmp_path)
+    (network / "interfaces").write_text(
+        main.format(dir=network / "interfaces.d") + "auto lo\niface lo inet loopback\n"
     )
+    proc = ifupdown_play(tmp_path, network)
+    assert proc.returncode == 0, proc.stdout
+    assert "slice VLANs by [ifupdown]" in proc.stdout
+    interfaces = str(network / "interfaces")
+    # --list: the `auto` interfaces, which the boot's `ifup -a` brings up.
+    assert ifupdown("ifquery", f"--interfaces={interfaces}", "--list").split() == ["lo", "vlan210", "vlan220"]
+    embb = ifupdown("ifquery", f"--interfaces={interfaces}", "vlan220")
+    assert (
+        "vlan-raw-device: eno1" in embb
+        and "address: 198.51.100.10" in embb
+        and "netmask: 255.255.255.192" in embb
+    )
+    # What ifup would run (-n), in order: the IPv6-only slice takes no router advertisement, set
+    # before its link goes up; the IPv4-only one carries no IPv6.
+    urllc = ifupdown(
+        "ifup", "-n", f"--interfaces={interfaces}", "--state-dir", str(tmp_path / "state"), "vlan210"
+    )
+    assert (
+        urllc.index("net.ipv6.conf.vlan210.accept_ra=0")
+        < urllc.index("ip link set dev vlan210")
+        < urllc.index("ip -6 addr add 2001:db8:ed:210::a/64")
+    )
+    embb_up = ifupdown(
+        "ifup", "-n", f"--interfaces={interfaces}", "--state-dir", str(tmp_path / "state"), "vlan220"
+    )
+    assert "net.ipv6.conf.vlan220.disable_ipv6=1" in embb_up
+
+
+@needs_ifupdown
+def test_a_slice_the_node_no_longer_carries_leaves_ifupdowns_configuration(tmp_path: Path) -> None:
+    network = ifupdown_node(tmp_path)
+    assert ifupdown_play(tmp_path, network).returncode == 0
+    proc = ifupdown_play(tmp_path, network, slices=SLICES[1:])
+    assert proc.returncode == 0, proc.stdout
+    assert not (network / "interfaces.d" / "60-aigrid-vlan210").exists()
+    listed = ifupdown("ifquery", f"--interfaces={network / 'interfaces'}", "--list").split()
+    assert listed == ["lo", "vlan220"]
+
+
+@needs_ifupdown
+def test_teardown_removes_the_stanzas_ifupdown_reads(tmp_path: Path) -> None:
+    network = ifupdown_node(tmp_path)
+    assert ifupdown_play(tmp_path, network).returncode == 0
+    play = tmp_path / "teardown.yml"
+    play.write_text(
+        "- name: Teardown\n  hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - name: Teardown\n      ansible.builtin.include_role:\n        name: network_slice\n"
+        "        tasks_from: teardown\n"
+    )
+    variables = {
+        "network_slice_slices": SLICES,
+        "network_slice_parent_interface": "eno1",
+        "network_slice_ifupdown_interfaces": str(network / "interfaces"),
+        "network_slice_ifupdown_dir": str(network / "interfaces.d"),
+        "network_slice_config_dir": str(tmp_path / "aigrid" / "slices"),
+        "network_slice_netplan_dir": str(tmp_path / "netplan"),
+        "network_slice_apply": False,
+    }
+    proc = run_local_playbook(play, variables)
+    assert proc.returncode == 0, proc.stdout
+    assert sorted(path.name for path in (network / "interfaces.d").iterdir()) == ["uplink"]
+    assert ifupdown("ifquery", f"--interfaces={network / 'interfaces'}", "--list").split() == ["lo"]
+
+
+# The node's turn applied for real by ifupdown, in a private network and mount namespace
+# (ifupdown's state in /run/network and sysfs are the namespace's own). eno1 is a veth with its
+# peer up (so IPv6 DAD completes); the vlan package's hooks are stand-ins that make and delete
+# a macvlan where the real ones make an 802.1Q VLAN (this kernel has none): a macvlan hangs off
+# its parent as a VLAN does (lower_eno1 in sysfs) and goes when ifdown runs the hooks.
+VLAN_HOOKS = {
+    "if-pre-up.d": (
+        "[ -e /sys/class/net/$IFACE ] || ip link add link $IF_VLAN_RAW_DEVICE name $IFACE type macvlan"
+    ),
+    "if-post-down.d": "ip link delete $IFACE",
+}
+APPLY_IFUPDOWN = """\
+mount -t tmpfs none /run/network && mount -t sysfs none /sys
+for hooks in if-pre-up.d if-post-down.d; do mount --bind "hooks/$hooks" "/etc/network/$hooks"; done
+ip link add eno1 type veth peer name wire0 && ip link set eno1 up && ip link set wire0 up
+for slices in "$@"; do
+  echo "=== run"
+  echo "{\\"network_slice_slices\\": $slices}" > slices.json
+  ansible-playbook -i localhost, -c local play.yml -e @vars.json -e @slices.json > run.log \\
+    || { cat run.log; exit 1; }
+  grep '^localhost ' run.log
+  echo "state: $(ifquery --interfaces=network/interfaces --state | sort | tr '\\n' ' ')"
+  ip -o address show scope global | awk '{print "address:", $2, $4}'
+  echo "vlan220 ifindex: $(cat /sys/class/net/vlan220/ifindex)"
+  echo "vlan210 device: $(test -e /sys/class/net/vlan210 && echo present || echo absent)"
+  echo "vlan210 accept_ra: $(cat /proc/sys/net/ipv6/conf/vlan210/accept_ra 2>/dev/null || echo -)"
+  echo "vlan220 disable_ipv6: $(cat /proc/sys/net/ipv6/conf/vlan220/disable_ipv6)"
+  echo "applied: $(cat applied.log | tr '\\n' ' ')"
+done
+"""
+
+
+@needs_ifupdown
+def test_ifupdown_takes_the_vlans_through_their_changes(tmp_path: Path) -> None:
+    """Three runs of the node's turn: the slices come up; then one goes and the other's
+    address changes (its device stays, so the pods' macvlans on it would too); then nothing
+    changes and nothing is reported changed. Shaping and marking follow each change."""
+    if subprocess.run(["unshare", "--net", "--mount", "true"], check=False).returncode != 0:
+        pytest.skip("unshare --net --mount needs root (a private network and mount namespace)")
+    network = ifupdown_node(tmp_path)
+    bin_dir, config = tmp_path / "bin", tmp_path / "slices"
+    bin_dir.mkdir()
+    config.mkdir()
+    log = tmp_path / "applied.log"
+    log.touch()
+    (bin_dir / "nft").write_text(
+        f"#!/bin/sh\n# STAND-IN nft (none installed here): logs the marking\necho nft >> {log}\n"
+    )
+    (config / "shape.sh").write_text(
+        f"#!/bin/sh\n# STAND-IN for the rendered shaping script\necho shape >> {log}\n"
+    )
+    hooks = []
+    for folder, command in VLAN_HOOKS.items():
+        (tmp_path / "hooks" / folder).mkdir(parents=True)
+        hook = tmp_path / "hooks" / folder / "vlan"
+        stand_in = "# STAND-IN for the vlan package's hook"
+        hook.write_text(f'#!/bin/sh\n{stand_in}\n[ -n "$IF_VLAN_RAW_DEVICE" ] || exit 0\n{command}\n')
+        hooks.append(hook)
+    for script in (bin_dir / "nft", config / "shape.sh", *hooks):
+        script.chmod(0o755)
+    (tmp_path / "play.yml").write_text(IFUPDOWN)
+    variables = {
+        "ansible_python_interpreter": sys.executable,
+        "network_slice_parent_interface": "eno1",
+        "network_slice_ifupdown_interfaces": str(network / "interfaces"),
+        "network_slice_ifupdown_dir": str(network / "interfaces.d"),
+        "network_slice_config_dir": str(config),
+    }
+    (tmp_path / "vars.json").write_text(json.dumps(variables))
+    readdressed = [{**SLICES[1], "ipv4": "198.51.100.11/26"}]
+    runs = [json.dumps(SLICES), json.dumps(readdressed), json.dumps(readdressed)]
+    proc = subprocess.run(
+        ["unshare", "--net", "--mount", "sh", "-ec", APPLY_IFUPDOWN, "sh", *runs],
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        },
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    first, second, third = (run.splitlines() for run in proc.stdout.split("=== run\n")[1:])
+
+    def line(run: list[str], start: str) -> str:
+        return next(text.strip() for text in run if text.startswith(start))
+
+    assert line(first, "state:") == "state: vlan210=vlan210 vlan220=vlan220"
+    assert "address: vlan210 2001:db8:ed:210::a/64" in first and "address: vlan220 198.51.100.10/26" in first
+    assert line(first, "vlan210 accept_ra:") == "vlan210 accept_ra: 0"  # no router advertisement taken
+    assert line(first, "vlan220 disable_ipv6:") == "vlan220 disable_ipv6: 1"  # an IPv4-only slice
+    assert line(first, "applied:") == "applied: shape nft"
+    # vlan210 went: taken down with its stanza (the vlan hook deleted it, ifupdown's state
+    # forgets it); vlan220's address changed on the same device.
+    assert line(second, "state:") == "state: vlan220=vlan220"
+    assert line(first, "vlan210 device:") == "vlan210 device: present"
+    assert line(second, "vlan210 device:") == "vlan210 device: absent"
+    assert [text for text in second if text.startswith("address:")] == ["address: vlan220 198.51.100.11/26"]
+    assert line(second, "vlan220 ifindex:") == line(first, "vlan220 ifindex:")
+    assert sorted(path.name for path in (network / "interfaces.d").iterdir()) == [
+        "60-aigrid-vlan220",
+        "uplink",
+    ]
+    assert line(second, "applied:") == "applied: shape nft shape nft"
+    assert " changed=0 " not in line(second, "localhost ")
+    # Converged: nothing to do, nothing reported.
+    assert " changed=0 " in line(third, "localhost ") and " failed=0 " in line(third, "localhost ")
+    assert line(third, "applied:") == line(second, "applied:")
+
+
+def test_ifupdown_must_read_the_folder_of_the_slice_stanzas(tmp_path: Path) -> None:
+    """A main file that does not source interfaces.d would leave the stanzas unread: the VLANs
+    never made, at boot or now. Refused before anything is written."""
+    network = ifupdown_node(tmp_path, main="source interfaces.d/*.cfg\n")
+    proc = ifupdown_play(tmp_path, network)
     assert proc.returncode != 0
-    assert f"eno1 is configured by ifupdown ({network / 'interfaces.d' / 'uplink'})" in proc.stdout
-    assert "Install the tools" not in proc.stdout  # refused before anything on the node changed
+    assert f"{network / 'interfaces'} does not read {network / 'interfaces.d'}" in proc.stdout
+    assert sorted(path.name for path in (network / "interfaces.d").iterdir()) == ["uplink"]
+
+
+def test_vlans_ifupdown_made_are_not_taken_over_by_networkd(tmp_path: Path) -> None:
+    """eno1 no longer in ifupdown's configuration, but ifupdown still carries the slices
+    (their stanzas are there): systemd-networkd would make the same VLANs again."""
+    network = ifupdown_node(tmp_path)
+    (network / "interfaces.d" / "uplink").write_text("allow-hotplug eno2\niface eno2 inet dhcp\n")
+    (network / "interfaces.d" / "60-aigrid-vlan210").write_text("auto vlan210\n")
+    proc = ifupdown_play(tmp_path, network)
+    assert proc.returncode != 0
+    assert (
+        f"ifupdown carries this node's slice VLANs ({network / 'interfaces.d' / '60-aigrid-vlan210'})"
+        in proc.stdout
+    )
+    assert "eno1 is no longer configured by ifupdown): run `aigrid teardown`" in proc.stdout
 
 
 def test_the_ifupdown_check_reads_the_whole_interface_name(tmp_path: Path) -> None:
     """eno1's check does not match eno10's stanza (the checks alone run: they change nothing)."""
     network = tmp_path / "interfaces"
     network.write_text("iface eno10 inet dhcp\n")
-    proc = playbook(
-        tmp_path, CHECKS, network_slice_parent_interface="eno1", network_slice_ifupdown_config=[str(network)]
-    )
+    variables = {
+        "network_slice_parent_interface": "eno1",
+        "network_slice_ifupdown_interfaces": str(network),
+        "network_slice_ifupdown_dir": str(tmp_path / "none"),
+    }
+    proc = playbook(tmp_path, CHECKS + SHOW_MANAGER, **variables)
     assert proc.returncode == 0, proc.stdout
-    network.write_text("iface eno1 inet static\n  address 192.0.2.10/24\n")
-    refused = playbook(
-        tmp_path, CHECKS, network_slice_parent_interface="eno1", network_slice_ifupdown_config=[str(network)]
-    )
-    assert refused.returncode != 0 and "eno1 is configured by ifupdown" in refused.stdout
+    assert "slice VLANs by [networkd]" in proc.stdout
+    network.write_text("source none/*\niface eno1 inet static\n  address 192.0.2.10/24\n")
+    proc = playbook(tmp_path, CHECKS + SHOW_MANAGER, **variables)
+    assert proc.returncode == 0, proc.stdout
+    assert "slice VLANs by [ifupdown]" in proc.stdout
 
 
 def test_netplan_teardown_regenerates_its_units_without_applying() -> None:
@@ -344,6 +605,7 @@ def reconfigure_rounds(
     changed = {"changed": True}
     variables = {
         "network_slice_backend": "netplan",
+        "network_slice_manager": "netplan",
         "network_slice_shape_on": "parent",
         "network_slice_config_dir": str(tmp_path),
         "network_slice_netdevs": {"skipped": True},
@@ -415,7 +677,8 @@ def networkd_checks(tmp_path: Path, applied: str, named: str = "") -> subprocess
         "network_slice_slices": SLICES,
         "network_slice_parent_interface": "eno1",
         "network_slice_parent_network_file": named,
-        "network_slice_ifupdown_config": [str(tmp_path / "none")],
+        "network_slice_ifupdown_interfaces": str(tmp_path / "none"),
+        "network_slice_ifupdown_dir": str(tmp_path / "none.d"),
     }
     return run_local_playbook(path, variables, path=bin_dir)
 

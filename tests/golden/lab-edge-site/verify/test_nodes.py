@@ -182,10 +182,19 @@ def test_swap_off(host: Any, node: dict[str, Any]) -> None:
 
 
 def test_slice_interfaces_config(host: Any, node: dict[str, Any]) -> None:
+    ifupdown_dir = _inventory(host, "network_slice_ifupdown_dir", "/etc/network/interfaces.d")
+    interfaces = _inventory(host, "network_slice_ifupdown_interfaces", "/etc/network/interfaces")
     for slice_ in node["slices"]:
         netplan = host.file("/etc/netplan/60-aigrid-slices.yaml")
         networkd = host.file(f"/etc/systemd/network/20-aigrid-{slice_['interface']}.netdev")
-        if netplan.exists:
+        ifupdown = host.file(f"{ifupdown_dir}/60-aigrid-{slice_['interface']}")
+        if ifupdown.exists:
+            # Where ifupdown configures the parent it carries the VLANs; ifquery(8) reads the
+            # configuration as ifup does, through the main file's `source` line.
+            query = host.run("ifquery --interfaces=%s -- %s", interfaces, slice_["interface"])
+            assert query.rc == 0, f"ifupdown does not read {ifupdown.path}: {query.stderr.strip()}"
+            assert f"vlan-raw-device: {node['slice_interface']}" in query.stdout, slice_["name"]
+        elif netplan.exists:
             assert f"id: {slice_['vlan']}" in netplan.content_string
             link = re.escape(node["slice_interface"])
             assert re.search(rf'^\s+link: "?{link}"?$', netplan.content_string, re.MULTILINE), slice_["name"]
@@ -204,8 +213,8 @@ def _needs_slices_applied(host: Any, node: dict[str, Any]) -> None:
 
 
 def test_slice_interfaces_up(host: Any, node: dict[str, Any]) -> None:
-    """Each slice's VLAN interface as networkd made it: present, up, with the node's
-    addresses on the slice."""
+    """Each slice's VLAN interface as the node's network manager made it (networkd, netplan's
+    networkd or ifupdown): present, up, with the node's addresses on the slice."""
     _needs_slices_applied(host, node)
     _needs_systemd(host)
     problems = []
