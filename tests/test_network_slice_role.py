@@ -261,8 +261,11 @@ def test_a_parent_that_ifupdown_configures_carries_vlans_ifupdown_makes(tmp_path
     assert proc.returncode == 0, proc.stdout
     assert "slice VLANs by [ifupdown]" in proc.stdout
     interfaces = str(network / "interfaces")
-    # --list: the `auto` interfaces, which the boot's `ifup -a` brings up.
-    assert ifupdown("ifquery", f"--interfaces={interfaces}", "--list").split() == ["lo", "vlan210", "vlan220"]
+    # Class aigrid, which aigrid-slices.service brings up at boot; the boot's own `ifup -a`
+    # (the auto class) does not wait or fail for them.
+    listed = ifupdown("ifquery", f"--interfaces={interfaces}", "--allow=aigrid", "--list").split()
+    assert listed == ["vlan210", "vlan220"]
+    assert ifupdown("ifquery", f"--interfaces={interfaces}", "--list").split() == ["lo"]
     embb = ifupdown("ifquery", f"--interfaces={interfaces}", "vlan220")
     assert (
         "vlan-raw-device: eno1" in embb
@@ -292,8 +295,8 @@ def test_a_slice_the_node_no_longer_carries_leaves_ifupdowns_configuration(tmp_p
     proc = ifupdown_play(tmp_path, network, slices=SLICES[1:])
     assert proc.returncode == 0, proc.stdout
     assert not (network / "interfaces.d" / "60-aigrid-vlan210").exists()
-    listed = ifupdown("ifquery", f"--interfaces={network / 'interfaces'}", "--list").split()
-    assert listed == ["lo", "vlan220"]
+    listed = ifupdown("ifquery", f"--interfaces={network / 'interfaces'}", "--allow=aigrid", "--list").split()
+    assert listed == ["vlan220"]
 
 
 @needs_ifupdown
@@ -318,14 +321,16 @@ def test_teardown_removes_the_stanzas_ifupdown_reads(tmp_path: Path) -> None:
     proc = run_local_playbook(play, variables)
     assert proc.returncode == 0, proc.stdout
     assert sorted(path.name for path in (network / "interfaces.d").iterdir()) == ["uplink"]
-    assert ifupdown("ifquery", f"--interfaces={network / 'interfaces'}", "--list").split() == ["lo"]
+    assert ifupdown("ifquery", f"--interfaces={network / 'interfaces'}", "--allow=aigrid", "--list") == ""
 
 
 # The node's turn applied for real by ifupdown, in a private network and mount namespace
-# (ifupdown's state in /run/network and sysfs are the namespace's own). eno1 is a veth with its
-# peer up (so IPv6 DAD completes); the vlan package's hooks are stand-ins that make and delete
-# a macvlan where the real ones make an 802.1Q VLAN (this kernel has none): a macvlan hangs off
-# its parent as a VLAN does (lower_eno1 in sysfs) and goes when ifdown runs the hooks.
+# (ifupdown's state in /run/network and sysfs are the namespace's own). eno1 and eno2 are veths
+# with their peers up (so IPv6 DAD completes); the vlan package's hooks are stand-ins that make
+# and delete a macvlan where the real ones make an 802.1Q VLAN (this kernel has none): a
+# macvlan hangs off its parent as a VLAN does (lower_eno1 in sysfs) and goes when ifdown runs
+# the hooks. Each argument is one run: extra variables as JSON, or `teardown`; `leftover` makes
+# what a failed ifup leaves (the device and an address, nothing in ifupdown's state).
 VLAN_HOOKS = {
     "if-pre-up.d": (
         "[ -e /sys/class/net/$IFACE ] || ip link add link $IF_VLAN_RAW_DEVICE name $IFACE type macvlan"
@@ -335,32 +340,58 @@ VLAN_HOOKS = {
 APPLY_IFUPDOWN = """\
 mount -t tmpfs none /run/network && mount -t sysfs none /sys
 for hooks in if-pre-up.d if-post-down.d; do mount --bind "hooks/$hooks" "/etc/network/$hooks"; done
-ip link add eno1 type veth peer name wire0 && ip link set eno1 up && ip link set wire0 up
-for slices in "$@"; do
-  echo "=== run"
-  echo "{\\"network_slice_slices\\": $slices}" > slices.json
-  ansible-playbook -i localhost, -c local play.yml -e @vars.json -e @slices.json > run.log \\
+for nic in eno1 eno2; do
+  ip link add $nic type veth peer name wire-$nic && ip link set $nic up && ip link set wire-$nic up
+done
+for run in "$@"; do
+  echo "=== $run" | cut -c1-60
+  case "$run" in
+    leftover)
+      ifdown --no-scripts --interfaces=network/interfaces vlan220 2>/dev/null
+      ip address add 198.51.100.11/26 dev vlan220
+      continue ;;
+    teardown) play=teardown.yml; echo '{}' > run.json ;;
+    *) play=play.yml; echo "$run" > run.json ;;
+  esac
+  ansible-playbook -i localhost, -c local $play -e @vars.json -e @run.json > run.log \\
     || { cat run.log; exit 1; }
   grep '^localhost ' run.log
   echo "state: $(ifquery --interfaces=network/interfaces --state | sort | tr '\\n' ' ')"
   ip -o address show scope global | awk '{print "address:", $2, $4}'
-  echo "vlan220 ifindex: $(cat /sys/class/net/vlan220/ifindex)"
-  echo "vlan210 device: $(test -e /sys/class/net/vlan210 && echo present || echo absent)"
-  echo "vlan210 accept_ra: $(cat /proc/sys/net/ipv6/conf/vlan210/accept_ra 2>/dev/null || echo -)"
-  echo "vlan220 disable_ipv6: $(cat /proc/sys/net/ipv6/conf/vlan220/disable_ipv6)"
+  for dev in vlan210 vlan220; do
+    sys=/sys/class/net/$dev
+    echo "$dev: $(ls $sys 2>/dev/null | grep lower_ || echo absent) $(cat $sys/ifindex 2>/dev/null) \\
+      $(cat /proc/sys/net/ipv6/conf/$dev/disable_ipv6 2>/dev/null)"
+  done
+  echo "stanzas: $(ls network/interfaces.d | tr '\\n' ' ')"
   echo "applied: $(cat applied.log | tr '\\n' ' ')"
 done
+"""
+
+TEARDOWN = """\
+- name: Teardown
+  hosts: all
+  gather_facts: true
+  tasks:
+    - name: Teardown
+      ansible.builtin.include_role:
+        name: network_slice
+        tasks_from: teardown
 """
 
 
 @needs_ifupdown
 def test_ifupdown_takes_the_vlans_through_their_changes(tmp_path: Path) -> None:
-    """Three runs of the node's turn: the slices come up; then one goes and the other's
-    address changes (its device stays, so the pods' macvlans on it would too); then nothing
-    changes and nothing is reported changed. Shaping and marking follow each change."""
+    """Runs of the node's turn, then teardown, each applied by ifupdown: the slices come up;
+    one goes while the other changes its address and gains IPv6 (its device stays, so the
+    pods' macvlans on it would too); a rerun reports nothing; a failed ifup's leftovers are
+    taken down and the slice brought up again; the slices move to another parent; none are
+    left when the node carries no slice; teardown takes them down. Shaping and marking follow
+    each change."""
     if subprocess.run(["unshare", "--net", "--mount", "true"], check=False).returncode != 0:
         pytest.skip("unshare --net --mount needs root (a private network and mount namespace)")
     network = ifupdown_node(tmp_path)
+    (network / "interfaces.d" / "lab").write_text("iface eno2 inet manual\n")  # a NIC for the slices alone
     bin_dir, config = tmp_path / "bin", tmp_path / "slices"
     bin_dir.mkdir()
     config.mkdir()
@@ -382,18 +413,32 @@ def test_ifupdown_takes_the_vlans_through_their_changes(tmp_path: Path) -> None:
     for script in (bin_dir / "nft", config / "shape.sh", *hooks):
         script.chmod(0o755)
     (tmp_path / "play.yml").write_text(IFUPDOWN)
+    (tmp_path / "teardown.yml").write_text(TEARDOWN)
     variables = {
         "ansible_python_interpreter": sys.executable,
         "network_slice_parent_interface": "eno1",
         "network_slice_ifupdown_interfaces": str(network / "interfaces"),
         "network_slice_ifupdown_dir": str(network / "interfaces.d"),
         "network_slice_config_dir": str(config),
+        "network_slice_netplan_dir": str(tmp_path / "netplan"),
+        "network_slice_slices": SLICES,
     }
     (tmp_path / "vars.json").write_text(json.dumps(variables))
-    readdressed = [{**SLICES[1], "ipv4": "198.51.100.11/26"}]
-    runs = [json.dumps(SLICES), json.dumps(readdressed), json.dumps(readdressed)]
+    dual = [{**SLICES[1], "ipv4": "198.51.100.11/26", "ipv6": "2001:db8:ed:220::b/64"}]
+    runs = [
+        {"network_slice_slices": SLICES},
+        {"network_slice_slices": dual},
+        {"network_slice_slices": dual},
+        "leftover",
+        {"network_slice_slices": dual},
+        {"network_slice_slices": dual, "network_slice_parent_interface": "eno2"},
+        {"network_slice_slices": [], "network_slice_parent_interface": "eno2"},
+        {"network_slice_slices": SLICES},
+        "teardown",
+    ]
     proc = subprocess.run(
-        ["unshare", "--net", "--mount", "sh", "-ec", APPLY_IFUPDOWN, "sh", *runs],
+        ["unshare", "--net", "--mount", "sh", "-ec", APPLY_IFUPDOWN, "sh"]
+        + [run if isinstance(run, str) else json.dumps(run) for run in runs],
         cwd=tmp_path,
         env={
             **os.environ,
@@ -406,42 +451,56 @@ def test_ifupdown_takes_the_vlans_through_their_changes(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    first, second, third = (run.splitlines() for run in proc.stdout.split("=== run\n")[1:])
-
-    def line(run: list[str], start: str) -> str:
-        return next(text.strip() for text in run if text.startswith(start))
-
-    assert line(first, "state:") == "state: vlan210=vlan210 vlan220=vlan220"
-    assert "address: vlan210 2001:db8:ed:210::a/64" in first and "address: vlan220 198.51.100.10/26" in first
-    assert line(first, "vlan210 accept_ra:") == "vlan210 accept_ra: 0"  # no router advertisement taken
-    assert line(first, "vlan220 disable_ipv6:") == "vlan220 disable_ipv6: 1"  # an IPv4-only slice
-    assert line(first, "applied:") == "applied: shape nft"
-    # vlan210 went: taken down with its stanza (the vlan hook deleted it, ifupdown's state
-    # forgets it); vlan220's address changed on the same device.
-    assert line(second, "state:") == "state: vlan220=vlan220"
-    assert line(first, "vlan210 device:") == "vlan210 device: present"
-    assert line(second, "vlan210 device:") == "vlan210 device: absent"
-    assert [text for text in second if text.startswith("address:")] == ["address: vlan220 198.51.100.11/26"]
-    assert line(second, "vlan220 ifindex:") == line(first, "vlan220 ifindex:")
-    assert sorted(path.name for path in (network / "interfaces.d").iterdir()) == [
-        "60-aigrid-vlan220",
-        "uplink",
-    ]
-    assert line(second, "applied:") == "applied: shape nft shape nft"
-    assert " changed=0 " not in line(second, "localhost ")
+    up, moved_on, rerun, _, recovered, elsewhere, none, again, torn_down = (
+        _run_report(block) for block in proc.stdout.split("=== ")[1:]
+    )
+    assert up["state"] == ["vlan210=vlan210", "vlan220=vlan220"]
+    assert up["address"] == ["vlan210 2001:db8:ed:210::a/64", "vlan220 198.51.100.10/26"]
+    # sysfs lower_PARENT (or absent), ifindex, disable_ipv6: an IPv4-only slice carries no IPv6.
+    assert up["vlan210"][::2] == ["lower_eno1", "0"] and up["vlan220"][::2] == ["lower_eno1", "1"]
+    assert up["applied"] == ["shape", "nft"]
+    # vlan210 went with its stanza; vlan220's addresses changed on the same device, IPv6 on.
+    assert moved_on["state"] == ["vlan220=vlan220"] and moved_on["vlan210"] == ["absent"]
+    assert moved_on["address"] == ["vlan220 198.51.100.11/26", "vlan220 2001:db8:ed:220::b/64"]
+    assert moved_on["vlan220"] == ["lower_eno1", up["vlan220"][1], "0"]
+    assert moved_on["stanzas"] == ["60-aigrid-vlan220", "lab", "uplink"]
+    assert moved_on["applied"] == ["shape", "nft"] * 2
     # Converged: nothing to do, nothing reported.
-    assert " changed=0 " in line(third, "localhost ") and " failed=0 " in line(third, "localhost ")
-    assert line(third, "applied:") == line(second, "applied:")
+    assert "changed=0" in rerun["localhost"] and rerun["applied"] == moved_on["applied"]
+    # A failed ifup's leftovers (the device, an address, nothing in ifupdown's state): made anew.
+    assert recovered["state"] == ["vlan220=vlan220"] and "failed=0" in recovered["localhost"]
+    assert recovered["address"] == moved_on["address"] and recovered["vlan220"][1] != rerun["vlan220"][1]
+    assert elsewhere["vlan220"][0] == "lower_eno2" and elsewhere["address"] == moved_on["address"]
+    # No slice left on the node: ifupdown still takes its VLANs down and their stanzas out.
+    assert none["state"] == [] and none["vlan220"] == ["absent"] and none["stanzas"] == ["lab", "uplink"]
+    assert again["state"] == ["vlan210=vlan210", "vlan220=vlan220"]
+    assert torn_down["state"] == [] and torn_down["vlan210"] == torn_down["vlan220"] == ["absent"]
+    assert torn_down["stanzas"] == ["lab", "uplink"]
+
+
+def _run_report(block: str) -> dict[str, list[str]]:
+    """One run of APPLY_IFUPDOWN: each line's words after its label, by label; address lines
+    gathered in order."""
+    report: dict[str, list[str]] = {"address": []}
+    for line in block.splitlines()[1:]:
+        label, _, value = line.partition(":")
+        if label == "address":
+            report["address"].append(value.strip())
+        else:
+            report[label.strip()] = value.split()
+    return report
 
 
 def test_ifupdown_must_read_the_folder_of_the_slice_stanzas(tmp_path: Path) -> None:
     """A main file that does not source interfaces.d would leave the stanzas unread: the VLANs
     never made, at boot or now. Refused before anything is written."""
-    network = ifupdown_node(tmp_path, main="source interfaces.d/*.cfg\n")
+    uplink = "allow-hotplug eno1\niface eno1 inet dhcp\n"  # in the main file, which reads *.cfg only
+    network = ifupdown_node(tmp_path, main=f"source interfaces.d/*.cfg\n{uplink}")
+    (network / "interfaces.d" / "uplink").unlink()
     proc = ifupdown_play(tmp_path, network)
     assert proc.returncode != 0
     assert f"{network / 'interfaces'} does not read {network / 'interfaces.d'}" in proc.stdout
-    assert sorted(path.name for path in (network / "interfaces.d").iterdir()) == ["uplink"]
+    assert list((network / "interfaces.d").iterdir()) == []
 
 
 def test_vlans_ifupdown_made_are_not_taken_over_by_networkd(tmp_path: Path) -> None:
@@ -456,7 +515,7 @@ def test_vlans_ifupdown_made_are_not_taken_over_by_networkd(tmp_path: Path) -> N
         f"ifupdown carries this node's slice VLANs ({network / 'interfaces.d' / '60-aigrid-vlan210'})"
         in proc.stdout
     )
-    assert "eno1 is no longer configured by ifupdown): run `aigrid teardown`" in proc.stdout
+    assert "eno1 is not configured by ifupdown): run `aigrid teardown`" in proc.stdout
 
 
 def test_the_ifupdown_check_reads_the_whole_interface_name(tmp_path: Path) -> None:

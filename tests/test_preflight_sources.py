@@ -3,7 +3,8 @@ anything is installed (ansible-playbook for real, local connection, on the compi
 of lab-edge-site). The node is this machine inside a network and mount namespace of its own
 (`unshare -n -m`): an IPv6 address and default route on a veth, and its own /etc/hosts bind
 mounted, so that getent and `ip route get` answer as on an IPv6-only site whose resolver knows
-some of the sources by IPv4 address only. Needs root (namespaces, mounts)."""
+some of the sources by IPv4 address only; its apt reads the test's sources (APT_CONFIG). Needs
+root (namespaces, mounts)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ PLAYBOOK = """\
 NAMESPACE = """\
 set -e
 mount --bind "$1" /etc/hosts
+export APT_CONFIG="$2"
+shift
 ip link set lo up
 ip link add aig0 type veth peer name aig1
 ip link set aig0 up
@@ -63,6 +66,12 @@ UPSTREAM_HOSTS = {
     "nvcr.io",
 }
 MANIFEST_HOST = "raw.githubusercontent.com"
+# The OS archive, as the node's own apt sources have it (Debian 12's installer writes these two).
+OS_SOURCES = (
+    "deb http://deb.debian.org/debian bookworm main\n"
+    "deb http://security.debian.org/debian-security bookworm-security main\n"
+)
+OS_HOSTS = {"deb.debian.org", "security.debian.org"}
 
 
 @pytest.fixture(scope="module")
@@ -71,17 +80,26 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return compile_for_local_play("examples/lab-edge-site.yaml", out, PLAYBOOK, ["lab-cp", "lab-gpu01"])
 
 
-def _check(ansible_dir: Path, tmp_path: Path, hosts: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _check(
+    ansible_dir: Path, tmp_path: Path, hosts: dict[str, str], sources: str = OS_SOURCES
+) -> subprocess.CompletedProcess[str]:
     hosts_file = tmp_path / "hosts"
     hosts_file.write_text(
         "127.0.0.1 localhost\n::1 localhost\n"
         + "".join(f"{address} {name}\n" for name, address in hosts.items())
     )
+    (tmp_path / "sources.list").write_text(sources)
+    (tmp_path / "sources.list.d").mkdir(exist_ok=True)
+    apt_config = tmp_path / "apt.conf"
+    apt_config.write_text(
+        f'Dir::Etc::sourcelist "{tmp_path / "sources.list"}";\n'
+        f'Dir::Etc::sourceparts "{tmp_path / "sources.list.d"}";\n'
+    )
     script = tmp_path / "namespace.sh"
     script.write_text(NAMESPACE)
     playbook = ["ansible-playbook", "-i", "inventory/hosts.yml", "-i", "local.yml", "check.yml"]
     return subprocess.run(
-        ["unshare", "-n", "-m", "sh", str(script), str(hosts_file), *playbook],
+        ["unshare", "-n", "-m", "sh", str(script), str(hosts_file), str(apt_config), *playbook],
         cwd=ansible_dir,
         capture_output=True,
         text=True,
@@ -101,7 +119,7 @@ def _messages(proc: subprocess.CompletedProcess[str]) -> dict[str, str]:
 
 
 def test_sources_known_by_ipv4_only_stop_an_ipv6_only_node(compiled: Path, tmp_path: Path) -> None:
-    hosts = dict.fromkeys(UPSTREAM_HOSTS | {MANIFEST_HOST}, "2001:db8:bb::1")
+    hosts = dict.fromkeys(UPSTREAM_HOSTS | OS_HOSTS | {MANIFEST_HOST}, "2001:db8:bb::1")
     hosts["ghcr.io"] = "192.0.2.34"  # a registry without AAAA records
     hosts[MANIFEST_HOST] = "192.0.2.35"
     proc = _check(compiled, tmp_path, hosts)
@@ -129,7 +147,10 @@ def test_every_source_is_a_compiled_one(compiled: Path, tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stdout + proc.stderr
     messages = _messages(proc)
     nvidia = {"developer.download.nvidia.com", "nvidia.github.io"}
-    expected = {"lab-gpu01": UPSTREAM_HOSTS, "lab-cp": UPSTREAM_HOSTS - nvidia | {MANIFEST_HOST}}
+    expected = {
+        "lab-gpu01": UPSTREAM_HOSTS | OS_HOSTS,
+        "lab-cp": UPSTREAM_HOSTS - nvidia | OS_HOSTS | {MANIFEST_HOST},
+    }
     for host, names in expected.items():
         unresolved = set(re.findall(r"(\S+) does not resolve on this node", messages[host]))
         assert unresolved == names, messages[host]
@@ -143,7 +164,7 @@ def test_every_source_is_a_compiled_one(compiled: Path, tmp_path: Path) -> None:
 
 
 def test_an_ipv6_only_node_reaching_every_source_passes(compiled: Path, tmp_path: Path) -> None:
-    hosts = dict.fromkeys(UPSTREAM_HOSTS | {MANIFEST_HOST}, "2001:db8:bb::1")
+    hosts = dict.fromkeys(UPSTREAM_HOSTS | OS_HOSTS | {MANIFEST_HOST}, "2001:db8:bb::1")
     proc = _check(compiled, tmp_path, hosts)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # The check ran on both (the hosts were resolved and the assert passed), not skipped.
@@ -153,6 +174,34 @@ def test_an_ipv6_only_node_reaching_every_source_passes(compiled: Path, tmp_path
     ):
         block = proc.stdout.split(f"TASK [preflight : {task}]", 1)[1].split("\n\n", 1)[0]
         assert set(re.findall(r"^ok: \[(\S+)\]$", block, re.MULTILINE)) == {"lab-cp", "lab-gpu01"}, block
+
+
+def test_the_os_archive_is_checked_as_the_nodes_apt_has_it(compiled: Path, tmp_path: Path) -> None:
+    """The kernel headers, vlan and nftables come from the OS's own archive, which the blueprint
+    does not name: an unreachable one failed the run at the first such package. Now preflight
+    names it from the node's apt sources; a compiled repository the node already has among them
+    (a node brought up before) keeps its own name, and a local file: source has no host."""
+    hosts = dict.fromkeys(UPSTREAM_HOSTS | {MANIFEST_HOST}, "2001:db8:bb::1")
+    hosts["deb.debian.org"] = "192.0.2.40"  # known by IPv4 only
+    sources = OS_SOURCES + (
+        "deb [signed-by=/usr/share/keyrings/cuda.gpg]"
+        " https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/ /\n"
+        "deb [trusted=yes] file:/srv/local-repo ./\n"
+    )
+    proc = _check(compiled, tmp_path, hosts, sources)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    worker = _messages(proc)["lab-gpu01"]
+    assert "cannot reach 2 of the hosts it will fetch from" in worker
+    unreached_ipv4 = (
+        "deb.debian.org resolves to 192.0.2.40, and this node has no route there (for the OS archive"
+        " http://deb.debian.org/debian: see the node's own apt sources"
+    )
+    unresolved = (
+        "security.debian.org does not resolve on this node (for the OS archive"
+        " http://security.debian.org/debian-security:"
+    )
+    assert unreached_ipv4 in worker and unresolved in worker
+    assert "the OS archive https://developer.download.nvidia.com" not in worker
 
 
 def test_a_carrier_sites_messages_name_its_carriers_mirrors(tmp_path_factory: pytest.TempPathFactory) -> None:
