@@ -19,7 +19,7 @@ import yaml
 from conftest import ROOT, run_local_playbook
 
 ROLE = ROOT / "roles" / "network_slice"
-TEMPLATES = ("netplan.yaml.j2", "parent.network.j2", "parent-vlans.conf.j2")
+TEMPLATES = ("netplan.yaml.j2", "parent.network.j2", "parent-vlans.conf.j2", "aigrid-slices.service.j2")
 SLICES = [
     {
         "name": "urllc",
@@ -489,6 +489,23 @@ def _run_report(block: str) -> dict[str, list[str]]:
         else:
             report[label.strip()] = value.split()
     return report
+
+
+def test_the_boot_unit_brings_up_ifupdowns_slice_class_before_shaping(tmp_path: Path) -> None:
+    """The stanzas are of class aigrid, not auto: nothing else brings them up at boot."""
+
+    def exec_start(manager: str) -> list[str]:
+        (tmp_path / manager).mkdir()
+        unit = render(tmp_path / manager, network_slice_manager=manager)["aigrid-slices.service.j2"]
+        assert "networking.service" in ini(unit).get("Unit", "After").split()
+        return [
+            line.removeprefix("ExecStart=") for line in unit.splitlines() if line.startswith("ExecStart=")
+        ]
+
+    shaping = ["/etc/aigrid/slices/shape.sh", "/usr/sbin/nft -f /etc/aigrid/slices/mark.nft"]
+    ifup = "/usr/sbin/ifup -a --allow=aigrid --interfaces=/etc/network/interfaces"
+    assert exec_start("ifupdown") == [ifup, *shaping]
+    assert exec_start("networkd") == shaping
 
 
 def test_ifupdown_must_read_the_folder_of_the_slice_stanzas(tmp_path: Path) -> None:
