@@ -316,3 +316,31 @@ def test_with_the_operators_driver_the_host_has_no_nvidia_smi_to_ask(compiled: P
         pytest.skip("this machine has nvidia-smi: the operator's case does not arise here")
     check = _checks(compiled)["test_gpus_match_the_blueprint"]
     assert check == "skipped: the GPU Operator's driver container holds the driver: checked in the cluster"
+
+
+@pytest.mark.skipif(
+    shutil.which("ifquery") is None, reason="ifupdown is not installed here (.ci/run installs it)"
+)
+@pytest.mark.parametrize("sourced", [True, False])
+def test_slice_stanzas_must_be_read_by_ifupdown(compiled: Path, sourced: bool) -> None:
+    """Where ifupdown carries the slices, the suite asks ifupdown itself (ifquery) for each
+    slice's stanza: a stanza the main file does not source is never brought up."""
+    network = compiled / "network"
+    (network / "interfaces.d").mkdir(parents=True)
+    (network / "interfaces").write_text(
+        "source interfaces.d/*\n" if sourced else "auto lo\niface lo inet loopback\n"
+    )
+    (network / "interfaces.d" / "60-aigrid-vlan900").write_text(
+        "allow-aigrid vlan900\niface vlan900 inet6 static\n"
+        "    vlan-raw-device eno1\n    address 2001:db8:900:1::a/64\n"
+    )
+    with (compiled / "local.yml").open("a") as local:
+        local.write(
+            f"      network_slice_ifupdown_interfaces: {network / 'interfaces'}\n"
+            f"      network_slice_ifupdown_dir: {network / 'interfaces.d'}\n"
+        )
+    outcome = _checks(compiled)["test_slice_interfaces_config"]
+    if sourced:
+        assert outcome == "passed"
+    else:
+        assert f"ifupdown does not read {network / 'interfaces.d' / '60-aigrid-vlan900'}" in outcome
