@@ -224,6 +224,13 @@ def test_repositories_and_pins(host: testinfra.host.Host) -> None:
     assert f"URIs: {REPO_URI}" in sources and "Trusted: yes" in sources
     pin = host.file("/etc/apt/preferences.d/aigrid-containerd").content_string
     assert "Package: containerd.io" in pin and "Pin: version 2.3.1-*" in pin and "Pin-Priority: 1001" in pin
+    # The CUDA libraries at the pinned release's builds, each pinned beside the meta package
+    # (which bounds them from below only): the version the meta package's dependency names.
+    pin = host.file("/etc/apt/preferences.d/aigrid-cuda-runtime").content_string
+    release = standins.PINNED["cuda-libraries-13-0"]
+    assert "Package: cuda-libraries-13-0\nPin: version 13.0.2-*\n" in pin, pin
+    assert standins.CUDA_COMPONENTS[("cuda-libraries-13-0", release)] == "cuda-cudart-13-0 (>= 13.0.96)"
+    assert "Package: cuda-cudart-13-0\nPin: version 13.0.96-1\nPin-Priority: 1001\n" in pin, pin
 
 
 def test_containerd_config_parses_with_nvidia_runtime(host: testinfra.host.Host) -> None:

@@ -647,6 +647,8 @@ PACKAGES = [
     "containerd.io",
     "nvidia-container-toolkit",
     "cuda-libraries-13-0",
+    # installed and held by name beside the meta package, at the release's build
+    "cuda-cudart-13-0",
     "nvidia-open",
 ]
 LEFT = (

@@ -344,3 +344,46 @@ def test_slice_stanzas_must_be_read_by_ifupdown(compiled: Path, sourced: bool) -
         assert outcome == "passed"
     else:
         assert f"ifupdown does not read {network / 'interfaces.d' / '60-aigrid-vlan900'}" in outcome
+
+
+# dpkg-query(1) and apt-cache(8) policy as on a GPU node where bring-up installed CUDA 13.0
+# Update 2: the meta package depends on cudart with a lower bound; cudart is held at the
+# release's build, which the node's pin file pins (1001), or was upgraded past it (500).
+def _cuda_node(priority: int) -> dict[str, str]:
+    installed = "13.0.96-1" if priority == 1001 else "13.0.104-1"
+    return {
+        "dpkg-query": (
+            'case "$*" in\n'
+            "  *Depends*cuda-libraries-13-0)\n"
+            "    printf 'cuda-cudart-13-0 (>= 13.0.96), cuda-toolkit-config-common' ;;\n"
+            "  *Status-Want*) printf hold ;;\n"
+            f"  *Status*Version*) printf 'hold ok installed {installed}' ;;\n"
+            "  *Status*) printf 'hold ok installed' ;;\n"
+            "  *) exit 1 ;;\n"
+            "esac\n"
+        ),
+        "apt-cache": (
+            f"echo \"$2:\"\necho '  Installed: {installed}'\necho '  Version table:'\n"
+            f"echo ' *** {installed} {priority}'\necho '        100 /var/lib/dpkg/status'\n"
+            + ("" if priority == 1001 else "echo '     13.0.96-1 1001'\n")
+        ),
+    }
+
+
+@pytest.mark.parametrize("priority", [1001, 500])
+def test_the_cuda_release_components_must_be_the_pinned_builds(
+    compiled: Path, monkeypatch: pytest.MonkeyPatch, priority: int
+) -> None:
+    """The CUDA meta package bounds its libraries from below only: the suite reads what it
+    depends on from dpkg and asks apt whether the installed build is the one pinned, so a
+    library upgraded past the pinned release fails though the meta package is still pinned."""
+    for name, body in _cuda_node(priority).items():
+        _standin(compiled, monkeypatch, name, body)
+    outcome = _checks(compiled)["test_release_components_pinned_and_held"]
+    if priority == 1001:
+        assert outcome == "passed"
+    else:
+        assert (
+            "cuda-cudart-13-0 13.0.104-1 is not the version pinned for cuda-libraries-13-0's release"
+            in outcome
+        )

@@ -56,6 +56,9 @@ STANDINS: dict[str, list[str]] = {
     # (canonical/nvidia-graphics-drivers, 580-noble, nvidia-compute-utils-580).
     "nvidia-compute-utils-580": ["580.126.20-0ubuntu1", "580.159.04-0ubuntu1"],
     "cuda-libraries-13-0": ["13.0.2-1", "13.0.1-1"],
+    # One of the libraries cuda-libraries-X-Y depends on with a lower bound only (CUDA_COMPONENTS),
+    # at its version in 13.0 Update 1 (CUDA 13.0 Update 1 release notes, Table 1) and Update 2.
+    "cuda-cudart-13-0": ["13.0.96-1", "13.0.88-1"],
     # One build per CUDA major, for a minor of NVIDIA's choosing (10.15.1 for 13.1, which also
     # serves a CUDA 13.0 stack): NVIDIA/TensorRT README at v10.14 and v10.15.
     "libnvinfer10": TENSORRT_BUILDS,
@@ -89,11 +92,23 @@ def _relations(name: str) -> str:
     return ""
 
 
+# What a CUDA meta package's release depends on, by its version: the release's build of each
+# library, bounded from below only, so that a newer build in the repository would be what apt
+# installs for the meta package alone (the role pins each at the bound's version).
+CUDA_COMPONENTS = {
+    ("cuda-libraries-13-0", "13.0.2-1"): "cuda-cudart-13-0 (>= 13.0.96)",
+    ("cuda-libraries-13-0", "13.0.1-1"): "cuda-cudart-13-0 (>= 13.0.88)",
+}
+
+
 def _depends(name: str, version: str) -> str | None:
     """A stand-in's Depends, where the procedure depends on it: a driver meta package needs its
     module package, and before branch 590 its compute utilities, at its own version or any
-    later one, as NVIDIA's meta packages do. (Branch 590's compute utilities are not published
-    here: their package name is not sourced.)"""
+    later one, as NVIDIA's meta packages do; a CUDA meta package its release's libraries
+    (CUDA_COMPONENTS). (Branch 590's compute utilities are not published here: their package
+    name is not sourced.)"""
+    if (name, version) in CUDA_COMPONENTS:
+        return CUDA_COMPONENTS[(name, version)]
     if name not in DRIVER_MODULES:
         return None
     upstream = version.split("-", 1)[0]

@@ -42,6 +42,9 @@ def expectations(plan: Plan, site: SitePlan) -> dict[str, Any]:
                 "packages": dict(sorted(packages.items())),
                 # The blueprint field that pins each package (what aigrid drift reports).
                 "package_fields": dict(sorted((name, fld) for fld, pkgs in pinned for name in pkgs.names)),
+                # The cuda_runtime role pins the libraries of its meta package's release one by
+                # one (pinned_packages_components), which the blueprint does not name.
+                "release_components": plan.stack.cuda.packages.names[:1] if node.gpu_model else [],
                 "containerd_config_version": plan.stack.container_runtime.config_version,
                 "labels": host["kubernetes_node_labels"],
                 "slices": host["network_slice_slices"],

@@ -69,6 +69,31 @@ def test_packages_pinned_and_held(host: Any, node: dict[str, Any]) -> None:
         assert want == "hold", f"{name} is not held (dpkg wants it {want!r})"
 
 
+# A dependency a meta package bounds (dpkg's ${Depends}: "name[:arch] (>= version)").
+BOUNDED = re.compile(r"([^ :|]+)(?::\S+)? \((>=|=) ([^)]+)\)")
+
+
+def test_release_components_pinned_and_held(host: Any, node: dict[str, Any]) -> None:
+    """The libraries of the pinned CUDA release, which its meta package bounds from below only:
+    each is installed at the version the node's apt pin names (priority 1001, as the
+    pinned_packages role pins it beside the meta package) and held, not a newer build."""
+    if not node["release_components"]:
+        pytest.skip("no meta package whose release is pinned by component on this node")
+    for meta in node["release_components"]:
+        depends = host.check_output("dpkg-query --show --showformat='${Depends}' %s", meta)
+        for name, _, _ in BOUNDED.findall(depends):
+            package = host.package(name)
+            assert package.is_installed, f"{name} ({meta} depends on it) is not installed"
+            # apt-cache(8) policy: the version table, "*** VERSION PRIORITY" for the installed one.
+            policy = host.check_output("apt-cache policy %s", name)
+            installed = re.search(r"^ \*\*\* (\S+) (-?\d+)$", policy, flags=re.MULTILINE)
+            assert installed and installed.group(2) == "1001", (
+                f"{name} {package.version} is not the version pinned for {meta}'s release:\n{policy}"
+            )
+            want = host.check_output("dpkg-query --show --showformat='${db:Status-Want}' %s", name)
+            assert want == "hold", f"{name} is not held (dpkg wants it {want!r})"
+
+
 def test_containerd_config(host: Any, node: dict[str, Any]) -> None:
     text = _content(host, "/etc/containerd/config.toml", "container_runtime")
     config = tomllib.loads(text)

@@ -1,0 +1,157 @@
+"""The pinned_packages role's release-components.sh and pin file against real apt: a CUDA meta
+package bounds its libraries from below only, so apt, asked for the meta package at a version,
+installs the newest build of each library in the repository; the script finds each library's
+build of that release in the node's index, and the role's pin file keeps apt there.
+
+The index is a scratch one (APT_CONFIG: its own sources, lists, status and preferences) over a
+flat file: repository of package records only, so apt resolves and simulates, never installs."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from aigrid.lab import standins
+from conftest import ROOT
+
+SCRIPT = ROOT / "roles" / "pinned_packages" / "files" / "release-components.sh"
+TEMPLATE = ROOT / "roles" / "pinned_packages" / "templates" / "preferences.j2"
+META = "cuda-libraries-13-0"
+CUDART = "cuda-cudart-13-0"
+
+
+def _record(name: str, version: str, depends: str | None = None) -> str:
+    return (
+        f"Package: {name}\nVersion: {version}\nArchitecture: all\n"
+        + (f"Depends: {depends}\n" if depends else "")
+        + f"Filename: ./{name}_{version}_all.deb\nSize: 1\nDescription: record only\n"
+    )
+
+
+# What the stand-in repository publishes for CUDA 13.0 (the same data the lab's repository is
+# built from): the meta package of Update 1 and 2, and each one's cudart.
+STANDIN_RECORDS = [
+    _record(name, version, standins.CUDA_COMPONENTS.get((name, version)))
+    for name in (META, CUDART)
+    for version in standins.STANDINS[name]
+]
+
+
+class Apt:
+    """A scratch apt configuration over one flat repository of package records."""
+
+    def __init__(self, base: Path, records: list[str]) -> None:
+        self.base = base
+        repo = base / "repo"
+        repo.mkdir()
+        (repo / "Packages").write_text("\n".join(records))
+        etc = base / "etc"
+        for folder in (etc / "sources.list.d", etc / "preferences.d", etc / "apt.conf.d"):
+            folder.mkdir(parents=True)
+        (etc / "sources.list.d" / "repo.list").write_text(f"deb [trusted=yes] file:{repo} ./\n")
+        (base / "lists" / "partial").mkdir(parents=True)
+        (base / "archives" / "partial").mkdir(parents=True)
+        (base / "status").write_text("")
+        self.config = base / "apt.conf"
+        self.config.write_text(
+            f'Dir::Etc "{etc}";\nDir::Etc::SourceList "/dev/null";\n'
+            f'Dir::State::Lists "{base / "lists"}";\nDir::State::status "{base / "status"}";\n'
+            f'Dir::Cache "{base}";\nDir::Cache::Archives "{base / "archives"}";\n'
+        )
+        self.run("apt-get", "update")
+
+    def run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "APT_CONFIG": str(self.config)}
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=check)
+
+    def components(self, meta: str, pattern: str) -> subprocess.CompletedProcess[str]:
+        return self.run("sh", str(SCRIPT), meta, pattern, check=False)
+
+    def simulate(self, *packages: str) -> dict[str, str]:
+        """What `apt-get install` would install: package -> version (apt-get(8) --simulate)."""
+        out = self.run("apt-get", "--simulate", "--no-install-recommends", "install", *packages).stdout
+        return dict(re.findall(r"^Inst (\S+) \((\S+) ", out, flags=re.MULTILINE))
+
+    def pin(self, meta: str, pattern: str, components: list[str]) -> None:
+        """The role's pin file, rendered from its template as the role renders it."""
+        template = jinja2.Template(TEMPLATE.read_text(), keep_trailing_newline=True)
+        text = template.render(
+            pinned_packages_pin=[meta],
+            pinned_packages_install=[meta],
+            pinned_packages_version=pattern,
+            pinned_packages_exact=components,
+        )
+        (self.base / "etc" / "preferences.d" / "aigrid-cuda-runtime").write_text(text)
+
+
+@pytest.fixture
+def cuda(tmp_path: Path) -> Apt:
+    return Apt(tmp_path, STANDIN_RECORDS)
+
+
+def test_the_meta_package_alone_brings_the_newest_build_of_its_libraries(cuda: Apt) -> None:
+    """Why the components are pinned: Update 1's meta package at its version still brings
+    Update 2's cudart, the newest the repository holds."""
+    assert cuda.simulate(f"{META}=13.0.1-1") == {CUDART: "13.0.96-1", META: "13.0.1-1"}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("13.0.1-*", {META: "13.0.1-1", CUDART: "13.0.88-1"}),
+        ("13.0.2-*", {META: "13.0.2-1", CUDART: "13.0.96-1"}),
+    ],
+)
+def test_each_library_at_its_build_of_the_pinned_release(
+    cuda: Apt, pattern: str, expected: dict[str, str]
+) -> None:
+    found = cuda.components(META, pattern)
+    assert found.returncode == 0, found.stderr
+    lines = [line.split() for line in found.stdout.splitlines()]
+    assert lines == [[name, version] for name, version in expected.items()]
+    # Installed together, as the role installs them: the release, whole.
+    assert cuda.simulate(*(f"{name}={version}" for name, version in expected.items())) == expected
+
+
+def test_the_pin_file_keeps_apt_on_the_release(cuda: Apt) -> None:
+    """With the role's pin file, apt asked for the packages by name alone (an upgrade, another
+    package that needs them) takes the pinned release's builds, not the newer ones."""
+    lines = cuda.components(META, "13.0.1-*").stdout.splitlines()[1:]
+    cuda.pin(META, "13.0.1-*", [line.replace(" ", "=") for line in lines])
+    assert cuda.simulate(META) == {META: "13.0.1-1", CUDART: "13.0.88-1"}
+    assert cuda.simulate(CUDART) == {CUDART: "13.0.88-1"}
+
+
+def test_relations_that_name_no_release_are_left_to_apt(tmp_path: Path) -> None:
+    """A bound with a Debian revision or without, an exact version, an architecture
+    qualifier: pinned at the lowest version the bound allows. Alternatives, unversioned
+    dependencies and upper bounds carry no release: not pinned."""
+    depends = "liba (>= 1.2), libb:any (= 2.0-1), libc | libd, libe, libf (<< 3), libg (>= 4.1-2)"
+    records = [
+        _record("meta", "1.0-1", depends),
+        *(_record("liba", v) for v in ("1.1-1", "1.2-1", "1.3-1")),
+        *(_record("libb", v) for v in ("2.0-1", "2.1-1")),
+        *(_record(name, "1-1") for name in ("libc", "libd", "libe", "libf")),
+        *(_record("libg", v) for v in ("4.1-1", "4.1-2", "4.1-3")),
+    ]
+    apt = Apt(tmp_path, records)
+    found = apt.components("meta", "1.0-*")
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.splitlines() == ["meta 1.0-1", "liba 1.2-1", "libb 2.0-1", "libg 4.1-2"]
+
+
+def test_an_unpublished_release_or_component_is_named(tmp_path: Path) -> None:
+    """Exit 3 (the role refreshes the index and reads again): no version of the meta package
+    matches the pin. Exit 4 (the role stops): a component the release needs is not there."""
+    apt = Apt(tmp_path, [_record("meta", "1.0-1", "liba (>= 2.0)"), _record("liba", "1.9-1")])
+    missing = apt.components("meta", "1.1-*")
+    assert (missing.returncode, missing.stdout) == (3, "")
+    assert "meta: the package index has no version matching 1.1-*" in missing.stderr
+    short = apt.components("meta", "1.0-*")
+    assert short.returncode == 4
+    assert "liba: the package index has no version >= 2.0 (meta 1.0-1 depends on it)" in short.stderr
