@@ -45,7 +45,7 @@ STANDIN_RECORDS = [
 class Apt:
     """A scratch apt configuration over one flat repository of package records."""
 
-    def __init__(self, base: Path, records: list[str]) -> None:
+    def __init__(self, base: Path, records: list[str], installed: dict[str, str] | None = None) -> None:
         self.base = base
         repo = base / "repo"
         repo.mkdir()
@@ -56,7 +56,14 @@ class Apt:
         (etc / "sources.list.d" / "repo.list").write_text(f"deb [trusted=yes] file:{repo} ./\n")
         (base / "lists" / "partial").mkdir(parents=True)
         (base / "archives" / "partial").mkdir(parents=True)
-        (base / "status").write_text("")
+        # dpkg's database as apt reads it: what the node has installed (package -> version).
+        (base / "status").write_text(
+            "\n".join(
+                f"Package: {name}\nStatus: install ok installed\nVersion: {version}\nArchitecture: all\n"
+                "Maintainer: tests\nDescription: installed\n"
+                for name, version in (installed or {}).items()
+            )
+        )
         self.config = base / "apt.conf"
         self.config.write_text(
             f'Dir::Etc "{etc}";\nDir::Etc::SourceList "/dev/null";\n'
@@ -129,29 +136,66 @@ def test_the_pin_file_keeps_apt_on_the_release(cuda: Apt) -> None:
 
 def test_relations_that_name_no_release_are_left_to_apt(tmp_path: Path) -> None:
     """A bound with a Debian revision or without, an exact version, an architecture
-    qualifier: pinned at the lowest version the bound allows. Alternatives, unversioned
-    dependencies and upper bounds carry no release: not pinned."""
-    depends = "liba (>= 1.2), libb:any (= 2.0-1), libc | libd, libe, libf (<< 3), libg (>= 4.1-2)"
+    qualifier, no space, a field continued on the next line: the build the bound names.
+    Alternatives, unversioned dependencies and upper bounds carry no release: not pinned."""
+    depends = (
+        "liba (>= 1.2), libb:any (= 2.0-1), libc | libd,\n libe, libf (<< 3), libg (>= 4.1-2), libh(>=5)"
+    )
     records = [
         _record("meta", "1.0-1", depends),
         *(_record("liba", v) for v in ("1.1-1", "1.2-1", "1.3-1")),
         *(_record("libb", v) for v in ("2.0-1", "2.1-1")),
         *(_record(name, "1-1") for name in ("libc", "libd", "libe", "libf")),
         *(_record("libg", v) for v in ("4.1-1", "4.1-2", "4.1-3")),
+        *(_record("libh", v) for v in ("5-1", "1:5-1", "5.0-1")),
     ]
     apt = Apt(tmp_path, records)
     found = apt.components("meta", "1.0-*")
     assert found.returncode == 0, found.stderr
-    assert found.stdout.splitlines() == ["meta 1.0-1", "liba 1.2-1", "libb 2.0-1", "libg 4.1-2"]
+    assert found.stdout.splitlines() == ["meta 1.0-1", "liba 1.2-1", "libb 2.0-1", "libg 4.1-2", "libh 5-1"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "found"),
+    [("13.0.1-1", "13.0.1-1"), ("13.0.?-1", "13.0.2-1"), ("13.0.1*", "13.0.1-1"), ("13.0.?-*", None)],
+)
+def test_the_release_is_the_version_apts_pin_matches(cuda: Apt, pattern: str, found: str | None) -> None:
+    """As apt's pin reads a version (apt-pkg/versionmatch.cc): a trailing * makes the rest a
+    literal prefix; otherwise the whole version, or a glob over it. `13.0.?-*` pins nothing."""
+    proc = cuda.components(META, pattern)
+    if found is None:
+        assert proc.returncode == 3, proc.stdout
+    else:
+        assert proc.stdout.splitlines()[0] == f"{META} {found}", proc.stderr
 
 
 def test_an_unpublished_release_or_component_is_named(tmp_path: Path) -> None:
     """Exit 3 (the role refreshes the index and reads again): no version of the meta package
-    matches the pin. Exit 4 (the role stops): a component the release needs is not there."""
-    apt = Apt(tmp_path, [_record("meta", "1.0-1", "liba (>= 2.0)"), _record("liba", "1.9-1")])
+    matches the pin. Exit 4 (the role stops): the build of a component the release names is
+    not there, though a newer one is (a mirror that keeps one version of each package)."""
+    records = [_record("meta", "1.0-1", "liba (>= 2.0)"), _record("liba", "1.9-1"), _record("liba", "2.1-1")]
+    apt = Apt(tmp_path, records)
     missing = apt.components("meta", "1.1-*")
     assert (missing.returncode, missing.stdout) == (3, "")
     assert "meta: the package index has no version matching 1.1-*" in missing.stderr
     short = apt.components("meta", "1.0-*")
     assert short.returncode == 4
-    assert "liba: the package index has no version >= 2.0 (meta 1.0-1 depends on it)" in short.stderr
+    assert (
+        "liba: the package index has no build of 2.0 (meta 1.0-1 depends on it with >= 2.0)" in short.stderr
+    )
+
+
+def test_a_release_the_node_has_installed_needs_no_index_entry(tmp_path: Path) -> None:
+    """A converged node whose mirror has moved on to the next update: the installed meta
+    package and cudart are the release, though the index lists only the newer builds."""
+    newer = [_record(META, "13.0.2-1", "cuda-cudart-13-0 (>= 13.0.96)"), _record(CUDART, "13.0.96-1")]
+    apt = Apt(tmp_path, newer, installed={META: "13.0.1-1", CUDART: "13.0.88-1"})
+    # apt knows the installed meta package's record (its Depends) from dpkg's database.
+    (tmp_path / "status").write_text(
+        (tmp_path / "status")
+        .read_text()
+        .replace(f"Package: {META}\n", f"Package: {META}\nDepends: {CUDART} (>= 13.0.88)\n")
+    )
+    found = apt.components(META, "13.0.1-*")
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.splitlines() == [f"{META} 13.0.1-1", f"{CUDART} 13.0.88-1"]

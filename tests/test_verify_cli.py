@@ -355,14 +355,17 @@ def _cuda_node(priority: int) -> dict[str, str]:
         "dpkg-query": (
             'case "$*" in\n'
             "  *Depends*cuda-libraries-13-0)\n"
-            "    printf 'cuda-cudart-13-0 (>= 13.0.96), cuda-toolkit-config-common' ;;\n"
+            "    printf 'cuda-cudart-13-0 (>= 13.0.96), libnvx (>= 1) | libnvy, '\n"
+            "    printf 'cuda-toolkit-config-common' ;;\n"
             "  *Status-Want*) printf hold ;;\n"
             f"  *Status*Version*) printf 'hold ok installed {installed}' ;;\n"
             "  *Status*) printf 'hold ok installed' ;;\n"
             "  *) exit 1 ;;\n"
             "esac\n"
         ),
+        # an alternative (libnvx | libnvy) is not pinned: apt answers 500 for it
         "apt-cache": (
+            '[ "$2" = libnvx ] && { echo " *** 1-1 500"; exit 0; }\n'
             f"echo \"$2:\"\necho '  Installed: {installed}'\necho '  Version table:'\n"
             f"echo ' *** {installed} {priority}'\necho '        100 /var/lib/dpkg/status'\n"
             + ("" if priority == 1001 else "echo '     13.0.96-1 1001'\n")

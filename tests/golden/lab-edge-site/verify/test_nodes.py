@@ -69,8 +69,9 @@ def test_packages_pinned_and_held(host: Any, node: dict[str, Any]) -> None:
         assert want == "hold", f"{name} is not held (dpkg wants it {want!r})"
 
 
-# A dependency a meta package bounds (dpkg's ${Depends}: "name[:arch] (>= version)").
-BOUNDED = re.compile(r"([^ :|]+)(?::\S+)? \((>=|=) ([^)]+)\)")
+# A dependency a meta package bounds (dpkg's ${Depends}: "name[:arch] (>= version)"), as the
+# pinned_packages role reads them: alternatives ("a | b") are not pinned.
+BOUNDED = re.compile(r"([^ :|(]+)(?::\S+)? *\( *(?:>=|=) *[^)]+\)")
 
 
 def test_release_components_pinned_and_held(host: Any, node: dict[str, Any]) -> None:
@@ -81,7 +82,8 @@ def test_release_components_pinned_and_held(host: Any, node: dict[str, Any]) -> 
         pytest.skip("no meta package whose release is pinned by component on this node")
     for meta in node["release_components"]:
         depends = host.check_output("dpkg-query --show --showformat='${Depends}' %s", meta)
-        for name, _, _ in BOUNDED.findall(depends):
+        relations = [relation.strip() for relation in depends.split(",") if "|" not in relation]
+        for name in [match[1] for match in map(BOUNDED.fullmatch, relations) if match]:
             package = host.package(name)
             assert package.is_installed, f"{name} ({meta} depends on it) is not installed"
             # apt-cache(8) policy: the version table, "*** VERSION PRIORITY" for the installed one.
