@@ -199,6 +199,7 @@ INSTALLED = sorted(
     {name for name in standins.PINNED if not name.startswith("nvidia-driver-pinning-")}
     - {"cuda-drivers", "nvidia-compute-utils-580"}
     - DRIVER_MODULE_PACKAGES
+    - set(standins.NEXT_CUDA_MINOR)
 )
 
 
@@ -419,3 +420,34 @@ def test_a_switch_of_kernel_module_flavour_replaces_the_packages_and_asks_for_a_
     assert host.package("nvidia-dkms-580").version == "580.126.20-0ubuntu1"
     notices = result["notices"][NODE]  # type: ignore[index]
     assert any(notice.startswith("REBOOT PENDING to load the NVIDIA driver 580.126.20") for notice in notices)
+
+
+def test_a_change_of_cuda_minor_replaces_the_previous_minors_packages(
+    compiled: Path, converged: dict[str, object], host: testinfra.host.Host
+) -> None:
+    """stack.cuda moves to the next minor, whose packages carry it in their names
+    (cuda-libraries-13-1): they go in at the release's builds, and the previous minor's meta
+    package and the libraries pinned beside it go out, not left installed and held. A dry
+    run first changes nothing. Runs after the flavour switch (its variables kept)."""
+    root = converged["root"]
+    assert isinstance(root, Path)
+    variables = {
+        "nvidia_driver_kernel_modules": "proprietary",
+        "nvidia_driver_packages": ["cuda-drivers"],
+        "nvidia_driver_replaced_packages": ["nvidia-open"],
+        "cuda_runtime_packages": ["cuda-libraries-13-1"],
+        "cuda_runtime_package_version": "13.1.0-*",
+    }
+    before = _state(root)
+    dry_run = bringup(compiled, root, "--no-hardware-checks", "--check", variables=variables)
+    assert dry_run.returncode == 0, json.dumps(summary(dry_run), indent=1)
+    assert _state(root) == before
+    proc = bringup(compiled, root, "--no-hardware-checks", variables=variables)
+    assert proc.returncode == 0, json.dumps(summary(proc), indent=1)
+    held = host.check_output("apt-mark showhold").split()
+    for package, version in (("cuda-libraries-13-1", "13.1.0-1"), ("cuda-cudart-13-1", "13.1.80-1")):
+        assert host.package(package).version == version and package in held, (package, held)
+    for package in ("cuda-libraries-13-0", "cuda-cudart-13-0"):
+        assert not host.package(package).is_installed, package
+    pin = host.file("/etc/apt/preferences.d/aigrid-cuda-runtime").content_string
+    assert "13-0" not in pin and "Package: cuda-cudart-13-1\nPin: version 13.1.80-1\n" in pin, pin

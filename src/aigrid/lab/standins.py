@@ -57,8 +57,13 @@ STANDINS: dict[str, list[str]] = {
     "nvidia-compute-utils-580": ["580.126.20-0ubuntu1", "580.159.04-0ubuntu1"],
     "cuda-libraries-13-0": ["13.0.2-1", "13.0.1-1"],
     # One of the libraries cuda-libraries-X-Y depends on with a lower bound only (CUDA_COMPONENTS),
-    # at its version in 13.0 Update 1 (CUDA 13.0 Update 1 release notes, Table 1) and Update 2.
+    # at its version in 13.0 Update 1 (CUDA 13.0 Update 1 release notes, Table 1) and Update 2
+    # (NVIDIA's conda channel, anaconda.org/nvidia/cuda-cudart: labels cuda-13.0.1, cuda-13.0.2).
     "cuda-cudart-13-0": ["13.0.96-1", "13.0.88-1"],
+    # The next minor, which a blueprint moves to (its packages carry the minor in their names):
+    # 13.1 GA and its cudart (the same channel: label cuda-13.1.0).
+    "cuda-libraries-13-1": ["13.1.0-1"],
+    "cuda-cudart-13-1": ["13.1.80-1"],
     # One build per CUDA major, for a minor of NVIDIA's choosing (10.15.1 for 13.1, which also
     # serves a CUDA 13.0 stack): NVIDIA/TensorRT README at v10.14 and v10.15.
     "libnvinfer10": TENSORRT_BUILDS,
@@ -98,7 +103,10 @@ def _relations(name: str) -> str:
 CUDA_COMPONENTS = {
     ("cuda-libraries-13-0", "13.0.2-1"): "cuda-cudart-13-0 (>= 13.0.96)",
     ("cuda-libraries-13-0", "13.0.1-1"): "cuda-cudart-13-0 (>= 13.0.88)",
+    ("cuda-libraries-13-1", "13.1.0-1"): "cuda-cudart-13-1 (>= 13.1.80)",
 }
+# Published for a change of CUDA minor, not installed by the lab's blueprint.
+NEXT_CUDA_MINOR = ("cuda-libraries-13-1", "cuda-cudart-13-1")
 
 
 def _depends(name: str, version: str) -> str | None:
