@@ -422,13 +422,29 @@ def test_a_switch_of_kernel_module_flavour_replaces_the_packages_and_asks_for_a_
     assert any(notice.startswith("REBOOT PENDING to load the NVIDIA driver 580.126.20") for notice in notices)
 
 
+def _needs(root: Path, name: str, depends: str) -> str:
+    """A package of this test only, installed on the node, that depends on DEPENDS: what an
+    operator may have installed beside aigrid's packages (cuda-toolkit-13-0 needs
+    cuda-libraries-13-0)."""
+    build = root / "tmp" / name
+    (build / "DEBIAN").mkdir(parents=True)
+    (build / "DEBIAN" / "control").write_text(
+        f"Package: {name}\nVersion: 1\nArchitecture: all\nDepends: {depends}\n"
+        "Maintainer: aigrid tests <tests@aigrid.invalid>\nDescription: test package (converge test only)\n"
+    )
+    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(build), str(build) + ".deb"], check=True)
+    return f"/tmp/{name}.deb"
+
+
 def test_a_change_of_cuda_minor_replaces_the_previous_minors_packages(
     compiled: Path, converged: dict[str, object], host: testinfra.host.Host
 ) -> None:
     """stack.cuda moves to the next minor, whose packages carry it in their names
-    (cuda-libraries-13-1): they go in at the release's builds, and the previous minor's meta
-    package and the libraries pinned beside it go out, not left installed and held. A dry
-    run first changes nothing. Runs after the flavour switch (its variables kept)."""
+    (cuda-libraries-13-1): they go in at the release's builds. The previous minor's meta
+    package stays, held, while another package needs it (said so; the pin file keeps it to
+    remove), and goes with the libraries pinned beside it on the run after that package went;
+    the run after that changes nothing. A dry run first changes nothing. Runs after the
+    flavour switch (its variables kept)."""
     root = converged["root"]
     assert isinstance(root, Path)
     variables = {
@@ -438,16 +454,29 @@ def test_a_change_of_cuda_minor_replaces_the_previous_minors_packages(
         "cuda_runtime_packages": ["cuda-libraries-13-1"],
         "cuda_runtime_package_version": "13.1.0-*",
     }
+    dependant = "aigrid-test-needs-cuda-13-0"
+    host.run_expect([0], "dpkg -i %s", _needs(root, dependant, "cuda-libraries-13-0"))
     before = _state(root)
     dry_run = bringup(compiled, root, "--no-hardware-checks", "--check", variables=variables)
     assert dry_run.returncode == 0, json.dumps(summary(dry_run), indent=1)
     assert _state(root) == before
-    proc = bringup(compiled, root, "--no-hardware-checks", variables=variables)
-    assert proc.returncode == 0, json.dumps(summary(proc), indent=1)
+    kept = bringup(compiled, root, "--no-hardware-checks", variables=variables)
+    result = summary(kept)
+    assert kept.returncode == 0, json.dumps(result, indent=1)
     held = host.check_output("apt-mark showhold").split()
     for package, version in (("cuda-libraries-13-1", "13.1.0-1"), ("cuda-cudart-13-1", "13.1.80-1")):
         assert host.package(package).version == version and package in held, (package, held)
+    assert host.package("cuda-libraries-13-0").is_installed and "cuda-libraries-13-0" in held
+    notices = " ".join(result["notices"][NODE])  # type: ignore[index]
+    assert f"kept cuda-libraries-13-0 (and held): removing them would also remove {dependant}" in notices
+    pin = host.file("/etc/apt/preferences.d/aigrid-cuda-runtime").content_string
+    assert pin.splitlines()[1] == "# Replaced, to remove: cuda-libraries-13-0", pin
+    host.run_expect([0], "dpkg --purge %s", dependant)
+    removed = bringup(compiled, root, "--no-hardware-checks", variables=variables)
+    assert removed.returncode == 0, json.dumps(summary(removed), indent=1)
     for package in ("cuda-libraries-13-0", "cuda-cudart-13-0"):
         assert not host.package(package).is_installed, package
     pin = host.file("/etc/apt/preferences.d/aigrid-cuda-runtime").content_string
     assert "13-0" not in pin and "Package: cuda-cudart-13-1\nPin: version 13.1.80-1\n" in pin, pin
+    again = bringup(compiled, root, "--no-hardware-checks", variables=variables)
+    assert summary(again)["hosts"][NODE]["changed"] == 0, json.dumps(summary(again), indent=1)  # type: ignore[index]
