@@ -230,8 +230,12 @@ def test_repositories_and_pins(host: testinfra.host.Host) -> None:
     pin = host.file("/etc/apt/preferences.d/aigrid-cuda-runtime").content_string
     release = standins.PINNED["cuda-libraries-13-0"]
     assert "Package: cuda-libraries-13-0\nPin: version 13.0.2-*\n" in pin, pin
-    assert standins.CUDA_COMPONENTS[("cuda-libraries-13-0", release)] == "cuda-cudart-13-0 (>= 13.0.96)"
+    assert standins.CUDA_COMPONENTS[("cuda-libraries-13-0", release)] == (
+        "cuda-cudart-13-0 (>= 13.0.96), libcublas-13-0 (>= 13.1.0.3)"
+    )
     assert "Package: cuda-cudart-13-0\nPin: version 13.0.96-1\nPin-Priority: 1001\n" in pin, pin
+    # Update 2's own cuBLAS, though the repository holds the patch release published after it.
+    assert "Package: libcublas-13-0\nPin: version 13.1.0.3-1\nPin-Priority: 1001\n" in pin, pin
 
 
 def test_containerd_config_parses_with_nvidia_runtime(host: testinfra.host.Host) -> None:
@@ -379,6 +383,46 @@ def test_nouveau_blacklisted_and_initramfs_rebuilt(host: testinfra.host.Host) ->
     assert stamp.exists and stamp.mtime >= blacklist.mtime
 
 
+def test_a_cuda_library_patch_release_replaces_the_releases_build(
+    compiled: Path, converged: dict[str, object], host: testinfra.host.Host
+) -> None:
+    """stack.cuda.patches: the cuBLAS patch release NVIDIA published after CUDA 13.0 Update 2
+    (13.1.1.3) in place of Update 2's own (13.1.0.3): installed, pinned and held beside the rest
+    of the release, which stays at its builds. (The next test's run, without the patch, takes
+    the node back to the release's build.)"""
+    root = converged["root"]
+    assert isinstance(root, Path)
+    patched = {"cuda_runtime_patches": {"libcublas-13-0": "13.1.1.3"}}
+    proc = bringup(compiled, root, "--no-hardware-checks", variables=patched)
+    assert proc.returncode == 0, json.dumps(summary(proc), indent=1)
+    assert host.package("libcublas-13-0").version == "13.1.1.3-1"
+    assert host.package("cuda-cudart-13-0").version == "13.0.96-1"
+    assert {"libcublas-13-0", "cuda-cudart-13-0"} <= set(host.check_output("apt-mark showhold").split())
+    pin = host.file("/etc/apt/preferences.d/aigrid-cuda-runtime").content_string
+    assert "Package: libcublas-13-0\nPin: version 13.1.1.3-1\nPin-Priority: 1001\n" in pin, pin
+    # A build older than the release's bound cannot replace it: the run stops before it
+    # changes anything, naming the package and the bound.
+    before = _state(root)
+    older = bringup(
+        compiled,
+        root,
+        "--no-hardware-checks",
+        variables={"cuda_runtime_patches": {"libcublas-13-0": "13.0.2.14"}},
+    )
+    assert older.returncode != 0
+    assert (
+        "cuda-libraries-13-0 13.0.2-1 depends on it with >= 13.1.0.3, which that build does not satisfy"
+        in older.stdout
+    )
+    assert _state(root) == before
+    # Without the patch, the release's build is a lower one (as a rollback is): a dry run
+    # simulates the move under the pin file it would write, says so and changes nothing.
+    dry_run = bringup(compiled, root, "--no-hardware-checks", "--check")
+    assert dry_run.returncode == 0, json.dumps(summary(dry_run), indent=1)
+    assert summary(dry_run)["hosts"][NODE]["changed"] > 0  # type: ignore[index]
+    assert _state(root) == before
+
+
 def test_a_switch_of_kernel_module_flavour_replaces_the_packages_and_asks_for_a_reboot(
     converged: dict[str, object], compiled: Path, host: testinfra.host.Host
 ) -> None:
@@ -474,7 +518,7 @@ def test_a_change_of_cuda_minor_replaces_the_previous_minors_packages(
     host.run_expect([0], "dpkg --purge %s", dependant)
     removed = bringup(compiled, root, "--no-hardware-checks", variables=variables)
     assert removed.returncode == 0, json.dumps(summary(removed), indent=1)
-    for package in ("cuda-libraries-13-0", "cuda-cudart-13-0"):
+    for package in ("cuda-libraries-13-0", "cuda-cudart-13-0", "libcublas-13-0"):
         assert not host.package(package).is_installed, package
     pin = host.file("/etc/apt/preferences.d/aigrid-cuda-runtime").content_string
     assert "13-0" not in pin and "Package: cuda-cudart-13-1\nPin: version 13.1.80-1\n" in pin, pin

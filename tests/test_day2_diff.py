@@ -253,3 +253,20 @@ def test_a_missing_file_is_misuse() -> None:
     proc = run_aigrid("diff", str(LAB), "no-such-blueprint.yaml")
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
+
+
+def test_a_cuda_library_patch_is_replaced_in_place_on_each_gpu_node(tmp_path: Path) -> None:
+    """stack.cuda.patches lands on the GPU nodes (cuda_runtime) as a library at another build:
+    a change there, which disrupts nothing; the control plane has no CUDA libraries."""
+    text = (DAY2 / "driver-branch.yaml").read_text()
+    text = text.replace("version: 590.44.01", "version: 580.126.20").replace(
+        "  cuda: {version: 13.0.2}\n",
+        "  cuda:\n    version: 13.0.2\n    patches: {libcublas-13-0: 13.1.1.3}\n",
+    )
+    patched = tmp_path / "patched.yaml"
+    patched.write_text(text)
+    code, report = _diff_json(LAB, patched)
+    assert (code, report["highest"]) == (0, Disruption.NONE.label)
+    assert [(c["path"], c.get("node"), c["new"]) for c in report["changes"]] == [
+        ("cuda_patches[libcublas-13-0]", node, "13.1.1.3") for node in GPU_WORKERS
+    ]

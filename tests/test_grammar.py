@@ -428,3 +428,31 @@ def test_slice_interface_is_a_linux_interface_name(write, name: str) -> None:  #
 )
 def test_real_interface_names_are_accepted(write, name: str) -> None:  # type: ignore[no-untyped-def]
     valid(write, ("    network: {sliceInterface: eno1}\n", f"    network: {{sliceInterface: {name}}}\n"))
+
+
+CUDA = "cuda: {version: 13.0.2}"
+
+
+@pytest.mark.parametrize(
+    ("package", "build", "expect"),
+    [
+        ("'libcublas-13-0; rm -rf /'", "13.1.1.3", "Debian package name"),
+        ("LibCublas-13-0", "13.1.1.3", "Debian package name"),
+        ("'-libcublas'", "13.1.1.3", "Debian package name"),
+        ("libcublas-13-0", "latest", "Debian package version"),
+        ("libcublas-13-0", "'13.1.1.3 x'", "Debian package version"),
+        ("libcublas-13-0", "'13.1.1.3\\nPin-Priority: 1001'", "Debian package version"),
+        ("libcublas-13-0", "'*'", "Debian package version"),
+        ("libcublas-13-0", '\'{{ lookup("pipe", "id") }}\'', "Debian package version"),
+    ],
+)
+def test_cuda_patches_are_package_names_and_versions(write, package: str, build: str, expect: str) -> None:  # type: ignore[no-untyped-def]
+    """A patch lands in an apt pin file and on a command line run as root on the node."""
+    path, message = only_error(write, (CUDA, f"cuda: {{version: 13.0.2, patches: {{{package}: {build}}}}}"))
+    assert path.startswith("stack.cuda.patches")
+    assert expect in message
+
+
+@pytest.mark.parametrize("build", ["13.1.1.3", "13.1.1.3-1", "13.1", "1:13.1.1.3-1ubuntu1"])
+def test_cuda_patch_builds_as_debian_writes_them(write, build: str) -> None:  # type: ignore[no-untyped-def]
+    valid(write, (CUDA, f"cuda: {{version: 13.0.2, patches: {{libcublas-13-0: {build}}}}}"))

@@ -649,6 +649,7 @@ PACKAGES = [
     "cuda-libraries-13-0",
     # installed and held by name beside the meta package, at the release's build
     "cuda-cudart-13-0",
+    "libcublas-13-0",
     "nvidia-open",
 ]
 LEFT = (

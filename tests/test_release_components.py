@@ -1,4 +1,4 @@
-"""The pinned_packages role's release-components.sh and pin file against real apt: a CUDA meta
+"""The pinned_packages role's packages.sh and pin file against real apt: a CUDA meta
 package bounds its libraries from below only, so apt, asked for the meta package at a version,
 installs the newest build of each library in the repository; the script finds each library's
 build of that release in the node's index, and the role's pin file keeps apt there.
@@ -8,6 +8,7 @@ flat file: repository of package records only, so apt resolves and simulates, ne
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -19,10 +20,11 @@ import pytest
 from aigrid.lab import standins
 from conftest import ROOT
 
-SCRIPT = ROOT / "roles" / "pinned_packages" / "files" / "release-components.sh"
+SCRIPT = ROOT / "roles" / "pinned_packages" / "files" / "packages.sh"
 TEMPLATE = ROOT / "roles" / "pinned_packages" / "templates" / "preferences.j2"
 META = "cuda-libraries-13-0"
 CUDART = "cuda-cudart-13-0"
+CUBLAS = "libcublas-13-0"
 
 
 def _record(name: str, version: str, depends: str | None = None) -> str:
@@ -34,10 +36,11 @@ def _record(name: str, version: str, depends: str | None = None) -> str:
 
 
 # What the stand-in repository publishes for CUDA 13.0 (the same data the lab's repository is
-# built from): the meta package of Update 1 and 2, and each one's cudart.
+# built from): the meta package of Update 1 and 2, each one's cudart and cuBLAS, and the cuBLAS
+# patch release published after Update 2.
 STANDIN_RECORDS = [
     _record(name, version, standins.CUDA_COMPONENTS.get((name, version)))
-    for name in (META, CUDART)
+    for name in (META, CUDART, CUBLAS)
     for version in standins.STANDINS[name]
 ]
 
@@ -77,7 +80,7 @@ class Apt:
         return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=check)
 
     def components(self, meta: str, pattern: str) -> subprocess.CompletedProcess[str]:
-        return self.run("sh", str(SCRIPT), meta, pattern, check=False)
+        return self.run("sh", str(SCRIPT), "release", meta, pattern, check=False)
 
     def simulate(self, *packages: str) -> dict[str, str]:
         """What `apt-get install` would install: package -> version (apt-get(8) --simulate)."""
@@ -103,15 +106,15 @@ def cuda(tmp_path: Path) -> Apt:
 
 def test_the_meta_package_alone_brings_the_newest_build_of_its_libraries(cuda: Apt) -> None:
     """Why the components are pinned: Update 1's meta package at its version still brings
-    Update 2's cudart, the newest the repository holds."""
-    assert cuda.simulate(f"{META}=13.0.1-1") == {CUDART: "13.0.96-1", META: "13.0.1-1"}
+    Update 2's cudart and the cuBLAS patch release, the newest the repository holds."""
+    assert cuda.simulate(f"{META}=13.0.1-1") == {CUDART: "13.0.96-1", CUBLAS: "13.1.1.3-1", META: "13.0.1-1"}
 
 
 @pytest.mark.parametrize(
     ("pattern", "expected"),
     [
-        ("13.0.1-*", {META: "13.0.1-1", CUDART: "13.0.88-1"}),
-        ("13.0.2-*", {META: "13.0.2-1", CUDART: "13.0.96-1"}),
+        ("13.0.1-*", {META: "13.0.1-1", CUDART: "13.0.88-1", CUBLAS: "13.0.2.14-1"}),
+        ("13.0.2-*", {META: "13.0.2-1", CUDART: "13.0.96-1", CUBLAS: "13.1.0.3-1"}),
     ],
 )
 def test_each_library_at_its_build_of_the_pinned_release(
@@ -130,7 +133,7 @@ def test_the_pin_file_keeps_apt_on_the_release(cuda: Apt) -> None:
     package that needs them) takes the pinned release's builds, not the newer ones."""
     lines = cuda.components(META, "13.0.1-*").stdout.splitlines()[1:]
     cuda.pin(META, "13.0.1-*", [line.replace(" ", "=") for line in lines])
-    assert cuda.simulate(META) == {META: "13.0.1-1", CUDART: "13.0.88-1"}
+    assert cuda.simulate(META) == {META: "13.0.1-1", CUDART: "13.0.88-1", CUBLAS: "13.0.2.14-1"}
     assert cuda.simulate(CUDART) == {CUDART: "13.0.88-1"}
 
 
@@ -199,3 +202,131 @@ def test_a_release_the_node_has_installed_needs_no_index_entry(tmp_path: Path) -
     found = apt.components(META, "13.0.1-*")
     assert found.returncode == 0, found.stderr
     assert found.stdout.splitlines() == [f"{META} 13.0.1-1", f"{CUDART} 13.0.88-1"]
+
+
+def test_a_dry_run_names_the_packages_the_index_has_no_pinned_version_of(cuda: Apt) -> None:
+    """`packages.sh unindexed` (the role's dry run): each package the index has no version of
+    that the pin matches, as apt's pin matches it; a package the index does not know at all."""
+    found = cuda.run("sh", str(SCRIPT), "unindexed", "13.0.2-*", META, CUDART, "cuda-libraries-13-9")
+    assert found.stdout.splitlines() == [CUDART, "cuda-libraries-13-9"]
+    # A trailing * is a literal prefix: 13.0.? is not a glob there.
+    assert cuda.run("sh", str(SCRIPT), "unindexed", "13.0.?-*", META).stdout.splitlines() == [META]
+    assert cuda.run("sh", str(SCRIPT), "unindexed", "13.0.?-1", META).stdout == ""
+
+
+DEPENDS = (
+    "liba (>= 1.2), libb:any (= 2.0-1), libc | libd (>= 1), libe, libf (<< 3), libg ( >= 4.1-2 ), libh(>=5)"
+)
+
+
+def _dpkg_status(base: Path, packages: dict[str, tuple[str, str | None]]) -> dict[str, str]:
+    """A scratch dpkg database (dpkg-query(1) DPKG_ADMINDIR): package -> (Status, Depends)."""
+    (base / "updates").mkdir(parents=True)
+    (base / "status").write_text(
+        "\n".join(
+            f"Package: {name}\nStatus: {status}\nVersion: 1-1\nArchitecture: all\n"
+            + (f"Depends: {depends}\n" if depends else "")
+            + "Maintainer: tests\nDescription: installed\n"
+            for name, (status, depends) in packages.items()
+        )
+    )
+    return {**os.environ, "DPKG_ADMINDIR": str(base)}
+
+
+def test_what_is_on_the_node_to_remove_and_its_components(tmp_path: Path) -> None:
+    """`packages.sh installed` (teardown and replacement): the named packages dpkg has in any
+    state but not-installed and config-files (a driver a failed DKMS build left half-configured
+    is removed too), and the packages they bound (as `release` pins them) that are there too."""
+    env = _dpkg_status(
+        tmp_path,
+        {
+            "meta": ("install ok installed", DEPENDS),
+            "driver": ("install reinstreq half-configured", "libh (>= 5)"),
+            "old": ("deinstall ok config-files", "libe (>= 1)"),
+            "liba": ("install ok installed", None),
+            "libb": ("deinstall ok config-files", None),
+            "libd": ("install ok installed", None),
+            "libe": ("install ok installed", None),
+            "libg": ("install ok unpacked", None),
+            "libh": ("install ok installed", None),
+        },
+    )
+    run = subprocess.run(
+        ["sh", str(SCRIPT), "installed", "meta", "driver", "old", "unknown"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == [
+        "package driver",
+        "package meta",
+        "component liba",
+        "component libg",
+        "component libh",
+    ]
+
+
+def test_the_verify_suite_reads_the_same_bounds_as_the_role() -> None:
+    """The verify suite (templates/verify/test_nodes.py, BOUNDED) checks the components the
+    role pinned: the same relations of a Depends field, by its own reading of it."""
+    spec = importlib.util.spec_from_file_location(
+        "verify_nodes", ROOT / "src" / "aigrid" / "templates" / "verify" / "test_nodes.py"
+    )
+    assert spec and spec.loader
+    verify = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(verify)
+    relations = [relation.strip() for relation in DEPENDS.split(",") if "|" not in relation]
+    by_verify = [match[1] for match in map(verify.BOUNDED.fullmatch, relations) if match]
+    by_role = subprocess.run(
+        ["sh", str(SCRIPT), "bounded"],
+        input=DEPENDS + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    assert by_role == ["liba >= 1.2", "libb = 2.0-1", "libg >= 4.1-2", "libh >= 5"]
+    assert by_verify == [line.split()[0] for line in by_role]
+
+
+def test_a_patch_release_of_a_library_replaces_the_releases_build(cuda: Apt) -> None:
+    """stack.cuda.patches (NAME=VERSION): the cuBLAS patch release published after Update 2, with
+    or without its Debian revision, in place of Update 2's own; the rest of the release stays at
+    its builds, and apt installs them together."""
+    release = {META: "13.0.2-1", CUDART: "13.0.96-1", CUBLAS: "13.1.1.3-1"}
+    for patch in (f"{CUBLAS}=13.1.1.3", f"{CUBLAS}=13.1.1.3-1"):
+        found = cuda.run("sh", str(SCRIPT), "release", META, "13.0.2-*", patch, check=False)
+        assert found.returncode == 0, found.stderr
+        assert [line.split() for line in found.stdout.splitlines()] == [
+            list(item) for item in release.items()
+        ]
+    assert cuda.simulate(*(f"{name}={version}" for name, version in release.items())) == release
+
+
+@pytest.mark.parametrize(
+    ("pattern", "patch", "code", "message"),
+    [
+        # Update 2 needs cudart >= 13.0.96: Update 1's build is older than that.
+        (
+            "13.0.2-*",
+            f"{CUDART}=13.0.88",
+            5,
+            f"{CUDART} 13.0.88-1, given in place of the release's build: {META} 13.0.2-1 depends on it"
+            " with >= 13.0.96",
+        ),
+        ("13.0.2-*", "libcufft-13-0=12.0.0.61", 5, f"libcufft-13-0: not a component of {META} 13.0.2-1"),
+        ("13.0.1-*", f"{CUDART}=13.0.99", 4, f"{CUDART}: the package index has no build of 13.0.99"),
+    ],
+)
+def test_a_patch_that_cannot_replace_the_releases_build_is_named(
+    cuda: Apt, pattern: str, patch: str, code: int, message: str
+) -> None:
+    """Exit 5 (the role stops before anything is pinned or installed): the build does not
+    satisfy the release's bound (apt could not install the two together), or the release has no
+    such component (a typo, or a library of another release). Exit 4: no such build."""
+    found = cuda.run("sh", str(SCRIPT), "release", META, pattern, patch, check=False)
+    assert found.returncode == code, found.stdout
+    assert message in found.stderr

@@ -118,7 +118,10 @@ def _type_of(prop: dict[str, Any]) -> str:
     kind = prop.get("type", "any")
     if kind == "array":
         return f"list of {_type_of(prop.get('items', {}))}"
-    if kind == "object" and "additionalProperties" in prop:
+    if kind == "object" and len(prop.get("patternProperties", {})) == 1:
+        ((key, value),) = prop["patternProperties"].items()
+        return f"map from `{key}` to {_type_of(value)}"
+    if kind == "object" and isinstance(prop.get("additionalProperties"), dict):
         return f"map of {_type_of(prop['additionalProperties'])}"
     if isinstance(kind, list):
         kind = " or ".join(kind)

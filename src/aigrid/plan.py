@@ -261,6 +261,8 @@ class CudaPlan(_Plan):
     minor: int
     package_suffix: str
     packages: PackageSet
+    # Library builds in place of the release's own (package -> version as written).
+    patches: dict[str, str]
 
 
 class TensorRTPlan(_Plan):
@@ -565,6 +567,7 @@ def _stack(stack: Stack, catalog: Catalog, mirrors_model: Mirrors | None) -> Sta
                 cuda_suffix=f"{cuda_major}-{cuda_minor}",
                 cuda_release=_release(stack.cuda.version),
             ),
+            patches=dict(sorted(stack.cuda.patches.items())),
         ),
         tensorrt=TensorRTPlan(
             version=trt.version,

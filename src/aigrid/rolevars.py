@@ -194,6 +194,7 @@ def gpu_vars(plan: Plan) -> dict[str, Any]:
         "cuda_runtime_version": stack.cuda.release,
         "cuda_runtime_package_suffix": stack.cuda.package_suffix,
         **_package_vars("cuda_runtime", stack.cuda.packages),
+        "cuda_runtime_patches": stack.cuda.patches,
         "nvidia_container_toolkit_version": stack.container_toolkit.version,
         "nvidia_container_toolkit_driver_root": stack.container_toolkit.driver_root,
         "nvidia_container_toolkit_cdi": stack.container_toolkit.cdi,

@@ -172,6 +172,9 @@ RULES: dict[Scope, dict[str, RuleFn]] = {
         ),
         "cdi": _fixed(Disruption.NODE_DRAIN, "the container runtime's device injection changes"),
         "cuda": _fixed(Disruption.NONE, "host packages upgraded in place; pods bring their own CUDA"),
+        "cuda_patches[*]": _fixed(
+            Disruption.NONE, "a CUDA library replaced in place at another build; pods bring their own CUDA"
+        ),
         "tensorrt": _fixed(Disruption.NONE, "host packages upgraded in place; pods bring their own TensorRT"),
         "gpu_model": _fixed(Disruption.NODE_REBOOT, "GPU hardware changes with the node powered off"),
         "gpu_count": _fixed(Disruption.NODE_REBOOT, "GPU hardware changes with the node powered off"),

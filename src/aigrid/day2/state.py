@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from aigrid.plan import NodePlan, Plan, SitePlan, StackPlan, WorkloadPlan, workloads_by_name
 from aigrid.render.k8s_objects import replicas_at
@@ -62,6 +62,8 @@ class NodeState(_State):
     container_toolkit: str
     cdi: bool
     cuda: str
+    # stack.cuda.patches; absent from the state of releases before it (nothing patched then).
+    cuda_patches: dict[str, str] = Field(default_factory=dict)
     tensorrt: str | None
     gpu_model: str | None
     gpu_count: int
@@ -141,6 +143,8 @@ def _node(plan: Plan, node: NodePlan) -> NodeState:
         container_toolkit=stack.container_toolkit.version,
         cdi=stack.container_toolkit.cdi,
         cuda=stack.cuda.version,
+        # Installed by cuda_runtime, on GPU nodes only.
+        cuda_patches=dict(stack.cuda.patches) if node.gpu_model else {},
         tensorrt=stack.tensorrt.version if stack.tensorrt else None,
         gpu_model=node.gpu_model,
         gpu_count=node.gpu_count,

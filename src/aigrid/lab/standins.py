@@ -60,6 +60,11 @@ STANDINS: dict[str, list[str]] = {
     # at its version in 13.0 Update 1 (CUDA 13.0 Update 1 release notes, Table 1) and Update 2
     # (NVIDIA's conda channel, anaconda.org/nvidia/cuda-cudart: labels cuda-13.0.1, cuda-13.0.2).
     "cuda-cudart-13-0": ["13.0.96-1", "13.0.88-1"],
+    # Another, cuBLAS, at 13.0 Update 2's build, the standalone patch release that followed it
+    # (NVIDIA publishes cuBLAS patch releases between toolkit updates since March 2026, CUDA 13.2
+    # release notes; 13.1.1.3 is PyPI cuda-toolkit 13.0.3's) and Update 1's (NVIDIA's CUDA
+    # container images, dist/13.0.2 and dist/13.0.1 runtime Dockerfiles: NV_LIBCUBLAS_VERSION).
+    "libcublas-13-0": ["13.1.0.3-1", "13.1.1.3-1", "13.0.2.14-1"],
     # The next minor, which a blueprint moves to (its packages carry the minor in their names):
     # 13.1 GA and its cudart (the same channel: label cuda-13.1.0).
     "cuda-libraries-13-1": ["13.1.0-1"],
@@ -101,8 +106,8 @@ def _relations(name: str) -> str:
 # library, bounded from below only, so that a newer build in the repository would be what apt
 # installs for the meta package alone (the role pins each at the bound's version).
 CUDA_COMPONENTS = {
-    ("cuda-libraries-13-0", "13.0.2-1"): "cuda-cudart-13-0 (>= 13.0.96)",
-    ("cuda-libraries-13-0", "13.0.1-1"): "cuda-cudart-13-0 (>= 13.0.88)",
+    ("cuda-libraries-13-0", "13.0.2-1"): "cuda-cudart-13-0 (>= 13.0.96), libcublas-13-0 (>= 13.1.0.3)",
+    ("cuda-libraries-13-0", "13.0.1-1"): "cuda-cudart-13-0 (>= 13.0.88), libcublas-13-0 (>= 13.0.2.14)",
     ("cuda-libraries-13-1", "13.1.0-1"): "cuda-cudart-13-1 (>= 13.1.80)",
 }
 # Published for a change of CUDA minor, not installed by the lab's blueprint.

@@ -28,6 +28,8 @@ from aigrid.load.nodes import RawInt
 from aigrid.model.grammar import (
     ApiEndpoint,
     AptUrl,
+    DebPackage,
+    DebVersion,
     EnvName,
     EnvValue,
     GpuModelName,
@@ -121,6 +123,16 @@ class Driver(Spec):
 
 class Cuda(Spec):
     version: CudaVersion
+    patches: dict[DebPackage, DebVersion] = Field(
+        default_factory=dict,
+        description="Libraries of the release at a later build than the release's own, as NVIDIA "
+        "publishes cuBLAS patch releases between toolkit updates: package of the pinned CUDA minor "
+        "to its build (libcublas-13-0: 13.1.1.3, with or without the Debian revision). Installed, "
+        "pinned and held in place of the build the release names, which it must satisfy. Without a "
+        "revision, its first (lowest) revision",
+        # Only package names as keys (pydantic writes their pattern as patternProperties).
+        json_schema_extra={"additionalProperties": False},
+    )
 
 
 class TensorRT(Spec):

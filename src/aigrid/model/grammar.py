@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 
-from aigrid.load.nodes import RawInt
+from aigrid.load.nodes import RawFloat, RawInt
 
 SECRET_SCHEMES = ("secret://", "env://", "vault://")
 """Secret references: resolved at bring-up, never written into the blueprint."""
@@ -40,6 +40,9 @@ _GPU_MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,61}[A-Za-z0-9]$")
 # bridges (eno1, ens1f0, enp65s0f1, bond0, br-slices): it becomes a netplan key, a
 # systemd-networkd file name and an argument of tc and ip.
 _INTERFACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")
+# Debian policy 5.6.1 (Package) and 5.6.12 (Version: [epoch:]upstream[-revision]).
+_DEB_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]{1,127}$")
+_DEB_VERSION = re.compile(r"^([0-9]{1,9}:)?[0-9][A-Za-z0-9.+~]{0,63}(-[A-Za-z0-9.+~]{1,32})?$")
 _MIG_PROFILE = re.compile(r"^[1-9][0-9]?g\.[1-9][0-9]{0,3}gb([+-][a-z]+(\.[a-z]+)*)?$")
 # OCI distribution reference grammar (distribution/reference, regexp.go), without the
 # IPv6 registry form.
@@ -327,6 +330,28 @@ def interface_name(value: str) -> str:
     return value
 
 
+def deb_package(value: str) -> str:
+    if not _DEB_PACKAGE.fullmatch(value):
+        raise ValueError(
+            "expected a Debian package name such as libcublas-13-0: lower-case letters, digits, "
+            "'+', '-' and '.', starting with a letter or digit"
+        )
+    return value
+
+
+def deb_version(value: str) -> str:
+    if not _DEB_VERSION.fullmatch(value):
+        raise ValueError(
+            "expected a Debian package version such as 13.1.1.3 or 13.1.1.3-1 ([epoch:]upstream[-revision])"
+        )
+    return value
+
+
+def _as_written(value: Any) -> Any:
+    # 13.1 as written, not the float YAML reads.
+    return value.raw if isinstance(value, RawInt | RawFloat) else value
+
+
 def mig_profile(value: str) -> str:
     if not _MIG_PROFILE.fullmatch(value):
         raise ValueError("expected a MIG profile such as 1g.10gb or 1g.10gb+me")
@@ -413,6 +438,17 @@ ModelVersion = Annotated[
 ]
 GpuModelName = Annotated[
     str, AfterValidator(gpu_model), WithJsonSchema({"type": "string", "pattern": _GPU_MODEL.pattern})
+]
+DebPackage = Annotated[
+    str,
+    AfterValidator(deb_package),
+    WithJsonSchema({"type": "string", "pattern": _DEB_PACKAGE.pattern, "examples": ["libcublas-13-0"]}),
+]
+DebVersion = Annotated[
+    str,
+    BeforeValidator(_as_written),
+    AfterValidator(deb_version),
+    WithJsonSchema({"type": ["string", "number"], "pattern": _DEB_VERSION.pattern, "examples": ["13.1.1.3"]}),
 ]
 InterfaceName = Annotated[
     str,

@@ -45,6 +45,8 @@ def expectations(plan: Plan, site: SitePlan) -> dict[str, Any]:
                 # The cuda_runtime role pins the libraries of its meta package's release one by
                 # one (pinned_packages_components), which the blueprint does not name.
                 "release_components": plan.stack.cuda.packages.names[:1] if node.gpu_model else [],
+                # stack.cuda.patches: those of them at another build than the release's.
+                "release_patches": dict(plan.stack.cuda.patches) if node.gpu_model else {},
                 "containerd_config_version": plan.stack.container_runtime.config_version,
                 "labels": host["kubernetes_node_labels"],
                 "slices": host["network_slice_slices"],

@@ -387,6 +387,35 @@ def unknown_versions(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
+    Code.CUDA_PATCH_OTHER_MINOR,
+    "A CUDA library patch names a package of another CUDA minor than the one pinned",
+    bad="cuda:\n  version: 13.0.2\n  patches: {libcublas-12-9: 12.9.2.10}",
+    good="cuda:\n  version: 13.0.2\n  patches: {libcublas-13-0: 13.1.1.3}",
+)
+def cuda_patch_other_minor(ctx: Context) -> Iterable[Finding]:
+    """NVIDIA's CUDA packages carry their minor in their names (libcublas-13-0 for every 13.0
+    update). A patch for another minor pins a library the pinned release does not install,
+    and is left behind when the blueprint moves to a new minor: bring-up would stop on it
+    (the release's meta package does not depend on it)."""
+    cuda = ctx.blueprint.stack.cuda
+    release = version(cuda.version)
+    if release is None:
+        return
+    suffix = f"-{release.major}-{release.minor}"
+    minor = f"{release.major}.{release.minor}"
+    for package in cuda.patches:
+        if not package.endswith(suffix):
+            library = package.rsplit("-", 2)[0]
+            yield Finding(
+                ("stack", "cuda", "patches", package),
+                f"{package} is not a package of CUDA {minor} (its packages end in {suffix}), the "
+                f"pinned {cuda.version}",
+                f"name the library of CUDA {minor} ({library}{suffix}) with its build for that minor, "
+                "or drop the patch",
+            )
+
+
+@rule(
     Code.TOO_MANY_GPUS_PER_NODE,
     "A node declares more GPUs than any board of its form factor holds",
     bad="gpus: {model: H100-SXM-80GB, count: 16}",

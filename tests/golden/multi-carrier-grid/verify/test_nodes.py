@@ -94,6 +94,13 @@ def test_release_components_pinned_and_held(host: Any, node: dict[str, Any]) -> 
             )
             want = host.check_output("dpkg-query --show --showformat='${db:Status-Want}' %s", name)
             assert want == "hold", f"{name} is not held (dpkg wants it {want!r})"
+    # A library set at another build (stack.cuda.patches): that build, with any Debian
+    # revision where the patch names none.
+    for name, build in node["release_patches"].items():
+        version = host.package(name).version
+        assert version == build or ("-" not in build and version.rsplit("-", 1)[0] == build), (
+            f"{name} {version} is not the patch build {build} the blueprint sets"
+        )
 
 
 def test_containerd_config(host: Any, node: dict[str, Any]) -> None:
