@@ -270,3 +270,16 @@ def test_a_cuda_library_patch_is_replaced_in_place_on_each_gpu_node(tmp_path: Pa
     assert [(c["path"], c.get("node"), c["new"]) for c in report["changes"]] == [
         ("cuda_patches[libcublas-13-0]", node, "13.1.1.3") for node in GPU_WORKERS
     ]
+
+
+def test_a_cuda_update_with_patches_set_says_they_must_still_fit() -> None:
+    """A patch is a build the old release's bound allowed; the new release's meta package may
+    need a newer one (bring-up stops on it), which only the node's index knows: said here."""
+    node = next(n for n in load_revision(LAB).state.sites[0].nodes if n.driver)
+    patched = node.model_copy(update={"cuda_patches": {"libcublas-13-0": "13.1.1.3"}})
+    verdict = classify("node", "cuda", "13.0.2", "13.0.3", Context(patched, patched))
+    assert verdict.disruption is Disruption.NONE
+    assert (
+        "the patches set (libcublas-13-0 13.1.1.3) must satisfy CUDA 13.0.3's own builds" in verdict.reason
+    )
+    assert "patches" not in classify("node", "cuda", "13.0.2", "13.0.3", Context(node, node)).reason

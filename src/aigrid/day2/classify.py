@@ -97,6 +97,17 @@ def _kernel_modules(old: str, new: str, context: Context) -> Verdict:
     return Verdict(Disruption.NODE_REBOOT, "other kernel modules: initramfs rebuilt, loaded after a reboot")
 
 
+def _cuda(old: str, new: str, context: Context) -> Verdict:
+    reason = "host packages upgraded in place; pods bring their own CUDA"
+    node = context.new_node
+    if node is not None and node.cuda_patches:
+        # A build set in place of the release's must satisfy the new release's bound too,
+        # which only the node's package index knows (bring-up stops on one that does not).
+        patches = ", ".join(f"{name} {build}" for name, build in node.cuda_patches.items())
+        reason += f"; the patches set ({patches}) must satisfy CUDA {new}'s own builds, or bring-up stops"
+    return Verdict(Disruption.NONE, reason)
+
+
 def _node_presence(old: NodeState | None, new: NodeState | None, context: Context) -> Verdict:
     node = new or old
     assert node is not None
@@ -171,7 +182,7 @@ RULES: dict[Scope, dict[str, RuleFn]] = {
             Disruption.NODE_DRAIN, "the NVIDIA Container Toolkit reconfigures and restarts containerd"
         ),
         "cdi": _fixed(Disruption.NODE_DRAIN, "the container runtime's device injection changes"),
-        "cuda": _fixed(Disruption.NONE, "host packages upgraded in place; pods bring their own CUDA"),
+        "cuda": _cuda,
         "cuda_patches[*]": _fixed(
             Disruption.NONE, "a CUDA library replaced in place at another build; pods bring their own CUDA"
         ),
