@@ -392,9 +392,17 @@ def test_the_cuda_release_components_must_be_the_pinned_builds(
         )
 
 
-@pytest.mark.parametrize(("patch", "passes"), [("13.0.104", True), ("13.0.104-1", True), ("13.0.110", False)])
+@pytest.mark.parametrize(
+    ("patch", "installed", "passes"),
+    [
+        ("13.0.104", "13.0.104-1", True),
+        ("13.0.104-1", "13.0.104-1", True),
+        ("13.0.104", "1:13.0.104-1", True),
+        ("13.0.110", "13.0.104-1", False),
+    ],
+)
 def test_a_patched_cuda_library_must_be_at_the_patch_build(
-    compiled: Path, monkeypatch: pytest.MonkeyPatch, patch: str, passes: bool
+    compiled: Path, monkeypatch: pytest.MonkeyPatch, patch: str, installed: str, passes: bool
 ) -> None:
     """stack.cuda.patches: the library at the build the blueprint sets (held, pinned 1001 as
     the role pins it); the release's own build or another one fails, though pinned and held."""
@@ -414,13 +422,13 @@ def test_a_patched_cuda_library_must_be_at_the_patch_build(
     )
     proc = run_aigrid("compile", "examples/patched.yaml", "-o", "out", "--root", "/", cwd=compiled)
     assert proc.returncode == 0, proc.stderr
-    # The node as bring-up leaves it with the patch: cudart 13.0.104-1, pinned (1001) and held.
+    # The node as bring-up leaves it with the patch: cudart at that build, pinned (1001) and held.
     body = _cuda_node(500)
     body["apt-cache"] = body["apt-cache"].replace("13.0.104-1 500", "13.0.104-1 1001")
     for name, text in body.items():
-        _standin(compiled, monkeypatch, name, text)
+        _standin(compiled, monkeypatch, name, text.replace("13.0.104-1", installed))
     outcome = _checks(compiled)["test_release_components_pinned_and_held"]
     if passes:
         assert outcome == "passed"
     else:
-        assert "cuda-cudart-13-0 13.0.104-1 is not the patch build 13.0.110 the blueprint sets" in outcome
+        assert f"cuda-cudart-13-0 {installed} is not the patch build 13.0.110 the blueprint sets" in outcome

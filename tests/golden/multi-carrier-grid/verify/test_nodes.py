@@ -95,10 +95,11 @@ def test_release_components_pinned_and_held(host: Any, node: dict[str, Any]) -> 
             want = host.check_output("dpkg-query --show --showformat='${db:Status-Want}' %s", name)
             assert want == "hold", f"{name} is not held (dpkg wants it {want!r})"
     # A library set at another build (stack.cuda.patches): that build, with any Debian
-    # revision where the patch names none.
+    # revision (and epoch) where the patch names none, as the role matches it.
     for name, build in node["release_patches"].items():
         version = host.package(name).version
-        assert version == build or ("-" not in build and version.rsplit("-", 1)[0] == build), (
+        upstream = version if ":" in build else version.split(":", 1)[-1]
+        assert version == build or ("-" not in build and upstream.rsplit("-", 1)[0] == build), (
             f"{name} {version} is not the patch build {build} the blueprint sets"
         )
 

@@ -34,8 +34,8 @@
 #   half-configured, as a failed DKMS build leaves a driver). Exit 2: dpkg-query failed.
 #
 # packages.sh bounded
-#   "NAME OPERATOR BOUND" for each relation of the Depends value on stdin that the above pin or
-#   read as a component (the verify suite's reading is tested against it).
+#   "NAME OPERATOR BOUND" for each relation of the Depends value on stdin that `release` pins
+#   and `installed` reads as a component (the verify suite's reading is tested against it).
 #
 # Relations that carry no release are left to apt everywhere: unversioned ones, alternatives
 # ("a | b"), upper and strict bounds. (sh has no local variables: each function's names are its
