@@ -279,7 +279,5 @@ def test_a_cuda_update_with_patches_set_says_they_must_still_fit() -> None:
     patched = node.model_copy(update={"cuda_patches": {"libcublas-13-0": "13.1.1.3"}})
     verdict = classify("node", "cuda", "13.0.2", "13.0.3", Context(patched, patched))
     assert verdict.disruption is Disruption.NONE
-    assert (
-        "the patches set (libcublas-13-0 13.1.1.3) must satisfy CUDA 13.0.3's own builds" in verdict.reason
-    )
+    assert "the patches set (libcublas-13-0 13.1.1.3) must satisfy CUDA 13.0.3's own builds" in verdict.reason
     assert "patches" not in classify("node", "cuda", "13.0.2", "13.0.3", Context(node, node)).reason
