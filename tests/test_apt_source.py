@@ -5,7 +5,10 @@ local connection) on a scratch apt directory, and real apt-get to read the resul
 
 from __future__ import annotations
 
+import functools
+import http.server
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -130,3 +133,33 @@ def test_a_repository_is_defined_once_per_run_unless_its_definition_changes(tmp_
     assert proc.stdout.count("TASK [apt_source : Write the repository definition]") == 2, proc.stdout
     written = (apt / "sources.list.d" / "aigrid-nvidia-cuda.sources").read_text()
     assert f"URIs: {other}" in written and first not in written
+
+
+def test_a_re_published_signing_key_replaces_the_nodes_copy(tmp_path: Path) -> None:
+    """Vendors re-publish a key with a later expiry at the same URL (pkgs.k8s.io, 2024): a node
+    that kept its first copy fails `apt-get update` with EXPKEYSIG from the old expiry on. The
+    role asks again on every run (get_url's If-Modified-Since) and takes the newer key."""
+    apt = _apt_dir(tmp_path, {})
+    (tmp_path / "www").mkdir()
+    key = tmp_path / "www" / "Release.key"
+    playbook = tmp_path / "key.yml"
+    playbook.write_text(PLAYBOOK)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(key.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    extra = {
+        "apt_source_name": "aigrid-kubernetes",
+        "apt_source_uri": "file:/srv/kubernetes/",
+        "apt_source_key_url": f"http://127.0.0.1:{server.server_address[1]}/Release.key",
+        "apt_source_dir": str(apt),
+    }
+    copies = []
+    try:
+        for text in ("first key, expires 2024-11-02\n", "same key, expiry extended\n"):
+            key.write_text(text)
+            proc = run_local_playbook(playbook, extra)
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            copies.append((apt / "keyrings" / "aigrid-kubernetes.asc").read_text())
+    finally:
+        server.shutdown()
+    assert copies == ["first key, expires 2024-11-02\n", "same key, expiry extended\n"]

@@ -221,3 +221,30 @@ def test_the_sandbox_image_follows_the_kubernetes_minor() -> None:
         plan = build_plan(result.blueprint, catalog())
         images[plan.stack.kubernetes.minor] = shared_vars(plan)["container_runtime_sandbox_image"]
     assert images == {"1.34": "registry.k8s.io/pause:3.10.1", "1.36": "registry.k8s.io/pause:3.10.2"}
+
+
+@pytest.mark.parametrize(
+    ("pinned", "release"),
+    [
+        ("13.0", "13.0.0"),
+        ("13.0.2", "13.0.2"),
+        # CUDA 13.4's GA is versioned 13.4.1 (13.4.0 was a developer preview outside the
+        # production repository): pinning 13.4 must not ask apt for 13.4.0-*.
+        ("13.4", "13.4.1"),
+        ("13.4.2", "13.4.2"),
+        # A minor the catalog lacks keeps the X.Y.0 reading (AG113 warns about it).
+        ("13.9", "13.9.0"),
+    ],
+)
+def test_a_cuda_minor_means_its_ga_release(pinned: str, release: str) -> None:
+    result = validate_file(BLUEPRINTS / "examples" / "gpu-node-declares-a100.yaml")
+    assert result.blueprint is not None
+    data = result.blueprint.model_dump(by_alias=True)
+    data["stack"]["cuda"]["version"] = pinned
+    cuda = build_plan(Blueprint.model_validate(data), catalog()).stack.cuda
+    assert (cuda.release, cuda.packages.version) == (release, f"{release}-*")
+
+
+def test_a_branch_only_cuda_minimum_reads_as_the_branch() -> None:
+    """From CUDA 13.4 the release notes name a driver branch, not a version."""
+    assert [catalog().cuda_toolkit(v).minimum for v in ("13.4", "13.3.1")] == ["R615", "610.43.02"]  # type: ignore[union-attr]

@@ -523,3 +523,28 @@ def test_a_slice_route_of_a_family_the_slice_has_no_range_of(write) -> None:  # 
     path = routed(write, "{to: '2001:db8:45::/48', via: '2001:db8::1'}")
     assert codes(path) == ["AG223"]
     assert "but the slice has no IPv6 range" in validate_file(path).diagnostics[0].message
+
+
+@pytest.mark.parametrize(
+    ("driver", "cuda", "found", "says"),
+    [
+        ("595.71.05", "13.4.2", ["AG101"], "older than R615, the minimum for CUDA 13.4.2"),
+        ("615.71.09", "13.4.2", [], ""),
+        ("615.71.09", "13.4", [], ""),
+        ("600.10.01", "13.3.1", ["AG101"], "older than 610.43.02, the minimum for CUDA 13.3.1"),
+        ("610.43.02", "13.3", [], ""),
+        ("615.71.09", "13.4.0", ["AG113"], "CUDA 13.4.0 is not in the catalog"),
+    ],
+)
+def test_cuda_minimums_after_13_2(write, driver: str, cuda: str, found: list[str], says: str) -> None:  # type: ignore[no-untyped-def]
+    """13.3 names a driver version; 13.4 a branch (R615), whose GA is 13.4.1."""
+    path = variant(
+        write,
+        "AG101-driver-below-cuda-minimum.yaml",
+        ("version: 580.65.06", f"version: {driver}"),
+        ("cuda: {version: 13.0.2}", f"cuda: {{version: {cuda}}}"),
+        ("  tensorrt: {version: 10.14.1}\n", ""),
+    )
+    diagnostics = validate_file(path).diagnostics
+    assert [d.code for d in diagnostics] == found
+    assert all(says in d.message for d in diagnostics)

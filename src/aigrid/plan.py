@@ -430,12 +430,6 @@ def _major_minor(text: str) -> tuple[int, int]:
     return parsed
 
 
-def _release(cuda: str) -> str:
-    """CUDA 13.0 means 13.0 GA, which NVIDIA's packages version as 13.0.0."""
-    parts = cuda.split(".")
-    return ".".join(parts + ["0"] * (3 - len(parts)))
-
-
 def _packages(catalog: Catalog, component: str, **fields: str) -> PackageSet:
     row = catalog.packages[component]
     return PackageSet(
@@ -557,7 +551,7 @@ def _stack(stack: Stack, catalog: Catalog, mirrors_model: Mirrors | None) -> Sta
         ),
         cuda=CudaPlan(
             version=stack.cuda.version,
-            release=_release(stack.cuda.version),
+            release=catalog.cuda_release(stack.cuda.version),
             major=cuda_major,
             minor=cuda_minor,
             package_suffix=f"{cuda_major}-{cuda_minor}",
@@ -565,7 +559,7 @@ def _stack(stack: Stack, catalog: Catalog, mirrors_model: Mirrors | None) -> Sta
                 catalog,
                 "cuda",
                 cuda_suffix=f"{cuda_major}-{cuda_minor}",
-                cuda_release=_release(stack.cuda.version),
+                cuda_release=catalog.cuda_release(stack.cuda.version),
             ),
             patches=dict(sorted(stack.cuda.patches.items())),
         ),

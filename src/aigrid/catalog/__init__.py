@@ -95,8 +95,15 @@ def _place(names: list[str], profiles: list[MigProfile], index: int, used: int) 
 
 class CudaToolkit(_Row):
     version: str
+    # An exact driver version, or a branch alone ("615") where the release notes give only
+    # the branch (from CUDA 13.4 on).
     min_driver: str
     source: str
+
+    @property
+    def minimum(self) -> str:
+        """The minimum driver as a message names it: 580.95.05, or R615 for a whole branch."""
+        return self.min_driver if "." in self.min_driver else f"R{self.min_driver}"
 
 
 class CudaMajor(_Row):
@@ -238,6 +245,8 @@ class DriverPackages(_Row):
     pinning: str
     open: list[str]
     proprietary: list[str]
+    # The first branch NVIDIA ships without the proprietary kernel modules.
+    open_only_from_branch: int
     version: str
     headers: str
     source: str
@@ -380,8 +389,23 @@ class Catalog:
         return self.mig_families.get(gpu.mig_family) if gpu.mig_family else None
 
     def cuda_toolkit(self, cuda: str) -> CudaToolkit | None:
-        """The toolkit row for `13.0` (GA) or `13.0.2` (update 2)."""
+        """The toolkit row for `13.0.2` (that release) or `13.0` (the minor's GA: its lowest
+        catalogued release, 13.0.0, but 13.4.1 for 13.4, whose 13.4.0 was a developer
+        preview outside the production repository)."""
+        parsed = version(cuda)
+        if parsed is not None and len(parsed.release) == 2:
+            minor = [row for key, row in self._toolkits.items() if key and key[:2] == parsed.release]
+            return min(minor, key=lambda row: _release3(row.version) or (0, 0, 0), default=None)
         return self._toolkits.get(_release3(cuda))
+
+    def cuda_release(self, cuda: str) -> str:
+        """The release NVIDIA's packages carry for a pinned CUDA version: `13.0.2` as written,
+        `13.0` as its GA's release (13.0.0; 13.4.1 for 13.4), a minor the catalog lacks as X.Y.0."""
+        toolkit = self.cuda_toolkit(cuda)
+        if toolkit is not None:
+            return toolkit.version
+        parts = cuda.split(".")
+        return ".".join(parts + ["0"] * (3 - len(parts)))
 
     def tensorrt_release(self, trt: str) -> TensorRTRelease | None:
         wanted = version(trt)

@@ -145,7 +145,7 @@ def _check_driver(blueprint: Blueprint, facts: NodeFacts, cat: Catalog, report: 
     if toolkit is not None and minimum is not None and observed < minimum:
         report(
             Code.NODE_DRIVER_BELOW_CUDA_MINIMUM,
-            f"driver {facts.driver_version} is older than {toolkit.min_driver}, the minimum for CUDA "
+            f"driver {facts.driver_version} is older than {toolkit.minimum}, the minimum for CUDA "
             f"{blueprint.stack.cuda.version}",
             "stack.cuda.version",
             facts.driver_version,

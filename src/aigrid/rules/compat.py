@@ -46,7 +46,7 @@ def driver_below_cuda_minimum(ctx: Context) -> Iterable[Finding]:
     if minimum is not None and floor is not None and floor <= driver < minimum:
         yield Finding(
             DRIVER,
-            f"driver {stack.driver.version} is older than {toolkit.min_driver}, the minimum for CUDA "
+            f"driver {stack.driver.version} is older than {toolkit.minimum}, the minimum for CUDA "
             f"{stack.cuda.version}",
             f"pin driver >= {toolkit.min_driver} or an older CUDA release",
         )
@@ -327,6 +327,31 @@ def open_modules_required(ctx: Context) -> Iterable[Finding]:
 
 
 @rule(
+    Code.PROPRIETARY_MODULES_REMOVED,
+    "The driver branch ships no proprietary kernel modules",
+    bad="driver: {version: 620.70.06, kernelModules: proprietary}",
+    good="driver: {version: 620.70.06, kernelModules: open}",
+)
+def proprietary_modules_removed(ctx: Context) -> Iterable[Finding]:
+    """NVIDIA's Driver Installation Guide for release 620 records the proprietary kernel
+    modules as removed: from that branch on only the open modules are published, so the
+    proprietary flavour's packages (cuda-drivers) have nothing to install and the GPU
+    Operator's driver container has no proprietary build to load."""
+    driver = ctx.blueprint.stack.driver
+    parsed = version(driver.version)
+    packages = ctx.catalog.drivers.get(ctx.blueprint.stack.os)
+    if driver.kernel_modules != "proprietary" or parsed is None or packages is None:
+        return
+    if parsed.major >= packages.open_only_from_branch:
+        yield Finding(
+            ("stack", "driver", "kernelModules"),
+            f"driver {driver.version} is in branch R{parsed.major}; NVIDIA ships only the open "
+            f"kernel modules from R{packages.open_only_from_branch} on",
+            f"set stack.driver.kernelModules: open, or pin a driver below {packages.open_only_from_branch}",
+        )
+
+
+@rule(
     Code.DRIVER_BELOW_GPU_MINIMUM,
     "The driver is older than a GPU model requires",
     bad="driver: {version: 570.124.06}\n# node with B200 GPUs (needs >= 570.133.20)",
@@ -352,7 +377,7 @@ def driver_below_gpu_minimum(ctx: Context) -> Iterable[Finding]:
 @rule(
     Code.VERSION_NOT_IN_CATALOG,
     "A pinned version is unknown to the catalog, so it was not checked",
-    bad="cuda: {version: 13.3}",
+    bad="cuda: {version: 13.5}",
     good="cuda: {version: 13.2.2}",
 )
 def unknown_versions(ctx: Context) -> Iterable[Finding]:
