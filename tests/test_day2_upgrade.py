@@ -73,11 +73,19 @@ def test_kubernetes_minor_upgrade_control_planes_first_and_within_skew() -> None
         order = [node.hostname for batch in phase.batches for node in batch.nodes]
         assert order == ["lab-cp", "lab-gpu01", "lab-gpu02", "lab-gpu03"]
         first = phase.batches[0].nodes[0]
-        assert "kubeadm upgrade apply" in first.steps[2].detail
+        assert "kubeadm upgrade apply" in first.steps[0].detail
         for batch in phase.batches:
             for node in batch.nodes:
-                # A minor change of the kubelet is made on a drained node (kubeadm upgrade docs).
-                assert _actions(node) == ["cordon", "drain", "kubeadm-upgrade", "verify", "uncordon"]
+                # kubeadm upgrade before the drain (a cordoned control plane fails kubeadm's
+                # CreateJob check beside tainted GPU nodes); the kubelet on the drained node.
+                assert _actions(node) == [
+                    "kubeadm-upgrade",
+                    "cordon",
+                    "drain",
+                    "kubelet-upgrade",
+                    "verify",
+                    "uncordon",
+                ]
     assert skew_violations(plan, _state(LAB)) == []
 
 
@@ -96,8 +104,8 @@ def test_a_kubernetes_patch_release_goes_control_planes_first_each_node_drained(
     (phase,) = plan.waves[0].sites[0].phases
     nodes = [node for batch in phase.batches for node in batch.nodes]
     assert nodes[0].hostname == "lab-cp"
-    assert "kubeadm upgrade apply v1.34.10" in nodes[0].steps[2].detail
-    steps = ["cordon", "drain", "kubeadm-upgrade", "verify", "uncordon"]
+    assert "kubeadm upgrade apply v1.34.10" in nodes[0].steps[0].detail
+    steps = ["kubeadm-upgrade", "cordon", "drain", "kubelet-upgrade", "verify", "uncordon"]
     assert all(_actions(node) == steps for node in nodes)
 
 

@@ -163,3 +163,42 @@ def test_kubeadm_upgrade_needs_kubeadm_first_and_one_minor_at_a_time(tmp_path: P
     assert node.returncode == 0, node.stderr
     assert "kubeadm v1.34.1" in (root / "var/lib/kubelet/config.yaml").read_text()
     assert run("1.34.1-1.1", "version", "-o", "short").stdout.strip() == "v1.34.1"
+
+
+def test_kubeadm_upgrade_apply_needs_a_node_its_health_check_job_can_run_on(tmp_path: Path) -> None:
+    """kubeadm upgrade apply's CreateJob check (cmd/kubeadm/app/phases/upgrade/health.go): its
+    Job tolerates only the control-plane taint. With the control plane cordoned and the other
+    node carrying the GPU taint, nothing can run it and the upgrade stops (kubernetes/kubeadm
+    #3050); uncordoned, the control plane runs it; with every node cordoned it is skipped."""
+    root = tmp_path / "root"
+    env = {"AIGRID_STANDIN_ROOT": str(root), "PATH": "/usr/bin:/bin"}
+    admin = f"--kubeconfig={root}/etc/kubernetes/admin.conf"
+    config = tmp_path / "kubeadm-config.yaml"
+    config.write_text(yaml.safe_dump_all(INIT))
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text(KUBECTL)
+    newer = tmp_path / "kubeadm-new"
+    newer.write_text(kubeadm("1.34.1-1.1"))
+    old = tmp_path / "kubeadm-old"
+    old.write_text(kubeadm("1.33.4-1.1"))
+
+    def run(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(script), *args], env=env, capture_output=True, text=True)
+
+    assert run(old, "init", f"--config={config}", "--skip-token-print").returncode == 0
+    assert run(kubectl, admin, "label", "node", "gpu-1", "--overwrite", "a=b").returncode == 0
+    assert run(kubectl, admin, "taint", "node", "gpu-1", "nvidia.com/gpu=present:NoSchedule").returncode == 0
+    assert run(kubectl, admin, "drain", "cp-1", "--ignore-daemonsets").returncode == 0
+
+    blocked = run(newer, "upgrade", "apply", "v1.34.1", "--yes")
+    assert blocked.returncode == 1 and "[ERROR CreateJob]" in blocked.stderr
+    state_file = root / "var/lib/aigrid-standins/kubernetes.json"
+    assert json.loads(state_file.read_text())["version"] == "v1.33.4"
+
+    assert run(kubectl, admin, "drain", "gpu-1", "--ignore-daemonsets").returncode == 0
+    skipped = run(newer, "upgrade", "apply", "v1.34.1", "--yes")
+    assert skipped.returncode == 0 and "was skipped because there are no schedulable Nodes" in skipped.stderr
+
+    assert run(kubectl, admin, "uncordon", "cp-1").returncode == 0
+    assert run(kubectl, admin, "uncordon", "gpu-1").returncode == 0
+    assert run(newer, "upgrade", "apply", "v1.34.1", "--yes").returncode == 0

@@ -662,8 +662,8 @@ LEFT = (
 def test_teardown_removes_what_bring_up_installed_and_keeps_the_driver(
     converged: dict[str, Any], site_lab: Any
 ) -> None:
-    """aigrid teardown: bring-up in reverse. Every other node leaves the cluster (drained and
-    deleted from the control plane, kubeadm reset) before the control plane resets it; the slices'
+    """aigrid teardown: bring-up in reverse. Every other node leaves the cluster (drained from
+    the control plane, kubeadm reset, its Node deleted) before the control plane resets it; the slices'
     marking, shaping and addresses, the Kubernetes and container packages, their repositories,
     pins and configuration go; the driver stays (no --remove-driver). A second run changes nothing."""
     out, labdir, state = site_lab
@@ -684,6 +684,14 @@ def test_teardown_removes_what_bring_up_installed_and_keeps_the_driver(
     }
     assert all(len(times) == 1 for times in resets.values()), resets
     assert resets[control.hostname][0] > max(resets[host.hostname][0] for host in others)
+    # "Remove the node": kubeadm reset before the Node is deleted (reset reads the Node object;
+    # without it a further control plane's reset leaves its etcd member behind).
+    deleted_at = {
+        words(r)[2]: r["time"]
+        for r in host_log(state, control, "kubectl")[asked_before:]
+        if words(r)[:2] == ["delete", "node"]
+    }
+    assert all(resets[host.hostname][0] < deleted_at[host.hostname] for host in others), (resets, deleted_at)
     assert not (out / "credentials" / "lab-edge-01.kubeconfig").exists()
     for host in state.hosts:
         seen = on_host(state, host, LEFT, timeout=60)

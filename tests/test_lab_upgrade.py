@@ -18,7 +18,7 @@ import pytest
 from aigrid import layout
 from aigrid.lab import lab
 from conftest import BLUEPRINTS, run_aigrid
-from test_lab import REASON, aigrid, host_log, kernel_view, verbs
+from test_lab import REASON, aigrid, host_log, kernel_view, verbs, words
 
 pytestmark = pytest.mark.skipif(REASON is not None, reason=str(REASON))
 
@@ -26,7 +26,10 @@ FROM = BLUEPRINTS / "examples" / "day2" / "lab-upgrade-from.yaml"
 TO = BLUEPRINTS / "examples" / "day2" / "lab-upgrade-to.yaml"
 SITE = "lab-edge-01"
 # A package hook that fails, as a broken one on a real node would: apt stops before dpkg runs.
+# It fails only for the new driver's packages (apt hands DPkg::Pre-Install-Pkgs the .deb files
+# it installs), so the node fails after its drain and its kubeadm upgrade, in the bring-up.
 BROKEN_HOOK = "/etc/apt/apt.conf.d/99-aigrid-test-broken-hook"
+BREAKS_NEW_DRIVER = 'DPkg::Pre-Install-Pkgs {"! grep -q 580.159.04";};'
 
 
 def ssh(state: lab.LabState, host: lab.LabHost, script: str) -> str:
@@ -103,7 +106,7 @@ def test_upgrade_stops_at_a_failing_node_and_resumes_one_node_at_a_time(revision
     boots = {host.hostname: kernel_view(state, host)["boot"] for host in state.hosts if host.gpus}
     asked_before = len(host_log(state, control, "kubectl"))
 
-    ssh(state, gpu02, f"echo 'DPkg::Pre-Invoke {{\"/bin/false\";}};' > {BROKEN_HOOK}")
+    ssh(state, gpu02, f"echo '{BREAKS_NEW_DRIVER}' > {BROKEN_HOOK}")
     try:
         stopped, summary = upgrade(old, new, labdir)
     finally:
@@ -122,11 +125,13 @@ def test_upgrade_stops_at_a_failing_node_and_resumes_one_node_at_a_time(revision
     assert kernel_view(state, gpu03)["boot"] == boots[gpu03.hostname]
     progress = json.loads((new / layout.UPGRADE_PROGRESS).read_text())
     assert progress["done"] == [control.hostname, gpu01.hostname]
-    # Kubernetes: the control plane and lab-gpu01 on 1.35.0; the failed node's kubeadm could
-    # not be installed (the first package step of its batch), the next node was not touched.
+    # Kubernetes: the control plane and lab-gpu01 on 1.35.0; the failed node too (kubeadm
+    # upgrade, drain and kubelet come before the bring-up whose driver step failed); the next
+    # node was not touched.
     assert cluster(state, control)["version"] == "v1.35.0"
     old_packages = {"kubeadm": "1.34.9-1.1", "kubelet": "1.34.9-1.1", "kubectl": "1.34.9-1.1"}
-    assert packages(state, gpu02) == old_packages
+    assert packages(state, gpu02) == dict.fromkeys(old_packages, "1.35.0-1.1")
+    assert "  580.126.20  " in kernel_view(state, gpu02)["banner"]
     assert packages(state, gpu03) == old_packages
     assert list(progress["failed"]) == [gpu02.hostname]
 
@@ -171,12 +176,22 @@ def test_upgrade_stops_at_a_failing_node_and_resumes_one_node_at_a_time(revision
     (applied,) = [r for r in host_log(state, control, "kubeadm") if "upgrade_apply" in r]
     assert applied["upgrade_apply"] == {"from": "v1.34.9", "to": "v1.35.0", "kubeadm": "v1.35.0"}
     applied_at = applied["time"]
+    # ... and before the control plane is drained: kubeadm's CreateJob check needs a schedulable
+    # node that the control-plane taint alone keeps, which the GPU nodes' taint rules out.
+    (control_drained,) = [
+        r
+        for r in host_log(state, control, "kubectl")[asked_before:]
+        if words(r)[:2] == ["drain", control.hostname]
+    ]
+    assert control_drained["time"] >= applied_at
     for host in state.hosts:
         assert packages(state, host) == dict.fromkeys(old_packages, "1.35.0-1.1"), host.hostname
         records = host_log(state, host, "kubeadm")
         step = "upgrade_apply" if host is control else "upgrade_node"
         upgraded = [r for r in records if step in r]
-        assert [r[step]["kubeadm"] for r in upgraded] == ["v1.35.0"], host.hostname
+        # The failed node's batch ran again when the upgrade resumed: kubeadm upgrade node twice.
+        runs = 2 if host is gpu02 else 1
+        assert [r[step]["kubeadm"] for r in upgraded] == ["v1.35.0"] * runs, host.hostname
         assert upgraded[0]["time"] >= applied_at
         assert int(upgraded[0]["time"]) <= dpkg_upgraded(state, host, "kubelet"), host.hostname
 

@@ -27,7 +27,16 @@ from aigrid.day2.state import GridState, NodeState, SiteState, WorkloadState
 from aigrid.render.disruption_budget import MAX_UNAVAILABLE
 
 Action = Literal[
-    "cordon", "drain", "kubeadm-upgrade", "apply", "join", "reboot", "verify", "uncordon", "remove"
+    "kubeadm-upgrade",
+    "cordon",
+    "drain",
+    "kubelet-upgrade",
+    "apply",
+    "join",
+    "reboot",
+    "verify",
+    "uncordon",
+    "remove",
 ]
 # kubelet may be up to three minors older than the API server, never newer (since 1.28; Version
 # Skew Policy); API servers of one cluster within one minor of each other.
@@ -216,10 +225,14 @@ class _SitePlanner:
         changes = self.by_node.get(node.hostname, []) if last_hop else []
         applied = [c for c in changes if c.path != "kubernetes"]
         node_class = highest(applied)
-        # "Upgrading kubeadm clusters", "Upgrade kubelet and kubectl": each node is drained
-        # before its kubelet is upgraded and restarted, a patch release's too.
+        # "Upgrading kubeadm clusters": kubeadm and `kubeadm upgrade apply|node` first, then
+        # the drain, then the kubelet and kubectl ("Upgrade kubelet and kubectl"), a patch
+        # release's too. `kubeadm upgrade apply` on a cordoned control plane fails its
+        # CreateJob check where every other node is tainted (kubernetes/kubeadm#3050).
         drains = hop is not None or node_class >= Disruption.NODE_DRAIN
         steps: list[Step] = []
+        if hop is not None:
+            steps.append(Step(action="kubeadm-upgrade", detail=self._kubeadm(node, hop)))
         if drains:
             steps += [
                 Step(action="cordon", detail=f"kubectl cordon {node.hostname}"),
@@ -230,7 +243,9 @@ class _SitePlanner:
                 ),
             ]
         if hop is not None:
-            steps.append(Step(action="kubeadm-upgrade", detail=self._kubeadm(node, hop)))
+            steps.append(
+                Step(action="kubelet-upgrade", detail=f"kubelet and kubectl {hop}, kubelet restarted")
+            )
         if applied:
             paths = ", ".join(sorted({c.path for c in applied}))
             steps.append(
@@ -281,8 +296,8 @@ class _SitePlanner:
         version = hop if hop.count(".") == 2 else f"{hop} (its newest patch release)"
         first = next((n.hostname for n in self.new.nodes if n.role == "control-plane"), None)
         if node.hostname == first:
-            return f"kubeadm upgrade apply v{version}, then kubelet and kubectl {hop}"
-        return f"kubeadm upgrade node, then kubelet and kubectl {hop}"
+            return f"kubeadm {hop}, then kubeadm upgrade apply v{version}"
+        return f"kubeadm {hop}, then kubeadm upgrade node"
 
     def _drains(self, upgrade: NodeUpgrade) -> bool:
         return any(step.action == "drain" for step in upgrade.steps)

@@ -12,7 +12,10 @@ kubeadm (kubernetes cmd/kubeadm; Kubernetes docs "kubeadm init", "kubeadm join",
 - `token create --print-join-command [--ttl D]`: needs the admin kubeconfig; prints
   `kubeadm join ENDPOINT --token T --discovery-token-ca-cert-hash sha256:H`;
 - `init phase upload-certs --upload-certs`: prints the certificate key on its last line;
-- `upgrade apply vX.Y.Z --yes`: needs the admin kubeconfig; refuses a version above kubeadm's
+- `upgrade apply vX.Y.Z --yes`: needs the admin kubeconfig; runs the CreateJob health check
+  (a Pod that tolerates only the control-plane taint must find a schedulable node: it fails
+  when the control plane is cordoned and every other node has a taint such as the GPU
+  nodes'; skipped when no node is schedulable); refuses a version above kubeadm's
   own ("Upgrade kubeadm first"), more than one minor above the cluster's, or below it; without
   --yes it asks, and with no answer it does not proceed; moves the cluster's version;
 - `upgrade node`: needs kubelet.conf (a joined node); writes the kubelet's configuration for
@@ -309,10 +312,31 @@ def reset():
 def release(version):
     return tuple(int(part) for part in version.lstrip("v").split("-")[0].split(".")[:3])
 
+def create_job_check(state):
+    # kubeadm upgrade's CreateJob health check (cmd/kubeadm/app/phases/upgrade/health.go): a
+    # Job whose Pod tolerates only the control-plane NoSchedule taint must complete within
+    # 15 s on a node that is not unschedulable; with no such node at all the check is skipped
+    # (kubernetes/kubeadm#3050). A cordoned control plane beside tainted GPU workers fails it.
+    cordoned = set(state.get("unschedulable", []))
+    schedulable = [node for node in state.get("nodes", []) if node not in cordoned]
+    if not schedulable:
+        print('W [upgrade/health] The preflight check "CreateJob" was skipped because there are no '
+              "schedulable Nodes in the cluster. (STAND-IN)", file=sys.stderr)
+        return
+    def tolerated(taint):
+        return taint.get("effect") == "PreferNoSchedule" or (
+            taint.get("key") == "node-role.kubernetes.io/control-plane" and taint.get("effect") == "NoSchedule")
+    if not any(all(tolerated(t) for t in state.get("taints", {}).get(node, [])) for node in schedulable):
+        die('[upgrade/health] FATAL: [preflight] Some fatal errors occurred:\n\t[ERROR CreateJob]: Job '
+            '"upgrade-health-check-stand" in the namespace "kube-system" did not complete in 15s: no '
+            "condition of type Complete (STAND-IN: no schedulable node without an untolerated taint: "
+            + ", ".join(schedulable) + ")")
+
 def upgrade_apply(target):
     # kubeadm upgrade apply (cmd/kubeadm/app/phases/upgrade/policy.go EnforceVersionPolicies):
     # never past kubeadm's own version, one minor at a time, no downgrade; asks first.
     state = formed()
+    create_job_check(state)
     if "--yes" not in args and "-y" not in args and "--force" not in args:
         die("[upgrade/confirm] Are you sure you want to proceed? [y/N]: "
             "won't proceed; the user didn't answer (Y|y) in order to continue")

@@ -67,17 +67,25 @@ PLAYS: list[Play] = [
 
 
 # aigrid teardown: bring-up in reverse, each role's tasks/teardown.yml. The slices go first (the
-# node's own networking stays up); every other node leaves its site's cluster before the first
-# control plane resets it; the toolkit's drop-in goes before containerd; the driver stays unless
-# asked (aigrid_teardown_driver). Kubernetes objects that Pulumi or Flux own are theirs to remove
-# (pulumi destroy), before this.
+# node's own networking stays up); the workers leave their site's cluster, then further control
+# planes one at a time (each `kubeadm reset` removes its etcd member, as joins added them one by
+# one), before the first control plane resets it; the toolkit's drop-in goes before
+# containerd; the driver stays unless asked (aigrid_teardown_driver). Kubernetes objects that
+# Pulumi or Flux own are theirs to remove (pulumi destroy), before this.
 TEARDOWN_PLAYS: list[Play] = [
     Play("Teardown: network slices", "all", "network_slice", "teardown"),
     Play(
-        "Teardown: nodes leave their site's cluster",
-        f"all:!{FIRST_CONTROL_PLANE}",
+        "Teardown: workers leave their site's cluster",
+        "all:!role_control_plane",
         "kubernetes_cluster",
         "teardown",
+    ),
+    Play(
+        "Teardown: further control planes leave, one at a time",
+        f"role_control_plane:!{FIRST_CONTROL_PLANE}",
+        "kubernetes_cluster",
+        "teardown",
+        1,
     ),
     Play(
         "Teardown: the first control plane resets the cluster",
@@ -96,15 +104,21 @@ TEARDOWN_PLAYS: list[Play] = [
 ]
 
 
-# aigrid upgrade runs these per batch of nodes (--limit): UPGRADE drains the nodes the plan
-# drains (aigrid_upgrade_drain), moves those the plan moves to a new Kubernetes version
-# (aigrid_upgrade_kubernetes) and then runs the whole bring-up on them, each role moving the
-# node to the new revision; UNCORDON puts them back in service once their checks pass
-# (Kubernetes docs, "Upgrading kubeadm clusters": drain, upgrade, uncordon, node by node).
+# aigrid upgrade runs these per batch of nodes (--limit), in the order of Kubernetes docs,
+# "Upgrading kubeadm clusters": on the nodes the plan moves to a new Kubernetes version
+# (aigrid_upgrade_kubernetes), kubeadm and `kubeadm upgrade apply|node`; then the drain of the
+# nodes the plan drains (aigrid_upgrade_drain); then the kubelet of the moved nodes; then the
+# whole bring-up, each role moving the node to the new revision. UNCORDON puts them back in
+# service once their checks pass.
 UPGRADE_PLAYS: list[Play] = [
+    Play("Upgrade: kubeadm, then kubeadm upgrade, before the drain", "all", "kubernetes_cluster", "upgrade"),
     Play("Upgrade: cordon and drain the nodes of the batch", "all", "kubernetes_cluster", "drain"),
-    # Only the nodes in aigrid_upgrade_kubernetes: kubeadm, kubeadm upgrade, then the kubelet.
-    Play("Upgrade: Kubernetes to the new version, kubeadm first", "all", "kubernetes_cluster", "upgrade"),
+    Play(
+        "Upgrade: the kubelet and kubectl of the drained nodes",
+        "all",
+        "kubernetes_cluster",
+        "upgrade_kubelet",
+    ),
 ]
 UNCORDON_PLAYS: list[Play] = [
     Play(
