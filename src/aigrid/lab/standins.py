@@ -289,7 +289,8 @@ def cdi_list():
         for name in re.findall(r'(?m)^- name: "?([^"\n]+)"?', text):
             print(f"{kind}={name}")
 
-CONFIG = "/etc/nvidia-container-runtime/config.toml"
+# Under AIGRID_STANDIN_ROOT where a test sets it (outside the lab).
+CONFIG = os.environ.get("AIGRID_STANDIN_ROOT", "") + "/etc/nvidia-container-runtime/config.toml"
 
 def config():
     text = open(CONFIG).read() if os.path.exists(CONFIG) else "[nvidia-container-cli]\n"
