@@ -21,17 +21,26 @@ PLAYBOOK = """\
 """
 
 
+# kubeadm's preflight refusal (cmd/kubeadm/app/preflight/checks.go): before anything is written.
+PREFLIGHT = "[preflight] Some fatal errors occurred:\\n\\t[ERROR Port-10250]: Port 10250 is in use"
+
+
 def stand_in_kubeadm(bin_dir: Path, log: Path, kubeconfig: Path, phase: str) -> None:
     """`init`/`join` write KUBECONFIG (as kubeadm's kubeconfig phase does), then fail in PHASE;
-    `reset --force` removes it; every call is logged."""
+    in the preflight phase they fail before writing anything; `reset --force` removes it;
+    every call is logged."""
     bin_dir.mkdir()
+    fail = (
+        f"    printf '{PREFLIGHT}\\n' >&2; exit 1 ;;\n"
+        if phase == "preflight"
+        else f"    echo 'STAND-IN kubeconfig' > {kubeconfig}\n"
+        f"    echo '[{phase}] timed out waiting for the condition' >&2; exit 1 ;;\n"
+    )
     (bin_dir / "kubeadm").write_text(
         "#!/bin/sh\n# STAND-IN kubeadm\n"
         f'echo "$*" >> {log}\n'
         'case "$1" in\n'
-        f"  init|join) echo 'STAND-IN kubeconfig' > {kubeconfig}\n"
-        f"    echo '[{phase}] timed out waiting for the condition' >&2; exit 1 ;;\n"
-        f'  reset) [ "$2" = --force ] && rm -f {kubeconfig}; exit 0 ;;\n'
+        "  init|join)\n" + fail + f'  reset) [ "$2" = --force ] && rm -f {kubeconfig}; exit 0 ;;\n'
         "  token) echo 'kubeadm join [2001:db8::10]:6443 --token abcdef.0123456789abcdef "
         "--discovery-token-ca-cert-hash sha256:" + "a" * 64 + "' ;;\n"
         "esac\n"
@@ -91,3 +100,21 @@ def test_a_failed_join_is_reset_so_the_next_run_joins(tmp_path: Path) -> None:
     assert [call.split()[0] for call in calls] == ["token", "join", "reset"]
     assert not kubelet.exists()
     assert not (tmp_path / "etc" / "aigrid" / "kubeadm-join.yaml").exists()  # the token's file is gone
+
+
+def test_a_refused_init_or_join_resets_nothing(tmp_path: Path) -> None:
+    """kubeadm's preflight refused (a port in use, another cluster's static pods): it wrote
+    nothing, and what it refused was on the node before, perhaps another cluster's kubelet.
+    `kubeadm reset --force` would wipe that: the rescue must not run it."""
+    variables = {
+        "kubernetes_cluster_join_config": {"nodeRegistration": {"name": "lab-gpu01"}},
+        "kubernetes_cluster_labels_record": str(tmp_path / "labels.json"),
+    }
+    for entry, steps in (("init", ["init"]), ("join", ["token", "join"])):
+        (tmp_path / entry).mkdir()
+        proc, _, calls = run(tmp_path / entry, entry, "preflight", **variables)
+        assert proc.returncode != 0
+        assert "Some fatal errors occurred" in proc.stdout and "nothing was changed" in proc.stdout, (
+            proc.stdout
+        )
+        assert [call.split()[0] for call in calls] == steps, calls

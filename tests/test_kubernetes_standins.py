@@ -14,7 +14,6 @@ import pytest
 import yaml
 
 from aigrid.lab.kubernetes_standins import KUBECTL, kubeadm
-from conftest import run_local_playbook
 
 INIT = [
     {
@@ -203,59 +202,3 @@ def test_kubeadm_upgrade_apply_needs_a_node_its_health_check_job_can_run_on(tmp_
     assert run(kubectl, admin, "uncordon", "cp-1").returncode == 0
     assert run(kubectl, admin, "uncordon", "gpu-1").returncode == 0
     assert run(newer, "upgrade", "apply", "v1.34.1", "--yes").returncode == 0
-
-
-INIT_PLAYBOOK = """\
-- name: Form the site's cluster
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: kubeadm init
-      ansible.builtin.include_role:
-        name: kubernetes_cluster
-        tasks_from: init
-"""
-
-
-@pytest.mark.parametrize("foreign", [True, False])
-def test_a_refused_kubeadm_init_resets_nothing_that_was_there_before(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, foreign: bool
-) -> None:
-    """The role's init.yml with the STAND-IN kubeadm under a scratch root: a node that already
-    holds a control plane's static pods (another cluster's: no admin.conf aigrid knows) makes
-    kubeadm's preflight refuse, having written nothing; the rescue must not `kubeadm reset` it
-    away. A failure after the preflight (here: a configuration of another minor) is reset."""
-    root, bin_dir = tmp_path / "root", tmp_path / "bin"
-    bin_dir.mkdir()
-    script = kubeadm("1.33.4-1.1").replace("#!/usr/bin/python3", f"#!{sys.executable}", 1)
-    (bin_dir / "kubeadm").write_text(script)
-    (bin_dir / "kubeadm").chmod(0o755)
-    manifest = root / "etc/kubernetes/manifests/kube-apiserver.yaml"
-    manifest.parent.mkdir(parents=True)
-    if foreign:
-        manifest.write_text("# another cluster's API server\n")
-    config = tmp_path / "kubeadm-config.yaml"
-    docs = INIT if foreign else [INIT[0], {**INIT[1], "kubernetesVersion": "v1.34.1"}]
-    config.write_text(yaml.safe_dump_all(docs))
-    playbook = tmp_path / "init.yml"
-    playbook.write_text(INIT_PLAYBOOK)
-    extra = {
-        "kubernetes_cluster_version": "1.33.4",
-        "kubernetes_cluster_site": "edge-01",
-        "kubernetes_cluster_first_control_plane": "localhost",
-        "kubernetes_cluster_config_dir": str(tmp_path / "aigrid"),
-        "kubernetes_cluster_admin_kubeconfig": str(root / "etc/kubernetes/admin.conf"),
-        "kubernetes_cluster_compiled_config": str(config),
-    }
-    monkeypatch.setenv("AIGRID_STANDIN_ROOT", str(root))
-    proc = run_local_playbook(playbook, extra, bin_dir)
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    calls = [
-        json.loads(line) for line in (root / "var/log/aigrid-standins/kubeadm.log").read_text().splitlines()
-    ]
-    reset = [call for call in calls if "reset" in call]
-    if foreign:
-        assert not reset and manifest.read_text() == "# another cluster's API server\n"
-        assert "nothing was changed" in proc.stdout, proc.stdout
-    else:
-        assert len(reset) == 1 and "The node was reset with kubeadm reset --force" in proc.stdout, proc.stdout
