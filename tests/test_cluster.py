@@ -5,6 +5,7 @@ The lab's converge runs the same inputs through STAND-IN kubeadm/kubectl (tests/
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ from aigrid.render.cluster import kustomization
 from conftest import BLUEPRINTS, run_aigrid
 from kubeadm_schema import validate_kubeadm_documents
 from test_manifests import crd_validator
+
+# A kubeadm bootstrap token, [a-z0-9]{6}.[a-z0-9]{16} (kubeadm token reference).
+BOOTSTRAP_TOKEN = re.compile(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b")
 
 SHIPPED = [
     BLUEPRINTS / "examples" / "lab-edge-site.yaml",
@@ -55,7 +59,8 @@ def test_kubeadm_configuration_is_valid_v1beta4(compiled: Path) -> None:
             "ClusterConfiguration",
             "KubeletConfiguration",
         ]
-        assert "bootstrapTokens" not in config[0] and "certificateKey" not in config[0]
+        # Only the init token's lifetime: kubeadm generates the token itself.
+        assert config[0]["bootstrapTokens"] == [{"ttl": "15m0s"}] and "certificateKey" not in config[0]
 
 
 def test_join_configurations_are_valid_once_the_role_adds_discovery(compiled: Path) -> None:
@@ -133,7 +138,8 @@ def test_no_secret_and_no_kubeconfig_in_the_output(compiled: Path) -> None:
     for path in compiled.rglob("*"):
         if path.is_file() and layout.ROLES not in str(path.relative_to(compiled)):
             text = path.read_text(errors="replace")
-            assert "certificateKey:" not in text and "bootstrapToken" not in text, path
+            assert "certificateKey:" not in text and "bootstrapToken:" not in text, path
+            assert not BOOTSTRAP_TOKEN.search(text), path
     assert (compiled / layout.GITIGNORE).read_text() == f"{layout.CREDENTIALS}/\n{layout.UPGRADE_STATE}/\n"
     assert not (compiled / layout.CREDENTIALS).exists()
 

@@ -36,6 +36,8 @@ def test_taints_put_gpu_work_where_the_placement_counted_gpus() -> None:
     assert host_vars(gpu_plane, gh200)["kubernetes_node_taints"] == []
     init = cluster.kubeadm_config(gh200, gh200.sites[0])[0]
     assert init["nodeRegistration"]["taints"] == []  # kubeadm would taint it for an unset list
+    # kubeadm's own init token would join nodes for 24 h: it gets the joins' 15 minutes.
+    assert init["bootstrapTokens"] == [{"ttl": "15m0s"}]
     single = _plan("gpu-node-h100")
     assert host_vars(single.nodes[0], single)["kubernetes_node_taints"] == []
 
